@@ -1,0 +1,261 @@
+/*
+ * common.h - the shared foundation of every Spawn module (prefix sp_).
+ *
+ * Errors:   sp_error, a fixed-size message chain; functions return 0 or a
+ *           negative SP_E* code and fill the caller's sp_error.
+ * Digests:  SHA-256 (OpenSSL EVP), hex form is 64 lowercase characters.
+ * Files:    *at() helpers, atomic writes (temp + fsync + rename), a thin
+ *           syscall layer (sp_sys_*) that tests can make fail on the Nth call.
+ * Output:   logging (-v/-q/SPAWN_LOG), a JSON writer, a progress line.
+ *
+ * Ownership: a function that returns memory through `**out` hands it to the
+ * caller, who frees it with free() unless the header says otherwise.
+ */
+#ifndef SPAWN_COMMON_H
+#define SPAWN_COMMON_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+/* ---------------------------------------------------------------- errors */
+
+/* Generic error codes shared by every module. Module-specific expected
+ * failures live in the module header and start at -100 * module. */
+enum {
+	SP_OK = 0,
+	SP_ERROR = -1,    /* anything unexpected; the message says what */
+	SP_ENOTFOUND = -2,
+	SP_EEXISTS = -3,
+	SP_EINVALID = -4, /* bad input: a file, a name, an argument */
+	SP_ENOMEM = -5,
+	SP_EIO = -6,      /* a system call failed; errno is in the message */
+	SP_ELOCKED = -7,
+	SP_EMISMATCH = -8, /* content does not match its digest */
+	SP_EAMBIGUOUS = -9,
+};
+
+#define SP_ERROR_MSG_MAX 1024
+
+/* One error with a context chain. Fixed size: reporting an out-of-memory
+ * error never allocates. Zero-initialise (`sp_error err = {0};`). */
+typedef struct sp_error {
+	int code;
+	int sys_errno; /* errno of the leaf, 0 when none */
+	char msg[SP_ERROR_MSG_MAX];
+} sp_error;
+
+/* Sets the leaf message (replacing any earlier one) and returns `code`. */
+int sp_error_set(sp_error *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* Like sp_error_set with ": strerror(errno)" appended; code SP_EIO unless
+ * errno is ENOENT (SP_ENOTFOUND), EEXIST (SP_EEXISTS) or ENOMEM. */
+int sp_error_errno(sp_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Prefixes the existing message with "what: " and returns err->code. */
+int sp_error_prefix(sp_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void sp_error_clear(sp_error *err);
+
+/* ------------------------------------------------------------- cleanup */
+
+#define _cleanup_(f) __attribute__((cleanup(f)))
+void sp_freep(void *p);
+void sp_closep(int *fd);
+void sp_fclosep(FILE **f);
+#define _cleanup_free_ _cleanup_(sp_freep)
+#define _cleanup_close_ _cleanup_(sp_closep)
+#define _cleanup_fclose_ _cleanup_(sp_fclosep)
+
+static inline void *sp_steal_pointer(void *pp)
+{
+	void **p = (void **)pp;
+	void *v = *p;
+	*p = NULL;
+	return v;
+}
+#define steal_pointer(pp) sp_steal_pointer(pp)
+
+static inline int sp_steal_fd(int *fd)
+{
+	int v = *fd;
+	*fd = -1;
+	return v;
+}
+
+/* ------------------------------------------------------------- memory */
+
+/* Allocation that reports through sp_error instead of returning NULL
+ * silently. Sizes are overflow-checked. */
+int sp_malloc(void **out, size_t n, sp_error *err);
+int sp_calloc(void **out, size_t count, size_t size, sp_error *err);
+int sp_realloc_array(void **ptr, size_t count, size_t size, sp_error *err);
+char *sp_strdup_or_null(const char *s);
+
+/* Growable byte buffer with a hard cap. */
+typedef struct sp_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+	size_t max; /* 0 = SP_BUF_DEFAULT_MAX */
+} sp_buf;
+#define SP_BUF_DEFAULT_MAX ((size_t)1 << 30)
+int sp_buf_append(sp_buf *b, const void *data, size_t n, sp_error *err);
+int sp_buf_printf(sp_buf *b, sp_error *err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void sp_buf_free(sp_buf *b);
+
+/* ------------------------------------------------------------- digests */
+
+#define SP_DIGEST_LEN 32
+#define SP_DIGEST_HEX_LEN 64
+
+typedef struct sp_digest {
+	uint8_t bytes[SP_DIGEST_LEN];
+} sp_digest;
+
+typedef struct sp_hasher sp_hasher; /* wraps an EVP_MD_CTX */
+
+int sp_hasher_new(sp_hasher **out, sp_error *err);
+int sp_hasher_update(sp_hasher *h, const void *data, size_t n, sp_error *err);
+/* Finishes and resets the hasher for reuse. */
+int sp_hasher_final(sp_hasher *h, sp_digest *out, sp_error *err);
+void sp_hasher_free(sp_hasher *h);
+void sp_hasher_freep(sp_hasher **h);
+
+int sp_digest_buf(sp_digest *out, const void *data, size_t n, sp_error *err);
+/* Hashes the rest of an open file; *size_out gets the byte count. */
+int sp_digest_fd(sp_digest *out, uint64_t *size_out, int fd, sp_error *err);
+
+/* hex must have room for SP_DIGEST_HEX_LEN + 1 bytes. */
+void sp_digest_to_hex(const sp_digest *d, char *hex);
+/* Parses exactly 64 lowercase hex characters. */
+int sp_digest_from_hex(sp_digest *out, const char *hex, sp_error *err);
+bool sp_digest_is_hex(const char *s, size_t len);
+int sp_digest_cmp(const sp_digest *a, const sp_digest *b);
+bool sp_digest_is_zero(const sp_digest *d);
+
+/* --------------------------------------------------- syscall layer */
+
+/* Every syscall whose failure matters for durability goes through these
+ * wrappers, so a test can make the Nth call fail. SPAWN_FAULT in the
+ * environment arms them: "OP:N:ERRNO[,OP:N:ERRNO...]" where OP is write,
+ * fsync, rename, link, open, mkdir, syncfs; N counts calls from 1 and ERRNO
+ * is a name such as EIO or ENOSPC. Only read when the process starts. */
+ssize_t sp_sys_write(int fd, const void *buf, size_t n);
+int sp_sys_fsync(int fd);
+int sp_sys_syncfs(int fd);
+int sp_sys_renameat(int olddirfd, const char *oldpath, int newdirfd,
+		    const char *newpath, unsigned int flags);
+int sp_sys_linkat(int olddirfd, const char *oldpath, int newdirfd,
+		  const char *newpath, int flags);
+int sp_sys_openat(int dirfd, const char *path, int flags, mode_t mode);
+int sp_sys_mkdirat(int dirfd, const char *path, mode_t mode);
+/* Arms one fault programmatically (unit tests); op as in SPAWN_FAULT. */
+int sp_sys_fault_set(const char *spec, sp_error *err);
+void sp_sys_fault_reset(void);
+
+/* --------------------------------------------------- file helpers */
+
+/* Writes all of buf, retrying short writes and EINTR. */
+int sp_write_all(int fd, const void *buf, size_t n, sp_error *err);
+/* Reads a whole file below dirfd (O_NOFOLLOW) of at most max bytes into
+ * *out (NUL-terminated, caller frees). */
+int sp_read_file_at(char **out, size_t *len, int dirfd, const char *path,
+		    size_t max, sp_error *err);
+/* mkdir -p relative to dirfd; components must not be symlinks. */
+int sp_mkdir_p_at(int dirfd, const char *path, mode_t mode, sp_error *err);
+/* Opens a directory below dirfd with O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC. */
+int sp_open_dir_at(int *out_fd, int dirfd, const char *path, sp_error *err);
+/* Atomically replaces dirfd/name with data: temp file in the same
+ * directory, write, fchmod(mode), fsync, rename, fsync the directory.
+ * Readers see the old or the new content, never a mix. */
+int sp_atomic_write_at(int dirfd, const char *name, const void *data,
+		       size_t n, mode_t mode, sp_error *err);
+/* Random lowercase hex name of `len` chars (len+1 bytes in out). */
+void sp_random_name(char *out, size_t len);
+/* Removes a tree below dirfd without following symlinks. */
+int sp_rm_rf_at(int dirfd, const char *name, sp_error *err);
+/* Expands a leading "~/" with $HOME; caller frees. */
+char *sp_expand_home(const char *path);
+
+/* -------------------------------------------------------- logging */
+
+typedef enum {
+	SP_LOG_ERROR = 0,
+	SP_LOG_WARN = 1,
+	SP_LOG_INFO = 2,
+	SP_LOG_DEBUG = 3,
+	SP_LOG_TRACE = 4,
+} sp_log_level;
+
+/* Level from SPAWN_LOG (error|warn|info|debug|trace), adjusted by -v/-q. */
+void sp_log_init(int verbosity_delta);
+void sp_log_set_level(sp_log_level level);
+sp_log_level sp_log_get_level(void);
+void sp_log(sp_log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define sp_warn(...) sp_log(SP_LOG_WARN, __VA_ARGS__)
+#define sp_info(...) sp_log(SP_LOG_INFO, __VA_ARGS__)
+#define sp_debug(...) sp_log(SP_LOG_DEBUG, __VA_ARGS__)
+
+/* ------------------------------------------------------- JSON writer */
+
+/* Streaming JSON writer with correct string escaping (invalid UTF-8 is
+ * written as U+FFFD). Commas and nesting are tracked for the caller. */
+#define SP_JSON_MAX_DEPTH 32
+typedef struct sp_json {
+	FILE *out;
+	int depth;
+	bool need_comma[SP_JSON_MAX_DEPTH];
+	bool after_key;
+	bool pretty;
+} sp_json;
+
+void sp_json_init(sp_json *j, FILE *out, bool pretty);
+void sp_json_begin_object(sp_json *j);
+void sp_json_end_object(sp_json *j);
+void sp_json_begin_array(sp_json *j);
+void sp_json_end_array(sp_json *j);
+void sp_json_key(sp_json *j, const char *key);
+void sp_json_string(sp_json *j, const char *s);
+void sp_json_string_n(sp_json *j, const char *s, size_t n);
+void sp_json_int(sp_json *j, int64_t v);
+void sp_json_uint(sp_json *j, uint64_t v);
+void sp_json_bool(sp_json *j, bool v);
+void sp_json_null(sp_json *j);
+/* Ends the document with a newline. */
+void sp_json_finish(sp_json *j);
+
+/* -------------------------------------------------------- progress */
+
+/* A one-line progress display on stderr, drawn only when stderr is a
+ * terminal and the log level is at least info; redrawn at most every
+ * 100 ms. Cheap to call per item. */
+typedef struct sp_progress {
+	const char *label;
+	uint64_t done, total;
+	uint64_t bytes;
+	uint64_t last_draw_ms;
+	bool enabled;
+	bool drawn;
+} sp_progress;
+
+void sp_progress_start(sp_progress *p, const char *label, uint64_t total);
+void sp_progress_add(sp_progress *p, uint64_t items, uint64_t bytes);
+void sp_progress_done(sp_progress *p);
+
+/* ----------------------------------------------------------- misc */
+
+uint64_t sp_now_ms(void);
+/* Parses "90s", "15m", "2h", "7d", "0s", a bare number of seconds. */
+int sp_parse_duration(uint64_t *out_seconds, const char *s, sp_error *err);
+/* Formats a byte count as "1.5 MiB" into buf. */
+void sp_format_bytes(char *buf, size_t n, uint64_t bytes);
+/* True when s is valid UTF-8 of n bytes. */
+bool sp_utf8_valid(const char *s, size_t n);
+
+#endif /* SPAWN_COMMON_H */

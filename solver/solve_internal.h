@@ -1,0 +1,122 @@
+/* solve_internal.h - shared between solve.c and explain.c (not public). */
+#ifndef SPAWN_SOLVER_SOLVE_INTERNAL_H
+#define SPAWN_SOLVER_SOLVE_INTERNAL_H
+
+#include "solver/solver.h"
+
+enum { K_BUILD = 0, K_EMBED = 1, K_FROMSRC = 2 };
+
+/* Decision levels a constraint depends on: up to 4 explicit levels, or
+ * conservatively every level 0..upto. -1 entries are the root. */
+typedef struct solver__src {
+	int n;
+	int lv[4];
+	int upto; /* -1 = unused */
+} solver__src;
+
+typedef struct solver__cand {
+	const solver_build *b; /* for K_EMBED: the parent build */
+	int repo;
+	int kind;
+	const solver_embedded *emb;
+	int parent_name, parent_cand;
+	const solver_version *ver;
+	const solver_compat *compat;
+	const char *build_id;
+	bool deprecated, prerelease, is_source;
+	int fs_state; /* K_FROMSRC sub-solve: 0 unknown, 1 ok, -1 fails */
+	const char *fs_why;
+	int *ng; /* learned conflicts (nogood ids) this candidate is part of */
+	size_t nng, capng;
+} solver__cand;
+
+typedef struct solver__name {
+	const char *name;
+	solver__cand *cands;
+	size_t ncands;
+	int assigned, level;
+	int head; /* newest constraint, -1 */
+	int nalways;
+	uint64_t comps; /* components selected on the assigned candidate */
+	bool exact_named; /* some request anywhere names a build of it */
+	bool src_named;
+	bool dirty;
+	int viable;
+	int seq;
+} solver__name;
+
+typedef struct solver__cons {
+	const solver_request *req;
+	int name;
+	int src_name, src_cand; /* -1 = the command line */
+	solver__src src;
+	int exact_cand; /* >= 0: must be exactly this candidate */
+	int next;
+} solver__cons;
+
+typedef struct solver__vcons {
+	const solver_request *req;
+	const char *pkg, *var, *value;
+	int src_name, src_cand;
+	solver__src src;
+} solver__vcons;
+
+enum {
+	R_NAMEFAIL = 1,  /* name: every candidate failed (kids) */
+	R_NOPKG,         /* name: no package of that name */
+	R_CONS,          /* cand does not satisfy request req (from rsrc) */
+	R_DEPRECATED,
+	R_SOURCE,        /* a source package, not requested with /src */
+	R_FROMSRC,       /* cannot be built: detail */
+	R_VAR,           /* option differs from a var request */
+	R_NOGOOD,        /* excluded by an earlier learned conflict (child) */
+	R_DEP_DECIDED,   /* cand requires req, but oname is ocand (child) */
+	R_DEP_WIPEOUT,   /* cand requires req, no oname candidate left (kids) */
+	R_VAR_CLASH,     /* var request req clashes with another (detail) */
+	R_EMBED_CLASH,   /* cand embeds oname, but oname is ocand */
+	R_SUBTREE,       /* cand was tried, then child failed */
+	R_LIMIT,         /* details dropped to bound memory */
+	R_ROOT_WIPEOUT,  /* a command-line request leaves nothing (kids) */
+};
+
+typedef struct solver__reason {
+	int kind;
+	int name, cand;
+	const solver_request *req;
+	int rsrc_name, rsrc_cand; /* source of req: -1 = command line */
+	int oname, ocand;
+	const char *detail;
+	struct solver__reason *child;
+	struct solver__reason **kids;
+	size_t nkids;
+} solver__reason;
+
+struct solver_result {
+	solver_arena *arena;
+	bool ok;
+	solver_resolved *items;
+	size_t nitems;
+	char *explanation;
+	/* kept for dot output of a conflict */
+	solver__name *names;
+	size_t nnames;
+	solver__reason *why;
+	uint64_t steps, backtracks, learned;
+	/* the solution graph: edges from requester to package */
+	struct {
+		int from; /* index in items, -1 = command line */
+		int to;
+		const char *label;
+	} *edges;
+	size_t nedges;
+};
+
+/* explain.c */
+int solver__explain(char **out, const solver__name *names, size_t nnames,
+		    const solver__reason *why, sp_error *err);
+int solver__ident(sp_buf *b, const solver__name *names, int name, int cand,
+		  sp_error *err);
+int solver__dot_conflict(FILE *f, const solver__name *names, size_t nnames,
+			 const solver__reason *why, sp_error *err);
+
+#endif

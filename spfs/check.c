@@ -1,0 +1,293 @@
+/* check.c - `spfs check`: re-hash everything, decode every object, verify
+ * every tag's closure. Nothing is trusted: names are checked to be digests,
+ * symlinks inside the store are reported, never followed. */
+#include "store_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+typedef struct item {
+	uv_work_t req;
+	spfs_store *s;
+	bool payload;
+	bool exec;
+	bool bad;
+	sp_digest digest;
+	uint64_t size;
+	char shard[3];
+	char name[72];
+	char detail[256];
+} item;
+
+typedef struct check_ctx {
+	spfs_store *s;
+	spfs_problem_cb cb;
+	void *ud;
+	spfs_check_stats *stats;
+	item *items;
+	size_t count, cap;
+	spfs_dset bad;
+	sp_progress progress;
+} check_ctx;
+
+static void problem(check_ctx *c, const char *what, const char *name, const char *detail)
+{
+	c->stats->problems++;
+	spfs_problem p = {what, name, detail};
+	if (c->cb)
+		c->cb(&p, c->ud);
+}
+
+static void check_work(uv_work_t *req)
+{
+	item *it = req->data;
+	int parent = it->payload ? it->s->payloads_fd : it->s->objects_fd;
+	char rel[80];
+	snprintf(rel, sizeof(rel), "%s/%s", it->shard, it->name);
+	_cleanup_close_ int fd = openat(parent, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		it->bad = true;
+		snprintf(it->detail, sizeof(it->detail), "%s",
+			 errno == ELOOP ? "is a symbolic link (refusing to follow it)" : strerror(errno));
+		return;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		it->bad = true;
+		snprintf(it->detail, sizeof(it->detail), "is not a regular file");
+		return;
+	}
+	sp_error err = {0};
+	sp_digest got;
+	if (!it->payload) {
+		char *data = NULL;
+		size_t len = 0;
+		if (sp_read_file_at(&data, &len, parent, rel, SPFS_MAX_OBJECT_SIZE, &err)) {
+			it->bad = true;
+			snprintf(it->detail, sizeof(it->detail), "%s", err.msg);
+			return;
+		}
+		it->size = len;
+		sp_digest_buf(&got, data, len, &err);
+		if (sp_digest_cmp(&got, &it->digest) == 0) {
+			spfs_kind kind;
+			int rc = spfs_object_kind(&kind, data, len, &err);
+			void *obj = NULL;
+			if (!rc && kind == SPFS_KIND_MANIFEST)
+				rc = spfs_manifest_decode((spfs_manifest **)&obj, data, len, &err), spfs_manifest_free(obj);
+			else if (!rc && kind == SPFS_KIND_LAYER)
+				rc = spfs_layer_decode((spfs_layer **)&obj, data, len, &err), spfs_layer_free(obj);
+			else if (!rc && kind == SPFS_KIND_PLATFORM)
+				rc = spfs_platform_decode((spfs_platform **)&obj, data, len, &err), spfs_platform_free(obj);
+			if (rc) {
+				it->bad = true;
+				snprintf(it->detail, sizeof(it->detail), "does not decode: %s", err.msg);
+			}
+		}
+		free(data);
+	} else if (sp_digest_fd(&got, &it->size, fd, &err)) {
+		it->bad = true;
+		snprintf(it->detail, sizeof(it->detail), "%s", err.msg);
+		return;
+	}
+	if (!it->bad && sp_digest_cmp(&got, &it->digest)) {
+		char hex[SP_DIGEST_HEX_LEN + 1], want[SP_DIGEST_HEX_LEN + 1];
+		sp_digest_to_hex(&got, hex);
+		sp_digest_to_hex(&it->digest, want);
+		it->bad = true;
+		snprintf(it->detail, sizeof(it->detail), "content does not match: expected %s, got %s", want, hex);
+	}
+	if (!it->bad && it->payload && (st.st_mode & 0222))
+		snprintf(it->detail, sizeof(it->detail), "is writable (mode %o); payloads must be read-only",
+			 st.st_mode & 07777);
+}
+
+/* Lists one of objects/ or payloads/; odd names are problems, temp files
+ * are reported as leftovers. */
+static int collect(check_ctx *c, bool payload, sp_error *err)
+{
+	int parent = payload ? c->s->payloads_fd : c->s->objects_fd;
+	const char *area = payload ? "payloads" : "objects";
+	int dup = fcntl(parent, F_DUPFD_CLOEXEC, 0);
+	DIR *top = dup >= 0 ? fdopendir(dup) : NULL;
+	if (!top) {
+		if (dup >= 0)
+			close(dup);
+		return sp_error_errno(err, "cannot read %s", area);
+	}
+	struct dirent *de;
+	int rc = 0;
+	while (!rc && (de = readdir(top))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		char where[300];
+		snprintf(where, sizeof(where), "%s/%s", area, de->d_name);
+		if (strlen(de->d_name) != 2 || !sp_digest_is_hex(de->d_name, 2)) {
+			problem(c, "store", where, "unexpected entry");
+			continue;
+		}
+		int sfd = openat(parent, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sfd < 0) {
+			problem(c, "store", where, errno == ELOOP || errno == ENOTDIR ?
+				"is not a directory (a symbolic link?)" : strerror(errno));
+			continue;
+		}
+		DIR *d = fdopendir(sfd);
+		if (!d) {
+			close(sfd);
+			continue;
+		}
+		struct dirent *fe;
+		while ((fe = readdir(d))) {
+			if (strcmp(fe->d_name, ".") == 0 || strcmp(fe->d_name, "..") == 0)
+				continue;
+			char full[SP_DIGEST_HEX_LEN + 8];
+			size_t n = strlen(fe->d_name);
+			bool exec = payload && n == SP_DIGEST_HEX_LEN && strcmp(fe->d_name + n - 2, ".x") == 0;
+			size_t hexlen = exec ? n - 2 : n;
+			if (strncmp(fe->d_name, ".tmp-", 5) == 0) {
+				if (c->cb) {
+					spfs_problem p = {"temp", where, "leftover temporary file (removed by 'spfs clean')"};
+					c->cb(&p, c->ud);
+				}
+				continue;
+			}
+			if (hexlen != SP_DIGEST_HEX_LEN - 2 || !sp_digest_is_hex(fe->d_name, hexlen)) {
+				char w[600];
+				snprintf(w, sizeof(w), "%s/%s", where, fe->d_name);
+				problem(c, "store", w, "unexpected file name");
+				continue;
+			}
+			if (c->count == c->cap) {
+				c->cap = c->cap ? c->cap * 2 : 1024;
+				if ((rc = sp_realloc_array((void **)&c->items, c->cap, sizeof(*c->items), err)))
+					break;
+			}
+			item *it = &c->items[c->count++];
+			memset(it, 0, sizeof(*it));
+			it->s = c->s;
+			it->payload = payload;
+			it->exec = exec;
+			memcpy(it->shard, de->d_name, 3);
+			snprintf(it->name, sizeof(it->name), "%s", fe->d_name);
+			snprintf(full, sizeof(full), "%s%.*s", de->d_name, (int)hexlen, fe->d_name);
+			sp_digest_from_hex(&it->digest, full, err);
+		}
+		closedir(d);
+	}
+	closedir(top);
+	return rc;
+}
+
+typedef struct closure_ctx {
+	check_ctx *c;
+	const char *tag;
+	size_t back;
+	spfs_dset seen;
+} closure_ctx;
+
+static void on_missing(const sp_digest *d, const char *why, void *ud)
+{
+	closure_ctx *cc = ud;
+	char hex[SP_DIGEST_HEX_LEN + 1], name[SPFS_MAX_TAG_NAME + 32], detail[SPFS_MAX_PATH + 200];
+	sp_digest_to_hex(d, hex);
+	snprintf(name, sizeof(name), "%s~%zu", cc->tag, cc->back);
+	snprintf(detail, sizeof(detail), "needs %s: %s", hex, why);
+	problem(cc->c, "closure", name, detail);
+}
+
+static int on_record(const char *tag, size_t back, const spfs_tag_record *r, size_t dropped, void *ud)
+{
+	closure_ctx *cc = ud;
+	check_ctx *c = cc->c;
+	if (back == 0 || !r) {
+		c->stats->tags++;
+		if (dropped) {
+			char detail[128];
+			snprintf(detail, sizeof(detail), r ? "%zu damaged or torn record%s dropped from its history"
+							   : "no readable record",
+				 dropped, dropped == 1 ? "" : "s");
+			problem(c, "tag", tag, detail);
+		}
+	}
+	if (!r)
+		return 0;
+	cc->tag = tag;
+	cc->back = back;
+	sp_error err = {0};
+	/* Each tag record is walked with a fresh set so every record that
+	 * needs a bad object is named; corrupt objects count as missing. */
+	spfs_dset seen = {0};
+	int rc = spfs_store__mark(c->s, &seen, &r->target, on_missing, cc, &err);
+	for (size_t i = 0; !rc && seen.slots && i <= seen.mask; i++)
+		if (!sp_digest_is_zero(&seen.slots[i]) && spfs_dset__has(&c->bad, &seen.slots[i])) {
+			on_missing(&seen.slots[i], "damaged (see above)", cc);
+		}
+	spfs_dset__free(&seen);
+	return rc;
+}
+
+static check_ctx *current_ctx; /* the progress display is driven from the loop thread only */
+
+static void check_done_cb(uv_work_t *req, int status)
+{
+	item *it = req->data;
+	sp_progress_add(&current_ctx->progress, 1, it->size);
+}
+
+int spfs_check(spfs_store *s, spfs_problem_cb cb, void *ud, spfs_check_stats *stats, sp_error *err)
+{
+	spfs_check_stats local = {0};
+	if (!stats)
+		stats = &local;
+	memset(stats, 0, sizeof(*stats));
+	check_ctx c = {.s = s, .cb = cb, .ud = ud, .stats = stats};
+	int rc = spfs_store_lock_shared(s, err);
+	if (rc)
+		return rc;
+	if ((rc = collect(&c, false, err)) || (rc = collect(&c, true, err)))
+		goto out;
+	uv_loop_t loop;
+	if (uv_loop_init(&loop)) {
+		rc = sp_error_set(err, SP_ERROR, "cannot start the thread pool");
+		goto out;
+	}
+	current_ctx = &c;
+	sp_progress_start(&c.progress, "checking", c.count);
+	for (size_t i = 0; i < c.count; i++) {
+		c.items[i].req.data = &c.items[i];
+		uv_queue_work(&loop, &c.items[i].req, check_work, check_done_cb);
+	}
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	sp_progress_done(&c.progress);
+	for (size_t i = 0; i < c.count; i++) {
+		item *it = &c.items[i];
+		char hex[SP_DIGEST_HEX_LEN + 1];
+		sp_digest_to_hex(&it->digest, hex);
+		if (it->payload)
+			stats->payloads++;
+		else
+			stats->objects++;
+		stats->bytes += it->size;
+		if (it->bad) {
+			problem(&c, it->payload ? "payload" : "object", hex, it->detail);
+			spfs_dset__add(&c.bad, &it->digest, err);
+		} else if (it->detail[0]) {
+			problem(&c, "payload", hex, it->detail);
+		}
+	}
+	closure_ctx cc = {.c = &c};
+	rc = spfs_store__each_record(s, on_record, &cc, err);
+out:
+	spfs_store_unlock(s);
+	free(c.items);
+	spfs_dset__free(&c.bad);
+	return rc;
+}

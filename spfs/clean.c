@@ -1,0 +1,185 @@
+/* clean.c - `spfs clean`: remove what no tag record reaches.
+ *
+ * Safety: the exclusive store lock (taken without waiting) means no commit,
+ * render or tag change is in progress, so nothing unreferenced is about to
+ * become referenced; the grace period additionally keeps anything recent,
+ * for writers that reach the store without the lock. Everything under tmp/
+ * and every ".tmp-*" file belongs to a writer that died, since live writers
+ * hold the shared lock. Order: mark, then sweep objects before payloads, so
+ * an interrupted clean never leaves an object whose payloads are gone while
+ * the object itself stays (it was unreferenced either way). */
+#include "store_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct clean_ctx {
+	spfs_store *s;
+	const spfs_clean_opts *opts;
+	spfs_clean_cb cb;
+	void *ud;
+	spfs_clean_stats *stats;
+	spfs_dset live;
+	time_t now;
+} clean_ctx;
+
+static int mark_record(const char *tag, size_t back, const spfs_tag_record *r, size_t dropped, void *ud)
+{
+	clean_ctx *c = ud;
+	if (!r)
+		return 0;
+	sp_error err = {0};
+	return spfs_store__mark(c->s, &c->live, &r->target, NULL, NULL, &err);
+}
+
+static bool is_young(clean_ctx *c, const struct stat *st)
+{
+	if (st->st_mtime > c->now)
+		return true; /* a clock step backwards: keep it */
+	return (uint64_t)(c->now - st->st_mtime) < c->opts->grace_seconds;
+}
+
+static int remove_entry(clean_ctx *c, int dirfd, const char *name, const char *what, const char *label,
+			bool tree, sp_error *err)
+{
+	if (c->cb)
+		c->cb(what, label, c->ud);
+	if (c->opts->dry_run)
+		return 0;
+	if (tree)
+		return sp_rm_rf_at(dirfd, name, err);
+	if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
+		return sp_error_errno(err, "cannot remove %s", label);
+	return 0;
+}
+
+/* Sweeps objects/ or payloads/ or renders/. */
+static int sweep(clean_ctx *c, int parent, const char *area, sp_error *err)
+{
+	bool renders = parent == c->s->renders_fd;
+	bool payloads = parent == c->s->payloads_fd;
+	int dup = fcntl(parent, F_DUPFD_CLOEXEC, 0);
+	DIR *top = dup >= 0 ? fdopendir(dup) : NULL;
+	if (!top) {
+		if (dup >= 0)
+			close(dup);
+		return sp_error_errno(err, "cannot read %s", area);
+	}
+	int rc = 0;
+	struct dirent *de;
+	while (!rc && (de = readdir(top))) {
+		if (strlen(de->d_name) != 2 || !sp_digest_is_hex(de->d_name, 2))
+			continue;
+		int sfd = openat(parent, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sfd < 0)
+			continue;
+		DIR *d = fdopendir(sfd);
+		if (!d) {
+			close(sfd);
+			continue;
+		}
+		struct dirent *fe;
+		while (!rc && (fe = readdir(d))) {
+			const char *n = fe->d_name;
+			if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+				continue;
+			char label[400];
+			snprintf(label, sizeof(label), "%s/%s/%s", area, de->d_name, n);
+			if (strncmp(n, ".tmp-", 5) == 0) {
+				c->stats->temps++;
+				rc = remove_entry(c, dirfd(d), n, "temp", label, false, err);
+				continue;
+			}
+			size_t len = strlen(n);
+			bool exec = payloads && len == SP_DIGEST_HEX_LEN && strcmp(n + len - 2, ".x") == 0;
+			size_t hexlen = exec ? len - 2 : len;
+			if (hexlen != SP_DIGEST_HEX_LEN - 2 || !sp_digest_is_hex(n, hexlen))
+				continue; /* not ours to judge; `spfs check` reports it */
+			char full[SP_DIGEST_HEX_LEN + 1];
+			snprintf(full, sizeof(full), "%s%.62s", de->d_name, n);
+			sp_digest d_;
+			if (sp_digest_from_hex(&d_, full, err))
+				continue;
+			if (spfs_dset__has(&c->live, &d_))
+				continue;
+			struct stat st;
+			if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) < 0)
+				continue;
+			if (is_young(c, &st)) {
+				c->stats->kept_young++;
+				continue;
+			}
+			if (renders) {
+				c->stats->renders++;
+				rc = remove_entry(c, dirfd(d), n, "render", full, true, err);
+			} else if (payloads) {
+				c->stats->payloads++;
+				c->stats->bytes += (uint64_t)st.st_size;
+				rc = remove_entry(c, dirfd(d), n, "payload", full, false, err);
+			} else {
+				c->stats->objects++;
+				c->stats->bytes += (uint64_t)st.st_size;
+				rc = remove_entry(c, dirfd(d), n, "object", full, false, err);
+			}
+		}
+		closedir(d);
+	}
+	closedir(top);
+	return rc;
+}
+
+static int sweep_tmp(clean_ctx *c, sp_error *err)
+{
+	int dup = fcntl(c->s->tmp_fd, F_DUPFD_CLOEXEC, 0);
+	DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
+	if (!d) {
+		if (dup >= 0)
+			close(dup);
+		return sp_error_errno(err, "cannot read tmp");
+	}
+	int rc = 0;
+	struct dirent *de;
+	while (!rc && (de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		char label[300];
+		snprintf(label, sizeof(label), "tmp/%s", de->d_name);
+		c->stats->temps++;
+		rc = remove_entry(c, c->s->tmp_fd, de->d_name, "temp", label, true, err);
+	}
+	closedir(d);
+	return rc;
+}
+
+int spfs_clean(spfs_store *s, const spfs_clean_opts *opts, spfs_clean_cb cb, void *ud,
+	       spfs_clean_stats *stats, sp_error *err)
+{
+	spfs_clean_stats local = {0};
+	if (!stats)
+		stats = &local;
+	memset(stats, 0, sizeof(*stats));
+	clean_ctx c = {.s = s, .opts = opts, .cb = cb, .ud = ud, .stats = stats, .now = time(NULL)};
+	int rc = spfs_store__lock_exclusive(s, err);
+	if (rc)
+		return rc;
+	rc = spfs_store__each_record(s, mark_record, &c, err);
+	if (!rc)
+		rc = sweep(&c, s->renders_fd, "renders", err);
+	if (!rc)
+		rc = sweep(&c, s->objects_fd, "objects", err);
+	if (!rc)
+		rc = sweep(&c, s->payloads_fd, "payloads", err);
+	if (!rc)
+		rc = sweep_tmp(&c, err);
+	if (!rc && !opts->dry_run && sp_sys_syncfs(s->dirfd) < 0)
+		rc = sp_error_errno(err, "cannot sync store");
+	spfs_store_unlock(s);
+	spfs_dset__free(&c.live);
+	return rc ? sp_error_prefix(err, "cannot clean %s", s->path) : 0;
+}

@@ -1,0 +1,292 @@
+/* render.c - turning a tree into a directory of hardlinks to payloads.
+ *
+ * Payloads are read-only and shared by every render, so a render costs one
+ * link() per file. With `verify`, every payload is re-hashed first (in the
+ * thread pool) so a damaged payload is never served; stored renders are
+ * built in tmp/, synced and renamed into renders/xx/ so a render that
+ * exists is always complete. */
+#include "store_internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <uv.h>
+
+typedef struct verify_job {
+	uv_work_t req;
+	spfs_store *s;
+	sp_digest digest;
+	int rc;
+	char msg[200];
+} verify_job;
+
+static void verify_work(uv_work_t *req)
+{
+	verify_job *j = req->data;
+	sp_error err = {0};
+	_cleanup_close_ int fd = -1;
+	int rc = spfs_open_payload(&fd, j->s, &j->digest, &err);
+	sp_digest got;
+	if (!rc)
+		rc = sp_digest_fd(&got, NULL, fd, &err);
+	if (!rc && sp_digest_cmp(&got, &j->digest)) {
+		char want[SP_DIGEST_HEX_LEN + 1], have[SP_DIGEST_HEX_LEN + 1];
+		sp_digest_to_hex(&j->digest, want);
+		sp_digest_to_hex(&got, have);
+		rc = sp_error_set(&err, SPFS_EMISMATCH, "payload %s is corrupt (content hashes to %s); run 'spfs check'",
+				  want, have);
+	}
+	if (rc) {
+		j->rc = rc;
+		snprintf(j->msg, sizeof(j->msg), "%s", err.msg);
+	}
+}
+
+static int digest_cmp_q(const void *a, const void *b)
+{
+	return sp_digest_cmp(a, b);
+}
+
+/* Re-hashes each distinct payload the manifest uses, in parallel. */
+static int verify_payloads(spfs_store *s, const spfs_manifest *m, sp_error *err)
+{
+	size_t n = 0;
+	_cleanup_free_ sp_digest *ds = NULL;
+	int rc = sp_calloc((void **)&ds, m->count ? m->count : 1, sizeof(*ds), err);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < m->count; i++)
+		if (m->entries[i].kind == SPFS_ENTRY_FILE)
+			ds[n++] = m->entries[i].digest;
+	qsort(ds, n, sizeof(*ds), digest_cmp_q);
+	size_t u = 0;
+	for (size_t i = 0; i < n; i++)
+		if (u == 0 || sp_digest_cmp(&ds[u - 1], &ds[i]))
+			ds[u++] = ds[i];
+	_cleanup_free_ verify_job *jobs = NULL;
+	if ((rc = sp_calloc((void **)&jobs, u ? u : 1, sizeof(*jobs), err)))
+		return rc;
+	uv_loop_t loop;
+	if (uv_loop_init(&loop))
+		return sp_error_set(err, SP_ERROR, "cannot start the thread pool");
+	for (size_t i = 0; i < u; i++) {
+		jobs[i].s = s;
+		jobs[i].digest = ds[i];
+		jobs[i].req.data = &jobs[i];
+		uv_queue_work(&loop, &jobs[i].req, verify_work, NULL);
+	}
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	for (size_t i = 0; i < u; i++)
+		if (jobs[i].rc)
+			return sp_error_set(err, jobs[i].rc, "%s", jobs[i].msg);
+	return 0;
+}
+
+static int copy_payload(spfs_store *s, const spfs_entry *e, int dirfd, const char *base, sp_error *err)
+{
+	_cleanup_close_ int src = -1;
+	int rc = spfs_open_payload(&src, s, &e->digest, err);
+	if (rc)
+		return rc;
+	_cleanup_close_ int dst = openat(dirfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (dst < 0)
+		return sp_error_errno(err, "cannot create %s", e->path);
+	uint64_t left = e->size;
+	while (left > 0) {
+		ssize_t n = copy_file_range(src, NULL, dst, NULL, left > (1u << 30) ? (1u << 30) : left, 0);
+		if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL)) {
+			char buf[65536];
+			n = read(src, buf, sizeof(buf));
+			if (n > 0 && (rc = sp_write_all(dst, buf, (size_t)n, err)))
+				return rc;
+		}
+		if (n < 0)
+			return sp_error_errno(err, "cannot copy %s", e->path);
+		if (n == 0)
+			return sp_error_set(err, SPFS_EMISMATCH, "payload of %s is shorter than its manifest says", e->path);
+		left -= (uint64_t)n;
+	}
+	if (fchmod(dst, e->mode) < 0)
+		return sp_error_errno(err, "chmod %s", e->path);
+	return 0;
+}
+
+static int link_file(spfs_store *s, const spfs_entry *e, int dirfd, const char *base, bool copy,
+		     sp_error *err)
+{
+	if (copy)
+		return copy_payload(s, e, dirfd, base, err);
+	bool exec = e->mode == 0755;
+	int sfd;
+	char name[72];
+	int rc = spfs_store__shard_fd(&sfd, s, true, &e->digest, false, err);
+	if (rc) {
+		char hex[SP_DIGEST_HEX_LEN + 1];
+		sp_digest_to_hex(&e->digest, hex);
+		return sp_error_set(err, rc, "payload %s of %s is missing", hex, e->path);
+	}
+	spfs_store__shard_name(&e->digest, exec, name);
+	if (sp_sys_linkat(sfd, name, dirfd, base, 0) == 0)
+		return 0;
+	if (errno == ENOENT) {
+		/* Only the other mode variant is stored: make this one. */
+		if ((rc = spfs_store__payload_variant(s, &e->digest, exec, err)))
+			return sp_error_prefix(err, "%s", e->path);
+		if (sp_sys_linkat(sfd, name, dirfd, base, 0) == 0)
+			return 0;
+	}
+	if (errno == EXDEV || errno == EMLINK || errno == EPERM)
+		return copy_payload(s, e, dirfd, base, err);
+	return sp_error_errno(err, "cannot link %s", e->path);
+}
+
+/* Renders m into the empty directory open at root_fd. */
+static int render_into(spfs_store *s, const spfs_manifest *m, int root_fd, bool copy, sp_error *err)
+{
+	int stack[SPFS_MAX_DEPTH + 2];
+	size_t top = 0;
+	stack[0] = root_fd;
+	int rc = 0;
+	for (size_t i = 0; i < m->count && !rc; i++) {
+		const spfs_entry *e = &m->entries[i];
+		size_t depth = 0;
+		const char *base = e->path;
+		for (const char *p = e->path; *p; p++)
+			if (*p == '/') {
+				depth++;
+				base = p + 1;
+			}
+		/* Canonical order: the parent is the directory opened at depth. */
+		while (top > depth)
+			close(stack[top--]);
+		if (top != depth) {
+			rc = sp_error_set(err, SPFS_ECORRUPT, "%s: parent directory missing", e->path);
+			break;
+		}
+		int dirfd = stack[top];
+		switch (e->kind) {
+		case SPFS_ENTRY_DIR: {
+			if (sp_sys_mkdirat(dirfd, base, 0700) < 0) {
+				rc = sp_error_errno(err, "cannot create directory %s", e->path);
+				break;
+			}
+			int fd = openat(dirfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (fd < 0) {
+				rc = sp_error_errno(err, "cannot open %s", e->path);
+				break;
+			}
+			fchmod(fd, e->mode);
+			stack[++top] = fd;
+			break;
+		}
+		case SPFS_ENTRY_FILE:
+			rc = link_file(s, e, dirfd, base, copy, err);
+			break;
+		case SPFS_ENTRY_SYMLINK:
+			if (symlinkat(e->target, dirfd, base) < 0)
+				rc = sp_error_errno(err, "cannot create symlink %s", e->path);
+			break;
+		case SPFS_ENTRY_MASK:
+			break;
+		}
+	}
+	while (top > 0)
+		close(stack[top--]);
+	return rc;
+}
+
+int spfs_render_to(spfs_store *s, const sp_digest *d, spfs_kind kind, const char *target,
+		   const spfs_render_opts *opts, sp_error *err)
+{
+	_cleanup_(spfs_manifest_freep) spfs_manifest *m = NULL;
+	int rc = spfs_store_lock_shared(s, err);
+	if (rc)
+		return rc;
+	if ((rc = spfs_flatten(&m, s, d, kind, false, err)))
+		goto out;
+	if (opts && opts->verify && !opts->copy && (rc = verify_payloads(s, m, err)))
+		goto out;
+	if (mkdir(target, 0755) < 0 && errno != EEXIST) {
+		rc = sp_error_errno(err, "cannot create %s", target);
+		goto out;
+	}
+	_cleanup_close_ int fd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		rc = sp_error_errno(err, "cannot open %s", target);
+		goto out;
+	}
+	rc = render_into(s, m, fd, opts && opts->copy, err);
+out:
+	spfs_store_unlock(s);
+	if (rc)
+		return sp_error_prefix(err, "cannot render into %s", target);
+	return 0;
+}
+
+int spfs_render_stored(char **out_path, spfs_store *s, const sp_digest *manifest, sp_error *err)
+{
+	char hex[SP_DIGEST_HEX_LEN + 1], rel[SP_DIGEST_HEX_LEN + 4];
+	sp_digest_to_hex(manifest, hex);
+	snprintf(rel, sizeof(rel), "%.2s/%s", hex, hex + 2);
+	size_t n = strlen(s->path) + strlen(rel) + 16;
+	_cleanup_free_ char *path = malloc(n);
+	if (!path)
+		return sp_error_set(err, SP_ENOMEM, "out of memory");
+	snprintf(path, n, "%s/renders/%s", s->path, rel);
+	int rc = spfs_store_lock_shared(s, err);
+	if (rc)
+		return rc;
+	struct stat st;
+	if (fstatat(s->renders_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		spfs_store_unlock(s);
+		if (!S_ISDIR(st.st_mode))
+			return sp_error_set(err, SPFS_ECORRUPT, "renders/%s is not a directory", rel);
+		*out_path = steal_pointer(&path);
+		return 0;
+	}
+	_cleanup_(spfs_manifest_freep) spfs_manifest *m = NULL;
+	char stage[32] = "";
+	_cleanup_close_ int sfd = -1;
+	if ((rc = spfs_read_manifest(&m, s, manifest, err)) || (rc = verify_payloads(s, m, err)) ||
+	    (rc = spfs_store__stage_dir(&sfd, stage, s, err)))
+		goto out;
+	if (fchmod(sfd, 0755) < 0) {
+		rc = sp_error_errno(err, "chmod");
+		goto out;
+	}
+	char shard[3] = {hex[0], hex[1], '\0'};
+	if (sp_sys_mkdirat(s->renders_fd, shard, 0755) < 0 && errno != EEXIST) {
+		rc = sp_error_errno(err, "cannot create renders/%s", shard);
+		goto out;
+	}
+	if ((rc = render_into(s, m, sfd, false, err)))
+		goto out;
+	if (sp_sys_syncfs(sfd) < 0) {
+		rc = sp_error_errno(err, "cannot sync render");
+		goto out;
+	}
+	char from[64];
+	snprintf(from, sizeof(from), "%s", stage);
+	if (sp_sys_renameat(s->tmp_fd, from, s->renders_fd, rel, RENAME_NOREPLACE) < 0) {
+		if (errno != EEXIST) {
+			rc = sp_error_errno(err, "cannot move render into place");
+			goto out;
+		}
+	} else {
+		stage[0] = '\0';
+	}
+out:
+	if (stage[0]) {
+		sp_error ignored = {0};
+		sp_rm_rf_at(s->tmp_fd, stage, &ignored);
+	}
+	spfs_store_unlock(s);
+	if (rc)
+		return sp_error_prefix(err, "cannot render manifest %s", hex);
+	*out_path = steal_pointer(&path);
+	return 0;
+}

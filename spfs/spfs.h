@@ -1,0 +1,294 @@
+/*
+ * spfs.h - the SpFS content-addressed store (prefix spfs_).
+ *
+ * Objects are identified by the SHA-256 of their canonical encoding; a
+ * blob's digest is the SHA-256 of its bytes. Kinds: blob (file content),
+ * manifest (a directory tree), layer (a manifest plus annotations) and
+ * platform (an ordered stack of layers, bottom first). Tags name objects and
+ * keep an append-only history. See docs/store-format.md.
+ *
+ * Ownership: `**out` results belong to the caller and are freed with the
+ * matching *_free function (all NULL-safe). Borrowed pointers are marked.
+ */
+#ifndef SPAWN_SPFS_H
+#define SPAWN_SPFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common.h"
+
+/* Expected failures of this module (others are SP_* codes). */
+enum {
+	SPFS_ENOTFOUND = SP_ENOTFOUND,
+	SPFS_EAMBIGUOUS = SP_EAMBIGUOUS,
+	SPFS_EMISMATCH = SP_EMISMATCH,
+	SPFS_ELOCKED = SP_ELOCKED,
+	SPFS_ECORRUPT = -100, /* an object or tag file that does not decode */
+};
+
+/* ------------------------------------------------------------ objects */
+
+typedef enum spfs_kind {
+	SPFS_KIND_BLOB = 1,
+	SPFS_KIND_MANIFEST = 2,
+	SPFS_KIND_LAYER = 3,
+	SPFS_KIND_PLATFORM = 4,
+} spfs_kind;
+
+const char *spfs_kind_name(spfs_kind kind);
+
+typedef enum spfs_entry_kind {
+	SPFS_ENTRY_DIR = 1,
+	SPFS_ENTRY_FILE = 2,
+	SPFS_ENTRY_SYMLINK = 3,
+	SPFS_ENTRY_MASK = 4, /* a deletion recorded by an upper layer */
+} spfs_entry_kind;
+
+const char *spfs_entry_kind_name(spfs_entry_kind kind);
+
+/* One entry of a manifest. Modes are normalised: files 0644 or 0755, dirs
+ * 0755, symlinks 0777, masks 0. */
+typedef struct spfs_entry {
+	char *path;       /* relative, '/'-separated, no leading slash; owned */
+	char *target;     /* symlink target, verbatim; owned; NULL otherwise */
+	uint64_t size;    /* file size or target length */
+	sp_digest digest; /* blob digest (files), SHA-256 of target (symlinks) */
+	uint32_t mode;
+	spfs_entry_kind kind;
+} spfs_entry;
+
+/* A whole tree. Entries are in canonical order: depth first, siblings
+ * sorted by name bytewise, every parent before its children; the root
+ * itself is implicit. */
+typedef struct spfs_manifest {
+	spfs_entry *entries; /* owned */
+	size_t count;
+	size_t cap;
+} spfs_manifest;
+
+typedef struct spfs_annotation {
+	char *key;   /* owned */
+	char *value; /* owned */
+} spfs_annotation;
+
+typedef struct spfs_layer {
+	sp_digest manifest;
+	spfs_annotation *annotations; /* owned, sorted by key, unique keys */
+	size_t annotation_count;
+} spfs_layer;
+
+typedef struct spfs_platform {
+	sp_digest *layers; /* owned, bottom first */
+	size_t count;
+} spfs_platform;
+
+/* Limits applied when decoding untrusted objects. */
+#define SPFS_MAX_OBJECT_SIZE ((size_t)1 << 30)
+#define SPFS_MAX_ENTRIES 10000000u
+#define SPFS_MAX_PATH 4096u
+#define SPFS_MAX_NAME 255u
+#define SPFS_MAX_DEPTH 256u
+#define SPFS_MAX_TARGET 4096u
+#define SPFS_MAX_LAYERS 65536u
+#define SPFS_MAX_ANNOTATIONS 4096u
+
+void spfs_manifest_free(spfs_manifest *m);
+void spfs_manifest_freep(spfs_manifest **m);
+void spfs_layer_free(spfs_layer *l);
+void spfs_layer_freep(spfs_layer **l);
+void spfs_platform_free(spfs_platform *p);
+void spfs_platform_freep(spfs_platform **p);
+
+/* Appends a copy of *e (path and target are duplicated). */
+int spfs_manifest_push(spfs_manifest *m, const spfs_entry *e, sp_error *err);
+/* Sorts into canonical order (entries built in any order). */
+void spfs_manifest_sort(spfs_manifest *m);
+/* Compares two relative paths in canonical (component-wise) order. */
+int spfs_path_cmp(const char *a, const char *b);
+/* Binary search; returns a borrowed entry or NULL. */
+const spfs_entry *spfs_manifest_find(const spfs_manifest *m, const char *path);
+/* Checks one path component: not empty, not . or .., no '/' or NUL,
+ * at most SPFS_MAX_NAME bytes. */
+bool spfs_name_valid(const char *name, size_t len);
+
+/* Canonical encodings. Each begins with "spfs:<kind>:<version>\n". The
+ * decoders validate everything (names, order, modes, limits) and never
+ * trust the input. */
+int spfs_manifest_encode(const spfs_manifest *m, sp_buf *out, sp_error *err);
+int spfs_manifest_decode(spfs_manifest **out, const void *data, size_t n, sp_error *err);
+int spfs_layer_encode(const spfs_layer *l, sp_buf *out, sp_error *err);
+int spfs_layer_decode(spfs_layer **out, const void *data, size_t n, sp_error *err);
+int spfs_platform_encode(const spfs_platform *p, sp_buf *out, sp_error *err);
+int spfs_platform_decode(spfs_platform **out, const void *data, size_t n, sp_error *err);
+/* Kind named by an encoded object's header. */
+int spfs_object_kind(spfs_kind *out, const void *data, size_t n, sp_error *err);
+
+/* ------------------------------------------------------------- store */
+
+typedef struct spfs_store spfs_store;
+
+/* Storage path: $SPFS_STORAGE, else `storage:` from /etc/spawn/config.yaml
+ * or ~/.config/spawn/config.yaml (the user's wins), else /var/lib/spfs for
+ * root and $XDG_DATA_HOME/spfs (~/.local/share/spfs) for others. */
+int spfs_default_storage(char **out, sp_error *err);
+/* Creates the layout at path (idempotent). */
+int spfs_store_init(const char *path, sp_error *err);
+/* Opens an existing store; creates it first when `create` is set. */
+int spfs_store_open(spfs_store **out, const char *path, bool create, sp_error *err);
+void spfs_store_free(spfs_store *s);
+void spfs_store_freep(spfs_store **s);
+const char *spfs_store_path(const spfs_store *s); /* borrowed */
+int spfs_store_dirfd(const spfs_store *s);         /* borrowed */
+
+/* Shared lock for commit/render/tag; exclusive (non-blocking) for clean. */
+int spfs_store_lock_shared(spfs_store *s, sp_error *err);
+void spfs_store_unlock(spfs_store *s);
+
+/* Presence and reading. Objects are verified against their digest when
+ * read; a mismatch is SPFS_EMISMATCH naming both digests. */
+bool spfs_has_payload(spfs_store *s, const sp_digest *d);
+bool spfs_has_object(spfs_store *s, const sp_digest *d);
+int spfs_read_object(sp_buf *out, spfs_kind *kind, spfs_store *s, const sp_digest *d,
+		     sp_error *err);
+int spfs_read_manifest(spfs_manifest **out, spfs_store *s, const sp_digest *d, sp_error *err);
+int spfs_read_layer(spfs_layer **out, spfs_store *s, const sp_digest *d, sp_error *err);
+int spfs_read_platform(spfs_platform **out, spfs_store *s, const sp_digest *d, sp_error *err);
+/* Opens a payload read-only; the caller closes the fd. */
+int spfs_open_payload(int *out_fd, spfs_store *s, const sp_digest *d, sp_error *err);
+/* Writes an encoded object atomically (idempotent); *out gets its digest. */
+int spfs_write_object(sp_digest *out, spfs_store *s, const sp_buf *encoded, sp_error *err);
+/* Stores a blob from memory (idempotent). */
+int spfs_write_blob(sp_digest *out, spfs_store *s, const void *data, size_t n, sp_error *err);
+
+/* --------------------------------------------------------------- refs */
+
+/* Resolves a digest, a unique digest prefix (8+ hex), a tag or TAG~N to a
+ * digest and its kind (blobs included). */
+int spfs_resolve(sp_digest *out, spfs_kind *kind, spfs_store *s, const char *ref, sp_error *err);
+/* The tree a ref stands for: a manifest itself, a layer's manifest, or the
+ * layers of a platform merged bottom first (masks applied, then dropped
+ * unless keep_masks). */
+int spfs_flatten(spfs_manifest **out, spfs_store *s, const sp_digest *d, spfs_kind kind,
+		 bool keep_masks, sp_error *err);
+/* Merges `upper` onto `lower` in place, overlayfs rules. */
+int spfs_manifest_overlay(spfs_manifest *lower, const spfs_manifest *upper, bool keep_masks,
+			  sp_error *err);
+
+/* -------------------------------------------------------------- commit */
+
+typedef struct spfs_commit_stats {
+	uint64_t files, dirs, symlinks;
+	uint64_t bytes;      /* all file bytes in the tree */
+	uint64_t new_blobs;  /* payloads written by this commit */
+	uint64_t new_bytes;  /* bytes of those payloads */
+} spfs_commit_stats;
+
+typedef struct spfs_commit_opts {
+	const char *tag;  /* optional tag to point at the new layer */
+	const spfs_annotation *annotations;
+	size_t annotation_count;
+} spfs_commit_opts;
+
+/* Commits a directory as a layer. Writes payloads and objects as one
+ * transaction (see commit.c), then moves the tag. */
+int spfs_commit_dir(sp_digest *out_layer, sp_digest *out_manifest, spfs_store *s,
+		    const char *dir, const spfs_commit_opts *opts, spfs_commit_stats *stats,
+		    sp_error *err);
+/* Writes a platform of the given layers (bottom first) and tags it. */
+int spfs_commit_platform(sp_digest *out, spfs_store *s, const sp_digest *layers, size_t count,
+			 const char *tag, sp_error *err);
+/* Writes an already-built manifest and a layer over it. */
+int spfs_commit_manifest(sp_digest *out_layer, spfs_store *s, const spfs_manifest *m,
+			 const spfs_annotation *annotations, size_t count, const char *tag,
+			 sp_error *err);
+
+/* -------------------------------------------------------------- render */
+
+typedef struct spfs_render_opts {
+	bool copy;   /* copy files instead of hardlinking payloads */
+	bool verify; /* re-hash payloads before linking them */
+} spfs_render_opts;
+
+/* Renders the tree of (d, kind) into `target`, which must not exist or be
+ * an empty directory. */
+int spfs_render_to(spfs_store *s, const sp_digest *d, spfs_kind kind, const char *target,
+		   const spfs_render_opts *opts, sp_error *err);
+/* Renders a manifest under storage once (renders/xx/<digest>) and returns
+ * its path (caller frees). Reused when present. */
+int spfs_render_stored(char **out_path, spfs_store *s, const sp_digest *manifest, sp_error *err);
+
+/* ---------------------------------------------------------------- tags */
+
+#define SPFS_MAX_TAG_NAME 1024u
+
+typedef struct spfs_tag_record {
+	sp_digest target;
+	int64_t time; /* seconds since the epoch when the tag was set */
+} spfs_tag_record;
+
+/* A tag's history, oldest first. */
+typedef struct spfs_tag_history {
+	spfs_tag_record *records; /* owned */
+	size_t count;
+	size_t dropped; /* torn or damaged records skipped when reading */
+} spfs_tag_history;
+
+void spfs_tag_history_free(spfs_tag_history *h);
+bool spfs_tag_name_valid(const char *name);
+/* Appends a record (no-op when the tag already points at d). */
+int spfs_tag_set(spfs_store *s, const char *name, const sp_digest *d, sp_error *err);
+/* Removes a tag, or only its newest record when latest_only. */
+int spfs_tag_remove(spfs_store *s, const char *name, bool latest_only, sp_error *err);
+int spfs_tag_read(spfs_tag_history *out, spfs_store *s, const char *name, sp_error *err);
+/* Parses a tag file's bytes (fuzzed). */
+int spfs_tag_parse(spfs_tag_history *out, const char *data, size_t n, sp_error *err);
+/* Calls cb for every tag name under prefix ("" for all), sorted. */
+typedef int (*spfs_tag_cb)(const char *name, void *ud);
+int spfs_tag_list(spfs_store *s, const char *prefix, spfs_tag_cb cb, void *ud, sp_error *err);
+
+/* --------------------------------------------------------- check/clean */
+
+typedef struct spfs_problem {
+	const char *what;   /* "payload", "object", "tag", "temp", "closure" */
+	const char *name;   /* digest or tag name */
+	const char *detail; /* what is wrong */
+} spfs_problem;
+
+typedef void (*spfs_problem_cb)(const spfs_problem *p, void *ud);
+
+typedef struct spfs_check_stats {
+	uint64_t objects, payloads, tags, bytes, problems;
+} spfs_check_stats;
+
+/* Re-hashes every object and payload, decodes every object and tag file
+ * and verifies every tag's closure. Returns 0 when the walk finished;
+ * stats->problems says whether anything was wrong. */
+int spfs_check(spfs_store *s, spfs_problem_cb cb, void *ud, spfs_check_stats *stats,
+	       sp_error *err);
+
+typedef struct spfs_clean_opts {
+	uint64_t grace_seconds; /* never remove anything younger */
+	bool dry_run;
+} spfs_clean_opts;
+
+typedef struct spfs_clean_stats {
+	uint64_t objects, payloads, renders, temps, bytes, kept_young;
+} spfs_clean_stats;
+
+typedef void (*spfs_clean_cb)(const char *what, const char *name, void *ud);
+
+/* Removes what no tag record reaches. Takes the exclusive lock without
+ * waiting: SPFS_ELOCKED when the store is busy. */
+int spfs_clean(spfs_store *s, const spfs_clean_opts *opts, spfs_clean_cb cb, void *ud,
+	       spfs_clean_stats *stats, sp_error *err);
+
+/* ---------------------------------------------------------------- diff */
+
+typedef enum spfs_diff_op { SPFS_DIFF_ADDED = '+', SPFS_DIFF_REMOVED = '-', SPFS_DIFF_CHANGED = '~' } spfs_diff_op;
+typedef void (*spfs_diff_cb)(spfs_diff_op op, const spfs_entry *a, const spfs_entry *b, void *ud);
+/* Walks two canonical manifests in step. */
+void spfs_manifest_diff(const spfs_manifest *a, const spfs_manifest *b, spfs_diff_cb cb, void *ud);
+
+#endif /* SPAWN_SPFS_H */
