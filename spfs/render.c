@@ -7,6 +7,7 @@
  * exists is always complete. */
 #include "store_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -199,6 +200,26 @@ static int render_into(spfs_store *s, const spfs_manifest *m, int root_fd, bool 
 	return rc;
 }
 
+static bool dir_is_empty(int fd)
+{
+	int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
+	if (!d) {
+		if (dup >= 0)
+			close(dup);
+		return false;
+	}
+	struct dirent *de;
+	bool empty = true;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+			empty = false;
+			break;
+		}
+	closedir(d);
+	return empty;
+}
+
 int spfs_render_to(spfs_store *s, const sp_digest *d, spfs_kind kind, const char *target,
 		   const spfs_render_opts *opts, sp_error *err)
 {
@@ -217,6 +238,10 @@ int spfs_render_to(spfs_store *s, const sp_digest *d, spfs_kind kind, const char
 	_cleanup_close_ int fd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = sp_error_errno(err, "cannot open %s", target);
+		goto out;
+	}
+	if (!dir_is_empty(fd)) {
+		rc = sp_error_set(err, SP_EEXISTS, "%s exists and is not empty", target);
 		goto out;
 	}
 	rc = render_into(s, m, fd, opts && opts->copy, err);
