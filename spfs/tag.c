@@ -93,6 +93,9 @@ static bool parse_record(spfs_tag_record *r, const char *line, size_t len)
 	}
 	if (neg && sp == p + 1)
 		return false;
+	/* One spelling per time: no leading zeros, no "-0". */
+	if (p[neg] == '0' && (neg || sp - p > 1))
+		return false;
 	r->time = neg ? -t : t;
 	char want[9];
 	record_check(want, hex, r->time);
