@@ -224,6 +224,7 @@ int spfs_render_to(spfs_store *s, const sp_digest *d, spfs_kind kind, const char
 		   const spfs_render_opts *opts, sp_error *err)
 {
 	_cleanup_(spfs_manifest_freep) spfs_manifest *m = NULL;
+	_cleanup_close_ int fd = -1; /* declared before the first goto out */
 	int rc = spfs_store_lock_shared(s, err);
 	if (rc)
 		return rc;
@@ -235,7 +236,7 @@ int spfs_render_to(spfs_store *s, const sp_digest *d, spfs_kind kind, const char
 		rc = sp_error_errno(err, "cannot create %s", target);
 		goto out;
 	}
-	_cleanup_close_ int fd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = open(target, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		rc = sp_error_errno(err, "cannot open %s", target);
 		goto out;
