@@ -173,11 +173,22 @@ void spfs_store_freep(spfs_store **s)
 	spfs_store_free(*s);
 }
 
+static int store_open(spfs_store **out, const char *path, sp_error *err);
+
 int spfs_store_open(spfs_store **out, const char *path, bool create, sp_error *err)
 {
-	int rc;
-	if (create && (rc = spfs_store_init(path, err)))
+	int rc = store_open(out, path, err);
+	if (rc != SPFS_ENOTFOUND || !create)
 		return rc;
+	sp_error_clear(err);
+	if ((rc = spfs_store_init(path, err)))
+		return rc;
+	return store_open(out, path, err);
+}
+
+static int store_open(spfs_store **out, const char *path, sp_error *err)
+{
+	int rc;
 	_cleanup_(spfs_store_freep) spfs_store *s = calloc(1, sizeof(*s));
 	if (!s)
 		return sp_error_set(err, SP_ENOMEM, "out of memory");
