@@ -1,0 +1,350 @@
+/* spk.c - the spk command: argument parsing and output only. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/common.h"
+#include "pkg/pkg.h"
+#include "solver/solver.h"
+
+enum { EXIT_OK = 0, EXIT_UNSAT = 1, EXIT_USAGE = 2 };
+
+static void usage(FILE *f)
+{
+	fputs("usage: spk solve REQUEST... [--repo DIR]... [--opt NAME=VALUE]...\n"
+	      "                 [--allow-builds] [--json] [--trace] [--dot FILE]\n"
+	      "       spk --help | --version\n"
+	      "\n"
+	      "Commands:\n"
+	      "  solve    resolve package requests against spec repositories and print\n"
+	      "           one line per package; on failure explain why in plain words\n"
+	      "\n"
+	      "Exit status: 0 solved, 1 no solution exists, 2 bad usage or bad input.\n"
+	      "See docs/spk.md.\n",
+	      f);
+}
+
+static void solve_usage(FILE *f)
+{
+	fputs("usage: spk solve REQUEST... [options]\n"
+	      "\n"
+	      "REQUEST is a package request such as python/3.9, python/>=3.7,<4,\n"
+	      "maya:{run,docs}/~2024.2, repo/name/1.0/BUILD, or a var request such as\n"
+	      "python.abi/cp39 or debug=on. Requests default to API compatibility and\n"
+	      "the run component.\n"
+	      "\n"
+	      "Options:\n"
+	      "  -r, --repo DIR         a directory of spec files (repeatable; the first\n"
+	      "                         one wins for identical builds); the repository's\n"
+	      "                         name in requests is the directory's base name\n"
+	      "  -o, --opt NAME=VALUE   a build option value (repeatable)\n"
+	      "      --allow-builds     also consider building recipes from source\n"
+	      "      --json             print the result as JSON on stdout\n"
+	      "      --trace            print each decision, conflict and backtrack on stderr\n"
+	      "      --dot FILE         write a Graphviz graph of the solution or conflict\n"
+	      "      --max-steps N      give up after N candidate tries (default 5000000)\n"
+	      "  -v, --verbose / -q, --quiet\n"
+	      "  -h, --help\n"
+	      "\n"
+	      "Exit status: 0 solved, 1 no solution exists, 2 bad usage or bad input.\n",
+	      f);
+}
+
+static const char *base_name(const char *p)
+{
+	size_t n = strlen(p);
+	while (n > 1 && p[n - 1] == '/')
+		n--;
+	const char *s = p + n;
+	while (s > p && s[-1] != '/')
+		s--;
+	return s;
+}
+
+static void print_json(const solver_result *r, bool ok)
+{
+	sp_json j;
+	sp_json_init(&j, stdout, true);
+	sp_json_begin_object(&j);
+	sp_json_key(&j, "ok");
+	sp_json_bool(&j, ok);
+	if (ok) {
+		sp_json_key(&j, "packages");
+		sp_json_begin_array(&j);
+		for (size_t i = 0; i < solver_result_count(r); i++) {
+			const solver_resolved *it = solver_result_get(r, i);
+			char v[256];
+			sp_json_begin_object(&j);
+			sp_json_key(&j, "name");
+			sp_json_string(&j, it->build->name);
+			sp_json_key(&j, "version");
+			sp_json_string(&j, solver_version_str(&it->build->version, v, sizeof(v)));
+			sp_json_key(&j, "build");
+			sp_json_string(&j, it->build->build);
+			sp_json_key(&j, "components");
+			sp_json_begin_array(&j);
+			for (size_t c = 0; c < it->ncomponents; c++)
+				sp_json_string(&j, it->components[c]);
+			sp_json_end_array(&j);
+			sp_json_key(&j, "from_source");
+			sp_json_bool(&j, it->from_source);
+			sp_json_key(&j, "embedded_in");
+			if (it->embedded_in)
+				sp_json_string(&j, it->embedded_in);
+			else
+				sp_json_null(&j);
+			sp_json_key(&j, "options");
+			sp_json_begin_object(&j);
+			for (size_t o = 0; o < it->noptions; o++) {
+				sp_json_key(&j, it->options[o].name);
+				sp_json_string(&j, it->options[o].value);
+			}
+			sp_json_end_object(&j);
+			sp_json_key(&j, "requested_by");
+			sp_json_string(&j, it->requested_by ? it->requested_by : "");
+			sp_json_key(&j, "origin");
+			if (it->build->origin)
+				sp_json_string(&j, it->build->origin);
+			else
+				sp_json_null(&j);
+			sp_json_end_object(&j);
+		}
+		sp_json_end_array(&j);
+	} else {
+		sp_json_key(&j, "explanation");
+		sp_json_string(&j, solver_result_explanation(r));
+	}
+	uint64_t steps, bt, learned;
+	solver_result_stats(r, &steps, &bt, &learned);
+	sp_json_key(&j, "stats");
+	sp_json_begin_object(&j);
+	sp_json_key(&j, "steps");
+	sp_json_uint(&j, steps);
+	sp_json_key(&j, "backtracks");
+	sp_json_uint(&j, bt);
+	sp_json_key(&j, "learned");
+	sp_json_uint(&j, learned);
+	sp_json_end_object(&j);
+	sp_json_end_object(&j);
+	sp_json_finish(&j);
+}
+
+static void print_text(const solver_result *r)
+{
+	for (size_t i = 0; i < solver_result_count(r); i++) {
+		const solver_resolved *it = solver_result_get(r, i);
+		char v[256];
+		printf("%s/%s/%s", it->build->name,
+		       solver_version_str(&it->build->version, v, sizeof(v)), it->build->build);
+		if (it->from_source) {
+			printf(" [build from source");
+			for (size_t o = 0; o < it->noptions; o++)
+				printf("%s%s=%s", o ? "," : " with ", it->options[o].name,
+				       it->options[o].value);
+			printf("]");
+		}
+		if (it->embedded_in)
+			printf(" [embedded in %s]", it->embedded_in);
+		printf("  <- %s\n", it->requested_by ? it->requested_by : "");
+	}
+}
+
+static int cmd_solve(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"repo", required_argument, NULL, 'r'},
+		{"opt", required_argument, NULL, 'o'},
+		{"allow-builds", no_argument, NULL, 'B'},
+		{"json", no_argument, NULL, 'J'},
+		{"trace", no_argument, NULL, 'T'},
+		{"dot", required_argument, NULL, 'D'},
+		{"max-steps", required_argument, NULL, 'M'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char **repos = calloc((size_t)argc + 1, sizeof(char *));
+	solver_opt *opts = calloc((size_t)argc + 1, sizeof(*opts));
+	if (!repos || !opts) {
+		fprintf(stderr, "spk: out of memory\n");
+		free(repos);
+		free(opts);
+		return EXIT_USAGE;
+	}
+	size_t nrepos = 0, nopts = 0;
+	bool json = false, trace = false, allow = false;
+	const char *dot = NULL;
+	uint64_t max_steps = 0;
+	int verbosity = 0, c, ret = EXIT_USAGE;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "r:o:vqh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			repos[nrepos++] = optarg;
+			break;
+		case 'o': {
+			char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg) {
+				fprintf(stderr, "spk solve: --opt expects NAME=VALUE, got '%s'\n", optarg);
+				goto out;
+			}
+			*eq = '\0';
+			opts[nopts].name = optarg;
+			opts[nopts].value = eq + 1;
+			nopts++;
+			break;
+		}
+		case 'B':
+			allow = true;
+			break;
+		case 'J':
+			json = true;
+			break;
+		case 'T':
+			trace = true;
+			break;
+		case 'D':
+			dot = optarg;
+			break;
+		case 'M': {
+			char *end;
+			errno = 0;
+			unsigned long long v = strtoull(optarg, &end, 10);
+			if (errno || *end || end == optarg || optarg[0] == '-') {
+				fprintf(stderr, "spk solve: --max-steps expects a number\n");
+				goto out;
+			}
+			max_steps = v;
+			break;
+		}
+		case 'v':
+			verbosity++;
+			break;
+		case 'q':
+			verbosity--;
+			break;
+		case 'h':
+			solve_usage(stdout);
+			ret = EXIT_OK;
+			goto out;
+		default:
+			solve_usage(stderr);
+			goto out;
+		}
+	}
+	sp_log_init(verbosity);
+	if (optind >= argc) {
+		fprintf(stderr, "spk solve: no requests given\n");
+		solve_usage(stderr);
+		goto out;
+	}
+	if (nrepos == 0) {
+		fprintf(stderr, "spk solve: no repository given (use --repo DIR)\n");
+		goto out;
+	}
+	ret = EXIT_USAGE;
+	sp_error err = {0};
+	_cleanup_(solver_arena_freep) solver_arena *a = NULL;
+	if (solver_arena_new(&a, &err)) {
+		fprintf(stderr, "spk solve: %s\n", err.msg);
+		goto out;
+	}
+	size_t nreq = (size_t)(argc - optind);
+	solver_request *reqs = solver_arena_array(a, nreq, sizeof(*reqs), &err);
+	pkg_specdir **dirs = calloc(nrepos, sizeof(*dirs));
+	solver_repo *rv = calloc(nrepos, sizeof(*rv));
+	if (!reqs || !dirs || !rv) {
+		fprintf(stderr, "spk solve: out of memory\n");
+		free(dirs);
+		free(rv);
+		goto out;
+	}
+	for (size_t i = 0; i < nreq; i++)
+		if (solver_request_parse_cli(&reqs[i], a, argv[optind + (int)i], NULL, &err)) {
+			fprintf(stderr, "spk solve: %s\n", err.msg);
+			goto out_repos;
+		}
+	for (size_t i = 0; i < nrepos; i++) {
+		if (pkg_specdir_open(&dirs[i], repos[i], base_name(repos[i]), NULL, &err)) {
+			fprintf(stderr, "spk solve: %s\n", err.msg);
+			goto out_repos;
+		}
+		rv[i] = *pkg_specdir_repo(dirs[i]);
+	}
+	solver_options so = {
+		.repos = rv,
+		.nrepos = nrepos,
+		.requests = reqs,
+		.nrequests = nreq,
+		.opts = opts,
+		.nopts = nopts,
+		.allow_builds = allow,
+		.trace = trace ? stderr : NULL,
+		.max_steps = max_steps,
+	};
+	solver_result *res = NULL;
+	int rc = solver_solve(&res, &so, &err);
+	if (rc && rc != SOLVER_EUNSAT) {
+		fprintf(stderr, "spk solve: %s\n", err.msg);
+		ret = rc == SOLVER_ELIMIT ? EXIT_UNSAT : EXIT_USAGE;
+		goto out_repos;
+	}
+	if (json)
+		print_json(res, rc == 0);
+	else if (rc == 0)
+		print_text(res);
+	else
+		fputs(solver_result_explanation(res), stderr);
+	if (dot) {
+		FILE *f = fopen(dot, "w");
+		if (!f || solver_result_write_dot(res, f, &err)) {
+			fprintf(stderr, "spk solve: cannot write %s: %s\n", dot,
+				f ? err.msg : strerror(errno));
+			if (f)
+				fclose(f);
+			solver_result_free(res);
+			ret = EXIT_USAGE;
+			goto out_repos;
+		}
+		if (fclose(f)) {
+			fprintf(stderr, "spk solve: cannot write %s: %s\n", dot, strerror(errno));
+			solver_result_free(res);
+			ret = EXIT_USAGE;
+			goto out_repos;
+		}
+	}
+	ret = rc == 0 ? EXIT_OK : EXIT_UNSAT;
+	solver_result_free(res);
+out_repos:
+	for (size_t i = 0; i < nrepos; i++)
+		pkg_specdir_free(dirs[i]);
+	free(dirs);
+	free(rv);
+out:
+	free(repos);
+	free(opts);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("spk %s\n", SPAWN_VERSION);
+		return EXIT_OK;
+	}
+	if (!strcmp(argv[1], "solve"))
+		return cmd_solve(argc - 1, argv + 1);
+	fprintf(stderr, "spk: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

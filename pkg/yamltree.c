@@ -1,0 +1,166 @@
+/* yamltree.c - builds a YAML node tree from libyaml's event stream with an
+ * explicit stack, so depth, node count and scalar sizes are bounded and deep
+ * nesting never recurses. Aliases are refused (no "billion laughs"). */
+#include "pkg/yamltree.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+typedef struct frame {
+	pkg__ynode *node;
+	size_t cap;
+} frame;
+
+static int add_child(pkg__ynode *parent, size_t *cap, pkg__ynode *child, solver_arena *a,
+		     sp_error *err)
+{
+	if (parent->n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 4;
+		pkg__ynode **it = solver_arena_array(a, nc, sizeof(*it), err);
+		if (!it)
+			return err->code;
+		if (parent->n)
+			memcpy(it, parent->items, parent->n * sizeof(*it));
+		parent->items = it;
+		*cap = nc;
+	}
+	parent->items[parent->n++] = child;
+	return 0;
+}
+
+int pkg__yaml_load(pkg__ynode ***docs, size_t *ndocs, solver_arena *a, const char *text,
+		   size_t len, const char *file, const pkg_limits *lim, sp_error *err)
+{
+	*docs = NULL;
+	*ndocs = 0;
+	if (len > lim->max_file)
+		return sp_error_set(err, SP_EINVALID, "%s: larger than %zu bytes", file,
+				    lim->max_file);
+	yaml_parser_t p;
+	if (!yaml_parser_initialize(&p))
+		return sp_error_set(err, SP_ENOMEM, "%s: cannot start the YAML parser", file);
+	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
+	frame *stack = calloc(lim->max_depth + 1, sizeof(*stack));
+	pkg__ynode **out = NULL;
+	size_t nout = 0, capout = 0, depth = 0, nodes = 0;
+	int rc = 0;
+	if (!stack) {
+		yaml_parser_delete(&p);
+		return sp_error_set(err, SP_ENOMEM, "out of memory");
+	}
+	bool done = false;
+	while (!done && !rc) {
+		yaml_event_t ev;
+		if (!yaml_parser_parse(&p, &ev)) {
+			rc = sp_error_set(err, SP_EINVALID, "%s:%zu:%zu: invalid YAML: %s%s%s", file,
+					  p.problem_mark.line + 1, p.problem_mark.column + 1,
+					  p.problem ? p.problem : "syntax error",
+					  p.context ? " " : "", p.context ? p.context : "");
+			break;
+		}
+		size_t line = ev.start_mark.line + 1, col = ev.start_mark.column + 1;
+		pkg__ynode *node = NULL;
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (nout >= lim->max_docs)
+				rc = sp_error_set(err, SP_EINVALID, "%s:%zu:%zu: more than %zu documents",
+						  file, line, col, lim->max_docs);
+			break;
+		case YAML_ALIAS_EVENT:
+			rc = sp_error_set(err, SP_EINVALID,
+					  "%s:%zu:%zu: YAML aliases are not supported in specs", file,
+					  line, col);
+			break;
+		case YAML_SCALAR_EVENT:
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++nodes > lim->max_nodes) {
+				rc = sp_error_set(err, SP_EINVALID, "%s:%zu:%zu: more than %zu YAML nodes",
+						  file, line, col, lim->max_nodes);
+				break;
+			}
+			node = solver_arena_alloc(a, sizeof(*node), err);
+			if (!node) {
+				rc = err->code;
+				break;
+			}
+			node->line = line;
+			node->col = col;
+			if (ev.type == YAML_SCALAR_EVENT) {
+				if (ev.data.scalar.length > lim->max_scalar) {
+					rc = sp_error_set(err, SP_EINVALID,
+							  "%s:%zu:%zu: value longer than %zu bytes", file,
+							  line, col, lim->max_scalar);
+					break;
+				}
+				node->type = PKG__Y_SCALAR;
+				node->s = solver_arena_strndup(a, (const char *)ev.data.scalar.value,
+							       ev.data.scalar.length, err);
+				node->len = ev.data.scalar.length;
+				node->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+				if (!node->s) {
+					rc = err->code;
+					break;
+				}
+				if (memchr(node->s, '\0', node->len)) {
+					rc = sp_error_set(err, SP_EINVALID, "%s:%zu:%zu: NUL byte in a value",
+							  file, line, col);
+					break;
+				}
+			} else {
+				node->type = ev.type == YAML_SEQUENCE_START_EVENT ? PKG__Y_SEQ : PKG__Y_MAP;
+			}
+			if (depth == 0) {
+				if (nout == capout) {
+					size_t nc = capout ? capout * 2 : 4;
+					pkg__ynode **o2 = solver_arena_array(a, nc, sizeof(*o2), err);
+					if (!o2) {
+						rc = err->code;
+						break;
+					}
+					if (nout)
+						memcpy(o2, out, nout * sizeof(*o2));
+					out = o2;
+					capout = nc;
+				}
+				out[nout++] = node;
+			} else {
+				frame *f = &stack[depth - 1];
+				rc = add_child(f->node, &f->cap, node, a, err);
+				if (rc)
+					break;
+			}
+			if (node->type != PKG__Y_SCALAR) {
+				if (depth >= lim->max_depth) {
+					rc = sp_error_set(err, SP_EINVALID,
+							  "%s:%zu:%zu: nested deeper than %zu levels", file,
+							  line, col, lim->max_depth);
+					break;
+				}
+				stack[depth].node = node;
+				stack[depth].cap = 0;
+				depth++;
+			}
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			if (depth > 0)
+				depth--;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+	}
+	free(stack);
+	yaml_parser_delete(&p);
+	if (rc)
+		return rc;
+	*docs = out;
+	*ndocs = nout;
+	return 0;
+}

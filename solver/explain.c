@@ -1,0 +1,446 @@
+/* explain.c - turns the solver's reason tree into plain words and dot.
+ *
+ * Each reason node is one fact a person can check against a spec file or
+ * the command line ("a/1.0.0/ABC requires b/>=2, and no candidate of b is
+ * left"); children are the facts that justify it. Consecutive candidates
+ * rejected for the same reason are grouped; a fact already printed is
+ * referred to instead of repeated. */
+#include "solver/solve_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_DEPTH 14
+#define MAX_LINES 400
+
+int solver__ident(sp_buf *b, const solver__name *names, int name, int cand, sp_error *err)
+{
+	if (name < 0)
+		return sp_buf_printf(b, err, "the command line");
+	const solver__name *n = &names[name];
+	if (cand < 0 || (size_t)cand >= n->ncands)
+		return sp_buf_printf(b, err, "%s", n->name);
+	const solver__cand *c = &n->cands[cand];
+	char v[128];
+	solver_version_str(c->ver, v, sizeof(v));
+	if (c->kind == K_EMBED) {
+		char pv[128];
+		return sp_buf_printf(b, err, "%s/%s (embedded in %s/%s/%s)", n->name, v,
+				     c->b->name, solver_version_str(&c->b->version, pv, sizeof(pv)),
+				     c->b->build);
+	}
+	if (c->kind == K_FROMSRC)
+		return sp_buf_printf(b, err, "%s/%s (built from source)", n->name, v);
+	return sp_buf_printf(b, err, "%s/%s/%s", n->name, v, c->build_id);
+}
+
+typedef struct ex {
+	const solver__name *names;
+	sp_buf out;
+	sp_error *err;
+	size_t lines;
+	bool truncated;
+	const solver__reason **seen;
+	size_t nseen, capseen;
+	const solver_request **roots;
+	size_t nroots, caproots;
+	const char **origins;
+	size_t norigins, caporigins;
+} ex;
+
+static int ident(ex *x, sp_buf *b, int name, int cand)
+{
+	return solver__ident(b, x->names, name, cand, x->err);
+}
+
+static void note_root(ex *x, int src_name, const solver_request *r)
+{
+	if (src_name >= 0 || !r)
+		return;
+	for (size_t i = 0; i < x->nroots; i++)
+		if (x->roots[i] == r || !strcmp(x->roots[i]->text, r->text))
+			return;
+	if (x->nroots == x->caproots) {
+		size_t nc = x->caproots ? x->caproots * 2 : 8;
+		if (sp_realloc_array((void **)&x->roots, nc, sizeof(*x->roots), x->err))
+			return;
+		x->caproots = nc;
+	}
+	x->roots[x->nroots++] = r;
+}
+
+static void note_origin(ex *x, int name, int cand)
+{
+	if (name < 0 || cand < 0 || (size_t)cand >= x->names[name].ncands)
+		return;
+	const char *o = x->names[name].cands[cand].b->origin;
+	if (!o)
+		return;
+	for (size_t i = 0; i < x->norigins; i++)
+		if (!strcmp(x->origins[i], o))
+			return;
+	if (x->norigins == x->caporigins) {
+		size_t nc = x->caporigins ? x->caporigins * 2 : 8;
+		if (sp_realloc_array((void **)&x->origins, nc, sizeof(*x->origins), x->err))
+			return;
+		x->caporigins = nc;
+	}
+	x->origins[x->norigins++] = o;
+}
+
+/* One line for reason r (without children). */
+static int line(ex *x, sp_buf *b, const solver__reason *r)
+{
+	int rc = 0;
+	const char *rt = r->req && r->req->text ? r->req->text : "?";
+	switch (r->kind) {
+	case R_NAMEFAIL:
+		note_root(x, r->rsrc_name, r->req);
+		if (r->req) {
+			rc = sp_buf_printf(b, x->err, "%s is needed (", x->names[r->name].name);
+			if (!rc)
+				rc = ident(x, b, r->rsrc_name, r->rsrc_cand);
+			if (!rc)
+				rc = sp_buf_printf(b, x->err, " requires %s), but none of its %zu candidates can be used:",
+						   rt, x->names[r->name].ncands);
+		} else {
+			rc = sp_buf_printf(b, x->err, "no candidate of %s can be used:",
+					   x->names[r->name].name);
+		}
+		return rc;
+	case R_NOPKG:
+		note_root(x, r->rsrc_name, r->req);
+		rc = sp_buf_printf(b, x->err, "no package named %s exists in the repositories",
+				   x->names[r->name].name);
+		if (!rc && r->req) {
+			rc = sp_buf_printf(b, x->err, " (");
+			if (!rc)
+				rc = ident(x, b, r->rsrc_name, r->rsrc_cand);
+			if (!rc)
+				rc = sp_buf_printf(b, x->err, " requires %s)", rt);
+		}
+		return rc;
+	case R_CONS:
+		note_root(x, r->rsrc_name, r->req);
+		if (!(rc = ident(x, b, r->name, r->cand))) {
+			if (r->ocand >= 0)
+				return sp_buf_printf(b, x->err,
+						     " is not the build that provides the chosen embedded package");
+			rc = sp_buf_printf(b, x->err, " does not satisfy %s from ", rt);
+		}
+		if (!rc)
+			rc = ident(x, b, r->rsrc_name, r->rsrc_cand);
+		if (!rc)
+			rc = sp_buf_printf(b, x->err, ": %s", r->detail ? r->detail : "");
+		return rc;
+	case R_DEPRECATED:
+		if (!(rc = ident(x, b, r->name, r->cand)))
+			rc = sp_buf_printf(b, x->err,
+					   " is deprecated (used only when its build is requested exactly)");
+		return rc;
+	case R_SOURCE:
+		if (!(rc = ident(x, b, r->name, r->cand)))
+			rc = sp_buf_printf(b, x->err,
+					   " is a source package (used only when requested with /src)");
+		return rc;
+	case R_FROMSRC:
+		if (!(rc = ident(x, b, r->name, r->cand)))
+			rc = sp_buf_printf(b, x->err, " cannot be built: %s",
+					   r->detail ? r->detail : "");
+		return rc;
+	case R_VAR:
+		note_root(x, r->rsrc_name, r->req);
+		if (!(rc = ident(x, b, r->name, r->cand)))
+			rc = sp_buf_printf(b, x->err, " cannot be used: %s, but ",
+					   r->detail ? r->detail : "");
+		if (!rc)
+			rc = ident(x, b, r->rsrc_name, r->rsrc_cand);
+		if (!rc)
+			rc = sp_buf_printf(b, x->err, " requests %s", rt);
+		return rc;
+	case R_NOGOOD:
+		if (!(rc = ident(x, b, r->name, r->cand)))
+			rc = sp_buf_printf(b, x->err,
+					   " cannot be used with the packages already chosen (a conflict found earlier):");
+		return rc;
+	case R_DEP_DECIDED:
+		note_origin(x, r->name, r->cand);
+		note_root(x, r->name, r->req);
+		if (!(rc = ident(x, b, r->name, r->cand)))
+			rc = sp_buf_printf(b, x->err, " %s %s, but ",
+					   r->req && r->req->kind == SOLVER_REQ_VAR ? "requests" : "requires", rt);
+		if (!rc)
+			rc = ident(x, b, r->oname, r->ocand);
+		if (!rc)
+			rc = sp_buf_printf(b, x->err, " is already chosen:");
+		return rc;
+	case R_DEP_WIPEOUT:
+		note_origin(x, r->name, r->cand);
+		if (!(rc = ident(x, b, r->name, r->cand)))
+			rc = sp_buf_printf(b, x->err, " requires %s, and no candidate of %s is left:",
+					   rt, x->names[r->oname].name);
+		return rc;
+	case R_ROOT_WIPEOUT:
+		note_root(x, -1, r->req);
+		return sp_buf_printf(b, x->err,
+				     "the command line requires %s, and no candidate of %s satisfies all the requests:",
+				     rt, x->names[r->oname].name);
+	case R_VAR_CLASH:
+		note_root(x, r->name, r->req);
+		if (!(rc = ident(x, b, r->name, r->cand)))
+			rc = sp_buf_printf(b, x->err, " requests %s, but ", rt);
+		if (!rc)
+			rc = ident(x, b, r->oname, r->ocand);
+		if (!rc)
+			rc = sp_buf_printf(b, x->err, " requests %s", r->detail ? r->detail : "?");
+		return rc;
+	case R_EMBED_CLASH:
+		note_origin(x, r->name, r->cand);
+		if (!(rc = ident(x, b, r->name, r->cand)))
+			rc = sp_buf_printf(b, x->err, " embeds %s, but ", x->names[r->oname].name);
+		if (!rc && r->ocand >= 0) {
+			rc = ident(x, b, r->oname, r->ocand);
+			if (!rc)
+				rc = sp_buf_printf(b, x->err, " is already chosen");
+		} else if (!rc) {
+			rc = sp_buf_printf(b, x->err, "the embedded version cannot be used:");
+		}
+		return rc;
+	case R_SUBTREE:
+		note_origin(x, r->name, r->cand);
+		if (!(rc = ident(x, b, r->name, r->cand)))
+			rc = sp_buf_printf(b, x->err, " was tried, and then:");
+		return rc;
+	case R_LIMIT:
+	default:
+		return sp_buf_printf(b, x->err,
+				     "(further details were dropped to bound memory; use --trace)");
+	}
+}
+
+static bool seen(ex *x, const solver__reason *r)
+{
+	for (size_t i = 0; i < x->nseen; i++)
+		if (x->seen[i] == r)
+			return true;
+	if (x->nseen == x->capseen) {
+		size_t nc = x->capseen ? x->capseen * 2 : 64;
+		if (sp_realloc_array((void **)&x->seen, nc, sizeof(*x->seen), x->err))
+			return false;
+		x->capseen = nc;
+	}
+	x->seen[x->nseen++] = r;
+	return false;
+}
+
+static bool groupable(const solver__reason *a, const solver__reason *b)
+{
+	if (a->kind != b->kind || a->name != b->name)
+		return false;
+	if (a->kind == R_DEPRECATED || a->kind == R_SOURCE)
+		return true;
+	if (a->kind != R_CONS && a->kind != R_VAR)
+		return false;
+	return a->req == b->req && a->rsrc_name == b->rsrc_name &&
+	       a->rsrc_cand == b->rsrc_cand && a->ocand == b->ocand &&
+	       !strcmp(a->detail ? a->detail : "", b->detail ? b->detail : "");
+}
+
+static int emit(ex *x, const solver__reason *r, int depth);
+
+static int emit_line(ex *x, int depth, const char *text)
+{
+	if (x->lines >= MAX_LINES) {
+		x->truncated = true;
+		return 0;
+	}
+	x->lines++;
+	return sp_buf_printf(&x->out, x->err, "%*s- %s\n", depth * 2, "", text);
+}
+
+static int emit_kids(ex *x, const solver__reason *const *kids, size_t n, int depth)
+{
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; ) {
+		size_t j = i + 1;
+		while (j < n && groupable(kids[i], kids[j]))
+			j++;
+		if (j - i == 1) {
+			rc = emit(x, kids[i], depth);
+			i = j;
+			continue;
+		}
+		/* "a/1/X, a/2/Y and 3 more do not satisfy ..." */
+		sp_buf who = {0}, one = {0};
+		for (size_t k = i; k < j && k < i + 3 && !rc; k++) {
+			if (k > i)
+				rc = sp_buf_printf(&who, x->err, ", ");
+			if (!rc)
+				rc = ident(x, &who, kids[k]->name, kids[k]->cand);
+		}
+		if (!rc && j - i > 3)
+			rc = sp_buf_printf(&who, x->err, " and %zu more", j - i - 3);
+		if (!rc)
+			rc = line(x, &one, kids[i]);
+		if (!rc) {
+			/* replace the first candidate's name in the line by the group */
+			sp_buf first = {0};
+			rc = ident(x, &first, kids[i]->name, kids[i]->cand);
+			const char *rest = one.data + (first.data ? first.len : 0);
+			const char *verb = rest;
+			sp_buf full = {0};
+			if (!rc) {
+				/* singular verbs become plural for a group */
+				if (!strncmp(verb, " does not", 9))
+					rc = sp_buf_printf(&full, x->err, "%s do not%s", who.data, verb + 9);
+				else if (!strncmp(verb, " is ", 4))
+					rc = sp_buf_printf(&full, x->err, "%s are %s", who.data, verb + 4);
+				else
+					rc = sp_buf_printf(&full, x->err, "%s%s", who.data, verb);
+			}
+			if (!rc)
+				rc = emit_line(x, depth, full.data);
+			sp_buf_free(&full);
+			sp_buf_free(&first);
+		}
+		sp_buf_free(&who);
+		sp_buf_free(&one);
+		i = j;
+	}
+	return rc;
+}
+
+static int emit(ex *x, const solver__reason *r, int depth)
+{
+	if (!r)
+		return 0;
+	if (depth > MAX_DEPTH) {
+		x->truncated = true;
+		return 0;
+	}
+	sp_buf b = {0};
+	int rc = line(x, &b, r);
+	if (rc) {
+		sp_buf_free(&b);
+		return rc;
+	}
+	bool has_more = r->child || r->nkids;
+	if (has_more && seen(x, r)) {
+		rc = sp_buf_printf(&b, x->err, " (as explained above)");
+		if (!rc)
+			rc = emit_line(x, depth, b.data);
+		sp_buf_free(&b);
+		return rc;
+	}
+	rc = emit_line(x, depth, b.data);
+	sp_buf_free(&b);
+	if (rc)
+		return rc;
+	if (r->child)
+		rc = emit(x, r->child, depth + 1);
+	if (!rc && r->nkids)
+		rc = emit_kids(x, (const solver__reason *const *)r->kids, r->nkids, depth + 1);
+	return rc;
+}
+
+int solver__explain(char **out, const solver__name *names, size_t nnames,
+		    const solver__reason *why, sp_error *err)
+{
+	(void)nnames;
+	ex x = {.names = names, .err = err};
+	*out = NULL;
+	int rc = sp_buf_printf(&x.out, err, "The request cannot be satisfied:\n");
+	if (!rc)
+		rc = emit(&x, why, 0);
+	if (!rc && x.truncated)
+		rc = sp_buf_printf(&x.out, err,
+				   "  (the explanation was shortened; --trace shows every step)\n");
+	if (!rc && (x.nroots || x.norigins)) {
+		rc = sp_buf_printf(&x.out, err, "To find a solution, change ");
+		if (!rc && x.nroots) {
+			rc = sp_buf_printf(&x.out, err, "one of the command-line requests (");
+			for (size_t i = 0; i < x.nroots && !rc; i++)
+				rc = sp_buf_printf(&x.out, err, "%s%s", i ? ", " : "",
+						   x.roots[i]->text);
+			if (!rc)
+				rc = sp_buf_printf(&x.out, err, ")%s", x.norigins ? ", or " : "");
+		}
+		if (!rc && x.norigins) {
+			rc = sp_buf_printf(&x.out, err, "the requirements in ");
+			for (size_t i = 0; i < x.norigins && i < 6 && !rc; i++)
+				rc = sp_buf_printf(&x.out, err, "%s%s", i ? ", " : "", x.origins[i]);
+			if (!rc && x.norigins > 6)
+				rc = sp_buf_printf(&x.out, err, " and %zu more specs", x.norigins - 6);
+		}
+		if (!rc)
+			rc = sp_buf_printf(&x.out, err, ", or publish a build that satisfies them.\n");
+	}
+	free(x.seen);
+	free(x.roots);
+	free(x.origins);
+	if (rc) {
+		sp_buf_free(&x.out);
+		return rc;
+	}
+	*out = x.out.data ? x.out.data : strdup("");
+	if (!*out)
+		return sp_error_set(err, SP_ENOMEM, "out of memory");
+	return 0;
+}
+
+static void dot_label(FILE *f, const char *s)
+{
+	fputc('"', f);
+	size_t col = 0;
+	for (; s && *s; s++, col++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', f);
+		if (*s == ' ' && col > 50) {
+			fputs("\\n", f);
+			col = 0;
+			continue;
+		}
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static int dot_node(ex *x, FILE *f, const solver__reason *r, int depth, int *counter)
+{
+	int me = (*counter)++;
+	sp_buf b = {0};
+	int rc = line(x, &b, r);
+	if (rc)
+		return rc;
+	fprintf(f, "  r%d [label=", me);
+	dot_label(f, b.data ? b.data : "");
+	fprintf(f, "%s];\n", depth == 0 ? ", style=bold" : "");
+	sp_buf_free(&b);
+	if (depth >= 6 || *counter > 300)
+		return 0;
+	const solver__reason *kids[1] = {r->child};
+	for (size_t i = 0; i < (r->child ? 1 : 0) + r->nkids && !rc; i++) {
+		const solver__reason *k = i == 0 && r->child ? kids[0] : r->kids[i - (r->child ? 1 : 0)];
+		int kid_id = *counter;
+		fprintf(f, "  r%d -> r%d;\n", me, kid_id);
+		rc = dot_node(x, f, k, depth + 1, counter);
+	}
+	return rc;
+}
+
+int solver__dot_conflict(FILE *f, const solver__name *names, size_t nnames,
+			 const solver__reason *why, sp_error *err)
+{
+	(void)nnames;
+	ex x = {.names = names, .err = err};
+	int counter = 0;
+	fprintf(f, "digraph conflict {\n  node [shape=box];\n");
+	int rc = why ? dot_node(&x, f, why, 0, &counter) : 0;
+	fprintf(f, "}\n");
+	free(x.seen);
+	free(x.roots);
+	free(x.origins);
+	if (!rc && ferror(f))
+		rc = sp_error_set(err, SP_EIO, "cannot write the graph");
+	return rc;
+}

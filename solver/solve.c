@@ -1,0 +1,1695 @@
+/* solve.c - a complete, deterministic solver for SPK requests.
+ *
+ * Search: depth-first over package names (the undecided, needed name with
+ * the fewest usable candidates first), candidates newest first. Every
+ * rejection records the decision levels it depends on (a conflict set), so a
+ * failure jumps straight back to the newest decision that contributed to it
+ * (conflict-directed backjumping) and is remembered as a learned conflict
+ * ("these decisions cannot go together") that later branches check before
+ * trying a candidate. Adding a requirement checks at once that the required
+ * package still has a usable candidate (forward checking).
+ *
+ * Completeness: a branch is only cut when its conflict set proves that no
+ * change at the skipped levels can help; rules that could be relaxed by a
+ * later request (deprecated builds and source packages named exactly) are
+ * charged to every level. Determinism: names are visited in a fixed order,
+ * candidates are sorted, nothing depends on addresses or time.
+ *
+ * Every rejection also builds a reason node; the failure of the root is a
+ * tree of plain facts that explain.c turns into the explanation.
+ */
+#include "solver/solve_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define GROW(arr, n, cap, err)                                                     \
+	(((n) < (cap)) ? 0                                                         \
+		       : grow_array((void **)&(arr), &(cap), sizeof(*(arr)), (err)))
+
+static int grow_array(void **arr, size_t *cap, size_t size, sp_error *err)
+{
+	size_t nc = *cap ? *cap * 2 : 16;
+	int rc = sp_realloc_array(arr, nc, size, err);
+	if (rc)
+		return rc;
+	*cap = nc;
+	return 0;
+}
+
+enum { T_ASSIGN = 1, T_COMPS = 2 };
+
+typedef struct trail_ent {
+	int kind;
+	int name;
+	uint64_t old;
+} trail_ent;
+
+typedef struct level_ent {
+	int name, cand;
+	size_t cons_mark, vcons_mark, trail_mark;
+} level_ent;
+
+typedef struct nogood {
+	size_t off, n;
+	solver__reason *why;
+} nogood;
+
+typedef struct state {
+	solver_arena *a;
+	const solver_options *o;
+	sp_error *err;
+	solver__name *names;
+	size_t nnames, capnames;
+	int *hash; /* open addressing: name id + 1 */
+	size_t hashcap;
+	solver__cons *cons;
+	size_t ncons, capcons;
+	solver__vcons *vcons;
+	size_t nvcons, capvcons;
+	trail_ent *trail;
+	size_t ntrail, captrail;
+	level_ent *levels;
+	size_t nlevels, caplevels;
+	int *ngdata;
+	size_t nngdata, capngdata;
+	nogood *ngs;
+	size_t nngs, capngs;
+	size_t nwords;
+	uint64_t *pool;
+	size_t pool_used, pool_cap;
+	uint64_t steps, backtracks, max_steps;
+	size_t nreasons;
+	solver__reason limit_reason;
+	bool limit_hit;
+} state;
+
+#define MAX_REASONS 400000
+#define MAX_NOGOODS 200000
+#define MAX_NOGOOD_SIZE 24
+
+/* ------------------------------------------------------------ helpers */
+
+static uint64_t hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ULL;
+	return h;
+}
+
+static int find_name(const state *s, const char *name)
+{
+	if (!s->hashcap)
+		return -1;
+	size_t m = s->hashcap - 1, i = hash_str(name) & m;
+	while (s->hash[i]) {
+		int id = s->hash[i] - 1;
+		if (!strcmp(s->names[id].name, name))
+			return id;
+		i = (i + 1) & m;
+	}
+	return -1;
+}
+
+static int rehash(state *s, size_t cap)
+{
+	int *h = calloc(cap, sizeof(int));
+	if (!h)
+		return sp_error_set(s->err, SP_ENOMEM, "out of memory (name table)");
+	for (size_t id = 0; id < s->nnames; id++) {
+		size_t i = hash_str(s->names[id].name) & (cap - 1);
+		while (h[i])
+			i = (i + 1) & (cap - 1);
+		h[i] = (int)id + 1;
+	}
+	free(s->hash);
+	s->hash = h;
+	s->hashcap = cap;
+	return 0;
+}
+
+static int add_name(state *s, const char *name, int *out)
+{
+	int id = find_name(s, name);
+	if (id >= 0) {
+		*out = id;
+		return 0;
+	}
+	int rc = GROW(s->names, s->nnames, s->capnames, s->err);
+	if (rc)
+		return rc;
+	solver__name *n = &s->names[s->nnames];
+	memset(n, 0, sizeof(*n));
+	n->name = solver_arena_strdup(s->a, name, s->err);
+	if (!n->name)
+		return s->err->code;
+	n->assigned = -1;
+	n->level = -1;
+	n->head = -1;
+	n->dirty = true;
+	n->seq = (int)s->nnames;
+	s->nnames++;
+	if ((s->nnames + 1) * 2 > s->hashcap) {
+		rc = rehash(s, s->hashcap ? s->hashcap * 2 : 64);
+		if (rc)
+			return rc;
+	} else {
+		size_t i = hash_str(name) & (s->hashcap - 1);
+		while (s->hash[i])
+			i = (i + 1) & (s->hashcap - 1);
+		s->hash[i] = (int)s->nnames;
+	}
+	*out = (int)s->nnames - 1;
+	return 0;
+}
+
+static solver__reason *new_reason(state *s, int kind, int name, int cand)
+{
+	if (s->nreasons >= MAX_REASONS) {
+		s->limit_hit = true;
+		return &s->limit_reason;
+	}
+	sp_error e = {0};
+	solver__reason *r = solver_arena_alloc(s->a, sizeof(*r), &e);
+	if (!r) {
+		s->limit_hit = true;
+		return &s->limit_reason;
+	}
+	s->nreasons++;
+	r->kind = kind;
+	r->name = name;
+	r->cand = cand;
+	r->rsrc_name = r->rsrc_cand = -1;
+	r->oname = r->ocand = -1;
+	return r;
+}
+
+static void reason_add_kid(state *s, solver__reason *r, solver__reason *kid, size_t *cap)
+{
+	if (r == &s->limit_reason || !kid)
+		return;
+	if (r->nkids == *cap) {
+		size_t nc = *cap ? *cap * 2 : 8;
+		sp_error e = {0};
+		solver__reason **k = solver_arena_array(s->a, nc, sizeof(*k), &e);
+		if (!k)
+			return;
+		if (r->nkids)
+			memcpy(k, r->kids, r->nkids * sizeof(*k));
+		r->kids = k;
+		*cap = nc;
+	}
+	r->kids[r->nkids++] = kid;
+}
+
+static const char *rdetail(state *s, const char *text)
+{
+	sp_error e = {0};
+	const char *d = solver_arena_strdup(s->a, text, &e);
+	return d ? d : "";
+}
+
+/* ------------------------------------------------------------ bitsets */
+
+static uint64_t *bs_new(state *s)
+{
+	if (s->pool_used + s->nwords > s->pool_cap)
+		return NULL;
+	uint64_t *b = s->pool + s->pool_used;
+	s->pool_used += s->nwords;
+	memset(b, 0, s->nwords * sizeof(uint64_t));
+	return b;
+}
+
+static void bs_set(state *s, uint64_t *b, int lv)
+{
+	if (b && lv >= 0 && (size_t)lv < s->nwords * 64)
+		b[lv / 64] |= (uint64_t)1 << (lv % 64);
+}
+
+static bool bs_get(const uint64_t *b, int lv)
+{
+	return lv >= 0 && (b[lv / 64] >> (lv % 64)) & 1;
+}
+
+static void bs_clear(uint64_t *b, int lv)
+{
+	if (lv >= 0)
+		b[lv / 64] &= ~((uint64_t)1 << (lv % 64));
+}
+
+static void bs_or(state *s, uint64_t *d, const uint64_t *x)
+{
+	for (size_t i = 0; i < s->nwords; i++)
+		d[i] |= x[i];
+}
+
+
+static void bs_add_src(state *s, uint64_t *b, const solver__src *src)
+{
+	if (!b)
+		return;
+	for (int i = 0; i < src->n; i++)
+		bs_set(s, b, src->lv[i]);
+	for (int l = 0; l <= src->upto; l++)
+		bs_set(s, b, l);
+}
+
+static void bs_all(state *s, uint64_t *b)
+{
+	if (!b)
+		return;
+	for (size_t l = 0; l < s->nlevels; l++)
+		bs_set(s, b, (int)l);
+}
+
+static solver__src src_one(int lv)
+{
+	solver__src r = {.n = lv >= 0 ? 1 : 0, .upto = -1};
+	r.lv[0] = lv;
+	return r;
+}
+
+static solver__src src_merge(solver__src a, int lv)
+{
+	if (lv < 0)
+		return a;
+	for (int i = 0; i < a.n; i++)
+		if (a.lv[i] == lv)
+			return a;
+	if (a.n < 4) {
+		a.lv[a.n++] = lv;
+		return a;
+	}
+	int m = lv;
+	for (int i = 0; i < a.n; i++)
+		m = a.lv[i] > m ? a.lv[i] : m;
+	a.upto = a.upto > m ? a.upto : m;
+	return a;
+}
+
+static int src_max(const solver__src *a)
+{
+	int m = a->upto;
+	for (int i = 0; i < a->n; i++)
+		m = a->lv[i] > m ? a->lv[i] : m;
+	return m;
+}
+
+/* ----------------------------------------------------- candidate checks */
+
+static bool cand_has_comp(const solver__cand *c, const char *comp)
+{
+	if (!strcmp(comp, "all"))
+		return true;
+	if (c->kind == K_EMBED) {
+		if (c->emb->ncomponents == 0)
+			return !strcmp(comp, "run") || !strcmp(comp, "build");
+		for (size_t i = 0; i < c->emb->ncomponents; i++)
+			if (!strcmp(c->emb->components[i], comp))
+				return true;
+		return false;
+	}
+	for (size_t i = 0; i < c->b->ncomponents; i++)
+		if (!strcmp(c->b->components[i].name, comp))
+			return true;
+	return false;
+}
+
+static const char *repo_name(const state *s, int repo)
+{
+	const char *n = s->o->repos[repo].name;
+	return n ? n : "";
+}
+
+/* Does candidate c of X satisfy constraint k? */
+static bool cons_allows(const state *s, int X, int c, const solver__cons *k, char *why,
+			size_t whylen)
+{
+	const solver__cand *cd = &s->names[X].cands[c];
+	if (k->exact_cand >= 0) {
+		if (c == k->exact_cand)
+			return true;
+		snprintf(why, whylen, "it is not the build that embeds the chosen package");
+		return false;
+	}
+	const solver_request *r = k->req;
+	if (r->repo && strcmp(repo_name(s, cd->repo), r->repo)) {
+		snprintf(why, whylen, "it comes from repository '%s'", repo_name(s, cd->repo));
+		return false;
+	}
+	if (r->build) {
+		bool ok = !strcmp(r->build, "src") ? cd->is_source
+						    : (cd->build_id && !strcmp(cd->build_id, r->build));
+		if (!ok) {
+			snprintf(why, whylen, "it is not build %s", r->build);
+			return false;
+		}
+	}
+	char tmp[240];
+	if (!solver_range_allows(&r->range, cd->ver, cd->compat, r->compat_rule, tmp,
+				 sizeof(tmp))) {
+		snprintf(why, whylen, "version %s", tmp);
+		return false;
+	}
+	if (cd->prerelease && r->prerelease == SOLVER_PRERELEASE_EXCLUDE &&
+	    !solver_range_names_prerelease(&r->range)) {
+		snprintf(why, whylen, "it is a pre-release and the request does not allow them");
+		return false;
+	}
+	for (size_t i = 0; i < r->ncomponents; i++)
+		if (!cand_has_comp(cd, r->components[i])) {
+			snprintf(why, whylen, "it has no component '%s'", r->components[i]);
+			return false;
+		}
+	return true;
+}
+
+static const solver_option *find_opt(const solver_build *b, const char *var)
+{
+	for (size_t i = 0; i < b->noptions; i++)
+		if (!strcmp(b->options[i].name, var))
+			return &b->options[i];
+	return NULL;
+}
+
+/* Does candidate c of X agree with var constraint v? */
+static bool var_allows(const state *s, int X, int c, const solver__vcons *v, char *why,
+		       size_t whylen)
+{
+	const solver__cand *cd = &s->names[X].cands[c];
+	if (cd->kind == K_EMBED)
+		return true;
+	if (v->pkg && strcmp(v->pkg, s->names[X].name))
+		return true;
+	const solver_option *opt = find_opt(cd->b, v->var);
+	if (!opt || opt->is_pkg)
+		return true;
+	if (cd->kind == K_FROMSRC) {
+		if (opt->is_static && strcmp(opt->value, v->value)) {
+			snprintf(why, whylen, "option %s is static (%s)", opt->name, opt->value);
+			return false;
+		}
+		if (opt->nchoices) {
+			for (size_t i = 0; i < opt->nchoices; i++)
+				if (!strcmp(opt->choices[i], v->value))
+					return true;
+			snprintf(why, whylen, "option %s cannot be %s (not one of its choices)",
+				 opt->name, v->value);
+			return false;
+		}
+		return true;
+	}
+	if (strcmp(opt->value, v->value)) {
+		snprintf(why, whylen, "its option %s is %s, not %s", opt->name, opt->value,
+			 v->value);
+		return false;
+	}
+	return true;
+}
+
+static int subsolve(state *s, solver__cand *cd);
+
+/* Checks candidate c of X against everything but learned conflicts (and
+ * those too when use_ng). With conf/why NULL it is a quick yes/no. */
+static bool check_cand(state *s, int X, int c, uint64_t *conf, solver__reason **why,
+		       bool use_ng)
+{
+	solver__name *n = &s->names[X];
+	solver__cand *cd = &n->cands[c];
+	char tmp[320];
+	if (cd->deprecated || cd->is_source) {
+		bool named = false;
+		for (int k = n->head; k >= 0; k = s->cons[k].next) {
+			const solver_request *r = s->cons[k].req;
+			if (s->cons[k].exact_cand < 0 && r->build && cons_allows(s, X, c, &s->cons[k], tmp, sizeof(tmp)))
+				named = true;
+		}
+		if (!named) {
+			if (why) {
+				*why = new_reason(s, cd->deprecated && !cd->is_source ? R_DEPRECATED : R_SOURCE,
+						  X, c);
+			}
+			if (cd->deprecated ? n->exact_named : n->src_named)
+				bs_all(s, conf);
+			return false;
+		}
+	}
+	if (cd->kind == K_FROMSRC) {
+		if (cd->fs_state == 0 && subsolve(s, cd) < 0)
+			cd->fs_state = -1;
+		if (cd->fs_state < 0) {
+			if (why) {
+				*why = new_reason(s, R_FROMSRC, X, c);
+				(*why)->detail = cd->fs_why;
+			}
+			return false;
+		}
+	}
+	/* constraints: the oldest rejecting one gives the smallest conflict */
+	const solver__cons *bad = NULL;
+	for (int k = n->head; k >= 0; k = s->cons[k].next) {
+		const solver__cons *kk = &s->cons[k];
+		if (!cons_allows(s, X, c, kk, tmp, sizeof(tmp))) {
+			if (!why && !conf)
+				return false;
+			if (!bad || src_max(&kk->src) <= src_max(&bad->src))
+				bad = kk;
+		}
+	}
+	if (bad) {
+		bs_add_src(s, conf, &bad->src);
+		if (why) {
+			cons_allows(s, X, c, bad, tmp, sizeof(tmp));
+			solver__reason *r = new_reason(s, R_CONS, X, c);
+			r->req = bad->req;
+			r->rsrc_name = bad->src_name;
+			r->rsrc_cand = bad->src_cand;
+			r->ocand = bad->exact_cand;
+			r->detail = rdetail(s, tmp);
+			*why = r;
+		}
+		return false;
+	}
+	for (size_t v = 0; v < s->nvcons; v++) {
+		if (!var_allows(s, X, c, &s->vcons[v], tmp, sizeof(tmp))) {
+			bs_add_src(s, conf, &s->vcons[v].src);
+			if (why) {
+				solver__reason *r = new_reason(s, R_VAR, X, c);
+				r->req = s->vcons[v].req;
+				r->rsrc_name = s->vcons[v].src_name;
+				r->rsrc_cand = s->vcons[v].src_cand;
+				r->detail = rdetail(s, tmp);
+				*why = r;
+			}
+			return false;
+		}
+	}
+	if (use_ng) {
+		for (size_t i = 0; i < cd->nng; i++) {
+			const nogood *g = &s->ngs[cd->ng[i]];
+			bool all = true;
+			for (size_t m = 0; m < g->n && all; m++) {
+				int gn = s->ngdata[g->off + 2 * m], gc = s->ngdata[g->off + 2 * m + 1];
+				if (gn == X && gc == c)
+					continue;
+				all = s->names[gn].assigned == gc;
+			}
+			if (!all)
+				continue;
+			for (size_t m = 0; m < g->n; m++) {
+				int gn = s->ngdata[g->off + 2 * m];
+				if (gn != X)
+					bs_set(s, conf, s->names[gn].level);
+			}
+			if (why) {
+				solver__reason *r = new_reason(s, R_NOGOOD, X, c);
+				r->child = g->why;
+				*why = r;
+			}
+			return false;
+		}
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------ loading */
+
+static int cand_cmp(const void *pa, const void *pb)
+{
+	const solver__cand *a = pa, *b = pb;
+	int c = solver_version_cmp(b->ver, a->ver);
+	if (c)
+		return c;
+	if (a->kind != b->kind)
+		return a->kind - b->kind;
+	if (a->is_source != b->is_source)
+		return a->is_source - b->is_source;
+	if (a->deprecated != b->deprecated)
+		return a->deprecated - b->deprecated;
+	c = strcmp(a->build_id ? a->build_id : "", b->build_id ? b->build_id : "");
+	if (c)
+		return c;
+	if (a->kind == K_EMBED) {
+		c = strcmp(a->b->name, b->b->name);
+		if (c)
+			return c;
+		c = solver_version_cmp(b->b->version.parts ? &b->b->version : a->ver,
+				       &a->b->version);
+		if (c)
+			return c;
+		c = strcmp(a->b->build ? a->b->build : "", b->b->build ? b->b->build : "");
+		if (c)
+			return c;
+	}
+	return a->repo - b->repo;
+}
+
+typedef struct cand_list {
+	solver__cand *v;
+	size_t n, cap;
+} cand_list;
+
+static int push_cand(state *s, cand_list *l, const solver__cand *c)
+{
+	int rc = GROW(l->v, l->n, l->cap, s->err);
+	if (rc)
+		return rc;
+	l->v[l->n++] = *c;
+	return 0;
+}
+
+/* Loads the candidates of names[id]; queues the names they mention. */
+static int load_name(state *s, int id)
+{
+	cand_list l = {0};
+	int rc = 0;
+	const char *name = s->names[id].name;
+	for (size_t r = 0; r < s->o->nrepos && !rc; r++) {
+		const solver_repo *repo = &s->o->repos[r];
+		const solver_build *const *bs = NULL;
+		size_t nb = 0;
+		rc = repo->ops->builds(repo->self, name, &bs, &nb, s->err);
+		if (rc) {
+			sp_error_prefix(s->err, "reading package %s", name);
+			break;
+		}
+		for (size_t i = 0; i < nb && !rc; i++) {
+			const solver_build *b = bs[i];
+			/* the first repository wins for an identical build */
+			bool dup = false;
+			for (size_t k = 0; k < l.n && !dup; k++)
+				dup = l.v[k].kind == K_BUILD && l.v[k].repo != (int)r &&
+				      !solver_version_cmp(l.v[k].ver, &b->version) &&
+				      !strcmp(l.v[k].build_id, b->build);
+			if (dup)
+				continue;
+			solver__cand c = {.b = b, .repo = (int)r, .kind = K_BUILD,
+					  .ver = &b->version, .compat = &b->compat,
+					  .build_id = b->build, .deprecated = b->deprecated,
+					  .prerelease = b->version.npre > 0,
+					  .is_source = b->is_source, .parent_name = -1,
+					  .parent_cand = -1};
+			rc = push_cand(s, &l, &c);
+			if (!rc && b->is_recipe && s->o->allow_builds) {
+				c.kind = K_FROMSRC;
+				c.build_id = "(from source)";
+				c.deprecated = b->deprecated;
+				rc = push_cand(s, &l, &c);
+			}
+		}
+		if (rc)
+			break;
+		rc = repo->ops->embedders(repo->self, name, &bs, &nb, s->err);
+		if (rc) {
+			sp_error_prefix(s->err, "reading packages that embed %s", name);
+			break;
+		}
+		for (size_t i = 0; i < nb && !rc; i++) {
+			const solver_build *b = bs[i];
+			for (int pass = 0; pass < 2 && !rc; pass++) {
+				/* pass 0: install.embedded, pass 1: components */
+				size_t ngroups = pass == 0 ? 1 : b->ncomponents;
+				for (size_t g = 0; g < ngroups && !rc; g++) {
+					const solver_embedded *es = pass == 0 ? b->embedded
+									      : b->components[g].embedded;
+					size_t ne = pass == 0 ? b->nembedded : b->components[g].nembedded;
+					for (size_t e = 0; e < ne && !rc; e++) {
+						if (strcmp(es[e].name, name))
+							continue;
+						solver__cand c = {.b = b, .repo = (int)r, .kind = K_EMBED,
+								  .emb = &es[e], .ver = &es[e].version,
+								  .compat = NULL, .build_id = "embedded",
+								  .deprecated = b->deprecated,
+								  .prerelease = es[e].version.npre > 0,
+								  .parent_name = -1, .parent_cand = -1};
+						rc = push_cand(s, &l, &c);
+					}
+				}
+			}
+		}
+	}
+	if (rc) {
+		free(l.v);
+		return rc;
+	}
+	if (l.n)
+		qsort(l.v, l.n, sizeof(*l.v), cand_cmp);
+	solver__cand *arr = solver_arena_array(s->a, l.n ? l.n : 1, sizeof(*arr), s->err);
+	if (!arr) {
+		free(l.v);
+		return s->err->code;
+	}
+	if (l.n)
+		memcpy(arr, l.v, l.n * sizeof(*arr));
+	free(l.v);
+	s->names[id].cands = arr;
+	s->names[id].ncands = l.n;
+	return 0;
+}
+
+static void note_request(state *s, const solver_request *r)
+{
+	if (r->kind != SOLVER_REQ_PKG || !r->build)
+		return;
+	int id = find_name(s, r->name);
+	if (id < 0)
+		return;
+	if (!strcmp(r->build, "src"))
+		s->names[id].src_named = true;
+	else
+		s->names[id].exact_named = true;
+}
+
+/* Loads every name reachable from the requests, then links embedded
+ * candidates to their parents. */
+static int load_closure(state *s)
+{
+	int rc, id;
+	for (size_t i = 0; i < s->o->nrequests; i++) {
+		const solver_request *r = &s->o->requests[i];
+		if (r->kind == SOLVER_REQ_PKG && (rc = add_name(s, r->name, &id)))
+			return rc;
+	}
+	for (size_t done = 0; done < s->nnames; done++) {
+		if ((rc = load_name(s, (int)done)))
+			return rc;
+		solver__name *n = &s->names[done];
+		for (size_t c = 0; c < n->ncands; c++) {
+			const solver__cand *cd = &s->names[done].cands[c];
+			const solver_build *b = cd->b;
+			if (cd->kind == K_EMBED) {
+				if ((rc = add_name(s, b->name, &id)))
+					return rc;
+				continue;
+			}
+			for (size_t k = 0; k < b->nreqs; k++)
+				if (b->reqs[k].kind == SOLVER_REQ_PKG &&
+				    (rc = add_name(s, b->reqs[k].name, &id)))
+					return rc;
+			for (size_t m = 0; m < b->ncomponents; m++) {
+				const solver_component *cp = &b->components[m];
+				for (size_t k = 0; k < cp->nreqs; k++)
+					if (cp->reqs[k].kind == SOLVER_REQ_PKG &&
+					    (rc = add_name(s, cp->reqs[k].name, &id)))
+						return rc;
+				for (size_t k = 0; k < cp->nembedded; k++)
+					if ((rc = add_name(s, cp->embedded[k].name, &id)))
+						return rc;
+			}
+			for (size_t k = 0; k < b->nembedded; k++)
+				if ((rc = add_name(s, b->embedded[k].name, &id)))
+					return rc;
+		}
+	}
+	/* link embedded stubs to their parent candidates */
+	for (size_t i = 0; i < s->nnames; i++) {
+		solver__name *n = &s->names[i];
+		for (size_t c = 0; c < n->ncands; c++) {
+			solver__cand *cd = &n->cands[c];
+			if (cd->kind != K_EMBED)
+				continue;
+			int p = find_name(s, cd->b->name);
+			cd->parent_name = p;
+			for (size_t k = 0; p >= 0 && k < s->names[p].ncands; k++) {
+				const solver__cand *pc = &s->names[p].cands[k];
+				if (pc->kind == K_BUILD && pc->b == cd->b) {
+					cd->parent_cand = (int)k;
+					break;
+				}
+			}
+		}
+	}
+	/* which names are ever requested by exact build */
+	for (size_t i = 0; i < s->o->nrequests; i++)
+		note_request(s, &s->o->requests[i]);
+	for (size_t i = 0; i < s->nnames; i++) {
+		solver__name *n = &s->names[i];
+		for (size_t c = 0; c < n->ncands; c++) {
+			const solver_build *b = n->cands[c].b;
+			if (n->cands[c].kind == K_EMBED)
+				continue;
+			for (size_t k = 0; k < b->nreqs; k++)
+				note_request(s, &b->reqs[k]);
+			for (size_t m = 0; m < b->ncomponents; m++)
+				for (size_t k = 0; k < b->components[m].nreqs; k++)
+					note_request(s, &b->components[m].reqs[k]);
+		}
+	}
+	return 0;
+}
+
+/* ----------------------------------------------------------- sub-solve */
+
+static int subsolve(state *s, solver__cand *cd)
+{
+	solver_options o = {
+		.repos = s->o->repos,
+		.nrepos = s->o->nrepos,
+		.requests = cd->b->build_reqs,
+		.nrequests = cd->b->nbuild_reqs,
+		.allow_builds = false,
+		.max_steps = s->o->max_steps,
+	};
+	solver_result *r = NULL;
+	sp_error e = {0};
+	int rc = solver_solve(&r, &o, &e);
+	if (rc == 0) {
+		cd->fs_state = 1;
+	} else {
+		cd->fs_state = -1;
+		const char *why = rc == SOLVER_EUNSAT ? solver_result_explanation(r) : e.msg;
+		sp_buf b = {0};
+		sp_error e2 = {0};
+		if (sp_buf_printf(&b, &e2, "its build environment cannot be resolved: %s", why) == 0)
+			cd->fs_why = rdetail(s, b.data);
+		else
+			cd->fs_why = "its build environment cannot be resolved";
+		sp_buf_free(&b);
+	}
+	solver_result_free(r);
+	return 0;
+}
+
+/* -------------------------------------------------- trail and levels */
+
+static int push_trail(state *s, int kind, int name, uint64_t old)
+{
+	int rc = GROW(s->trail, s->ntrail, s->captrail, s->err);
+	if (rc)
+		return rc;
+	s->trail[s->ntrail++] = (trail_ent){kind, name, old};
+	return 0;
+}
+
+static void mark_all_dirty(state *s)
+{
+	for (size_t i = 0; i < s->nnames; i++)
+		s->names[i].dirty = true;
+}
+
+static void undo_to(state *s, size_t cons_mark, size_t vcons_mark, size_t trail_mark)
+{
+	while (s->ncons > cons_mark) {
+		solver__cons *k = &s->cons[--s->ncons];
+		solver__name *n = &s->names[k->name];
+		n->head = k->next;
+		if (k->exact_cand >= 0 || k->req->include == SOLVER_INCLUDE_ALWAYS)
+			n->nalways--;
+		n->dirty = true;
+	}
+	if (s->nvcons > vcons_mark) {
+		s->nvcons = vcons_mark;
+		mark_all_dirty(s);
+	}
+	while (s->ntrail > trail_mark) {
+		trail_ent *t = &s->trail[--s->ntrail];
+		if (t->kind == T_ASSIGN) {
+			s->names[t->name].assigned = -1;
+			s->names[t->name].level = -1;
+		} else {
+			s->names[t->name].comps = t->old;
+		}
+	}
+}
+
+/* ------------------------------------------------------- components */
+
+static int comp_index(const solver_build *b, const char *name)
+{
+	for (size_t i = 0; i < b->ncomponents && i < 64; i++)
+		if (!strcmp(b->components[i].name, name))
+			return (int)i;
+	return -1;
+}
+
+static uint64_t comp_closure(const solver_build *b, uint64_t m)
+{
+	bool changed = true;
+	while (changed) {
+		changed = false;
+		for (size_t i = 0; i < b->ncomponents && i < 64; i++) {
+			if (!(m >> i & 1))
+				continue;
+			for (size_t u = 0; u < b->components[i].nuses; u++) {
+				int j = comp_index(b, b->components[i].uses[u]);
+				if (j >= 0 && !(m >> j & 1)) {
+					m |= (uint64_t)1 << j;
+					changed = true;
+				}
+			}
+		}
+	}
+	return m;
+}
+
+static uint64_t comps_of_request(const solver_build *b, const solver_request *r)
+{
+	uint64_t m = 0;
+	if (r->ncomponents == 0) {
+		int j = comp_index(b, "run");
+		if (j >= 0)
+			m |= (uint64_t)1 << j;
+	}
+	for (size_t i = 0; i < r->ncomponents; i++) {
+		if (!strcmp(r->components[i], "all"))
+			return comp_closure(b, b->ncomponents >= 64 ? ~(uint64_t)0
+					    : (((uint64_t)1 << b->ncomponents) - 1));
+		int j = comp_index(b, r->components[i]);
+		if (j >= 0)
+			m |= (uint64_t)1 << j;
+	}
+	return comp_closure(b, m);
+}
+
+static uint64_t comps_wanted(const state *s, int X, int c)
+{
+	const solver__cand *cd = &s->names[X].cands[c];
+	if (cd->kind == K_EMBED)
+		return 0;
+	uint64_t m = 0;
+	for (int k = s->names[X].head; k >= 0; k = s->cons[k].next)
+		if (s->cons[k].exact_cand < 0)
+			m |= comps_of_request(cd->b, s->cons[k].req);
+	return m;
+}
+
+/* ------------------------------------------------------- propagation */
+
+static int add_req(state *s, const solver_request *req, int src_name, int src_cand,
+		   solver__src src, int exact_cand, int target, uint64_t *conf,
+		   solver__reason **why);
+
+static int add_reqs_of(state *s, int X, int c, const solver_request *reqs, size_t n,
+		       solver__src src, uint64_t *conf, solver__reason **why)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc = add_req(s, &reqs[i], X, c, src, -1, -1, conf, why);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Adds the requirements of the components in `add` of X's candidate c. */
+static int add_comp_reqs(state *s, int X, int c, uint64_t add, solver__src src,
+			 uint64_t *conf, solver__reason **why)
+{
+	const solver_build *b = s->names[X].cands[c].b;
+	for (size_t i = 0; i < b->ncomponents && i < 64; i++) {
+		if (!(add >> i & 1))
+			continue;
+		int rc = add_reqs_of(s, X, c, b->components[i].reqs, b->components[i].nreqs, src,
+				     conf, why);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int add_vreq(state *s, const solver_request *req, const char *pkg, const char *var,
+		    const char *value, int src_name, int src_cand, solver__src src,
+		    uint64_t *conf, solver__reason **why)
+{
+	int rc = GROW(s->vcons, s->nvcons, s->capvcons, s->err);
+	if (rc)
+		return rc;
+	s->vcons[s->nvcons++] = (solver__vcons){req, pkg, var, value, src_name, src_cand, src};
+	mark_all_dirty(s);
+	for (size_t i = 0; i + 1 < s->nvcons; i++) {
+		const solver__vcons *o = &s->vcons[i];
+		bool same_pkg = (!o->pkg && !pkg) || (o->pkg && pkg && !strcmp(o->pkg, pkg));
+		if (same_pkg && !strcmp(o->var, var) && strcmp(o->value, value)) {
+			bs_add_src(s, conf, &o->src);
+			bs_add_src(s, conf, &src);
+			if (why) {
+				solver__reason *r = new_reason(s, R_VAR_CLASH, src_name, src_cand);
+				r->req = req;
+				r->oname = o->src_name;
+				r->ocand = o->src_cand;
+				char tmp[300];
+				snprintf(tmp, sizeof(tmp), "%s%s%s/%s", o->pkg ? o->pkg : "",
+					 o->pkg ? "." : "", o->var, o->value);
+				r->detail = rdetail(s, tmp);
+				*why = r;
+			}
+			return 1;
+		}
+	}
+	const solver__vcons *v = &s->vcons[s->nvcons - 1];
+	for (size_t i = 0; i < s->nnames; i++) {
+		solver__name *n = &s->names[i];
+		if (n->assigned < 0)
+			continue;
+		char tmp[300];
+		if (!var_allows(s, (int)i, n->assigned, v, tmp, sizeof(tmp))) {
+			bs_set(s, conf, n->level);
+			bs_add_src(s, conf, &src);
+			if (why) {
+				solver__reason *r = new_reason(s, R_DEP_DECIDED, src_name, src_cand);
+				r->req = req;
+				r->oname = (int)i;
+				r->ocand = n->assigned;
+				solver__reason *c = new_reason(s, R_VAR, (int)i, n->assigned);
+				c->req = req;
+				c->rsrc_name = src_name;
+				c->rsrc_cand = src_cand;
+				c->detail = rdetail(s, tmp);
+				r->child = c;
+				*why = r;
+			}
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Adds one request with its source; returns 1 on a conflict (conf gets
+ * the levels involved, why the reason), 0 when fine, <0 on error. */
+static int add_req(state *s, const solver_request *req, int src_name, int src_cand,
+		   solver__src src, int exact_cand, int target, uint64_t *conf,
+		   solver__reason **why)
+{
+	int rc;
+	if (req->kind == SOLVER_REQ_VAR)
+		return add_vreq(s, req, req->var_pkg, req->var, req->value, src_name, src_cand,
+				src, conf, why);
+	int Y = target >= 0 ? target : find_name(s, req->name);
+	if (Y < 0)
+		return sp_error_set(s->err, SP_ERROR, "internal: package %s was not loaded",
+				    req->name);
+	if ((rc = GROW(s->cons, s->ncons, s->capcons, s->err)))
+		return rc;
+	solver__name *y = &s->names[Y];
+	int kid = (int)s->ncons++;
+	s->cons[kid] = (solver__cons){.req = req, .name = Y, .src_name = src_name,
+				      .src_cand = src_cand, .src = src,
+				      .exact_cand = exact_cand, .next = y->head};
+	y->head = kid;
+	bool always = exact_cand >= 0 || req->include == SOLVER_INCLUDE_ALWAYS;
+	if (always)
+		y->nalways++;
+	y->dirty = true;
+	if (y->assigned >= 0) {
+		char tmp[320];
+		if (!cons_allows(s, Y, y->assigned, &s->cons[kid], tmp, sizeof(tmp))) {
+			bs_set(s, conf, y->level);
+			bs_add_src(s, conf, &src);
+			if (why) {
+				solver__reason *r = new_reason(s, R_DEP_DECIDED, src_name, src_cand);
+				r->req = req;
+				r->oname = Y;
+				r->ocand = y->assigned;
+				solver__reason *c = new_reason(s, R_CONS, Y, y->assigned);
+				c->req = req;
+				c->rsrc_name = src_name;
+				c->rsrc_cand = src_cand;
+				c->ocand = exact_cand;
+				c->detail = rdetail(s, tmp);
+				r->child = c;
+				*why = r;
+			}
+			return 1;
+		}
+		const solver__cand *yc = &y->cands[y->assigned];
+		if (yc->kind != K_EMBED && exact_cand < 0) {
+			uint64_t m = comps_wanted(s, Y, y->assigned);
+			uint64_t add = m & ~y->comps;
+			if (add) {
+				if ((rc = push_trail(s, T_COMPS, Y, y->comps)))
+					return rc;
+				y->comps = m;
+				solver__src s2 = src_merge(src, y->level);
+				return add_comp_reqs(s, Y, y->assigned, add, s2, conf, why);
+			}
+		}
+		return 0;
+	}
+	if (!always)
+		return 0;
+	/* forward check: some candidate of Y must remain */
+	for (size_t c = 0; c < y->ncands; c++)
+		if (check_cand(s, Y, (int)c, NULL, NULL, false))
+			return 0;
+	bs_add_src(s, conf, &src);
+	solver__reason *r = NULL;
+	size_t cap = 0;
+	if (why) {
+		r = new_reason(s, src_name < 0 ? R_ROOT_WIPEOUT : R_DEP_WIPEOUT, src_name, src_cand);
+		r->req = req;
+		r->oname = Y;
+		if (y->ncands == 0)
+			r->child = new_reason(s, R_NOPKG, Y, -1);
+	}
+	for (size_t c = 0; c < y->ncands; c++) {
+		solver__reason *kr = NULL;
+		check_cand(s, Y, (int)c, conf, why ? &kr : NULL, false);
+		if (r)
+			reason_add_kid(s, r, kr, &cap);
+	}
+	if (why)
+		*why = r;
+	return 1;
+}
+
+/* Forces embedded package E to the stub of parent (X, c) at level L. */
+static int force_embedded(state *s, int X, int c, const solver_embedded *e, int L,
+			  uint64_t *conf, solver__reason **why)
+{
+	int E = find_name(s, e->name);
+	if (E < 0)
+		return sp_error_set(s->err, SP_ERROR, "internal: %s not loaded", e->name);
+	solver__name *en = &s->names[E];
+	int stub = -1;
+	for (size_t k = 0; k < en->ncands; k++)
+		if (en->cands[k].kind == K_EMBED && en->cands[k].emb == e &&
+		    en->cands[k].parent_name == X && en->cands[k].parent_cand == c)
+			stub = (int)k;
+	if (stub < 0)
+		return sp_error_set(s->err, SP_ERROR, "internal: no embedded candidate for %s",
+				    e->name);
+	if (en->assigned >= 0) {
+		if (en->assigned == stub)
+			return 0;
+		bs_set(s, conf, en->level);
+		if (why) {
+			solver__reason *r = new_reason(s, R_EMBED_CLASH, X, c);
+			r->oname = E;
+			r->ocand = en->assigned;
+			*why = r;
+		}
+		return 1;
+	}
+	solver__reason *kr = NULL;
+	if (!check_cand(s, E, stub, conf, why ? &kr : NULL, false)) {
+		if (why) {
+			solver__reason *r = new_reason(s, R_EMBED_CLASH, X, c);
+			r->oname = E;
+			r->ocand = -1;
+			r->child = kr;
+			*why = r;
+		}
+		return 1;
+	}
+	int rc = push_trail(s, T_ASSIGN, E, 0);
+	if (rc)
+		return rc;
+	en->assigned = stub;
+	en->level = L;
+	return 0;
+}
+
+static const solver_request *parent_request(state *s, int E, int stub)
+{
+	const solver__cand *cd = &s->names[E].cands[stub];
+	sp_error e = {0};
+	solver_request *r = solver_arena_alloc(s->a, sizeof(*r), &e);
+	if (!r)
+		return NULL;
+	char v[128];
+	char tmp[300];
+	snprintf(tmp, sizeof(tmp), "%s/%s/%s", cd->b->name,
+		 solver_version_str(&cd->b->version, v, sizeof(v)), cd->b->build);
+	r->kind = SOLVER_REQ_PKG;
+	r->name = cd->b->name;
+	r->text = solver_arena_strdup(s->a, tmp, &e);
+	if (!r->text)
+		return NULL;
+	r->compat_rule = SOLVER_COMPAT_BINARY;
+	r->prerelease = SOLVER_PRERELEASE_INCLUDE;
+	return r;
+}
+
+/* Assigns candidate c to X at level L and adds its consequences. */
+static int assign(state *s, int X, int c, int L, uint64_t *conf, solver__reason **why)
+{
+	solver__name *n = &s->names[X];
+	int rc = push_trail(s, T_ASSIGN, X, 0);
+	if (!rc)
+		rc = push_trail(s, T_COMPS, X, n->comps);
+	if (rc)
+		return rc;
+	n->assigned = c;
+	n->level = L;
+	const solver__cand *cd = &n->cands[c];
+	solver__src src = src_one(L);
+	if (cd->kind == K_EMBED) {
+		n->comps = 0;
+		if (cd->parent_name < 0 || cd->parent_cand < 0)
+			return sp_error_set(s->err, SP_ERROR, "internal: embedded %s has no parent",
+					    n->name);
+		const solver_request *pr = parent_request(s, X, c);
+		if (!pr)
+			return sp_error_set(s->err, SP_ENOMEM, "out of memory");
+		return add_req(s, pr, X, c, src, cd->parent_cand, cd->parent_name, conf, why);
+	}
+	const solver_build *b = cd->b;
+	n->comps = comps_wanted(s, X, c);
+	for (size_t i = 0; i < b->nembedded; i++)
+		if ((rc = force_embedded(s, X, c, &b->embedded[i], L, conf, why)))
+			return rc;
+	for (size_t m = 0; m < b->ncomponents && m < 64; m++)
+		if (n->comps >> m & 1)
+			for (size_t i = 0; i < b->components[m].nembedded; i++)
+				if ((rc = force_embedded(s, X, c, &b->components[m].embedded[i], L,
+							 conf, why)))
+					return rc;
+	if ((rc = add_reqs_of(s, X, c, b->reqs, b->nreqs, src, conf, why)))
+		return rc;
+	return add_comp_reqs(s, X, c, n->comps, src, conf, why);
+}
+
+/* --------------------------------------------------------------- trace */
+
+static void trace(state *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void trace(state *s, const char *fmt, ...)
+{
+	if (!s->o->trace)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(s->o->trace, "%*s", (int)(s->nlevels > 40 ? 40 : s->nlevels) * 2, "");
+	vfprintf(s->o->trace, fmt, ap);
+	fputc('\n', s->o->trace);
+	va_end(ap);
+}
+
+static const char *ident(state *s, int X, int c, char *buf, size_t n)
+{
+	sp_buf b = {0};
+	sp_error e = {0};
+	buf[0] = '\0';
+	if (solver__ident(&b, s->names, X, c, &e) == 0 && b.data)
+		snprintf(buf, n, "%s", b.data);
+	sp_buf_free(&b);
+	return buf;
+}
+
+static void trace_reason(state *s, const char *what, const solver__reason *r)
+{
+	if (!s->o->trace || !r)
+		return;
+	char *text = NULL;
+	sp_error e = {0};
+	/* one line: the first line of the reason's explanation */
+	if (solver__explain(&text, s->names, s->nnames, r, &e) == 0 && text) {
+		char *nl = strchr(text, '\n');
+		if (nl)
+			*nl = '\0';
+		trace(s, "%s: %s", what, text);
+	}
+	free(text);
+}
+
+/* -------------------------------------------------------------- search */
+
+static int pick_next(state *s)
+{
+	int best = -1, bestv = 0;
+	for (size_t i = 0; i < s->nnames; i++) {
+		solver__name *n = &s->names[i];
+		if (n->assigned >= 0 || n->nalways == 0)
+			continue;
+		if (n->dirty) {
+			int v = 0;
+			for (size_t c = 0; c < n->ncands; c++)
+				v += check_cand(s, (int)i, (int)c, NULL, NULL, false);
+			n->viable = v;
+			n->dirty = false;
+		}
+		if (best < 0 || n->viable < bestv) {
+			best = (int)i;
+			bestv = n->viable;
+		}
+	}
+	return best;
+}
+
+static int learn(state *s, const uint64_t *conf, solver__reason *why)
+{
+	size_t cnt = 0;
+	for (size_t l = 0; l < s->nlevels; l++)
+		cnt += bs_get(conf, (int)l);
+	if (cnt == 0 || cnt > MAX_NOGOOD_SIZE || s->nngs >= MAX_NOGOODS)
+		return 0;
+	int rc = GROW(s->ngs, s->nngs, s->capngs, s->err);
+	if (rc)
+		return rc;
+	while (s->nngdata + 2 * cnt > s->capngdata)
+		if ((rc = grow_array((void **)&s->ngdata, &s->capngdata, sizeof(int), s->err)))
+			return rc;
+	nogood *g = &s->ngs[s->nngs];
+	g->off = s->nngdata;
+	g->n = cnt;
+	g->why = why;
+	for (size_t l = 0; l < s->nlevels; l++) {
+		if (!bs_get(conf, (int)l))
+			continue;
+		s->ngdata[s->nngdata++] = s->levels[l].name;
+		s->ngdata[s->nngdata++] = s->levels[l].cand;
+		solver__cand *cd = &s->names[s->levels[l].name].cands[s->levels[l].cand];
+		if ((rc = GROW(cd->ng, cd->nng, cd->capng, s->err)))
+			return rc;
+		cd->ng[cd->nng++] = (int)s->nngs;
+	}
+	s->nngs++;
+	return 0;
+}
+
+/* Returns 1 when solved, 0 on failure (conf_out, why_out say why), <0 on
+ * error. */
+static int search(state *s, uint64_t *conf_out, solver__reason **why_out)
+{
+	int X = pick_next(s);
+	if (X < 0)
+		return 1;
+	solver__name *n = &s->names[X];
+	int L = (int)s->nlevels;
+	uint64_t *conf = bs_new(s), *cc = bs_new(s), *sub = bs_new(s);
+	if (!conf || !cc || !sub)
+		return sp_error_set(s->err, SP_ERROR, "internal: conflict pool exhausted");
+	/* X is needed because of its oldest always-request */
+	const solver__cons *need = NULL;
+	for (int k = n->head; k >= 0; k = s->cons[k].next) {
+		const solver__cons *kk = &s->cons[k];
+		if (kk->exact_cand < 0 && kk->req->include != SOLVER_INCLUDE_ALWAYS)
+			continue;
+		if (!need || src_max(&kk->src) <= src_max(&need->src))
+			need = kk;
+	}
+	if (need)
+		bs_add_src(s, conf, &need->src);
+	solver__reason *fail = new_reason(s, n->ncands ? R_NAMEFAIL : R_NOPKG, X, -1);
+	size_t kcap = 0;
+	if (need && fail != &s->limit_reason) {
+		fail->req = need->req;
+		fail->rsrc_name = need->src_name;
+		fail->rsrc_cand = need->src_cand;
+	}
+	char id[256];
+	int rc;
+	for (size_t c = 0; c < n->ncands; c++) {
+		if (s->max_steps && ++s->steps > s->max_steps)
+			return sp_error_set(s->err, SOLVER_ELIMIT,
+					    "the search gave up after %llu candidate tries",
+					    (unsigned long long)s->max_steps);
+		memset(cc, 0, s->nwords * sizeof(uint64_t));
+		solver__reason *r = NULL;
+		if (!check_cand(s, X, (int)c, cc, &r, true)) {
+			if (s->o->trace)
+				trace_reason(s, "skip", r);
+			bs_or(s, conf, cc);
+			reason_add_kid(s, fail, r, &kcap);
+			continue;
+		}
+		if ((rc = GROW(s->levels, s->nlevels, s->caplevels, s->err)))
+			return rc;
+		s->levels[s->nlevels++] = (level_ent){X, (int)c, s->ncons, s->nvcons, s->ntrail};
+		trace(s, "try %s", ident(s, X, (int)c, id, sizeof(id)));
+		rc = assign(s, X, (int)c, L, cc, &r);
+		if (rc < 0)
+			return rc;
+		if (rc == 1) {
+			if (s->o->trace)
+				trace_reason(s, "conflict", r);
+			level_ent *le = &s->levels[--s->nlevels];
+			undo_to(s, le->cons_mark, le->vcons_mark, le->trail_mark);
+			bs_clear(cc, L);
+			bs_or(s, conf, cc);
+			reason_add_kid(s, fail, r, &kcap);
+			continue;
+		}
+		memset(sub, 0, s->nwords * sizeof(uint64_t));
+		solver__reason *subwhy = NULL;
+		rc = search(s, sub, &subwhy);
+		if (rc != 0) {
+			s->pool_used -= 3 * s->nwords;
+			return rc; /* solved (1) or error (<0): keep the assignment */
+		}
+		level_ent *le = &s->levels[--s->nlevels];
+		undo_to(s, le->cons_mark, le->vcons_mark, le->trail_mark);
+		s->backtracks++;
+		if (!bs_get(sub, L)) {
+			trace(s, "backjump over %s: the conflict does not involve it",
+			      ident(s, X, (int)c, id, sizeof(id)));
+			memcpy(conf_out, sub, s->nwords * sizeof(uint64_t));
+			*why_out = subwhy;
+			s->pool_used -= 3 * s->nwords;
+			return 0;
+		}
+		bs_clear(sub, L);
+		bs_or(s, conf, sub);
+		solver__reason *t = new_reason(s, R_SUBTREE, X, (int)c);
+		t->child = subwhy;
+		reason_add_kid(s, fail, t, &kcap);
+	}
+	trace(s, "no candidate of %s works; backtrack", n->name);
+	if ((rc = learn(s, conf, fail)))
+		return rc;
+	memcpy(conf_out, conf, s->nwords * sizeof(uint64_t));
+	*why_out = fail;
+	s->pool_used -= 3 * s->nwords;
+	return 0;
+}
+
+/* ------------------------------------------------------------- results */
+
+static int build_result(state *s, solver_result *res)
+{
+	size_t count = 0;
+	for (size_t i = 0; i < s->nnames; i++)
+		count += s->names[i].assigned >= 0;
+	res->items = solver_arena_array(s->a, count ? count : 1, sizeof(*res->items), s->err);
+	int *order = calloc(s->nnames ? s->nnames : 1, sizeof(int));
+	int *pos = calloc(s->nnames ? s->nnames : 1, sizeof(int));
+	if (!res->items || !order || !pos) {
+		free(order);
+		free(pos);
+		return sp_error_set(s->err, SP_ENOMEM, "out of memory (result)");
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < s->nnames; i++)
+		if (s->names[i].assigned >= 0)
+			order[k++] = (int)i;
+	/* sort by name (insertion sort keeps it simple and stable) */
+	for (size_t i = 1; i < k; i++) {
+		int v = order[i];
+		size_t j = i;
+		while (j > 0 && strcmp(s->names[order[j - 1]].name, s->names[v].name) > 0) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = v;
+	}
+	for (size_t i = 0; i < k; i++)
+		pos[order[i]] = (int)i;
+	int rc = 0;
+	size_t nedges = 0, capedges = 0;
+	for (size_t i = 0; i < k && !rc; i++) {
+		int X = order[i];
+		solver__name *n = &s->names[X];
+		const solver__cand *cd = &n->cands[n->assigned];
+		solver_resolved *it = &res->items[i];
+		sp_buf b = {0};
+		char id[256];
+		if (cd->kind == K_EMBED) {
+			solver_build *eb = solver_arena_alloc(s->a, sizeof(*eb), s->err);
+			if (!eb) {
+				rc = s->err->code;
+				break;
+			}
+			eb->name = n->name;
+			eb->version = cd->emb->version;
+			eb->build = "embedded";
+			eb->origin = cd->b->origin;
+			it->build = eb;
+			it->embedded_in = solver_arena_strdup(
+				s->a, ident(s, cd->parent_name, cd->parent_cand, id, sizeof(id)), s->err);
+		} else {
+			it->build = cd->b;
+		}
+		it->from_source = cd->kind == K_FROMSRC;
+		/* components */
+		size_t nc = 0;
+		const char **comps = NULL;
+		if (cd->kind != K_EMBED) {
+			comps = solver_arena_array(s->a, 64, sizeof(char *), s->err);
+			for (size_t m = 0; comps && m < cd->b->ncomponents && m < 64; m++)
+				if (n->comps >> m & 1)
+					comps[nc++] = cd->b->components[m].name;
+			for (size_t a = 1; comps && a < nc; a++)
+				for (size_t z = a; z > 0 && strcmp(comps[z - 1], comps[z]) > 0; z--) {
+					const char *t = comps[z];
+					comps[z] = comps[z - 1];
+					comps[z - 1] = t;
+				}
+		}
+		it->components = comps;
+		it->ncomponents = nc;
+		/* options: for a build from source, defaults overridden by vars */
+		if (cd->kind != K_EMBED && cd->b->noptions) {
+			solver_opt *opts = solver_arena_array(s->a, cd->b->noptions, sizeof(*opts),
+							      s->err);
+			if (!opts) {
+				rc = s->err->code;
+				break;
+			}
+			for (size_t o = 0; o < cd->b->noptions; o++) {
+				opts[o].name = cd->b->options[o].name;
+				opts[o].value = cd->b->options[o].value;
+				if (cd->kind == K_FROMSRC && !cd->b->options[o].is_pkg)
+					for (size_t v = 0; v < s->nvcons; v++)
+						if (!strcmp(s->vcons[v].var, opts[o].name) &&
+						    (!s->vcons[v].pkg || !strcmp(s->vcons[v].pkg, n->name)))
+							opts[o].value = s->vcons[v].value;
+			}
+			it->options = opts;
+			it->noptions = cd->b->noptions;
+		}
+		/* requested by, newest constraint last */
+		int ks[256];
+		int nk = 0;
+		for (int kk = n->head; kk >= 0 && nk < 256; kk = s->cons[kk].next)
+			ks[nk++] = kk;
+		for (int q = nk - 1; q >= 0 && !rc; q--) {
+			const solver__cons *kc = &s->cons[ks[q]];
+			if (kc->src_name < 0)
+				rc = sp_buf_printf(&b, s->err, "%scommand line: %s", b.len ? "; " : "",
+						   kc->req->text);
+			else
+				rc = sp_buf_printf(&b, s->err, "%s%s: %s%s", b.len ? "; " : "",
+						   ident(s, kc->src_name, kc->src_cand, id, sizeof(id)),
+						   kc->exact_cand >= 0 ? "embeds it as " : "",
+						   kc->exact_cand >= 0 ? n->name : kc->req->text);
+			if (!rc && !GROW(res->edges, nedges, capedges, s->err)) {
+				res->edges[nedges].from = kc->src_name < 0 ? -1 : pos[kc->src_name];
+				res->edges[nedges].to = (int)i;
+				res->edges[nedges].label = kc->req->text;
+				nedges++;
+			}
+		}
+		if (!rc)
+			it->requested_by = solver_arena_strdup(s->a, b.data ? b.data : "", s->err);
+		sp_buf_free(&b);
+	}
+	res->nitems = k;
+	res->nedges = nedges;
+	free(order);
+	free(pos);
+	return rc;
+}
+
+int solver_solve(solver_result **out, const solver_options *o, sp_error *err)
+{
+	*out = NULL;
+	for (size_t r = 0; r < o->nrepos; r++)
+		if (!o->repos[r].ops || o->repos[r].ops->version != SOLVER_REPO_OPS_VERSION)
+			return sp_error_set(err, SP_EINVALID,
+					    "repository %zu has an unsupported interface version", r);
+	solver_result *res = calloc(1, sizeof(*res));
+	if (!res)
+		return sp_error_set(err, SP_ENOMEM, "out of memory");
+	int rc = solver_arena_new(&res->arena, err);
+	if (rc) {
+		free(res);
+		return rc;
+	}
+	state st = {.a = res->arena, .o = o, .err = err,
+		    .max_steps = o->max_steps ? o->max_steps : 5000000};
+	st.limit_reason.kind = R_LIMIT;
+	st.limit_reason.name = st.limit_reason.cand = -1;
+	st.limit_reason.oname = st.limit_reason.ocand = -1;
+	st.limit_reason.rsrc_name = st.limit_reason.rsrc_cand = -1;
+	rc = load_closure(&st);
+	if (rc)
+		goto fail;
+	st.nwords = (st.nnames + 2 + 63) / 64;
+	st.pool_cap = (st.nnames + 4) * 3 * st.nwords + 4 * st.nwords;
+	st.pool = calloc(st.pool_cap, sizeof(uint64_t));
+	if (!st.pool) {
+		rc = sp_error_set(err, SP_ENOMEM, "out of memory (conflict sets)");
+		goto fail;
+	}
+	uint64_t *conf = bs_new(&st);
+	solver__reason *why = NULL;
+	/* --opt values, then the requests, all from the command line */
+	for (size_t i = 0; i < o->nopts; i++) {
+		const char *nm = o->opts[i].name;
+		const char *dot = strchr(nm, '.');
+		const char *pkg = NULL, *var = nm;
+		if (dot) {
+			pkg = solver_arena_strndup(st.a, nm, (size_t)(dot - nm), err);
+			if (!pkg) {
+				rc = err->code;
+				goto fail;
+			}
+			var = dot + 1;
+		}
+		solver_request *vr = solver_arena_alloc(st.a, sizeof(*vr), err);
+		char tmp[512];
+		snprintf(tmp, sizeof(tmp), "--opt %s=%s", nm, o->opts[i].value);
+		if (!vr || !(vr->text = solver_arena_strdup(st.a, tmp, err))) {
+			rc = err->code;
+			goto fail;
+		}
+		vr->kind = SOLVER_REQ_VAR;
+		vr->var_pkg = pkg;
+		vr->var = var;
+		vr->value = o->opts[i].value;
+		vr->name = pkg ? pkg : var;
+		rc = add_vreq(&st, vr, pkg, var, o->opts[i].value, -1, -1, src_one(-1), conf, &why);
+		if (rc)
+			break;
+	}
+	for (size_t i = 0; !rc && i < o->nrequests; i++)
+		rc = add_req(&st, &o->requests[i], -1, -1, src_one(-1), -1, -1, conf, &why);
+	if (rc == 0) {
+		rc = search(&st, conf, &why);
+		if (rc == 1)
+			rc = 0;
+		else if (rc == 0)
+			rc = 1;
+	}
+	if (rc < 0)
+		goto fail;
+	res->steps = st.steps;
+	res->backtracks = st.backtracks;
+	res->learned = st.nngs;
+	if (rc == 0) {
+		res->ok = true;
+		rc = build_result(&st, res);
+		if (rc)
+			goto fail;
+		res->explanation = strdup("");
+	} else {
+		res->ok = false;
+		res->why = why;
+		rc = solver__explain(&res->explanation, st.names, st.nnames, why, err);
+		if (rc)
+			goto fail;
+		rc = SOLVER_EUNSAT;
+	}
+	res->names = st.names;
+	res->nnames = st.nnames;
+	st.names = NULL;
+	free(st.hash);
+	free(st.cons);
+	free(st.vcons);
+	free(st.trail);
+	free(st.levels);
+	free(st.ngdata);
+	free(st.ngs);
+	free(st.pool);
+	*out = res;
+	return rc;
+fail:
+	for (size_t i = 0; i < st.nnames; i++)
+		for (size_t c = 0; c < st.names[i].ncands; c++)
+			free(st.names[i].cands[c].ng);
+	free(st.names);
+	free(st.hash);
+	free(st.cons);
+	free(st.vcons);
+	free(st.trail);
+	free(st.levels);
+	free(st.ngdata);
+	free(st.ngs);
+	free(st.pool);
+	solver_arena_free(res->arena);
+	free(res->explanation);
+	free(res);
+	return rc;
+}
+
+void solver_result_free(solver_result *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->nnames; i++)
+		for (size_t c = 0; c < r->names[i].ncands; c++)
+			free(r->names[i].cands[c].ng);
+	free(r->names);
+	free(r->explanation);
+	free(r->edges);
+	solver_arena_free(r->arena);
+	free(r);
+}
+
+void solver_result_freep(solver_result **r)
+{
+	solver_result_free(*r);
+}
+
+bool solver_result_ok(const solver_result *r)
+{
+	return r && r->ok;
+}
+
+size_t solver_result_count(const solver_result *r)
+{
+	return r ? r->nitems : 0;
+}
+
+const solver_resolved *solver_result_get(const solver_result *r, size_t i)
+{
+	return r && i < r->nitems ? &r->items[i] : NULL;
+}
+
+const char *solver_result_explanation(const solver_result *r)
+{
+	return r && r->explanation ? r->explanation : "";
+}
+
+void solver_result_stats(const solver_result *r, uint64_t *steps, uint64_t *backtracks,
+			 uint64_t *learned)
+{
+	*steps = r ? r->steps : 0;
+	*backtracks = r ? r->backtracks : 0;
+	*learned = r ? r->learned : 0;
+}
+
+static void dot_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; s && *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fputc('\\', f);
+		if (*s == '\n') {
+			fputs("\\n", f);
+			continue;
+		}
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+int solver_result_write_dot(const solver_result *r, FILE *f, sp_error *err)
+{
+	if (!r->ok)
+		return solver__dot_conflict(f, r->names, r->nnames, r->why, err);
+	fprintf(f, "digraph solution {\n  rankdir=LR;\n  node [shape=box];\n");
+	fprintf(f, "  request [label=\"command line\", shape=ellipse];\n");
+	for (size_t i = 0; i < r->nitems; i++) {
+		const solver_resolved *it = &r->items[i];
+		char v[128], lab[512];
+		snprintf(lab, sizeof(lab), "%s/%s/%s%s", it->build->name,
+			 solver_version_str(&it->build->version, v, sizeof(v)), it->build->build,
+			 it->from_source ? " (build from source)" : "");
+		fprintf(f, "  n%zu [label=", i);
+		dot_str(f, lab);
+		fprintf(f, "];\n");
+	}
+	for (size_t e = 0; e < r->nedges; e++) {
+		if (r->edges[e].from < 0)
+			fprintf(f, "  request -> n%d [label=", r->edges[e].to);
+		else
+			fprintf(f, "  n%d -> n%d [label=", r->edges[e].from, r->edges[e].to);
+		dot_str(f, r->edges[e].label);
+		fprintf(f, "];\n");
+	}
+	fprintf(f, "}\n");
+	if (ferror(f))
+		return sp_error_set(err, SP_EIO, "cannot write the graph");
+	return 0;
+}
