@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages Spawn needs to build, test and run its demo.
+# Runs apt-get only for what is missing; needs root (or sudo) for that.
+set -euo pipefail
+pkgs=(build-essential cmake ninja-build pkg-config python3
+      libssl-dev libuv1-dev libyaml-dev libcmocka-dev zlib1g-dev
+      liblua5.4-dev libcurl4-openssl-dev clang-format)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+SUDO=
+[ "$(id -u)" = 0 ] || SUDO=sudo
+echo "installing: ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
