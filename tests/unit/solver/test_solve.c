@@ -1,0 +1,760 @@
+/* test_solve.c - the solver (solver/solve.c, solver/explain.c): scenarios
+ * for each rule, explanations, and completeness against a brute-force
+ * enumeration on generated small repositories. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "solver/solver.h"
+
+/* ----------------------------------------------------- in-memory repo */
+
+#define MAXB 1024
+typedef struct memrepo {
+	solver_arena *a;
+	solver_build *b[MAXB];
+	size_t n;
+} memrepo;
+
+static int mem_builds(void *self, const char *name, const solver_build *const **out, size_t *n,
+		      sp_error *err)
+{
+	memrepo *r = self;
+	const solver_build **v = solver_arena_array(r->a, r->n + 1, sizeof(*v), err);
+	if (!v)
+		return err->code;
+	size_t k = 0;
+	for (size_t i = 0; i < r->n; i++)
+		if (!strcmp(r->b[i]->name, name))
+			v[k++] = r->b[i];
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+static int mem_embedders(void *self, const char *name, const solver_build *const **out,
+			 size_t *n, sp_error *err)
+{
+	memrepo *r = self;
+	const solver_build **v = solver_arena_array(r->a, r->n + 1, sizeof(*v), err);
+	if (!v)
+		return err->code;
+	size_t k = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		bool hit = false;
+		for (size_t e = 0; e < r->b[i]->nembedded; e++)
+			hit = hit || !strcmp(r->b[i]->embedded[e].name, name);
+		for (size_t c = 0; c < r->b[i]->ncomponents; c++)
+			for (size_t e = 0; e < r->b[i]->components[c].nembedded; e++)
+				hit = hit || !strcmp(r->b[i]->components[c].embedded[e].name, name);
+		if (hit)
+			v[k++] = r->b[i];
+	}
+	*out = v;
+	*n = k;
+	return 0;
+}
+
+static const solver_repo_ops mem_ops = {SOLVER_REPO_OPS_VERSION, mem_builds, mem_embedders};
+
+static memrepo R;
+
+static void reset(void)
+{
+	solver_arena_free(R.a);
+	memset(&R, 0, sizeof(R));
+	sp_error e = {0};
+	assert_int_equal(solver_arena_new(&R.a, &e), 0);
+}
+
+static solver_request parse_req(const char *s, int rule)
+{
+	solver_request r;
+	sp_error e = {0};
+	int rc;
+	if (!strncmp(s, "var:", 4))
+		rc = solver_request_parse_var(&r, R.a, s + 4, strlen(s + 4), NULL, &e);
+	else if (s[0] == '?') {
+		rc = solver_request_parse(&r, R.a, s + 1, strlen(s + 1), rule, NULL, &e);
+		r.include = SOLVER_INCLUDE_IF_PRESENT;
+	} else if (s[0] == '!') {
+		rc = solver_request_parse(&r, R.a, s + 1, strlen(s + 1), rule, NULL, &e);
+		r.prerelease = SOLVER_PRERELEASE_INCLUDE;
+	} else
+		rc = solver_request_parse(&r, R.a, s, strlen(s), rule, NULL, &e);
+	if (rc)
+		fail_msg("request %s: %s", s, e.msg);
+	return r;
+}
+
+static const solver_request *req_array(const char *const *reqs, size_t *n, int rule)
+{
+	size_t k = 0;
+	while (reqs && reqs[k])
+		k++;
+	sp_error e = {0};
+	solver_request *v = solver_arena_array(R.a, k + 1, sizeof(*v), &e);
+	for (size_t i = 0; i < k; i++)
+		v[i] = parse_req(reqs[i], rule);
+	*n = k;
+	return v;
+}
+
+static solver_component *default_comps(size_t extra)
+{
+	sp_error e = {0};
+	solver_component *c = solver_arena_array(R.a, 2 + extra, sizeof(*c), &e);
+	c[0].name = "build";
+	c[1].name = "run";
+	return c;
+}
+
+/* name/version[/build] and requirements (NULL-terminated). */
+static solver_build *mk_list(const char *ident, const char *const *reqs)
+{
+	sp_error e = {0};
+	solver_build *b = solver_arena_alloc(R.a, sizeof(*b), &e);
+	const char *s1 = strchr(ident, '/');
+	const char *s2 = strchr(s1 + 1, '/');
+	b->name = solver_arena_strndup(R.a, ident, (size_t)(s1 - ident), &e);
+	size_t vl = s2 ? (size_t)(s2 - s1 - 1) : strlen(s1 + 1);
+	assert_int_equal(solver_version_parse(&b->version, R.a, s1 + 1, vl, NULL, &e), 0);
+	b->build = s2 ? solver_arena_strdup(R.a, s2 + 1, &e) : "BLD";
+	b->is_source = s2 && !strcmp(s2 + 1, "src");
+	b->reqs = req_array(reqs, &b->nreqs, SOLVER_COMPAT_BINARY);
+	b->components = default_comps(0);
+	b->ncomponents = 2;
+	b->origin = solver_arena_strdup(R.a, ident, &e);
+	assert_true(R.n < MAXB);
+	R.b[R.n++] = b;
+	return b;
+}
+
+#define mk(ident, ...) mk_list(ident, (const char *const[]){__VA_ARGS__, NULL})
+#define mk0(ident) mk_list(ident, NULL)
+
+static void set_opt(solver_build *b, const char *name, const char *value)
+{
+	sp_error e = {0};
+	solver_option *o = solver_arena_array(R.a, b->noptions + 1, sizeof(*o), &e);
+	if (b->noptions)
+		memcpy(o, b->options, b->noptions * sizeof(*o));
+	o[b->noptions].name = name;
+	o[b->noptions].value = value;
+	b->options = o;
+	b->noptions++;
+}
+
+static solver_result *solve_opts(const char *const *reqs, const solver_opt *opts, size_t nopts,
+				 bool allow, int *rc_out)
+{
+	solver_repo repo = {&mem_ops, &R, "mem"};
+	size_t n;
+	const solver_request *rq = req_array(reqs, &n, SOLVER_COMPAT_API);
+	solver_options o = {.repos = &repo, .nrepos = 1, .requests = rq, .nrequests = n,
+			    .opts = opts, .nopts = nopts, .allow_builds = allow};
+	solver_result *r = NULL;
+	sp_error e = {0};
+	int rc = solver_solve(&r, &o, &e);
+	if (rc && rc != SOLVER_EUNSAT)
+		fail_msg("solve error %d: %s", rc, e.msg);
+	*rc_out = rc;
+	return r;
+}
+
+static char *ids(const solver_result *r)
+{
+	static char buf[4096];
+	buf[0] = '\0';
+	for (size_t i = 0; i < solver_result_count(r); i++) {
+		const solver_resolved *it = solver_result_get(r, i);
+		char v[128], one[300];
+		snprintf(one, sizeof(one), "%s%s/%s/%s%s", i ? " " : "", it->build->name,
+			 solver_version_str(&it->build->version, v, sizeof(v)), it->build->build,
+			 it->from_source ? "*" : "");
+		strncat(buf, one, sizeof(buf) - strlen(buf) - 1);
+	}
+	return buf;
+}
+
+#define SOLVE(want, ...)                                                                  \
+	do {                                                                              \
+		int rc_;                                                                  \
+		solver_result *r_ = solve_opts((const char *const[]){__VA_ARGS__, NULL}, NULL, 0, \
+					       false, &rc_);                              \
+		if (rc_)                                                          \
+			fail_msg("unsat:\n%s", solver_result_explanation(r_));             \
+		assert_string_equal(ids(r_), want);                                       \
+		solver_result_free(r_);                                                   \
+	} while (0)
+
+/* Unsat, and the explanation contains each of the given fragments. */
+static void unsat(const char *const *reqs, const char *const *frags)
+{
+	int rc;
+	solver_result *r = solve_opts(reqs, NULL, 0, false, &rc);
+	if (rc != SOLVER_EUNSAT)
+		fail_msg("expected no solution, got %s", ids(r));
+	const char *ex = solver_result_explanation(r);
+	for (size_t i = 0; frags[i]; i++)
+		if (!strstr(ex, frags[i]))
+			fail_msg("explanation lacks '%s':\n%s", frags[i], ex);
+	solver_result_free(r);
+}
+#define UNSAT(reqs, ...) unsat((const char *const[]){reqs, NULL}, (const char *const[]){__VA_ARGS__, NULL})
+#define UNSAT2(r1, r2, ...) unsat((const char *const[]){r1, r2, NULL}, (const char *const[]){__VA_ARGS__, NULL})
+
+/* ---------------------------------------------------------- scenarios */
+
+static void test_newest(void **st)
+{
+	(void)st;
+	reset();
+	mk0("a/1.0.0");
+	mk0("a/1.2.0");
+	mk0("a/1.10.0");
+	SOLVE("a/1.10.0/BLD", "a");
+	SOLVE("a/1.2.0/BLD", "a/<1.10");
+	SOLVE("a/1.10.0/BLD", "a/1.0");   /* API compat: any 1.x */
+	SOLVE("a/1.0.0/BLD", "a/Binary:1.0");
+}
+
+static void test_backtrack(void **st)
+{
+	(void)st;
+	reset();
+	mk("a/2.0.0", "c/2");
+	mk("a/1.0.0", "c/1");
+	mk("b/1.0.0", "c/1");
+	mk0("c/2.0.0");
+	mk0("c/1.0.0");
+	SOLVE("a/1.0.0/BLD b/1.0.0/BLD c/1.0.0/BLD", "a", "b");
+	SOLVE("a/2.0.0/BLD c/2.0.0/BLD", "a");
+}
+
+static void test_deep_backjump(void **st)
+{
+	(void)st;
+	reset();
+	/* a/3 and a/2 fail deep below through x; the fix is a/1 */
+	mk("a/3.0.0", "b/1", "x/2");
+	mk("a/2.0.0", "b/1", "x/2");
+	mk("a/1.0.0", "b/1", "x/1");
+	for (int i = 0; i < 6; i++) {
+		char id[32];
+		snprintf(id, sizeof(id), "b/1.%d.0", i);
+		mk(id, "c/1");
+	}
+	mk0("c/1.0.0");
+	mk("x/2.0.0", "y/9");
+	mk0("x/1.0.0");
+	mk0("y/1.0.0");
+	SOLVE("a/1.0.0/BLD b/1.5.0/BLD c/1.0.0/BLD x/1.0.0/BLD", "a");
+}
+
+static void test_unsat_explained(void **st)
+{
+	(void)st;
+	reset();
+	mk("maya/2024.2.0", "python/~3.10");
+	mk0("python/3.10.4");
+	mk0("python/3.9.7");
+	UNSAT2("maya/2024", "python/Binary:3.9", "maya/2024.2.0/BLD requires python/~3.10",
+	       "python/3.10.4/BLD does not satisfy python/Binary:3.9 from the command line",
+	       "python/3.9.7/BLD does not satisfy python/~3.10 from maya/2024.2.0/BLD",
+	       "To find a solution, change", "python/Binary:3.9");
+	mk("my-plugin/1.0.0", "maya/2020");
+	mk0("maya/2019.0.0");
+	mk0("maya/2020.1.0");
+	UNSAT2("my-plugin", "maya/=2019", "my-plugin/1.0.0/BLD requires maya/2020",
+	       "do not satisfy maya/=2019 from the command line");
+}
+
+static void test_root_conflict(void **st)
+{
+	(void)st;
+	reset();
+	mk0("python/3.9.7");
+	mk0("python/4.0.0");
+	UNSAT2("python/3.9", "python/4", "no candidate of python satisfies all the requests",
+	       "python/4.0.0/BLD does not satisfy python/3.9 from the command line");
+}
+
+static void test_missing(void **st)
+{
+	(void)st;
+	reset();
+	mk("a/1.0.0", "nope/1");
+	UNSAT("nothing", "no package named nothing exists");
+	UNSAT("a", "a/1.0.0/BLD requires nope/1, and no candidate of nope is left",
+	      "no package named nope exists");
+	UNSAT("a/2", "does not satisfy a/2 from the command line");
+}
+
+static void test_if_present(void **st)
+{
+	(void)st;
+	reset();
+	mk("a/1.0.0", "?openssl/1.1");
+	mk0("openssl/1.1.1");
+	mk0("openssl/3.0.0");
+	SOLVE("a/1.0.0/BLD", "a");
+	SOLVE("a/1.0.0/BLD openssl/1.1.1/BLD", "a", "openssl");
+	SOLVE("a/1.0.0/BLD openssl/1.1.1/BLD", "openssl", "a");
+	UNSAT2("a", "openssl/3", "does not satisfy openssl/1.1 from a/1.0.0/BLD");
+}
+
+static void test_deprecated(void **st)
+{
+	(void)st;
+	reset();
+	mk0("a/2.0.0/NEW")->deprecated = true;
+	mk0("a/1.0.0/OLD");
+	SOLVE("a/1.0.0/OLD", "a");
+	SOLVE("a/2.0.0/NEW", "a/2.0.0/NEW");
+	UNSAT("a/2", "a/2.0.0/NEW is deprecated");
+	/* a dependency on a deprecated-only package fails, explained */
+	mk("b/1.0.0", "a/2");
+	UNSAT("b", "is deprecated");
+}
+
+static void test_prerelease(void **st)
+{
+	(void)st;
+	reset();
+	mk0("a/2.0.0-beta.1");
+	mk0("a/1.0.0");
+	SOLVE("a/1.0.0/BLD", "a");
+	SOLVE("a/2.0.0-beta.1/BLD", "a/>=2.0.0-beta.0");
+	SOLVE("a/2.0.0-beta.1/BLD", "!a");
+	UNSAT("a/>=1.5", "is a pre-release");
+	mk("b/1.0.0", "!a/>=1.5");
+	SOLVE("a/2.0.0-beta.1/BLD b/1.0.0/BLD", "b");
+	/* the stricter request wins: the command line excludes pre-releases */
+	UNSAT2("b", "a", "is a pre-release");
+}
+
+static void test_vars(void **st)
+{
+	(void)st;
+	reset();
+	set_opt(mk0("a/1.0.0/ON"), "debug", "on");
+	set_opt(mk0("a/1.0.0/OFF"), "debug", "off");
+	set_opt(mk0("py/3.9.0/CP39"), "abi", "cp39");
+	set_opt(mk0("py/3.9.0/CP39M"), "abi", "cp39m");
+	mk("mod/1.0.0", "py/3.9", "var:py.abi/cp39m");
+	SOLVE("a/1.0.0/OFF", "a");
+	SOLVE("a/1.0.0/ON", "a", "var:debug/on");
+	SOLVE("a/1.0.0/OFF", "a", "var:a.debug/off");
+	SOLVE("mod/1.0.0/BLD py/3.9.0/CP39M", "mod");
+	int rc;
+	solver_opt o = {"debug", "on"};
+	solver_result *r = solve_opts((const char *const[]){"a", NULL}, &o, 1, false, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(ids(r), "a/1.0.0/ON");
+	solver_result_free(r);
+	UNSAT2("var:debug/on", "var:debug/off", "requests debug/off", "requests debug/on");
+	UNSAT2("mod", "var:py.abi/cp39", "py.abi/cp39m");
+	UNSAT2("a", "var:debug/maybe", "its option debug is off, not maybe");
+}
+
+static void test_components(void **st)
+{
+	(void)st;
+	reset();
+	solver_build *b = mk0("a/1.0.0");
+	solver_component *c = default_comps(2);
+	c[1].uses = (const char *const[]){"lib"};
+	c[1].nuses = 1;
+	c[2].name = "lib";
+	size_t n;
+	c[2].reqs = req_array((const char *const[]){"libz/1", NULL}, &n, SOLVER_COMPAT_BINARY);
+	c[2].nreqs = n;
+	c[3].name = "docs";
+	c[3].reqs = req_array((const char *const[]){"viewer", NULL}, &n, SOLVER_COMPAT_BINARY);
+	c[3].nreqs = n;
+	b->components = c;
+	b->ncomponents = 4;
+	mk0("libz/1.2.0");
+	mk0("viewer/1.0.0");
+	SOLVE("a/1.0.0/BLD libz/1.2.0/BLD", "a");       /* run uses lib */
+	SOLVE("a/1.0.0/BLD viewer/1.0.0/BLD", "a:docs");
+	SOLVE("a/1.0.0/BLD libz/1.2.0/BLD viewer/1.0.0/BLD", "a:{run,docs}");
+	SOLVE("a/1.0.0/BLD libz/1.2.0/BLD viewer/1.0.0/BLD", "a:all");
+	/* a component added by a later request brings its requirements */
+	mk("tool/1.0.0", "a:docs");
+	SOLVE("a/1.0.0/BLD libz/1.2.0/BLD tool/1.0.0/BLD viewer/1.0.0/BLD", "a", "tool");
+	UNSAT("a:nope", "has no component 'nope'");
+	int rc;
+	solver_result *r = solve_opts((const char *const[]){"a:docs", NULL}, NULL, 0, false, &rc);
+	assert_int_equal(rc, 0);
+	const solver_resolved *it = solver_result_get(r, 0);
+	assert_int_equal(it->ncomponents, 1);
+	assert_string_equal(it->components[0], "docs");
+	solver_result_free(r);
+}
+
+static void test_embedded(void **st)
+{
+	(void)st;
+	reset();
+	solver_build *p = mk0("maya/2024.0.0");
+	sp_error e = {0};
+	solver_embedded *em = solver_arena_array(R.a, 1, sizeof(*em), &e);
+	em->name = "qt";
+	assert_int_equal(solver_version_parse(&em->version, R.a, "5.15.2", 6, NULL, &e), 0);
+	p->embedded = em;
+	p->nembedded = 1;
+	mk0("qt/6.5.0");
+	mk("app/1.0.0", "qt/5.15");
+	SOLVE("maya/2024.0.0/BLD qt/5.15.2/embedded", "maya");
+	SOLVE("qt/6.5.0/BLD", "qt");
+	/* needing qt 5.15 brings the package that embeds it */
+	SOLVE("app/1.0.0/BLD maya/2024.0.0/BLD qt/5.15.2/embedded", "app");
+	UNSAT2("maya", "qt/6", "maya/2024.0.0/BLD embeds qt");
+	int rc;
+	solver_result *r = solve_opts((const char *const[]){"app", NULL}, NULL, 0, false, &rc);
+	assert_int_equal(rc, 0);
+	const solver_resolved *q = solver_result_get(r, 2);
+	assert_string_equal(q->build->name, "qt");
+	assert_non_null(q->embedded_in);
+	assert_string_equal(q->embedded_in, "maya/2024.0.0/BLD");
+	solver_result_free(r);
+}
+
+static void test_source(void **st)
+{
+	(void)st;
+	reset();
+	mk0("a/1.0.0/src");
+	mk0("a/1.0.0/BIN");
+	SOLVE("a/1.0.0/BIN", "a");
+	SOLVE("a/1.0.0/src", "a/1.0.0/src");
+	reset();
+	mk0("b/1.0.0/src");
+	UNSAT("b", "is a source package");
+}
+
+static void test_allow_builds(void **st)
+{
+	(void)st;
+	reset();
+	solver_build *b = mk("a/1.0.0", "dep");
+	b->is_recipe = true;
+	sp_error e = {0};
+	solver_option *o = solver_arena_array(R.a, 1, sizeof(*o), &e);
+	o->name = "debug";
+	o->value = "off";
+	o->choices = (const char *const[]){"on", "off"};
+	o->nchoices = 2;
+	b->options = o;
+	b->noptions = 1;
+	size_t n;
+	b->build_reqs = req_array((const char *const[]){"cmake/3", NULL}, &n, SOLVER_COMPAT_API);
+	b->nbuild_reqs = n;
+	mk0("dep/1.0.0");
+	int rc;
+	solver_opt on = {"debug", "on"};
+	solver_result *r = solve_opts((const char *const[]){"a", NULL}, &on, 1, false, &rc);
+	assert_int_equal(rc, SOLVER_EUNSAT);
+	solver_result_free(r);
+	/* with --allow-builds: building needs cmake, which is missing */
+	r = solve_opts((const char *const[]){"a", NULL}, &on, 1, true, &rc);
+	assert_int_equal(rc, SOLVER_EUNSAT);
+	assert_non_null(strstr(solver_result_explanation(r), "cannot be built"));
+	assert_non_null(strstr(solver_result_explanation(r), "cmake"));
+	solver_result_free(r);
+	mk0("cmake/3.20.0");
+	r = solve_opts((const char *const[]){"a", NULL}, &on, 1, true, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(ids(r), "a/1.0.0/BLD* dep/1.0.0/BLD");
+	const solver_resolved *it = solver_result_get(r, 0);
+	assert_true(it->from_source);
+	assert_int_equal(it->noptions, 1);
+	assert_string_equal(it->options[0].value, "on");
+	solver_result_free(r);
+	/* a value outside the option's choices cannot be built either */
+	solver_opt bad = {"debug", "maybe"};
+	r = solve_opts((const char *const[]){"a", NULL}, &bad, 1, true, &rc);
+	assert_int_equal(rc, SOLVER_EUNSAT);
+	solver_result_free(r);
+}
+
+static void test_cycles(void **st)
+{
+	(void)st;
+	reset();
+	mk("a/1.0.0", "b");
+	mk("b/1.0.0", "a");
+	mk("s/1.0.0", "s/1");
+	SOLVE("a/1.0.0/BLD b/1.0.0/BLD", "a");
+	SOLVE("s/1.0.0/BLD", "s");
+	mk("t/2.0.0", "t/1");
+	mk0("t/1.0.0");
+	SOLVE("t/1.0.0/BLD", "t");
+}
+
+static void test_repos(void **st)
+{
+	(void)st;
+	reset();
+	memrepo second = {0};
+	sp_error e = {0};
+	assert_int_equal(solver_arena_new(&second.a, &e), 0);
+	mk0("a/1.0.0/X");
+	memrepo first = R;
+	R = second;
+	mk0("a/1.0.0/X");
+	mk0("a/0.9.0/Y");
+	second = R;
+	R = first;
+	solver_repo repos[2] = {{&mem_ops, &first, "one"}, {&mem_ops, &second, "two"}};
+	size_t n;
+	const solver_request *rq = req_array((const char *const[]){"two/a/0.9", NULL}, &n, SOLVER_COMPAT_API);
+	solver_options o = {.repos = repos, .nrepos = 2, .requests = rq, .nrequests = n};
+	solver_result *r = NULL;
+	assert_int_equal(solver_solve(&r, &o, &e), 0);
+	assert_string_equal(ids(r), "a/0.9.0/Y");
+	solver_result_free(r);
+	rq = req_array((const char *const[]){"one/a/0.9", NULL}, &n, SOLVER_COMPAT_API);
+	o.requests = rq;
+	assert_int_equal(solver_solve(&r, &o, &e), SOLVER_EUNSAT);
+	assert_non_null(strstr(solver_result_explanation(r), "repository"));
+	solver_result_free(r);
+	solver_arena_free(second.a);
+}
+
+static void test_dot_and_limit(void **st)
+{
+	(void)st;
+	reset();
+	mk("a/1.0.0", "b");
+	mk0("b/1.0.0");
+	int rc;
+	solver_result *r = solve_opts((const char *const[]){"a", NULL}, NULL, 0, false, &rc);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	sp_error e = {0};
+	assert_int_equal(solver_result_write_dot(r, f, &e), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "digraph solution"));
+	assert_non_null(strstr(buf, "a/1.0.0/BLD"));
+	assert_non_null(strstr(buf, "-> n1"));
+	free(buf);
+	solver_result_free(r);
+	r = solve_opts((const char *const[]){"a/2", NULL}, NULL, 0, false, &rc);
+	f = open_memstream(&buf, &len);
+	assert_int_equal(solver_result_write_dot(r, f, &e), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "digraph conflict"));
+	free(buf);
+	solver_result_free(r);
+	/* the step limit turns a long search into a clean error */
+	reset();
+	for (int i = 0; i < 30; i++) {
+		char id[32];
+		snprintf(id, sizeof(id), "a/1.%d.0", i);
+		mk(id, "z/2");
+	}
+	mk0("z/1.0.0");
+	solver_repo repo = {&mem_ops, &R, "mem"};
+	size_t n;
+	const solver_request *rq = req_array((const char *const[]){"a", NULL}, &n, SOLVER_COMPAT_API);
+	solver_options o = {.repos = &repo, .nrepos = 1, .requests = rq, .nrequests = n, .max_steps = 5};
+	assert_int_equal(solver_solve(&r, &o, &e), SOLVER_ELIMIT);
+	assert_null(r);
+}
+
+/* ---------------------------------------------- brute-force completeness */
+
+static uint64_t rng_state;
+static uint32_t rnd(uint32_t n)
+{
+	rng_state = rng_state * 6364136223846793005ULL + 1442695040888963407ULL;
+	return (uint32_t)(rng_state >> 33) % n;
+}
+
+#define NP 5
+#define NV 4
+
+/* Is the assignment (choice[p] = build index or -1) valid? */
+static bool valid(solver_build **all, size_t nall, const int *choice, const solver_request *rq,
+		  size_t nrq)
+{
+	for (size_t i = 0; i < nrq; i++) {
+		int hit = -1;
+		for (size_t b = 0; b < nall; b++)
+			if (!strcmp(all[b]->name, rq[i].name) && choice[b / NV] == (int)b)
+				hit = (int)b;
+		if (hit < 0)
+			return false;
+		if (!solver_range_allows(&rq[i].range, &all[hit]->version, &all[hit]->compat,
+					 rq[i].compat_rule, NULL, 0))
+			return false;
+	}
+	for (int p = 0; p < NP; p++) {
+		if (choice[p] < 0)
+			continue;
+		const solver_build *b = all[choice[p]];
+		for (size_t k = 0; k < b->nreqs; k++) {
+			const solver_request *r = &b->reqs[k];
+			int hit = -1;
+			for (size_t o = 0; o < nall; o++)
+				if (!strcmp(all[o]->name, r->name) && choice[o / NV] == (int)o)
+					hit = (int)o;
+			if (hit < 0) {
+				if (r->include == SOLVER_INCLUDE_ALWAYS)
+					return false;
+				continue;
+			}
+			if (!solver_range_allows(&r->range, &all[hit]->version, &all[hit]->compat,
+						 r->compat_rule, NULL, 0))
+				return false;
+		}
+	}
+	return true;
+}
+
+static bool brute(solver_build **all, size_t nall, int *choice, int p, const solver_request *rq,
+		  size_t nrq)
+{
+	if (p == NP)
+		return valid(all, nall, choice, rq, nrq);
+	for (int c = -1; c < NV; c++) {
+		choice[p] = c < 0 ? -1 : p * NV + c;
+		if (brute(all, nall, choice, p + 1, rq, nrq))
+			return true;
+	}
+	choice[p] = -1;
+	return false;
+}
+
+static const char *rand_range(char *buf, size_t n)
+{
+	int a = (int)rnd(NV) + 1, b = (int)rnd(NV) + 1;
+	switch (rnd(8)) {
+	case 0: snprintf(buf, n, ">=%d", a); break;
+	case 1: snprintf(buf, n, "<%d", a + 1); break;
+	case 2: snprintf(buf, n, "=%d", a); break;
+	case 3: snprintf(buf, n, ">=%d,<%d", a < b ? a : b, (a > b ? a : b) + 1); break;
+	case 4: snprintf(buf, n, "%d", a); break;
+	case 5: snprintf(buf, n, "!=%d", a); break;
+	case 6: snprintf(buf, n, "^%d", a); break;
+	default: snprintf(buf, n, "%d.*", a); break;
+	}
+	return buf;
+}
+
+static void test_brute_force(void **st)
+{
+	(void)st;
+	int sat = 0, unsatc = 0;
+	for (int round = 0; round < 400; round++) {
+		rng_state = (uint64_t)round * 7919 + 1;
+		reset();
+		solver_build *all[NP * NV];
+		for (int p = 0; p < NP; p++)
+			for (int v = 0; v < NV; v++) {
+				char id[32];
+				snprintf(id, sizeof(id), "p%d/%d.0.0", p, v + 1);
+				const char *reqs[4] = {NULL, NULL, NULL, NULL};
+				int nd = (int)rnd(3);
+				for (int d = 0; d < nd; d++) {
+					char rb[64], *r = malloc(96);
+					int q = (int)rnd(NP + 1); /* NP = a missing package */
+					snprintf(r, 96, "%sp%d/%s", rnd(6) == 0 ? "?" : "", q,
+						 rand_range(rb, sizeof(rb)));
+					reqs[d] = r;
+				}
+				/* each version drops out sometimes: missing builds */
+				all[p * NV + v] = mk_list(id, reqs);
+				for (int d = 0; d < nd; d++)
+					free((void *)reqs[d]);
+			}
+		const char *rq_text[3] = {NULL, NULL, NULL};
+		char t1[64], t2[64], rb[64];
+		snprintf(t1, sizeof(t1), "p%d/%s", (int)rnd(NP), rand_range(rb, sizeof(rb)));
+		snprintf(t2, sizeof(t2), "p%d", (int)rnd(NP));
+		rq_text[0] = t1;
+		if (rnd(2))
+			rq_text[1] = t2;
+		size_t nrq;
+		const solver_request *rq = req_array(rq_text, &nrq, SOLVER_COMPAT_API);
+		int choice[NP];
+		for (int p = 0; p < NP; p++)
+			choice[p] = -1;
+		bool exists = brute(all, NP * NV, choice, 0, rq, nrq);
+		int rc;
+		solver_result *r = solve_opts(rq_text, NULL, 0, false, &rc);
+		if (exists != (rc == 0))
+			fail_msg("round %d: brute force says %d, solver says %d\n%s", round, exists,
+				 rc == 0, solver_result_explanation(r));
+		if (rc == 0) {
+			sat++;
+			/* the solver's answer is itself valid */
+			int got[NP];
+			for (int p = 0; p < NP; p++)
+				got[p] = -1;
+			for (size_t i = 0; i < solver_result_count(r); i++) {
+				const solver_resolved *it = solver_result_get(r, i);
+				for (int b = 0; b < NP * NV; b++)
+					if (all[b] == it->build)
+						got[b / NV] = b;
+			}
+			assert_true(valid(all, NP * NV, got, rq, nrq));
+			/* and deterministic */
+			char first[4096];
+			snprintf(first, sizeof(first), "%s", ids(r));
+			int rc2;
+			solver_result *r2 = solve_opts(rq_text, NULL, 0, false, &rc2);
+			assert_int_equal(rc2, 0);
+			assert_string_equal(ids(r2), first);
+			solver_result_free(r2);
+		} else {
+			unsatc++;
+			assert_non_null(strstr(solver_result_explanation(r), "cannot be satisfied"));
+		}
+		solver_result_free(r);
+	}
+	/* the generator must exercise both outcomes */
+	assert_true(sat > 50);
+	assert_true(unsatc > 50);
+}
+
+static int teardown(void **st)
+{
+	(void)st;
+	solver_arena_free(R.a);
+	R.a = NULL;
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_newest),
+		cmocka_unit_test(test_backtrack),
+		cmocka_unit_test(test_deep_backjump),
+		cmocka_unit_test(test_unsat_explained),
+		cmocka_unit_test(test_root_conflict),
+		cmocka_unit_test(test_missing),
+		cmocka_unit_test(test_if_present),
+		cmocka_unit_test(test_deprecated),
+		cmocka_unit_test(test_prerelease),
+		cmocka_unit_test(test_vars),
+		cmocka_unit_test(test_components),
+		cmocka_unit_test(test_embedded),
+		cmocka_unit_test(test_source),
+		cmocka_unit_test(test_allow_builds),
+		cmocka_unit_test(test_cycles),
+		cmocka_unit_test(test_repos),
+		cmocka_unit_test(test_dot_and_limit),
+		cmocka_unit_test(test_brute_force),
+	};
+	return cmocka_run_group_tests(tests, NULL, teardown);
+}
