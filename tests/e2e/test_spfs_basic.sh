@@ -19,7 +19,7 @@ expect_status 0 spfs commit "$T/tree2" --json
 expect_eq "$(echo "$OUT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["new_blobs"])')" 0 "nothing new written the second time"
 
 # A blob is an object: the sha256 of a file's bytes.
-f=$(find "$T/tree" -type f -size +100c | head -1)
+f=$(find "$T/tree" -type f -size +100c | sed -n 1p)
 h=$(sha256sum "$f" | cut -c1-64)
 expect_status 0 spfs info "$h"; expect_match "$OUT" "^blob $h" "info on a blob"
 expect_status 0 spfs info "${h:0:8}"; expect_match "$OUT" "^blob $h" "8-char prefix"

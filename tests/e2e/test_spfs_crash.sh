@@ -24,7 +24,7 @@ for i in $(seq 0 24); do
 	sleep "$(printf '0.%06d' "$delay_us")" 2>/dev/null || sleep "$((delay_us / 1000000))"
 	kill -9 "$pid" 2>/dev/null && kills=$((kills + 1))
 	wait "$pid" 2>/dev/null || true
-	cur=$(spfs info app | head -1 | cut -d' ' -f2)
+	cur=$(spfs info app | sed -n 1p | cut -d' ' -f2)
 	[ "$cur" = "$OLD" ] || [ "$cur" = "$NEW" ] || fail "after a kill at ${delay_us}us the tag points at $cur"
 	ok
 	out=$(spfs check 2>&1) || fail "check after a kill at ${delay_us}us: $out"

@@ -12,7 +12,7 @@ S=$SPFS_STORAGE
 path_of() { echo "$S/$1/${2:0:2}/${2:2}"; }
 
 # --- a flipped byte in a blob
-f=$(find "$T/tree" -type f -size +1000c | head -1)
+f=$(find "$T/tree" -type f -size +1000c | sed -n 1p)
 B=$(sha256sum "$f" | cut -c1-64)
 p=$(path_of payloads "$B"); [ -f "$p" ] || p="$p.x"
 cp "$p" "$T/blob.orig"
@@ -67,7 +67,7 @@ rec=$(( size / 3 ))
 for off in $(seq 0 "$size"); do
 	head -c "$off" "$T/tag.orig" > "$tagf"
 	complete=$(( off / rec ))
-	rc=0; cur=$(spfs info app 2>"$T/err" | head -1 | cut -d' ' -f2) || rc=$?
+	rc=0; cur=$(spfs info app 2>"$T/err" | sed -n 1p | cut -d' ' -f2) || rc=$?
 	case $complete in
 	0) expect_match "$(cat "$T/err")" "tag 'app' is damaged: no complete record|no tag named" "cut at $off";;
 	1) expect_eq "$cur" "$L" "cut at $off keeps the first record";;

@@ -17,7 +17,7 @@ for spec in write:1 write:2 write:37 write:150 write:290 fsync:1 fsync:2 fsync:3
 	for e in EIO ENOSPC; do
 		rc=0
 		SPAWN_FAULT="$spec:$e" spfs commit "$T/new" -t app >"$T/out" 2>"$T/err" || rc=$?
-		cur=$(spfs info app | head -1 | cut -d' ' -f2)
+		cur=$(spfs info app | sed -n 1p | cut -d' ' -f2)
 		if [ $rc -ne 0 ]; then
 			failures=$((failures + 1))
 			expect_eq "$rc" 1 "exit status with $spec:$e"
