@@ -87,7 +87,7 @@ static bool parse_record(spfs_tag_record *r, const char *line, size_t len)
 	int64_t t = 0;
 	bool neg = *p == '-';
 	for (const char *q = p + neg; q < sp; q++) {
-		if (*q < '0' || *q > '9' || t > (INT64_MAX - 9) / 10)
+		if (*q < '0' || *q > '9' || t > (INT64_MAX - (*q - '0')) / 10)
 			return false;
 		t = t * 10 + (*q - '0');
 	}
