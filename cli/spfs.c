@@ -21,8 +21,9 @@ static const char usage_text[] =
 	"Commands:\n"
 	"  init [PATH]                 create a store (default: the configured one)\n"
 	"  commit DIR [-t TAG] [--json]  commit a directory as a layer; prints its digest\n"
-	"  render REF DIR [--copy] [--no-verify]\n"
-	"                              materialise a tree as hardlinks to the store\n"
+	"  render REF [DIR] [--copy] [--no-verify]\n"
+	"                              materialise a tree as hardlinks to the store;\n"
+	"                              without DIR, the render(s) kept in the store\n"
 	"  ls REF [PATH] [-l] [-R] [--json]  list a tree\n"
 	"  info [REF] [--json]         describe an object, a blob, or the store\n"
 	"  cat REF [PATH]              print a file of a tree (or a blob)\n"
@@ -225,14 +226,48 @@ static int resolve_tree(spfs_manifest **out, spfs_store *s, const char *ref, sp_
 	return spfs_flatten(out, s, &d, kind, false, err);
 }
 
+/* Without DIR: the render(s) kept under storage, made once and reused; one
+ * path per layer, bottom first (what a runtime stacks). */
+static int render_stored(spfs_store *s, const sp_digest *d, spfs_kind kind)
+{
+	sp_error err = {0};
+	_cleanup_(spfs_platform_freep) spfs_platform *p = NULL;
+	sp_digest single = *d;
+	const sp_digest *layers = &single;
+	size_t count = 1;
+	if (kind == SPFS_KIND_PLATFORM) {
+		if (spfs_read_platform(&p, s, d, &err))
+			return fail(&err);
+		layers = p->layers;
+		count = p->count;
+	} else if (kind == SPFS_KIND_BLOB) {
+		fprintf(stderr, "spfs: a blob is not a tree; use 'spfs cat'\n");
+		return EXIT_FAILURE;
+	}
+	for (size_t i = 0; i < count; i++) {
+		sp_digest manifest = layers[i];
+		if (kind != SPFS_KIND_MANIFEST) {
+			_cleanup_(spfs_layer_freep) spfs_layer *l = NULL;
+			if (spfs_read_layer(&l, s, &layers[i], &err))
+				return fail(&err);
+			manifest = l->manifest;
+		}
+		_cleanup_free_ char *path = NULL;
+		if (spfs_render_stored(&path, s, &manifest, &err))
+			return fail(&err);
+		printf("%s\n", path);
+	}
+	return 0;
+}
+
 static int cmd_render(int argc, char **argv)
 {
 	flags f;
 	int rc = parse_flags(&f, argc, argv, "cV");
 	if (rc)
 		return rc;
-	if (f.npos != 2)
-		return usage_error("%s", "usage: spfs render REF DIR [--copy] [--no-verify]");
+	if (f.npos != 2 && f.npos != 1)
+		return usage_error("%s", "usage: spfs render REF [DIR] [--copy] [--no-verify]");
 	sp_error err = {0};
 	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
 	if (open_store(&s, false, &err))
@@ -241,6 +276,8 @@ static int cmd_render(int argc, char **argv)
 	spfs_kind kind;
 	if (spfs_resolve(&d, &kind, s, f.pos[0], &err))
 		return fail(&err);
+	if (f.npos == 1)
+		return render_stored(s, &d, kind);
 	spfs_render_opts opts = {.copy = f.copy, .verify = !f.no_verify};
 	if (spfs_render_to(s, &d, kind, f.pos[1], &opts, &err))
 		return fail(&err);
@@ -338,13 +375,9 @@ static int cmd_ls(int argc, char **argv)
 
 static int print_store_info(spfs_store *s, bool json)
 {
-	(void)json;
 	sp_error err = {0};
 	spfs_check_stats st;
-	/* A cheap summary: count files and bytes without re-hashing. */
-	char cmd_note[] = "";
-	(void)cmd_note;
-	if (spfs_check(s, NULL, NULL, &st, &err))
+	if (spfs_store_usage(&st, s, &err))
 		return fail(&err);
 	char b[32];
 	sp_format_bytes(b, sizeof(b), st.bytes);

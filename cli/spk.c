@@ -81,7 +81,10 @@ static void print_json(const solver_result *r, bool ok)
 			sp_json_key(&j, "version");
 			sp_json_string(&j, solver_version_str(&it->build->version, v, sizeof(v)));
 			sp_json_key(&j, "build");
-			sp_json_string(&j, it->build->build);
+			if (it->from_source)
+				sp_json_null(&j); /* decided when it is built */
+			else
+				sp_json_string(&j, it->build->build);
 			sp_json_key(&j, "components");
 			sp_json_begin_array(&j);
 			for (size_t c = 0; c < it->ncomponents; c++)
@@ -135,8 +138,9 @@ static void print_text(const solver_result *r)
 	for (size_t i = 0; i < solver_result_count(r); i++) {
 		const solver_resolved *it = solver_result_get(r, i);
 		char v[256];
-		printf("%s/%s/%s", it->build->name,
-		       solver_version_str(&it->build->version, v, sizeof(v)), it->build->build);
+		printf("%s/%s", it->build->name, solver_version_str(&it->build->version, v, sizeof(v)));
+		if (!it->from_source)
+			printf("/%s", it->build->build);
 		if (it->from_source) {
 			printf(" [build from source");
 			for (size_t o = 0; o < it->noptions; o++)

@@ -291,3 +291,37 @@ out:
 	spfs_dset__free(&c.bad);
 	return rc;
 }
+
+static int count_tag(const char *name, void *ud)
+{
+	(void)name;
+	((spfs_check_stats *)ud)->tags++;
+	return 0;
+}
+
+int spfs_store_usage(spfs_check_stats *out, spfs_store *s, sp_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	check_ctx c = {.s = s, .stats = out};
+	int rc = collect(&c, false, err);
+	if (!rc)
+		rc = collect(&c, true, err);
+	for (size_t i = 0; !rc && i < c.count; i++) {
+		item *it = &c.items[i];
+		char rel[80];
+		snprintf(rel, sizeof(rel), "%s/%s", it->shard, it->name);
+		struct stat st;
+		if (fstatat(it->payload ? s->payloads_fd : s->objects_fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		out->bytes += (uint64_t)st.st_size;
+		if (it->payload)
+			out->payloads++;
+		else
+			out->objects++;
+	}
+	free(c.items);
+	out->problems = 0;
+	if (!rc)
+		rc = spfs_tag_list(s, "", count_tag, out, err);
+	return rc;
+}

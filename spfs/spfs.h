@@ -268,6 +268,9 @@ typedef struct spfs_check_stats {
 int spfs_check(spfs_store *s, spfs_problem_cb cb, void *ud, spfs_check_stats *stats,
 	       sp_error *err);
 
+/* Counts objects, payloads, tags and their bytes without re-hashing. */
+int spfs_store_usage(spfs_check_stats *out, spfs_store *s, sp_error *err);
+
 typedef struct spfs_clean_opts {
 	uint64_t grace_seconds; /* never remove anything younger */
 	bool dry_run;

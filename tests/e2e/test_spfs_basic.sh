@@ -49,6 +49,14 @@ expect_eq "$(tree_listing "$T/r2" | sha256sum)" "$(tree_listing "$T/tree" | sha2
 mkdir -p "$T/notempty"; touch "$T/notempty/x"
 expect_status 1 spfs render demo/app "$T/notempty"; expect_match "$ERR" "cannot render" "render into a non-empty dir refused"
 
+# Stored renders: made once under the store, then reused.
+expect_status 0 spfs render demo/app; R1=$OUT
+expect_match "$R1" "^$SPFS_STORAGE/renders/[0-9a-f]{2}/[0-9a-f]{62}$" "stored render path"
+expect_eq "$(tree_listing "$R1" | sha256sum)" "$(tree_listing "$T/tree" | sha256sum)" "stored render matches"
+ino=$(stat -c %i "$R1/$rel")
+expect_status 0 spfs render demo/app; expect_eq "$OUT" "$R1" "same render path the second time"
+expect_eq "$(stat -c %i "$R1/$rel")" "$ino" "the render is reused, not redone"
+
 # A second version: history, diff, TAG~1.
 echo changed > "$T/tree/$rel"; rm -rf "$T/tree/d001"; echo new > "$T/tree/added.txt"
 expect_status 0 spfs commit "$T/tree" -t demo/app; L2=$OUT
