@@ -169,6 +169,8 @@ static int cmd_solve(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
+	/* declared before the first goto: cleanup runs at every exit */
+	_cleanup_(solver_arena_freep) solver_arena *a = NULL;
 	const char **repos = calloc((size_t)argc + 1, sizeof(char *));
 	solver_opt *opts = calloc((size_t)argc + 1, sizeof(*opts));
 	if (!repos || !opts) {
@@ -250,7 +252,6 @@ static int cmd_solve(int argc, char **argv)
 	}
 	ret = EXIT_USAGE;
 	sp_error err = {0};
-	_cleanup_(solver_arena_freep) solver_arena *a = NULL;
 	if (solver_arena_new(&a, &err)) {
 		fprintf(stderr, "spk solve: %s\n", err.msg);
 		goto out;

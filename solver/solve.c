@@ -1469,6 +1469,8 @@ static int build_result(state *s, solver_result *res)
 				nedges++;
 			}
 		}
+		if (!rc && b.len == 0 && cd->kind == K_EMBED)
+			rc = sp_buf_printf(&b, s->err, "%s: embeds it", it->embedded_in);
 		if (!rc)
 			it->requested_by = solver_arena_strdup(s->a, b.data ? b.data : "", s->err);
 		sp_buf_free(&b);

@@ -1,0 +1,179 @@
+#!/bin/bash
+# e2e: `spk solve` on the spec repositories in tests/data/spk, as a user runs it.
+# Checks real outputs, exit codes and failure explanations.
+set -u
+SPK="${SPAWN_BIN:?}/spk"
+DATA="${SPAWN_SRC:?}/tests/data/spk"
+REPO="$DATA/basic"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+fails=0
+
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+
+# run EXPECTED_RC ARGS...: runs spk, keeps stdout/stderr in $TMP/out, $TMP/err
+run() {
+    local want=$1; shift
+    "$SPK" "$@" >"$TMP/out" 2>"$TMP/err"
+    local rc=$?
+    if [ "$rc" -ne "$want" ]; then
+        fail "spk $* exited $rc, want $want"
+        sed 's/^/  out: /' "$TMP/out" >&2
+        sed 's/^/  err: /' "$TMP/err" >&2
+    fi
+}
+has() { grep -qF -- "$2" "$TMP/$1" || { fail "$1 of '$LAST' lacks: $2"; sed 's/^/  | /' "$TMP/$1" >&2; }; }
+hasnt() { ! grep -qF -- "$2" "$TMP/$1" || fail "$1 of '$LAST' has: $2"; }
+lines() { local n; n=$(wc -l <"$TMP/$1"); [ "$n" -eq "$2" ] || fail "$1 of '$LAST' has $n lines, want $2"; }
+
+LAST="--help"; run 0 --help; has out "spk solve REQUEST"
+LAST="solve --help"; run 0 solve --help; has out "--allow-builds"; has out "Exit status"
+LAST="--version"; run 0 --version; has out "spk "
+LAST="no args"; run 2; has err "usage"
+LAST="unknown command"; run 2 frobnicate; has err "unknown command 'frobnicate'"
+
+# newest compatible versions, embedded packages, how each was requested
+LAST="solve maya"; run 0 solve maya --repo "$REPO"
+lines out 3
+has out "maya/2024.2.0/"
+has out "python/3.10.4/"
+has out "<- maya/2024.2.0/"
+has out "qt/5.15.2/embedded [embedded in maya/2024.2.0/"
+hasnt out "python/3.11"          # pre-release, not asked for
+hasnt out "BADBUILD"             # deprecated
+hasnt out "openssl"              # IfAlreadyPresent only
+# deterministic: same input, same bytes
+cp "$TMP/out" "$TMP/first"
+run 0 solve maya --repo "$REPO"
+cmp -s "$TMP/out" "$TMP/first" || fail "two runs of solve maya differ"
+
+# IfAlreadyPresent applies when the package is there
+LAST="maya openssl"; run 0 solve maya openssl --repo "$REPO"
+has out "openssl/1.1.1/"
+has out "maya/2024.2.0/"
+LAST="maya openssl/3"; run 0 solve maya openssl/3 --repo "$REPO"
+has out "maya/2023.1.0/"     # the newer maya would constrain openssl
+LAST="maya/2024 openssl/3"; run 1 solve maya/2024 openssl/3 --repo "$REPO"
+has err "does not satisfy openssl/1.1 from maya/2024.2.0/"
+
+# backtracking to an older maya when python is pinned
+LAST="maya python/Binary:3.9"; run 0 solve maya python/Binary:3.9 --repo "$REPO"
+has out "maya/2023.1.0/"
+has out "python/3.9.7/"
+
+# an impossible request: explained as a chain of checkable facts
+LAST="my-plugin old-plugin"; run 1 solve my-plugin old-plugin --repo "$REPO"
+[ -s "$TMP/out" ] && fail "unsat wrote to stdout"
+has err "The request cannot be satisfied:"
+has err "old-plugin/1.0.0/4OYMIQUY requires maya/2023, and no candidate of maya is left"
+has err "maya/2024.2.0/4OYMIQUY does not satisfy maya/2023 from old-plugin/1.0.0/4OYMIQUY"
+has err "maya/2023.1.0/4OYMIQUY does not satisfy maya/2024 from my-plugin/1.0.0/4OYMIQUY"
+has err "To find a solution, change one of the command-line requests (my-plugin, old-plugin)"
+has err "dcc/plugin.yml:1"
+
+LAST="maya python/=3.9.7"; run 1 solve maya/2024 python/=3.9.7 --repo "$REPO"
+has err "maya/2024.2.0/4OYMIQUY requires python/~3.10"
+has err "python/3.9.7/TJI6SNWU does not satisfy python/~3.10 from maya/2024.2.0/4OYMIQUY"
+
+LAST="unknown package"; run 1 solve nosuchpkg --repo "$REPO"
+has err "no package named nosuchpkg exists"
+
+# deprecated builds only when asked for exactly, pre-releases only when allowed
+LAST="deprecated"; run 1 solve python/=3.10.5 --repo "$REPO"
+has err "python/3.10.5/BADBUILD is deprecated"
+LAST="deprecated exact"; run 0 solve python/3.10.5/BADBUILD --repo "$REPO"
+has out "python/3.10.5/BADBUILD"
+LAST="prerelease"; run 0 solve "python/>=3.11.0-beta.0" --repo "$REPO"
+has out "python/3.11.0-beta.1/"
+LAST="prerelease excluded"; run 1 solve "python/>=3.10.9" --repo "$REPO"
+has err "is a pre-release"
+
+# var requests pick among builds of one version
+LAST="numpy cp39"; run 0 solve numpy python.abi/cp39 --repo "$REPO"
+has out "numpy/1.24.0/CP39AAAA"
+has out "python/3.9.7/"
+LAST="numpy default"; run 0 solve numpy --repo "$REPO"
+has out "numpy/1.24.0/CP310AAA"
+LAST="numpy clash"; run 1 solve numpy/1.24.0/CP39AAAA python.abi/cp310 --repo "$REPO"
+has err "python.abi/cp310"
+
+# components, source packages, building from a recipe
+LAST="components"; run 0 solve tool:docs --repo "$REPO"
+has out "viewer/1.2.0/"
+LAST="no docs"; run 0 solve tool --repo "$REPO"
+hasnt out "viewer"
+LAST="missing component"; run 1 solve tool:nope --repo "$REPO"
+has err "has no component 'nope'"
+LAST="source package"; run 0 solve tool/1.0.0/src --repo "$REPO"
+has out "tool/1.0.0/src"
+LAST="opt without builds"; run 1 solve tool --opt debug=on --repo "$REPO"
+has err "its option debug is off, not on"
+has err "--opt debug=on"
+LAST="allow builds"; run 0 solve tool --opt debug=on --allow-builds --repo "$REPO"
+has out "tool/1.0.0 [build from source with debug=on"
+
+# JSON
+LAST="json"; run 0 solve maya --json --repo "$REPO"
+python3 - "$TMP/out" <<'PY' || fail "json output"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["ok"] is True
+names = [p["name"] for p in d["packages"]]
+assert names == ["maya", "python", "qt"], names
+assert d["packages"][2]["build"] == "embedded"
+assert d["packages"][2]["embedded_in"].startswith("maya/2024.2.0/")
+assert d["packages"][0]["requested_by"] == "command line: maya"
+assert "run" in d["packages"][1]["components"]
+assert d["stats"]["steps"] >= 2
+PY
+LAST="json unsat"; run 1 solve maya/2030 --json --repo "$REPO"
+python3 - "$TMP/out" <<'PY' || fail "json unsat output"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["ok"] is False
+assert "cannot be satisfied" in d["explanation"]
+PY
+
+# trace and dot
+LAST="trace"; run 0 solve maya python/Binary:3.9 --trace --repo "$REPO"
+has err "try maya/2024.2.0/"
+has err "conflict:"
+has err "try maya/2023.1.0/"
+LAST="dot"; run 0 solve maya --dot "$TMP/g.dot" --repo "$REPO"
+grep -q "digraph solution" "$TMP/g.dot" || fail "dot file lacks the graph"
+grep -q 'request -> n0' "$TMP/g.dot" || fail "dot file lacks the request edge"
+LAST="dot conflict"; run 1 solve my-plugin old-plugin --dot "$TMP/c.dot" --repo "$REPO"
+grep -q "digraph conflict" "$TMP/c.dot" || fail "conflict dot file lacks the graph"
+
+# two repositories, a repository-qualified request
+mkdir -p "$TMP/extra"
+printf 'pkg: qt/6.6.0\n' >"$TMP/extra/qt.yaml"
+LAST="two repos"; run 0 solve qt --repo "$REPO" --repo "$TMP/extra"
+has out "qt/6.6.0/"
+LAST="repo prefix"; run 0 solve basic/qt --repo "$REPO" --repo "$TMP/extra"
+has out "qt/6.5.0/"
+
+# bad input: clear errors, exit 2
+LAST="no repo"; run 2 solve maya; has err "no repository given"
+LAST="no request"; run 2 solve --repo "$REPO"; has err "no requests given"
+LAST="bad request"; run 2 solve Maya --repo "$REPO"; has err "bad package name 'Maya'"
+LAST="bad range"; run 2 solve maya/~2 --repo "$REPO"; has err "~ needs at least two version parts"
+LAST="bad opt"; run 2 solve maya --opt debug --repo "$REPO"; has err "--opt expects NAME=VALUE"
+LAST="missing repo"; run 2 solve maya --repo "$TMP/nope"; has err "cannot open spec directory"
+LAST="broken spec"; run 2 solve good --repo "$DATA/broken"
+has err "bad.yaml:6:12"
+has err "bad package name 'Bad-Name'"
+LAST="bad option"; run 2 solve maya --bogus --repo "$REPO"
+LAST="bad dot path"; run 2 solve maya --dot "$TMP/no/such/dir/g.dot" --repo "$REPO"; has err "cannot write"
+
+# a request cycle and a self-requirement solve
+mkdir -p "$TMP/cycle"
+printf 'pkg: a/1.0.0\ninstall:\n  requirements:\n    - pkg: b\n---\npkg: b/1.0.0\ninstall:\n  requirements:\n    - pkg: a/1\n' >"$TMP/cycle/c.yaml"
+LAST="cycle"; run 0 solve a --repo "$TMP/cycle"
+lines out 2
+
+if [ "$fails" -ne 0 ]; then
+    echo "$fails check(s) failed" >&2
+    exit 1
+fi
+echo "all spk solve checks passed"
