@@ -114,7 +114,7 @@ static int collect(check_ctx *c, bool payload, sp_error *err)
 {
 	int parent = payload ? c->s->payloads_fd : c->s->objects_fd;
 	const char *area = payload ? "payloads" : "objects";
-	int dup = fcntl(parent, F_DUPFD_CLOEXEC, 0);
+	int dup = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* own offset */
 	DIR *top = dup >= 0 ? fdopendir(dup) : NULL;
 	if (!top) {
 		if (dup >= 0)

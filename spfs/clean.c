@@ -64,7 +64,7 @@ static int sweep(clean_ctx *c, int parent, const char *area, sp_error *err)
 {
 	bool renders = parent == c->s->renders_fd;
 	bool payloads = parent == c->s->payloads_fd;
-	int dup = fcntl(parent, F_DUPFD_CLOEXEC, 0);
+	int dup = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* own offset */
 	DIR *top = dup >= 0 ? fdopendir(dup) : NULL;
 	if (!top) {
 		if (dup >= 0)
@@ -136,7 +136,7 @@ static int sweep(clean_ctx *c, int parent, const char *area, sp_error *err)
 
 static int sweep_tmp(clean_ctx *c, sp_error *err)
 {
-	int dup = fcntl(c->s->tmp_fd, F_DUPFD_CLOEXEC, 0);
+	int dup = openat(c->s->tmp_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* own offset */
 	DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
 	if (!d) {
 		if (dup >= 0)

@@ -292,7 +292,9 @@ static int collect(name_list *l, int dirfd, const char *prefix, unsigned depth, 
 {
 	if (depth > 64)
 		return sp_error_set(err, SPFS_ECORRUPT, "tags/%s: nested too deep", prefix);
-	int dup = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+	/* A new open file description: a dup would share (and leave at the end)
+	 * the read offset of the store's tags_fd, so a second walk saw nothing. */
+	int dup = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
 	if (!d) {
 		if (dup >= 0)
