@@ -167,7 +167,8 @@ static int walk(commit_ctx *c, int dirfd, const char *prefix, unsigned depth, sp
 		}
 		count++;
 	}
-	qsort(names, count, sizeof(*names), name_cmp);
+	if (count > 1)
+		qsort(names, count, sizeof(*names), name_cmp);
 	for (size_t i = 0; i < count && !rc; i++) {
 		size_t plen = strlen(prefix), nlen = strlen(names[i]);
 		if (plen + 1 + nlen > SPFS_MAX_PATH) {

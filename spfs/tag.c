@@ -346,7 +346,7 @@ int spfs_tag_list(spfs_store *s, const char *prefix, spfs_tag_cb cb, void *ud, s
 {
 	name_list l = {0};
 	int rc = collect(&l, s->tags_fd, "", 0, err);
-	if (!rc)
+	if (!rc && l.count > 1)
 		qsort(l.names, l.count, sizeof(char *), str_cmp);
 	size_t plen = prefix ? strlen(prefix) : 0;
 	for (size_t i = 0; !rc && i < l.count; i++)
