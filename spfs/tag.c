@@ -43,6 +43,9 @@ bool spfs_tag_name_valid(const char *name)
 		size_t clen = i - start;
 		if (clen == 0 || name[start] == '.')
 			return false; /* empty component, ".", "..", hidden names */
+		/* "x.tag" would collide with the file of tag "x" on disk */
+		if (clen >= 4 && memcmp(name + i - 4, ".tag", 4) == 0)
+			return false;
 		start = i + 1;
 	}
 	return true;
