@@ -70,6 +70,8 @@ void sp_progress_start(sp_progress *p, const char *label, uint64_t total)
 	p->total = total;
 	p->enabled = isatty(STDERR_FILENO) && sp_log_get_level() >= SP_LOG_WARN &&
 		     !getenv("SPAWN_NO_PROGRESS");
+	/* Short work draws nothing: the first line appears after 300 ms. */
+	p->last_draw_ms = sp_now_ms() + 200;
 }
 
 static void progress_draw(sp_progress *p)
@@ -92,7 +94,7 @@ void sp_progress_add(sp_progress *p, uint64_t items, uint64_t bytes)
 	if (!p->enabled)
 		return;
 	uint64_t now = sp_now_ms();
-	if (now - p->last_draw_ms < 100)
+	if (now < p->last_draw_ms + 100)
 		return;
 	p->last_draw_ms = now;
 	progress_draw(p);
