@@ -31,7 +31,8 @@ int sp_write_all(int fd, const void *buf, size_t n, sp_error *err)
 int sp_read_file_at(char **out, size_t *len, int dirfd, const char *path,
 		    size_t max, sp_error *err)
 {
-	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not hang; it is refused below */
+	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ELOOP)
 			return sp_error_set(err, SP_EINVALID, "%s: is a symbolic link", path);

@@ -366,10 +366,11 @@ int spfs_open_payload(int *out_fd, spfs_store *s, const sp_digest *d, sp_error *
 	char name[72];
 	for (int exec = 0; exec < 2; exec++) {
 		spfs_store__shard_name(d, exec, name);
-		int fd = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		/* O_NONBLOCK: a FIFO planted here must not hang the open */
+		int fd = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 		if (fd >= 0) {
 			struct stat st;
-			if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fcntl(fd, F_SETFL, 0) < 0) {
 				close(fd);
 				return sp_error_set(err, SPFS_ECORRUPT, "payload %s is not a regular file", hex);
 			}
@@ -482,9 +483,17 @@ static int write_named(spfs_store *s, bool payload, const sp_digest *d, bool exe
 		rc = sp_error_errno(err, "fsync");
 		goto fail;
 	}
-	if (sp_sys_renameat(sfd, tmp, sfd, name, RENAME_NOREPLACE) < 0 && errno != EEXIST) {
-		rc = sp_error_errno(err, "rename into place");
-		goto fail;
+	if (sp_sys_renameat(sfd, tmp, sfd, name, RENAME_NOREPLACE) < 0) {
+		if (errno != EEXIST) {
+			rc = sp_error_errno(err, "rename into place");
+			goto fail;
+		}
+		/* Another writer's copy is fine; a symlink or a directory under
+		 * the name is not (the object could never be read). */
+		if (fstatat(sfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
+			rc = sp_error_set(err, SPFS_ECORRUPT, "%s is in the way and not a regular file", name);
+			goto fail;
+		}
 	}
 	unlinkat(sfd, tmp, 0); /* only still there after EEXIST */
 	if (sp_sys_fsync(sfd) < 0)

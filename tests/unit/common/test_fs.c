@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <sys/wait.h>
 
 #include "common/common.h"
@@ -142,6 +143,14 @@ static void test_read_file_basic(void **state)
 	free(big);
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+	static const char msg[] = "blocked on a FIFO\n";
+	(void)!write(2, msg, sizeof(msg) - 1);
+	_exit(3);
+}
+
 static void test_read_file_refuses(void **state)
 {
 	tmpdir *t = *state;
@@ -162,6 +171,16 @@ static void test_read_file_refuses(void **state)
 
 	assert_int_equal(mkdirat(t->fd, "dir", 0755), 0);
 	assert_int_equal(sp_read_file_at(&d, NULL, t->fd, "dir", 7, &err), SP_EINVALID);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	assert_ptr_equal(d, (char *)0x1);
+
+	/* a FIFO is refused without blocking in open() (alarm: a hang guard) */
+	assert_int_equal(mkfifoat(t->fd, "fifo", 0644), 0);
+	signal(SIGALRM, on_alarm);
+	alarm(30);
+	assert_int_equal(sp_read_file_at(&d, NULL, t->fd, "fifo", 7, &err), SP_EINVALID);
+	alarm(0);
+	signal(SIGALRM, SIG_DFL);
 	assert_non_null(strstr(err.msg, "not a regular file"));
 	assert_ptr_equal(d, (char *)0x1);
 

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "common/tmpdir.h"
@@ -383,6 +384,80 @@ static void test_object_symlink_refused(void **state)
 	sp_buf_free(&enc);
 }
 
+static void test_write_over_planted_entry_is_not_success(void **state)
+{
+	fixture *f = *state;
+	sp_error err = {0};
+	_cleanup_(spfs_manifest_freep) spfs_manifest *m = fx_manifest("f:planted");
+	sp_buf b = {0};
+	assert_int_equal(spfs_manifest_encode(m, &b, &err), 0);
+	sp_digest d;
+	assert_int_equal(sp_digest_buf(&d, b.data, b.len, &err), 0);
+	/* a symlink already sits under the object's final name */
+	char rel[128], hex[SP_DIGEST_HEX_LEN + 1], shard[16];
+	hex_of(&d, hex);
+	snprintf(shard, sizeof(shard), "objects/%.2s", hex);
+	assert_int_equal(mkdirat(f->sfd, shard, 0755), 0);
+	rel_path(rel, sizeof(rel), "objects", &d, false);
+	assert_int_equal(symlinkat("/nonexistent", f->sfd, rel), 0);
+	sp_digest got;
+	int rc = spfs_write_object(&got, f->s, &b, &err);
+	/* claiming success would leave an object that can never be read */
+	assert_int_not_equal(rc, 0);
+	assert_non_null(strstr(err.msg, hex));
+	assert_int_equal(tmpdir_count(f->sfd, shard), 1); /* no temp file left */
+	/* the same for a payload */
+	sp_digest pd;
+	assert_int_equal(sp_digest_buf(&pd, "planted", 7, &err), 0);
+	hex_of(&pd, hex);
+	snprintf(shard, sizeof(shard), "payloads/%.2s", hex);
+	assert_int_equal(mkdirat(f->sfd, shard, 0755), 0);
+	rel_path(rel, sizeof(rel), "payloads", &pd, false);
+	assert_int_equal(mkdirat(f->sfd, rel, 0755), 0);
+	assert_int_not_equal(spfs_write_blob(&got, f->s, "planted", 7, &err), 0);
+	assert_false(spfs_has_payload(f->s, &pd));
+	sp_buf_free(&b);
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	static const char msg[] = "blocked on a FIFO\n";
+	(void)!write(2, msg, sizeof(msg) - 1);
+	_exit(3);
+}
+
+static void test_fifo_in_store_does_not_block(void **state)
+{
+	fixture *f = *state;
+	sp_error err = {0};
+	sp_digest d;
+	assert_int_equal(spfs_write_blob(&d, f->s, "fifo", 4, &err), 0);
+	char rel[128];
+	rel_path(rel, sizeof(rel), "payloads", &d, false);
+	assert_int_equal(unlinkat(f->sfd, rel, 0), 0);
+	assert_int_equal(mkfifoat(f->sfd, rel, 0644), 0);
+	signal(SIGALRM, on_alarm); /* a hang guard only: the calls return at once */
+	alarm(30);
+	int fd = -1;
+	assert_int_equal(spfs_open_payload(&fd, f->s, &d, &err), SPFS_ECORRUPT);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	assert_int_equal(fd, -1);
+
+	sp_buf enc = {0};
+	sp_digest od;
+	write_manifest(&od, f, "f:fifo", &enc);
+	rel_path(rel, sizeof(rel), "objects", &od, false);
+	assert_int_equal(unlinkat(f->sfd, rel, 0), 0);
+	assert_int_equal(mkfifoat(f->sfd, rel, 0644), 0);
+	sp_buf out = {0};
+	assert_int_not_equal(spfs_read_object(&out, NULL, f->s, &od, &err), 0);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	alarm(0);
+	signal(SIGALRM, SIG_DFL);
+	sp_buf_free(&enc);
+}
+
 /* ---------------------------------------------------------------- resolve */
 
 static void test_resolve(void **state)
@@ -632,6 +707,8 @@ int main(void)
 		T(test_read_object_missing),
 		T(test_payload_symlink_refused),
 		T(test_object_symlink_refused),
+		T(test_write_over_planted_entry_is_not_success),
+		T(test_fifo_in_store_does_not_block),
 		T(test_resolve),
 		T(test_tag_history_and_remove),
 		T(test_tag_read_damaged),
