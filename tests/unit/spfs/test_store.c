@@ -458,6 +458,82 @@ static void test_fifo_in_store_does_not_block(void **state)
 	sp_buf_free(&enc);
 }
 
+static void test_read_typed_reports_undecodable_object(void **state)
+{
+	fixture *f = *state;
+	sp_error err = {0};
+	/* the right digest and header, but an entry named ".." */
+	spfs_entry bad = fx_entry(SPFS_ENTRY_FILE, "..");
+	spfs_manifest m = {.entries = &bad, .count = 1};
+	sp_buf b = {0};
+	assert_int_equal(spfs_manifest_encode(&m, &b, &err), 0);
+	sp_digest d;
+	assert_int_equal(spfs_write_object(&d, f->s, &b, &err), 0);
+	char hex[SP_DIGEST_HEX_LEN + 1];
+	hex_of(&d, hex);
+	spfs_manifest *out = NULL;
+	assert_int_equal(spfs_read_manifest(&out, f->s, &d, &err), SPFS_ECORRUPT);
+	assert_null(out);
+	assert_non_null(strstr(err.msg, hex));
+	assert_non_null(strstr(err.msg, "invalid entry name '..'"));
+	sp_buf_free(&b);
+}
+
+static void test_flatten_platform(void **state)
+{
+	fixture *f = *state;
+	sp_error err = {0};
+	sp_digest lower_m, upper_m, lower_l, upper_l, plat;
+	write_manifest(&lower_m, f, "d:d f:d/x f:d/y f:e f:gone", NULL);
+	write_manifest(&upper_m, f, "d:d m:d/x f:d/z m:gone", NULL);
+	write_layer(&lower_l, f, &lower_m);
+	write_layer(&upper_l, f, &upper_m);
+	sp_digest layers[2] = {lower_l, upper_l};
+	spfs_platform p = {.layers = layers, .count = 2};
+	sp_buf b = {0};
+	assert_int_equal(spfs_platform_encode(&p, &b, &err), 0);
+	assert_int_equal(spfs_write_object(&plat, f->s, &b, &err), 0);
+	sp_buf_free(&b);
+	spfs_kind kind;
+	char hex[SP_DIGEST_HEX_LEN + 1];
+	hex_of(&plat, hex);
+	assert_int_equal(spfs_resolve(&plat, &kind, f->s, hex, &err), 0);
+	assert_int_equal(kind, SPFS_KIND_PLATFORM);
+	char listing[256];
+	_cleanup_(spfs_manifest_freep) spfs_manifest *merged = NULL;
+	if (spfs_flatten(&merged, f->s, &plat, kind, false, &err))
+		fail_msg("%s", err.msg);
+	fx_listing(merged, listing, sizeof(listing));
+	assert_string_equal(listing, "d/ d/y d/z e");
+	_cleanup_(spfs_manifest_freep) spfs_manifest *masked = NULL;
+	assert_int_equal(spfs_flatten(&masked, f->s, &plat, kind, true, &err), 0);
+	fx_listing(masked, listing, sizeof(listing));
+	assert_string_equal(listing, "d/ d/x! d/y d/z e gone!");
+	/* a layer flattens to its manifest; a blob is not a tree */
+	_cleanup_(spfs_manifest_freep) spfs_manifest *one = NULL;
+	assert_int_equal(spfs_flatten(&one, f->s, &upper_l, SPFS_KIND_LAYER, false, &err), 0);
+	assert_int_equal(one->count, 4);
+	sp_digest blob;
+	assert_int_equal(spfs_write_blob(&blob, f->s, "b", 1, &err), 0);
+	spfs_manifest *none = NULL;
+	assert_int_equal(spfs_flatten(&none, f->s, &blob, SPFS_KIND_BLOB, false, &err), SP_EINVALID);
+	assert_non_null(strstr(err.msg, "not a tree"));
+	/* a platform whose layer is missing names what is missing */
+	sp_digest ghost;
+	memset(ghost.bytes, 0x5e, SP_DIGEST_LEN);
+	sp_digest bad_layers[2] = {lower_l, ghost};
+	spfs_platform q = {.layers = bad_layers, .count = 2};
+	sp_buf c = {0};
+	assert_int_equal(spfs_platform_encode(&q, &c, &err), 0);
+	sp_digest qd;
+	assert_int_equal(spfs_write_object(&qd, f->s, &c, &err), 0);
+	sp_buf_free(&c);
+	assert_int_equal(spfs_flatten(&none, f->s, &qd, SPFS_KIND_PLATFORM, false, &err), SPFS_ENOTFOUND);
+	hex_of(&ghost, hex);
+	assert_non_null(strstr(err.msg, hex));
+	assert_null(none);
+}
+
 /* ---------------------------------------------------------------- resolve */
 
 static void test_resolve(void **state)
@@ -709,6 +785,8 @@ int main(void)
 		T(test_object_symlink_refused),
 		T(test_write_over_planted_entry_is_not_success),
 		T(test_fifo_in_store_does_not_block),
+		T(test_read_typed_reports_undecodable_object),
+		T(test_flatten_platform),
 		T(test_resolve),
 		T(test_tag_history_and_remove),
 		T(test_tag_read_damaged),
