@@ -248,6 +248,46 @@ void sp_progress_start(sp_progress *p, const char *label, uint64_t total);
 void sp_progress_add(sp_progress *p, uint64_t items, uint64_t bytes);
 void sp_progress_done(sp_progress *p);
 
+/* ---------------------------------------------------------- YAML */
+
+/* A small YAML document tree (first document only) for configuration
+ * files. Aliases are refused (no expansion bombs); input, depth and node
+ * count are bounded. Scalars keep their text; mapping children carry the
+ * key. Every node remembers its line and column (1-based) for errors. */
+typedef enum sp_yaml_kind {
+	SP_YAML_SCALAR = 1,
+	SP_YAML_MAP = 2,
+	SP_YAML_SEQ = 3,
+} sp_yaml_kind;
+
+typedef struct sp_yaml_node {
+	sp_yaml_kind kind;
+	char *key;   /* set on the children of a mapping; owned */
+	char *value; /* set on scalars; owned */
+	struct sp_yaml_node *children; /* owned array */
+	size_t count;
+	size_t line, column;
+} sp_yaml_node;
+
+#define SP_YAML_MAX_INPUT ((size_t)4 << 20)
+#define SP_YAML_MAX_DEPTH 64
+#define SP_YAML_MAX_NODES 200000
+
+/* Parses `data`; `name` (a file name) prefixes every error as
+ * "name:line:column: what". An empty document gives an empty mapping. */
+int sp_yaml_parse(sp_yaml_node **out, const char *data, size_t n, const char *name, sp_error *err);
+void sp_yaml_free(sp_yaml_node *node);
+void sp_yaml_freep(sp_yaml_node **node);
+/* Follows a dotted path of mapping keys ("spfs.runtime.tmpfs_size");
+ * returns a borrowed node or NULL. */
+const sp_yaml_node *sp_yaml_lookup(const sp_yaml_node *root, const char *path);
+
+/* Reads a scalar setting from /etc/spawn/config.yaml then
+ * ~/.config/spawn/config.yaml (the user's wins); $SPAWN_CONFIG names a
+ * single file instead of both. *out is NULL when unset (not an error); a
+ * malformed file or a non-scalar value is an error naming the file. */
+int sp_config_get(char **out, const char *path, sp_error *err);
+
 /* ----------------------------------------------------------- misc */
 
 uint64_t sp_now_ms(void);

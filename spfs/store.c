@@ -18,72 +18,11 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <yaml.h>
 
 #define MARKER "spfs-store"
 #define MARKER_CONTENT "spfs-store 1\n"
 
 /* -------------------------------------------------------- storage path */
-
-/* Reads `storage:` (top level, or under `spfs:`) from a config file.
- * A missing file is not an error; a malformed one is. */
-static int config_storage(char **out, const char *file, sp_error *err)
-{
-	FILE *f = fopen(file, "rbe");
-	if (!f)
-		return errno == ENOENT || errno == EACCES ? 0 : sp_error_errno(err, "open %s", file);
-	yaml_parser_t parser;
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_file(&parser, f);
-	int depth = 0, rc = 0;
-	bool want_value = false, key_next = false, in_spfs = false;
-	char last_key[64] = "";
-	for (;;) {
-		yaml_event_t ev;
-		if (!yaml_parser_parse(&parser, &ev)) {
-			rc = sp_error_set(err, SP_EINVALID, "%s:%zu:%zu: %s", file,
-					  parser.problem_mark.line + 1, parser.problem_mark.column + 1,
-					  parser.problem ? parser.problem : "invalid YAML");
-			break;
-		}
-		yaml_event_type_t t = ev.type;
-		if (t == YAML_MAPPING_START_EVENT) {
-			if (depth == 1 && want_value && strcmp(last_key, "spfs") == 0)
-				in_spfs = true;
-			depth++;
-			key_next = true;
-			want_value = false;
-		} else if (t == YAML_MAPPING_END_EVENT) {
-			depth--;
-			if (depth == 1)
-				in_spfs = false;
-			key_next = true;
-		} else if (t == YAML_SCALAR_EVENT) {
-			const char *v = (const char *)ev.data.scalar.value;
-			if (key_next) {
-				snprintf(last_key, sizeof(last_key), "%s", v);
-				key_next = false;
-				want_value = true;
-			} else {
-				if (strcmp(last_key, "storage") == 0 &&
-				    (depth == 1 || (depth == 2 && in_spfs))) {
-					free(*out);
-					*out = sp_expand_home(v);
-				}
-				key_next = true;
-				want_value = false;
-			}
-		} else if (t == YAML_SEQUENCE_START_EVENT || t == YAML_SEQUENCE_END_EVENT) {
-			key_next = t == YAML_SEQUENCE_END_EVENT;
-		}
-		yaml_event_delete(&ev);
-		if (t == YAML_STREAM_END_EVENT)
-			break;
-	}
-	yaml_parser_delete(&parser);
-	fclose(f);
-	return rc;
-}
 
 int spfs_default_storage(char **out, sp_error *err)
 {
@@ -93,19 +32,15 @@ int spfs_default_storage(char **out, sp_error *err)
 		return *out ? 0 : sp_error_set(err, SP_ENOMEM, "out of memory");
 	}
 	char *path = NULL;
-	int rc = config_storage(&path, "/etc/spawn/config.yaml", err);
+	int rc = sp_config_get(&path, "spfs.storage", err);
 	if (rc)
-		return rc;
-	const char *home = getenv("HOME");
-	if (home && *home) {
-		char user_cfg[4096];
-		snprintf(user_cfg, sizeof(user_cfg), "%s/.config/spawn/config.yaml", home);
-		if ((rc = config_storage(&path, user_cfg, err))) {
-			free(path);
-			return rc;
-		}
-	}
-	if (!path) {
+		return sp_error_prefix(err, "cannot find the store");
+	if (path) {
+		char *expanded = sp_expand_home(path);
+		free(path);
+		path = expanded;
+	} else {
+		const char *home = getenv("HOME");
 		if (geteuid() == 0) {
 			path = strdup("/var/lib/spfs");
 		} else {

@@ -108,3 +108,11 @@ for ref in demo/app demo/platform other/name "$L2" "$LT"; do
 done
 expect_status 0 spfs check; expect_match "$OUT" "0 problems" "check passes after clean"
 expect_status 1 spfs --store "$T/nowhere" tags; expect_match "$ERR" "no store at" "missing store explained"
+
+# The store location from a config file, and a broken config explained.
+unset SPFS_STORAGE
+mkdir -p "$T/home/.config/spawn"
+printf 'spfs:\n  storage: %s\n' "$T/from-config" > "$T/cfg.yaml"
+expect_status 0 env SPAWN_CONFIG="$T/cfg.yaml" "$SPFS_BIN" init; expect_eq "$OUT" "$T/from-config" "storage from config"
+printf 'spfs:\n  storage: [oops\n' > "$T/cfg.yaml"
+expect_status 1 env SPAWN_CONFIG="$T/cfg.yaml" "$SPFS_BIN" tags; expect_match "$ERR" "$T/cfg.yaml:[0-9]+:[0-9]+: " "config error names file:line:col"

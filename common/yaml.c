@@ -1,0 +1,259 @@
+/* yaml.c - a bounded YAML document tree over libyaml, and config lookup. */
+#include "common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+typedef struct builder {
+	yaml_parser_t parser;
+	const char *name;
+	size_t nodes;
+	sp_error *err;
+} builder;
+
+static void node_clear(sp_yaml_node *n)
+{
+	for (size_t i = 0; i < n->count; i++)
+		node_clear(&n->children[i]);
+	free(n->children);
+	free(n->key);
+	free(n->value);
+	memset(n, 0, sizeof(*n));
+}
+
+void sp_yaml_free(sp_yaml_node *node)
+{
+	if (!node)
+		return;
+	node_clear(node);
+	free(node);
+}
+
+void sp_yaml_freep(sp_yaml_node **node)
+{
+	sp_yaml_free(*node);
+}
+
+static int parse_error(builder *b)
+{
+	yaml_parser_t *p = &b->parser;
+	const yaml_mark_t *m = p->problem ? &p->problem_mark : &p->mark;
+	return sp_error_set(b->err, SP_EINVALID, "%s:%zu:%zu: %s%s%s", b->name, m->line + 1,
+			    m->column + 1, p->problem ? p->problem : "invalid YAML",
+			    p->context ? " " : "", p->context ? p->context : "");
+}
+
+static int next_event(builder *b, yaml_event_t *ev)
+{
+	if (!yaml_parser_parse(&b->parser, ev))
+		return parse_error(b);
+	if (ev->type == YAML_ALIAS_EVENT) {
+		size_t line = ev->start_mark.line + 1, col = ev->start_mark.column + 1;
+		yaml_event_delete(ev);
+		return sp_error_set(b->err, SP_EINVALID, "%s:%zu:%zu: aliases (*name) are not supported",
+				    b->name, line, col);
+	}
+	return 0;
+}
+
+static int push_child(sp_yaml_node *parent, sp_yaml_node *child, sp_error *err)
+{
+	int rc = sp_realloc_array((void **)&parent->children, parent->count + 1, sizeof(*child), err);
+	if (rc)
+		return rc;
+	parent->children[parent->count++] = *child;
+	return 0;
+}
+
+/* Builds the node that starts with `ev` (consumed). */
+static int build(builder *b, yaml_event_t *ev, sp_yaml_node *out, int depth)
+{
+	memset(out, 0, sizeof(*out));
+	out->line = ev->start_mark.line + 1;
+	out->column = ev->start_mark.column + 1;
+	if (++b->nodes > SP_YAML_MAX_NODES) {
+		yaml_event_delete(ev);
+		return sp_error_set(b->err, SP_EINVALID, "%s:%zu:%zu: more than %d nodes", b->name,
+				    out->line, out->column, SP_YAML_MAX_NODES);
+	}
+	if (depth > SP_YAML_MAX_DEPTH) {
+		yaml_event_delete(ev);
+		return sp_error_set(b->err, SP_EINVALID, "%s:%zu:%zu: nested deeper than %d levels",
+				    b->name, out->line, out->column, SP_YAML_MAX_DEPTH);
+	}
+	int rc = 0;
+	switch (ev->type) {
+	case YAML_SCALAR_EVENT:
+	{
+		size_t len = ev->data.scalar.length;
+		out->kind = SP_YAML_SCALAR;
+		out->value = strndup((const char *)ev->data.scalar.value, len);
+		yaml_event_delete(ev);
+		if (!out->value)
+			return sp_error_set(b->err, SP_ENOMEM, "out of memory");
+		if (strlen(out->value) != len)
+			return sp_error_set(b->err, SP_EINVALID, "%s:%zu:%zu: value contains a NUL character",
+					    b->name, out->line, out->column);
+		return 0;
+	}
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT: {
+		bool map = ev->type == YAML_MAPPING_START_EVENT;
+		out->kind = map ? SP_YAML_MAP : SP_YAML_SEQ;
+		yaml_event_delete(ev);
+		for (;;) {
+			yaml_event_t e;
+			if ((rc = next_event(b, &e)))
+				return rc;
+			if (e.type == YAML_SEQUENCE_END_EVENT || e.type == YAML_MAPPING_END_EVENT) {
+				yaml_event_delete(&e);
+				return 0;
+			}
+			char *key = NULL;
+			if (map) {
+				sp_yaml_node k;
+				size_t line = e.start_mark.line + 1, col = e.start_mark.column + 1;
+				if ((rc = build(b, &e, &k, depth + 1)))
+					return rc;
+				if (k.kind != SP_YAML_SCALAR) {
+					node_clear(&k);
+					return sp_error_set(b->err, SP_EINVALID, "%s:%zu:%zu: a mapping key must be a plain value",
+							    b->name, line, col);
+				}
+				for (size_t i = 0; i < out->count; i++)
+					if (strcmp(out->children[i].key, k.value) == 0) {
+						rc = sp_error_set(b->err, SP_EINVALID, "%s:%zu:%zu: key '%.100s' appears twice",
+								  b->name, line, col, k.value);
+						node_clear(&k);
+						return rc;
+					}
+				key = steal_pointer(&k.value);
+				node_clear(&k);
+				if ((rc = next_event(b, &e))) {
+					free(key);
+					return rc;
+				}
+			}
+			sp_yaml_node child;
+			if ((rc = build(b, &e, &child, depth + 1))) {
+				free(key);
+				node_clear(&child);
+				return rc;
+			}
+			child.key = key;
+			if ((rc = push_child(out, &child, b->err))) {
+				node_clear(&child);
+				return rc;
+			}
+		}
+	}
+	default: {
+		size_t line = out->line, col = out->column;
+		yaml_event_delete(ev);
+		return sp_error_set(b->err, SP_EINVALID, "%s:%zu:%zu: unexpected YAML structure", b->name, line, col);
+	}
+	}
+}
+
+int sp_yaml_parse(sp_yaml_node **out, const char *data, size_t n, const char *name, sp_error *err)
+{
+	if (n > SP_YAML_MAX_INPUT)
+		return sp_error_set(err, SP_EINVALID, "%s: larger than %zu bytes", name, SP_YAML_MAX_INPUT);
+	builder b = {.name = name, .err = err};
+	if (!yaml_parser_initialize(&b.parser))
+		return sp_error_set(err, SP_ENOMEM, "out of memory");
+	yaml_parser_set_input_string(&b.parser, (const unsigned char *)data, n);
+	_cleanup_(sp_yaml_freep) sp_yaml_node *root = calloc(1, sizeof(*root));
+	int rc = root ? 0 : sp_error_set(err, SP_ENOMEM, "out of memory");
+	yaml_event_t ev;
+	/* STREAM-START, then DOCUMENT-START or STREAM-END (empty input). */
+	if (!rc && !(rc = next_event(&b, &ev)))
+		yaml_event_delete(&ev);
+	if (!rc && !(rc = next_event(&b, &ev))) {
+		if (ev.type == YAML_STREAM_END_EVENT) {
+			yaml_event_delete(&ev);
+			root->kind = SP_YAML_MAP;
+		} else {
+			yaml_event_delete(&ev);
+			if (!(rc = next_event(&b, &ev)))
+				rc = build(&b, &ev, root, 0);
+		}
+	}
+	yaml_parser_delete(&b.parser);
+	if (rc)
+		return rc;
+	*out = steal_pointer(&root);
+	return 0;
+}
+
+const sp_yaml_node *sp_yaml_lookup(const sp_yaml_node *root, const char *path)
+{
+	const sp_yaml_node *n = root;
+	const char *p = path;
+	while (n && *p) {
+		const char *dot = strchr(p, '.');
+		size_t len = dot ? (size_t)(dot - p) : strlen(p);
+		const sp_yaml_node *next = NULL;
+		if (n->kind == SP_YAML_MAP)
+			for (size_t i = 0; i < n->count; i++)
+				if (strlen(n->children[i].key) == len && memcmp(n->children[i].key, p, len) == 0)
+					next = &n->children[i];
+		n = next;
+		p = dot ? dot + 1 : p + len;
+	}
+	return n;
+}
+
+/* Reads one config file's value for `path`; a missing file is fine. */
+static int config_file_get(char **out, const char *file, const char *path, sp_error *err)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int rc = sp_read_file_at(&data, &len, AT_FDCWD, file, SP_YAML_MAX_INPUT, err);
+	if (rc == SP_ENOTFOUND || (rc && err->sys_errno == EACCES)) {
+		sp_error_clear(err);
+		return 0;
+	}
+	if (rc)
+		return sp_error_prefix(err, "cannot read configuration");
+	_cleanup_(sp_yaml_freep) sp_yaml_node *doc = NULL;
+	rc = sp_yaml_parse(&doc, data, len, file, err);
+	free(data);
+	if (rc)
+		return rc;
+	if (doc->kind != SP_YAML_MAP)
+		return sp_error_set(err, SP_EINVALID, "%s:%zu:%zu: expected a mapping of settings", file,
+				    doc->line, doc->column);
+	const sp_yaml_node *n = sp_yaml_lookup(doc, path);
+	if (!n)
+		return 0;
+	if (n->kind != SP_YAML_SCALAR)
+		return sp_error_set(err, SP_EINVALID, "%s:%zu:%zu: '%s' must be a single value", file,
+				    n->line, n->column, path);
+	free(*out);
+	*out = strdup(n->value);
+	return *out ? 0 : sp_error_set(err, SP_ENOMEM, "out of memory");
+}
+
+int sp_config_get(char **out, const char *path, sp_error *err)
+{
+	*out = NULL;
+	const char *only = getenv("SPAWN_CONFIG");
+	if (only && *only)
+		return config_file_get(out, only, path, err);
+	int rc = config_file_get(out, "/etc/spawn/config.yaml", path, err);
+	const char *home = getenv("HOME");
+	if (!rc && home && *home) {
+		char user_cfg[4096];
+		snprintf(user_cfg, sizeof(user_cfg), "%s/.config/spawn/config.yaml", home);
+		rc = config_file_get(out, user_cfg, path, err);
+	}
+	if (rc) {
+		free(*out);
+		*out = NULL;
+	}
+	return rc;
+}

@@ -1,0 +1,135 @@
+/* test_yaml.c - tests common/yaml.c: the bounded YAML tree and config lookup. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/common.h"
+
+static sp_yaml_node *parse_ok(const char *text)
+{
+	sp_error err = {0};
+	sp_yaml_node *doc = NULL;
+	int rc = sp_yaml_parse(&doc, text, strlen(text), "t.yaml", &err);
+	if (rc)
+		fail_msg("unexpected error: %s", err.msg);
+	return doc;
+}
+
+static void expect_error(const char *text, size_t n, const char *needle)
+{
+	sp_error err = {0};
+	sp_yaml_node *doc = NULL;
+	assert_int_equal(sp_yaml_parse(&doc, text, n, "t.yaml", &err), SP_EINVALID);
+	assert_null(doc);
+	if (!strstr(err.msg, needle))
+		fail_msg("'%s' does not contain '%s'", err.msg, needle);
+	assert_true(strncmp(err.msg, "t.yaml", 6) == 0);
+}
+
+static void test_lookup(void **state)
+{
+	(void)state;
+	sp_yaml_node *doc = parse_ok("spfs:\n  storage: /data/spfs\n  runtime:\n    tmpfs_size: 2G\nlist: [a, b]\n");
+	const sp_yaml_node *n = sp_yaml_lookup(doc, "spfs.storage");
+	assert_non_null(n);
+	assert_int_equal(n->kind, SP_YAML_SCALAR);
+	assert_string_equal(n->value, "/data/spfs");
+	assert_int_equal(n->line, 2);
+	assert_int_equal(n->column, 12);
+	assert_string_equal(sp_yaml_lookup(doc, "spfs.runtime.tmpfs_size")->value, "2G");
+	assert_null(sp_yaml_lookup(doc, "spfs.nothing"));
+	assert_null(sp_yaml_lookup(doc, "list.a")); /* not through sequences */
+	const sp_yaml_node *l = sp_yaml_lookup(doc, "list");
+	assert_int_equal(l->kind, SP_YAML_SEQ);
+	assert_int_equal(l->count, 2);
+	assert_string_equal(l->children[1].value, "b");
+	sp_yaml_free(doc);
+}
+
+static void test_empty_is_empty_map(void **state)
+{
+	(void)state;
+	sp_yaml_node *doc = parse_ok("");
+	assert_int_equal(doc->kind, SP_YAML_MAP);
+	assert_int_equal(doc->count, 0);
+	sp_yaml_free(doc);
+}
+
+static void test_bad_inputs(void **state)
+{
+	(void)state;
+	expect_error("a: &x [1]\nb: *x\n", 16, "aliases");
+	expect_error("a: 1\na: 2\n", 10, "appears twice");
+	expect_error("a: [1, 2\n", 9, "t.yaml:");
+	expect_error("a: \"\xff\"\n", 7, "t.yaml:");
+	expect_error("? [x]\n: y\n", 10, "plain value");
+	char deep[600];
+	size_t n = 0;
+	n += (size_t)snprintf(deep, sizeof(deep), "a: ");
+	for (int i = 0; i < 100; i++)
+		deep[n++] = '[';
+	for (int i = 0; i < 100; i++)
+		deep[n++] = ']';
+	deep[n] = '\0';
+	expect_error(deep, n, "nested deeper");
+	/* Truncation at every offset of a valid document never crashes and
+	 * either parses or names the file. */
+	const char *doc = "spfs:\n  storage: \"/x y\"\n  list: [1, {a: b}]\n";
+	for (size_t i = 0; i <= strlen(doc); i++) {
+		sp_error err = {0};
+		sp_yaml_node *d = NULL;
+		if (sp_yaml_parse(&d, doc, i, "t.yaml", &err) == 0)
+			sp_yaml_free(d);
+		else
+			assert_true(strncmp(err.msg, "t.yaml:", 7) == 0);
+	}
+}
+
+static void test_config_get(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/spawn-yaml-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char file[128];
+	snprintf(file, sizeof(file), "%s/config.yaml", dir);
+	FILE *f = fopen(file, "w");
+	fputs("spfs:\n  storage: ~/stores/spfs\n  runtime: {tmpfs_size: 1G}\n", f);
+	fclose(f);
+	setenv("SPAWN_CONFIG", file, 1);
+	sp_error err = {0};
+	char *v = NULL;
+	assert_int_equal(sp_config_get(&v, "spfs.storage", &err), 0);
+	assert_string_equal(v, "~/stores/spfs");
+	free(v);
+	assert_int_equal(sp_config_get(&v, "spfs.missing", &err), 0);
+	assert_null(v);
+	assert_int_equal(sp_config_get(&v, "spfs.runtime", &err), SP_EINVALID);
+	assert_non_null(strstr(err.msg, "must be a single value"));
+	f = fopen(file, "w");
+	fputs("spfs: [\n", f);
+	fclose(f);
+	assert_int_equal(sp_config_get(&v, "spfs.storage", &err), SP_EINVALID);
+	assert_non_null(strstr(err.msg, file));
+	unlink(file);
+	assert_int_equal(sp_config_get(&v, "spfs.storage", &err), 0); /* missing file: unset */
+	assert_null(v);
+	unsetenv("SPAWN_CONFIG");
+	rmdir(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lookup),
+		cmocka_unit_test(test_empty_is_empty_map),
+		cmocka_unit_test(test_bad_inputs),
+		cmocka_unit_test(test_config_get),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
