@@ -42,6 +42,11 @@ int sp_sys_fault_set(const char *spec, sp_error *err)
 	if (strlen(spec) >= sizeof(buf))
 		return sp_error_set(err, SP_EINVALID, "fault spec too long");
 	memcpy(buf, spec, strlen(spec) + 1);
+	/* Parse the whole spec before arming anything: a bad item arms nothing. */
+	long at[OP_COUNT];
+	int en[OP_COUNT];
+	memcpy(at, fail_at, sizeof(at));
+	memcpy(en, fail_errno, sizeof(en));
 	char *save = NULL;
 	for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
 		char *c1 = strchr(item, ':');
@@ -59,9 +64,11 @@ int sp_sys_fault_set(const char *spec, sp_error *err)
 		if (op < 0 || !end || *end || n <= 0 || !e)
 			return sp_error_set(err, SP_EINVALID, "fault '%s:%s:%s' is not valid",
 					    item, c1 + 1, c2 + 1);
-		fail_at[op] = n;
-		fail_errno[op] = e;
+		at[op] = n;
+		en[op] = e;
 	}
+	memcpy(fail_at, at, sizeof(at));
+	memcpy(fail_errno, en, sizeof(en));
 	return 0;
 }
 

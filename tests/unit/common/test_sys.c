@@ -131,6 +131,11 @@ static void test_invalid_spec_arms_nothing(void **state)
 	assert_int_equal(sp_sys_fault_set("fsync:1:EWHAT", &err), SP_EINVALID);
 	int fd = open_file(t);
 	assert_int_equal(sp_sys_fsync(fd), 0);
+	/* a valid item before a bad one is not armed either */
+	assert_int_equal(sp_sys_fault_set("fsync:1:EIO,write:1:EIO,bogus:1:EIO", &err), SP_EINVALID);
+	assert_non_null(strstr(err.msg, "bogus"));
+	assert_int_equal(sp_sys_fsync(fd), 0);
+	assert_int_equal(sp_sys_write(fd, "x", 1), 1);
 	close(fd);
 	sp_sys_fault_reset();
 }
