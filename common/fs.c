@@ -174,6 +174,8 @@ int sp_rm_rf_at(int dirfd, const char *name, sp_error *err)
 	if (errno != EISDIR && errno != EPERM)
 		return sp_error_errno(err, "remove %s", name);
 	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES && fchmodat(dirfd, name, 0700, 0) == 0)
+		fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return sp_error_errno(err, "open %s", name);
 	/* Directories in renders are read-only; make them writable to empty them. */

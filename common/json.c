@@ -20,6 +20,11 @@ static void indent(sp_json *j)
 		fputs("  ", j->out);
 }
 
+static bool *comma_slot(sp_json *j)
+{
+	return &j->need_comma[j->depth < SP_JSON_MAX_DEPTH ? j->depth : SP_JSON_MAX_DEPTH - 1];
+}
+
 /* Called before every value or key. */
 static void before_item(sp_json *j)
 {
@@ -28,9 +33,9 @@ static void before_item(sp_json *j)
 		return;
 	}
 	if (j->depth > 0) {
-		if (j->need_comma[j->depth])
+		if (*comma_slot(j))
 			fputc(',', j->out);
-		j->need_comma[j->depth] = true;
+		*comma_slot(j) = true;
 		indent(j);
 	}
 }
@@ -39,14 +44,15 @@ static void open_container(sp_json *j, char c)
 {
 	before_item(j);
 	fputc(c, j->out);
-	if (j->depth < SP_JSON_MAX_DEPTH - 1)
-		j->depth++;
-	j->need_comma[j->depth] = false;
+	/* Past the tracked depth commas are tracked at the last level; the
+	 * depth itself still counts so opens and closes stay paired. */
+	j->depth++;
+	j->need_comma[j->depth < SP_JSON_MAX_DEPTH ? j->depth : SP_JSON_MAX_DEPTH - 1] = false;
 }
 
 static void close_container(sp_json *j, char c)
 {
-	bool had_items = j->need_comma[j->depth];
+	bool had_items = *comma_slot(j);
 	if (j->depth > 0)
 		j->depth--;
 	if (had_items)

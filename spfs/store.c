@@ -63,9 +63,27 @@ int spfs_default_storage(char **out, sp_error *err)
 
 int spfs_store_init(const char *path, sp_error *err)
 {
-	int rc = sp_mkdir_p_at(AT_FDCWD, path, 0755, err);
-	if (rc)
-		return sp_error_prefix(err, "cannot create store at %s", path);
+	/* The path up to the store is the admin's (it may hold symlinks, like
+	 * /var/lib -> /data/var/lib); only what is below it is the store's. */
+	int rc = 0;
+	_cleanup_free_ char *copy = strdup(path);
+	if (!copy)
+		return sp_error_set(err, SP_ENOMEM, "out of memory");
+	for (char *p = copy + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		struct stat st;
+		if (mkdir(copy, 0755) < 0 && errno != EEXIST)
+			return sp_error_errno(err, "cannot create store at %s: mkdir %s", path, copy);
+		if (stat(copy, &st) < 0 || !S_ISDIR(st.st_mode))
+			return sp_error_set(err, SP_EINVALID, "cannot create store at %s: %s is not a directory",
+					    path, copy);
+		*p = saved;
+		if (!saved)
+			break;
+	}
 	_cleanup_close_ int dfd = -1;
 	if ((rc = sp_open_dir_at(&dfd, AT_FDCWD, path, err)))
 		return sp_error_prefix(err, "cannot open store");

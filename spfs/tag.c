@@ -273,7 +273,11 @@ int spfs_tag_remove(spfs_store *s, const char *name, bool latest_only, sp_error 
 	if ((rc = lock_tags(&lfd, s, err)))
 		return rc;
 	spfs_tag_history h = {0};
-	if ((rc = spfs_tag_read(&h, s, name, err)))
+	rc = spfs_tag_read(&h, s, name, err);
+	/* A tag with no readable record can still be removed as a whole. */
+	if (rc == SPFS_ECORRUPT && !latest_only)
+		sp_error_clear(err);
+	else if (rc)
 		return rc;
 	if (latest_only)
 		h.count--;
