@@ -19,6 +19,7 @@
  * tree of plain facts that explain.c turns into the explanation.
  */
 #include "solver/solve_internal.h"
+#include "solver/sat.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,7 @@ typedef struct state {
 	size_t nreasons;
 	solver__reason limit_reason;
 	bool limit_hit;
+	int *pref; /* per name: the clause solver's candidate, tried first; -1 */
 } state;
 
 #define MAX_REASONS 400000
@@ -1194,10 +1196,13 @@ static void trace_reason(state *s, const char *what, const solver__reason *r)
 	sp_error e = {0};
 	/* one line: the first line of the reason's explanation */
 	if (solver__explain(&text, s->names, s->nnames, r, &e) == 0 && text) {
-		char *nl = strchr(text, '\n');
+		/* the first fact, without the heading */
+		char *line = strstr(text, "\n- ");
+		line = line ? line + 3 : text;
+		char *nl = strchr(line, '\n');
 		if (nl)
 			*nl = '\0';
-		trace(s, "%s: %s", what, text);
+		trace(s, "%s: %s", what, line);
 	}
 	free(text);
 }
@@ -1289,7 +1294,10 @@ static int search(state *s, uint64_t *conf_out, solver__reason **why_out)
 	}
 	char id[256];
 	int rc;
-	for (size_t c = 0; c < n->ncands; c++) {
+	int pref = s->pref ? s->pref[X] : -1;
+	for (size_t ci = 0; ci < n->ncands; ci++) {
+		/* the clause solver's choice first, then newest first */
+		size_t c = pref < 0 ? ci : ci == 0 ? (size_t)pref : ci <= (size_t)pref ? ci - 1 : ci;
 		if (s->max_steps && ++s->steps > s->max_steps)
 			return sp_error_set(s->err, SOLVER_ELIMIT,
 					    "the search gave up after %llu candidate tries",
@@ -1351,6 +1359,630 @@ static int search(state *s, uint64_t *conf_out, solver__reason **why_out)
 	*why_out = fail;
 	s->pool_used -= 3 * s->nwords;
 	return 0;
+}
+
+/* ------------------------------------------------------- SAT presolve
+ *
+ * The same rules as a clause set for the CDCL engine (sat.c): one variable
+ * per candidate (and per component of candidates whose components carry
+ * requirements), "c requires R" as (not c, or one of the candidates that
+ * satisfy R), at most one candidate per name, and the static rules as unit
+ * clauses. A model found there guides the search above (its candidate is
+ * tried first for every name), which then confirms it under the full
+ * rules; an unsatisfiable clause set yields the facts it rests on. */
+
+enum {
+	F_ROOT = 1, F_ROOT_IFP, F_REQ, F_IFP, F_COMPSEL, F_COMPSTRUCT, F_EMBED, F_AMO,
+	F_DEPRECATED, F_SOURCE, F_FROMSRC, F_VAR, F_VARREQ, F_VARCLASH,
+};
+
+typedef struct fact {
+	int kind;
+	int name, cand; /* the candidate whose rule it is, or -1 */
+	const solver_request *req;
+	int comp;  /* component index for component requirements, -1 */
+	int oname, ocand;
+	const char *text; /* var requests: text of the other side */
+} fact;
+
+typedef struct enc {
+	state *s;
+	solver__sat *sat;
+	int *base;      /* per name: first candidate variable */
+	int **compbase; /* per name, per candidate: first component var or 0 */
+	fact *facts;
+	size_t nfacts, capfacts;
+	int *lits;
+	size_t nlits, caplits;
+} enc;
+
+static int cvar(const enc *e, int name, int cand)
+{
+	return e->base[name] + cand + 1;
+}
+
+static int add_fact(enc *e, fact f, int *id)
+{
+	int rc = GROW(e->facts, e->nfacts, e->capfacts, e->s->err);
+	if (rc)
+		return rc;
+	e->facts[e->nfacts] = f;
+	*id = (int)e->nfacts++;
+	return 0;
+}
+
+static int lit_push(enc *e, int l)
+{
+	int rc = GROW(e->lits, e->nlits, e->caplits, e->s->err);
+	if (rc)
+		return rc;
+	e->lits[e->nlits++] = l;
+	return 0;
+}
+
+static int clause(enc *e, fact f, bool requirement, int n, ...)
+{
+	int id, rc = add_fact(e, f, &id);
+	if (rc)
+		return rc;
+	int l[4];
+	va_list ap;
+	va_start(ap, n);
+	for (int i = 0; i < n; i++)
+		l[i] = va_arg(ap, int);
+	va_end(ap);
+	return solver__sat_add(e->sat, l, (size_t)n, id, requirement);
+}
+
+static bool req_allows(state *s, int Y, int y, const solver_request *r)
+{
+	solver__cons k = {.req = r, .name = Y, .exact_cand = -1};
+	char tmp[8];
+	return cons_allows(s, Y, y, &k, tmp, sizeof(tmp));
+}
+
+/* Clauses for request r guarded by literal `guard` (0 = the command line). */
+static int enc_request(enc *e, int guard, const solver_request *r, int srcn, int srcc, int comp)
+{
+	state *s = e->s;
+	if (r->kind == SOLVER_REQ_VAR)
+		return 0; /* see enc_vars */
+	int Y = find_name(s, r->name), rc;
+	if (Y < 0)
+		return sp_error_set(s->err, SP_ERROR, "internal: %s not loaded", r->name);
+	solver__name *y = &s->names[Y];
+	fact f = {.kind = guard ? F_REQ : F_ROOT, .name = srcn, .cand = srcc, .req = r,
+		  .comp = comp, .oname = Y, .ocand = -1};
+	if (r->include == SOLVER_INCLUDE_IF_PRESENT) {
+		f.kind = guard ? F_IFP : F_ROOT_IFP;
+		for (size_t c = 0; c < y->ncands; c++)
+			if (!req_allows(s, Y, (int)c, r)) {
+				f.ocand = (int)c;
+				rc = guard ? clause(e, f, false, 2, -guard, -cvar(e, Y, (int)c))
+					   : clause(e, f, false, 1, -cvar(e, Y, (int)c));
+				if (rc)
+					return rc;
+			}
+		return 0;
+	}
+	e->nlits = 0;
+	if (guard && (rc = lit_push(e, -guard)))
+		return rc;
+	for (size_t c = 0; c < y->ncands; c++)
+		if (req_allows(s, Y, (int)c, r) && (rc = lit_push(e, cvar(e, Y, (int)c))))
+			return rc;
+	int id;
+	if ((rc = add_fact(e, f, &id)) ||
+	    (rc = solver__sat_add(e->sat, e->lits, e->nlits, id, true)))
+		return rc;
+	/* the components it asks for */
+	for (size_t c = 0; c < y->ncands; c++) {
+		int cb = e->compbase[Y][c];
+		if (!cb || !req_allows(s, Y, (int)c, r))
+			continue;
+		uint64_t m = comps_of_request(y->cands[c].b, r);
+		for (int k = 0; k < 64; k++) {
+			if (!(m >> k & 1))
+				continue;
+			fact g = {.kind = F_COMPSEL, .name = srcn, .cand = srcc, .req = r, .comp = k,
+				  .oname = Y, .ocand = (int)c};
+			rc = guard ? clause(e, g, false, 3, -guard, -cvar(e, Y, (int)c), cb + k)
+				   : clause(e, g, false, 2, -cvar(e, Y, (int)c), cb + k);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+typedef struct vreq {
+	int guard; /* 0 = command line */
+	int name, cand;
+	const char *pkg, *var, *value, *text;
+} vreq;
+
+static int enc_vars(enc *e, vreq *v, size_t nv)
+{
+	state *s = e->s;
+	int rc;
+	for (size_t i = 0; i < nv; i++) {
+		solver__vcons vc = {.pkg = v[i].pkg, .var = v[i].var, .value = v[i].value};
+		for (size_t Y = 0; Y < s->nnames; Y++) {
+			if (vc.pkg && strcmp(vc.pkg, s->names[Y].name))
+				continue;
+			for (size_t c = 0; c < s->names[Y].ncands; c++) {
+				char tmp[8];
+				if (var_allows(s, (int)Y, (int)c, &vc, tmp, sizeof(tmp)))
+					continue;
+				fact f = {.kind = v[i].guard ? F_VARREQ : F_VAR, .name = v[i].name,
+					  .cand = v[i].cand, .oname = (int)Y, .ocand = (int)c,
+					  .text = v[i].text, .comp = -1};
+				rc = v[i].guard ? clause(e, f, false, 2, -v[i].guard, -cvar(e, (int)Y, (int)c))
+						: clause(e, f, false, 1, -cvar(e, (int)Y, (int)c));
+				if (rc)
+					return rc;
+			}
+		}
+		for (size_t j = 0; j < i; j++) {
+			bool same_pkg = (!v[i].pkg && !v[j].pkg) ||
+					(v[i].pkg && v[j].pkg && !strcmp(v[i].pkg, v[j].pkg));
+			if (!same_pkg || strcmp(v[i].var, v[j].var) || !strcmp(v[i].value, v[j].value))
+				continue;
+			fact f = {.kind = F_VARCLASH, .name = v[i].name, .cand = v[i].cand,
+				  .oname = v[j].name, .ocand = v[j].cand, .text = v[j].text,
+				  .req = NULL, .comp = -1};
+			f.text = v[j].text;
+			int l[2], n = 0;
+			if (v[i].guard)
+				l[n++] = -v[i].guard;
+			if (v[j].guard && v[j].guard != v[i].guard)
+				l[n++] = -v[j].guard;
+			int id;
+			if ((rc = add_fact(e, f, &id)))
+				return rc;
+			e->facts[id].req = (const solver_request *)(uintptr_t)0;
+			e->facts[id].text = v[i].text;
+			e->facts[id].comp = (int)j; /* index of the other var request */
+			if ((rc = solver__sat_add(e->sat, l, (size_t)n, id, false)))
+				return rc;
+		}
+	}
+	return 0;
+}
+
+static bool has_comp_rules(const solver_build *b)
+{
+	for (size_t k = 0; k < b->ncomponents; k++)
+		if (b->components[k].nreqs || b->components[k].nuses || b->components[k].nembedded)
+			return true;
+	return false;
+}
+
+static int stub_of(state *s, int E, int X, int c, const solver_embedded *em)
+{
+	for (size_t k = 0; k < s->names[E].ncands; k++) {
+		const solver__cand *sc = &s->names[E].cands[k];
+		if (sc->kind == K_EMBED && sc->emb == em && sc->parent_name == X && sc->parent_cand == c)
+			return (int)k;
+	}
+	return -1;
+}
+
+static int encode(enc *e, vreq **vout, size_t *nvout)
+{
+	state *s = e->s;
+	int rc;
+	size_t nv = 0;
+	for (size_t i = 0; i < s->nnames; i++) {
+		e->base[i] = (int)nv;
+		nv += s->names[i].ncands;
+	}
+	for (size_t i = 0; i < s->nnames; i++) {
+		e->compbase[i] = calloc(s->names[i].ncands ? s->names[i].ncands : 1, sizeof(int));
+		if (!e->compbase[i])
+			return sp_error_set(s->err, SP_ENOMEM, "out of memory");
+		for (size_t c = 0; c < s->names[i].ncands; c++) {
+			const solver__cand *cd = &s->names[i].cands[c];
+			if (cd->kind != K_EMBED && has_comp_rules(cd->b)) {
+				e->compbase[i][c] = (int)nv + 1;
+				nv += cd->b->ncomponents < 64 ? cd->b->ncomponents : 64;
+			}
+		}
+	}
+	size_t naux = 0;
+	for (size_t i = 0; i < s->nnames; i++)
+		if (s->names[i].ncands > 32)
+			naux += s->names[i].ncands;
+	if ((rc = solver__sat_new(&e->sat, nv + naux, s->err)))
+		return rc;
+	int aux = (int)nv;
+	/* var requests: the command line's, then every candidate's */
+	vreq *v = NULL;
+	size_t nvr = 0, capv = 0;
+	for (size_t i = 0; i < s->nvcons; i++) {
+		if ((rc = GROW(v, nvr, capv, s->err)))
+			return rc;
+		v[nvr++] = (vreq){0, -1, -1, s->vcons[i].pkg, s->vcons[i].var, s->vcons[i].value,
+				  s->vcons[i].req ? s->vcons[i].req->text : ""};
+	}
+	*vout = v;
+	/* the command line's package requests */
+	for (size_t i = 0; i < s->o->nrequests; i++)
+		if ((rc = enc_request(e, 0, &s->o->requests[i], -1, -1, -1)))
+			return rc;
+	for (size_t X = 0; X < s->nnames; X++) {
+		solver__name *n = &s->names[X];
+		for (size_t c = 0; c < n->ncands; c++) {
+			solver__cand *cd = &n->cands[c];
+			int g = cvar(e, (int)X, (int)c);
+			fact base = {.name = (int)X, .cand = (int)c, .comp = -1, .oname = -1, .ocand = -1};
+			if (cd->kind == K_EMBED) {
+				if (cd->parent_name >= 0 && cd->parent_cand >= 0) {
+					base.kind = F_EMBED;
+					base.oname = cd->parent_name;
+					base.ocand = cd->parent_cand;
+					if ((rc = clause(e, base, false, 2, -g, cvar(e, cd->parent_name, cd->parent_cand))))
+						return rc;
+				} else if ((rc = clause(e, base, false, 1, -g))) {
+					return rc;
+				}
+				continue;
+			}
+			if (cd->kind == K_FROMSRC) {
+				if (cd->fs_state == 0 && subsolve(s, cd) < 0)
+					cd->fs_state = -1;
+				if (cd->fs_state < 0) {
+					base.kind = F_FROMSRC;
+					if ((rc = clause(e, base, false, 1, -g)))
+						return rc;
+					continue;
+				}
+			}
+			const solver_build *b = cd->b;
+			for (size_t k = 0; k < b->nreqs; k++) {
+				const solver_request *r = &b->reqs[k];
+				if (r->kind == SOLVER_REQ_VAR) {
+					if ((rc = GROW(v, nvr, capv, s->err)))
+						return rc;
+					v[nvr++] = (vreq){g, (int)X, (int)c, r->var_pkg, r->var, r->value, r->text};
+					continue;
+				}
+				if ((rc = enc_request(e, g, r, (int)X, (int)c, -1)))
+					return rc;
+			}
+			for (size_t k = 0; k < b->nembedded; k++) {
+				int E = find_name(s, b->embedded[k].name);
+				int st = E >= 0 ? stub_of(s, E, (int)X, (int)c, &b->embedded[k]) : -1;
+				if (st < 0)
+					continue;
+				base.kind = F_EMBED;
+				base.oname = E;
+				base.ocand = st;
+				if ((rc = clause(e, base, false, 2, -g, cvar(e, E, st))))
+					return rc;
+			}
+			int cb = e->compbase[X][c];
+			for (size_t m = 0; cb && m < b->ncomponents && m < 64; m++) {
+				const solver_component *cp = &b->components[m];
+				int cv = cb + (int)m;
+				base.kind = F_COMPSTRUCT;
+				base.comp = (int)m;
+				if ((rc = clause(e, base, false, 2, -cv, g)))
+					return rc;
+				for (size_t u = 0; u < cp->nuses; u++) {
+					int j = comp_index(b, cp->uses[u]);
+					if (j >= 0 && (rc = clause(e, base, false, 2, -cv, cb + j)))
+						return rc;
+				}
+				for (size_t k = 0; k < cp->nreqs; k++) {
+					const solver_request *r = &cp->reqs[k];
+					if (r->kind == SOLVER_REQ_VAR) {
+						if ((rc = GROW(v, nvr, capv, s->err)))
+							return rc;
+						v[nvr++] = (vreq){cv, (int)X, (int)c, r->var_pkg, r->var, r->value, r->text};
+						continue;
+					}
+					if ((rc = enc_request(e, cv, r, (int)X, (int)c, (int)m)))
+						return rc;
+				}
+				for (size_t k = 0; k < cp->nembedded; k++) {
+					int E = find_name(s, cp->embedded[k].name);
+					int st = E >= 0 ? stub_of(s, E, (int)X, (int)c, &cp->embedded[k]) : -1;
+					if (st < 0)
+						continue;
+					fact f = {.kind = F_EMBED, .name = (int)X, .cand = (int)c, .comp = (int)m,
+						  .oname = E, .ocand = st};
+					if ((rc = clause(e, f, false, 2, -cv, cvar(e, E, st))))
+						return rc;
+				}
+			}
+			/* deprecated builds and source packages: only when named exactly */
+			if (cd->deprecated || cd->is_source) {
+				bool root = false;
+				e->nlits = 0;
+				if ((rc = lit_push(e, -g)))
+					return rc;
+				for (size_t i = 0; i < s->o->nrequests; i++) {
+					const solver_request *r = &s->o->requests[i];
+					if (r->kind == SOLVER_REQ_PKG && r->build && !strcmp(r->name, n->name) &&
+					    req_allows(s, (int)X, (int)c, r))
+						root = true;
+				}
+				for (size_t Z = 0; !root && n->exact_named + n->src_named && Z < s->nnames; Z++)
+					for (size_t zc = 0; zc < s->names[Z].ncands; zc++) {
+						const solver__cand *zd = &s->names[Z].cands[zc];
+						if (zd->kind == K_EMBED)
+							continue;
+						for (size_t k = 0; k < zd->b->nreqs; k++) {
+							const solver_request *r = &zd->b->reqs[k];
+							if (r->kind == SOLVER_REQ_PKG && r->build &&
+							    !strcmp(r->name, n->name) &&
+							    req_allows(s, (int)X, (int)c, r) &&
+							    (rc = lit_push(e, cvar(e, (int)Z, (int)zc))))
+								return rc;
+						}
+						int zb = e->compbase[Z][zc];
+						for (size_t m = 0; zb && m < zd->b->ncomponents && m < 64; m++)
+							for (size_t k = 0; k < zd->b->components[m].nreqs; k++) {
+								const solver_request *r = &zd->b->components[m].reqs[k];
+								if (r->kind == SOLVER_REQ_PKG && r->build &&
+								    !strcmp(r->name, n->name) &&
+								    req_allows(s, (int)X, (int)c, r) &&
+								    (rc = lit_push(e, zb + (int)m)))
+									return rc;
+							}
+					}
+				if (!root) {
+					base.kind = cd->is_source ? F_SOURCE : F_DEPRECATED;
+					base.comp = -1;
+					int id;
+					if ((rc = add_fact(e, base, &id)) ||
+					    (rc = solver__sat_add(e->sat, e->lits, e->nlits, id, false)))
+						return rc;
+				}
+			}
+		}
+		/* at most one candidate per name */
+		fact amo = {.kind = F_AMO, .name = (int)X, .cand = -1, .comp = -1, .oname = -1, .ocand = -1};
+		size_t nc = n->ncands;
+		if (nc <= 32) {
+			for (size_t a = 0; a < nc; a++)
+				for (size_t b2 = a + 1; b2 < nc; b2++)
+					if ((rc = clause(e, amo, false, 2, -cvar(e, (int)X, (int)a),
+							 -cvar(e, (int)X, (int)b2))))
+						return rc;
+		} else {
+			/* sequential counter: aux s_i = "one of the first i is chosen" */
+			int sb = aux;
+			aux += (int)nc;
+			for (size_t a = 0; a < nc; a++) {
+				int x = cvar(e, (int)X, (int)a), si = sb + (int)a + 1;
+				if ((rc = clause(e, amo, false, 2, -x, si)))
+					return rc;
+				if (a > 0 && ((rc = clause(e, amo, false, 2, -(si - 1), si)) ||
+					      (rc = clause(e, amo, false, 2, -x, -(si - 1)))))
+					return rc;
+			}
+		}
+	}
+	*vout = v;
+	*nvout = nvr;
+	return enc_vars(e, v, nvr);
+}
+
+/* One line per fact of an unsatisfiable core. */
+static int fact_line(state *s, enc *e, const fact *f, sp_buf *b)
+{
+	char id[256], id2[256];
+	int rc = 0;
+	switch (f->kind) {
+	case F_ROOT:
+	case F_REQ: {
+		if (f->kind == F_ROOT)
+			rc = sp_buf_printf(b, s->err, "the command line requires %s", f->req->text);
+		else if (f->comp >= 0)
+			rc = sp_buf_printf(b, s->err, "%s (component %s) requires %s",
+					   ident(s, f->name, f->cand, id, sizeof(id)),
+					   s->names[f->name].cands[f->cand].b->components[f->comp].name,
+					   f->req->text);
+		else
+			rc = sp_buf_printf(b, s->err, "%s requires %s",
+					   ident(s, f->name, f->cand, id, sizeof(id)), f->req->text);
+		int Y = f->oname;
+		size_t cnt = 0;
+		for (size_t c = 0; c < s->names[Y].ncands; c++)
+			if (req_allows(s, Y, (int)c, f->req)) {
+				if (cnt < 3 && !rc)
+					rc = sp_buf_printf(b, s->err, "%s%s", cnt ? ", " : ", which only ",
+							   ident(s, Y, (int)c, id, sizeof(id)));
+				cnt++;
+			}
+		if (!rc && cnt > 3)
+			rc = sp_buf_printf(b, s->err, " and %zu more", cnt - 3);
+		if (!rc)
+			rc = sp_buf_printf(b, s->err, "%s", cnt == 0 ? ", which nothing in the repositories satisfies"
+						   : cnt == 1 ? " satisfies" : " satisfy");
+		return rc;
+	}
+	case F_ROOT_IFP:
+	case F_IFP:
+		return sp_buf_printf(b, s->err, "%s allows %s only as %s",
+				     f->kind == F_ROOT_IFP ? "the command line" : ident(s, f->name, f->cand, id, sizeof(id)),
+				     s->names[f->oname].name, f->req->text);
+	case F_COMPSEL:
+		return sp_buf_printf(b, s->err, "%s asks for component %s of %s",
+				     f->name < 0 ? "the command line" : ident(s, f->name, f->cand, id, sizeof(id)),
+				     s->names[f->oname].cands[f->ocand].b->components[f->comp].name,
+				     ident(s, f->oname, f->ocand, id2, sizeof(id2)));
+	case F_COMPSTRUCT:
+		return sp_buf_printf(b, s->err, "component %s of %s brings the components it uses",
+				     s->names[f->name].cands[f->cand].b->components[f->comp].name,
+				     ident(s, f->name, f->cand, id, sizeof(id)));
+	case F_EMBED:
+		if (s->names[f->name].cands[f->cand].kind == K_EMBED)
+			return sp_buf_printf(b, s->err, "%s comes only with %s",
+					     ident(s, f->name, f->cand, id, sizeof(id)),
+					     ident(s, f->oname, f->ocand, id2, sizeof(id2)));
+		return sp_buf_printf(b, s->err, "%s embeds %s", ident(s, f->name, f->cand, id, sizeof(id)),
+				     ident(s, f->oname, f->ocand, id2, sizeof(id2)));
+	case F_AMO:
+		return sp_buf_printf(b, s->err, "only one version of %s can be used", s->names[f->name].name);
+	case F_DEPRECATED:
+		return sp_buf_printf(b, s->err, "%s is deprecated (used only when its build is requested exactly)",
+				     ident(s, f->name, f->cand, id, sizeof(id)));
+	case F_SOURCE:
+		return sp_buf_printf(b, s->err, "%s is a source package (used only when requested with /src)",
+				     ident(s, f->name, f->cand, id, sizeof(id)));
+	case F_FROMSRC:
+		return sp_buf_printf(b, s->err, "%s cannot be built: %s", ident(s, f->name, f->cand, id, sizeof(id)),
+				     s->names[f->name].cands[f->cand].fs_why ? s->names[f->name].cands[f->cand].fs_why : "");
+	case F_VAR:
+	case F_VARREQ:
+		return sp_buf_printf(b, s->err, "%s requests %s, which %s does not match",
+				     f->name < 0 ? "the command line" : ident(s, f->name, f->cand, id, sizeof(id)),
+				     f->text, ident(s, f->oname, f->ocand, id2, sizeof(id2)));
+	case F_VARCLASH:
+		return sp_buf_printf(b, s->err, "%s requests %s, which contradicts another var request",
+				     f->name < 0 ? "the command line" : ident(s, f->name, f->cand, id, sizeof(id)),
+				     f->text);
+	}
+	return sp_buf_printf(b, s->err, "?");
+}
+
+static int fact_cmp(const void *pa, const void *pb, void *arg)
+{
+	const fact *fs = arg;
+	const fact *a = &fs[*(const int *)pa], *b = &fs[*(const int *)pb];
+	int ra = a->kind == F_ROOT || a->kind == F_VAR ? 0 : a->kind == F_AMO ? 2 : 1;
+	int rb = b->kind == F_ROOT || b->kind == F_VAR ? 0 : b->kind == F_AMO ? 2 : 1;
+	if (ra != rb)
+		return ra - rb;
+	if (a->name != b->name)
+		return a->name - b->name;
+	if (a->cand != b->cand)
+		return a->cand - b->cand;
+	return *(const int *)pa - *(const int *)pb;
+}
+
+static int core_explain(state *s, enc *e, char **out)
+{
+	int *ids = NULL;
+	size_t n = 0;
+	int rc = solver__sat_core(e->sat, &ids, &n);
+	if (rc)
+		return rc;
+	qsort_r(ids, n, sizeof(int), fact_cmp, e->facts);
+	sp_buf b = {0};
+	rc = sp_buf_printf(&b, s->err, "The request cannot be satisfied: these facts cannot all hold at once:\n");
+	size_t shown = 0;
+	sp_buf roots = {0}, origins = {0};
+	size_t norig = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		const fact *f = &e->facts[ids[i]];
+		bool dup = false;
+		for (size_t j = 0; j < i && !dup; j++) {
+			const fact *g = &e->facts[ids[j]];
+			dup = g->kind == f->kind && g->name == f->name && g->cand == f->cand &&
+			      g->req == f->req && (f->kind != F_VARREQ || g->oname == f->oname) &&
+			      (f->kind == F_AMO || f->kind == F_REQ || f->kind == F_ROOT ||
+			       f->kind == F_IFP || f->kind == F_ROOT_IFP || g->ocand == f->ocand);
+		}
+		if (dup || f->kind == F_COMPSTRUCT)
+			continue;
+		if (f->kind == F_ROOT)
+			rc = sp_buf_printf(&roots, s->err, "%s%s", roots.len ? ", " : "", f->req->text);
+		if (!rc && f->kind == F_REQ && norig < 6 && s->names[f->name].cands[f->cand].b->origin) {
+			const char *o = s->names[f->name].cands[f->cand].b->origin;
+			if (!origins.data || !strstr(origins.data, o)) {
+				rc = sp_buf_printf(&origins, s->err, "%s%s", origins.len ? ", " : "", o);
+				norig++;
+			}
+		}
+		if (shown >= 80) {
+			shown++;
+			continue;
+		}
+		if (!rc)
+			rc = sp_buf_printf(&b, s->err, "- ");
+		if (!rc)
+			rc = fact_line(s, e, f, &b);
+		if (!rc)
+			rc = sp_buf_append(&b, "\n", 1, s->err);
+		shown++;
+	}
+	if (!rc && shown > 80)
+		rc = sp_buf_printf(&b, s->err, "  (%zu more facts not shown)\n", shown - 80);
+	if (!rc && (roots.len || origins.len)) {
+		rc = sp_buf_printf(&b, s->err, "To find a solution, change ");
+		if (!rc && roots.len)
+			rc = sp_buf_printf(&b, s->err, "one of the command-line requests (%s)%s", roots.data,
+					   origins.len ? ", or " : "");
+		if (!rc && origins.len)
+			rc = sp_buf_printf(&b, s->err, "the requirements in %s", origins.data);
+		if (!rc)
+			rc = sp_buf_printf(&b, s->err, ", or publish a build that satisfies them.\n");
+	}
+	sp_buf_free(&roots);
+	sp_buf_free(&origins);
+	free(ids);
+	if (rc) {
+		sp_buf_free(&b);
+		return rc;
+	}
+	*out = b.data;
+	return 0;
+}
+
+/* Runs the clause solver. *verdict: 1 sat (s->pref filled), 0 unsat
+ * (*core_text holds the explanation), -1 gave up. */
+static int presolve(state *s, int *verdict, char **core_text)
+{
+	enc e = {.s = s};
+	*verdict = -1;
+	*core_text = NULL;
+	e.base = calloc(s->nnames ? s->nnames : 1, sizeof(int));
+	e.compbase = calloc(s->nnames ? s->nnames : 1, sizeof(int *));
+	vreq *v = NULL;
+	size_t nv = 0;
+	int rc = (!e.base || !e.compbase) ? sp_error_set(s->err, SP_ENOMEM, "out of memory") : 0;
+	if (!rc)
+		rc = encode(&e, &v, &nv);
+	if (!rc) {
+		sp_error keep = *s->err;
+		int r = solver__sat_solve(e.sat, 2000000);
+		uint64_t confl, dec;
+		solver__sat_stats(e.sat, &confl, &dec);
+		if (s->o->trace)
+			fprintf(s->o->trace, "clause solver: %zu facts, %llu decisions, %llu conflicts: %s\n",
+				e.nfacts, (unsigned long long)dec, (unsigned long long)confl,
+				r == 1 ? "solvable" : r == 0 ? "unsolvable" : "gave up");
+		if (r == 1) {
+			*verdict = 1;
+			for (size_t i = 0; i < s->nnames; i++) {
+				s->pref[i] = -1;
+				for (size_t c = 0; c < s->names[i].ncands; c++)
+					if (solver__sat_value(e.sat, cvar(&e, (int)i, (int)c)))
+						s->pref[i] = (int)c;
+			}
+		} else if (r == 0) {
+			*verdict = 0;
+			rc = core_explain(s, &e, core_text);
+		} else if (r == SOLVER_ELIMIT) {
+			*s->err = keep; /* fall back to the search alone */
+		} else {
+			rc = r;
+		}
+	}
+	if (e.compbase)
+		for (size_t i = 0; i < s->nnames; i++)
+			free(e.compbase[i]);
+	free(e.compbase);
+	free(e.base);
+	free(e.facts);
+	free(e.lits);
+	free(v);
+	solver__sat_free(e.sat);
+	return rc;
 }
 
 /* ------------------------------------------------------------- results */
@@ -1546,8 +2178,29 @@ int solver_solve(solver_result **out, const solver_options *o, sp_error *err)
 	}
 	for (size_t i = 0; !rc && i < o->nrequests; i++)
 		rc = add_req(&st, &o->requests[i], -1, -1, src_one(-1), -1, -1, conf, &why);
+	char *core = NULL;
 	if (rc == 0) {
+		int verdict = -1;
+		st.pref = malloc((st.nnames ? st.nnames : 1) * sizeof(int));
+		if (!st.pref) {
+			rc = sp_error_set(err, SP_ENOMEM, "out of memory");
+			goto fail;
+		}
+		for (size_t i = 0; i < st.nnames; i++)
+			st.pref[i] = -1;
+		rc = presolve(&st, &verdict, &core);
+		if (rc)
+			goto fail;
+		/* Unsolvable per the clause solver: the search only has to
+		 * explain it, within a budget; past it, the clause solver's
+		 * facts are the explanation. */
+		if (verdict == 0 && st.max_steps > 200000)
+			st.max_steps = 200000;
 		rc = search(&st, conf, &why);
+		if (rc == SOLVER_ELIMIT && core) {
+			sp_error_clear(err);
+			rc = 2;
+		}
 		if (rc == 1)
 			rc = 0;
 		else if (rc == 0)
@@ -1566,10 +2219,15 @@ int solver_solve(solver_result **out, const solver_options *o, sp_error *err)
 		res->explanation = strdup("");
 	} else {
 		res->ok = false;
-		res->why = why;
-		rc = solver__explain(&res->explanation, st.names, st.nnames, why, err);
-		if (rc)
-			goto fail;
+		if (rc == 2) {
+			res->explanation = core;
+			core = NULL;
+		} else {
+			res->why = why;
+			rc = solver__explain(&res->explanation, st.names, st.nnames, why, err);
+			if (rc)
+				goto fail;
+		}
 		rc = SOLVER_EUNSAT;
 	}
 	res->names = st.names;
@@ -1583,9 +2241,12 @@ int solver_solve(solver_result **out, const solver_options *o, sp_error *err)
 	free(st.ngdata);
 	free(st.ngs);
 	free(st.pool);
+	free(st.pref);
+	free(core);
 	*out = res;
 	return rc;
 fail:
+	free(st.pref);
 	for (size_t i = 0; i < st.nnames; i++)
 		for (size_t c = 0; c < st.names[i].ncands; c++)
 			free(st.names[i].cands[c].ng);

@@ -136,9 +136,14 @@ PY
 
 # trace and dot
 LAST="trace"; run 0 solve maya python/Binary:3.9 --trace --repo "$REPO"
-has err "try maya/2024.2.0/"
-has err "conflict:"
+has err "clause solver:"
+has err "solvable"
 has err "try maya/2023.1.0/"
+LAST="trace unsat"; run 1 solve my-plugin old-plugin --trace --repo "$REPO"
+has err "unsolvable"
+has err "try my-plugin/1.0.0/"
+has err "conflict: old-plugin/1.0.0/4OYMIQUY requires maya/2023"
+has err "no candidate of my-plugin works; backtrack"
 LAST="dot"; run 0 solve maya --dot "$TMP/g.dot" --repo "$REPO"
 grep -q "digraph solution" "$TMP/g.dot" || fail "dot file lacks the graph"
 grep -q 'request -> n0' "$TMP/g.dot" || fail "dot file lacks the request edge"
