@@ -36,6 +36,15 @@ static const char usage_text[] =
 	"  check [--json]              verify every object, payload and tag\n"
 	"  clean [--dry-run] [--older-than DURATION] [--json]\n"
 	"                              remove what no tag reaches (grace: 15m)\n"
+	"  run [--edit] [--durable NAME] REF[+REF...] -- CMD [ARGS...]\n"
+	"                              run CMD with /spfs showing the stack (root)\n"
+	"  run --rerun NAME -- CMD     run again in a durable runtime\n"
+	"  shell [--edit] REF          the user's shell in a runtime\n"
+	"  runtime ls|info|rm|prune    list, inspect and remove runtime records\n"
+	"  edit                        (in a runtime) make /spfs writable\n"
+	"  commit layer|platform [-t TAG]  (in a runtime) commit the changes\n"
+	"  reset [PATH...]             (in a runtime) discard changes\n"
+	"  diff                        (in a runtime) show the changes\n"
 	"\n"
 	"REF is a digest, a unique digest prefix (8+ hex characters), a tag, or TAG~N.\n"
 	"The store is --store, else $SPFS_STORAGE, else `storage:` in\n"
@@ -167,8 +176,15 @@ static int cmd_init(int argc, char **argv)
 	return 0;
 }
 
+int spfs_cli_commit_runtime(int argc, char **argv, const char *store);
 static int cmd_commit(int argc, char **argv)
 {
+	for (int k = 1; k < argc; k++) /* `spfs commit layer|platform` inside a runtime */
+		if (argv[k][0] != '-' && (k == 1 || strcmp(argv[k - 1], "-t") != 0)) {
+			if (strcmp(argv[k], "layer") == 0 || strcmp(argv[k], "platform") == 0)
+				return spfs_cli_commit_runtime(argc, argv, store_path_opt);
+			break;
+		}
 	flags f;
 	int rc = parse_flags(&f, argc, argv, "tj");
 	if (rc)
@@ -605,8 +621,14 @@ static void on_diff(spfs_diff_op op, const spfs_entry *a, const spfs_entry *b, v
 	printf("%c %s%s\n", op, e->path, e->kind == SPFS_ENTRY_DIR ? "/" : "");
 }
 
+int spfs_cli_diff_runtime(int argc, char **argv, const char *store);
 static int cmd_diff(int argc, char **argv)
 {
+	bool operands = false; /* no operand inside a runtime: its changes */
+	for (int k = 1; k < argc; k++)
+		operands |= argv[k][0] != '-';
+	if (!operands && getenv("SPFS_RUNTIME"))
+		return spfs_cli_diff_runtime(argc, argv, store_path_opt);
 	flags f;
 	int rc = parse_flags(&f, argc, argv, "j");
 	if (rc)
@@ -974,6 +996,18 @@ static int cmd_clean(int argc, char **argv)
 	return 0;
 }
 
+/* The runtime subcommands (cli/spfs_runtime.c) take the --store value. */
+int spfs_cli_run(int argc, char **argv, const char *store);
+int spfs_cli_shell(int argc, char **argv, const char *store);
+int spfs_cli_edit(int argc, char **argv, const char *store);
+int spfs_cli_reset(int argc, char **argv, const char *store);
+int spfs_cli_runtime(int argc, char **argv, const char *store);
+static int cmd_run(int argc, char **argv) { return spfs_cli_run(argc, argv, store_path_opt); }
+static int cmd_shell(int argc, char **argv) { return spfs_cli_shell(argc, argv, store_path_opt); }
+static int cmd_edit(int argc, char **argv) { return spfs_cli_edit(argc, argv, store_path_opt); }
+static int cmd_reset(int argc, char **argv) { return spfs_cli_reset(argc, argv, store_path_opt); }
+static int cmd_runtime(int argc, char **argv) { return spfs_cli_runtime(argc, argv, store_path_opt); }
+
 static const struct {
 	const char *name;
 	int (*fn)(int, char **);
@@ -982,6 +1016,8 @@ static const struct {
 	{"info", cmd_info},   {"cat", cmd_cat},       {"diff", cmd_diff},     {"tag", cmd_tag},
 	{"untag", cmd_untag}, {"tags", cmd_tags},     {"log", cmd_log},       {"merge", cmd_merge},
 	{"check", cmd_check}, {"clean", cmd_clean},
+	{"run", cmd_run},     {"shell", cmd_shell},   {"edit", cmd_edit},     {"reset", cmd_reset},
+	{"runtime", cmd_runtime},
 };
 
 int main(int argc, char **argv)

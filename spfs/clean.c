@@ -8,7 +8,7 @@
  * hold the shared lock. Order: mark, then sweep objects before payloads, so
  * an interrupted clean never leaves an object whose payloads are gone while
  * the object itself stays (it was unreferenced either way). */
-#include "store_internal.h"
+#include "runtime_internal.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -169,6 +169,8 @@ int spfs_clean(spfs_store *s, const spfs_clean_opts *opts, spfs_clean_cb cb, voi
 	if (rc)
 		return rc;
 	rc = spfs_store__each_record(s, mark_record, &c, err);
+	if (!rc) /* the layers of live and durable runtimes */
+		rc = spfs_runtime__mark_live(s, &c.live, err);
 	if (!rc)
 		rc = sweep(&c, s->renders_fd, "renders", err);
 	if (!rc)

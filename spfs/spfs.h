@@ -294,4 +294,104 @@ typedef void (*spfs_diff_cb)(spfs_diff_op op, const spfs_entry *a, const spfs_en
 /* Walks two canonical manifests in step. */
 void spfs_manifest_diff(const spfs_manifest *a, const spfs_manifest *b, spfs_diff_cb cb, void *ud);
 
+/* ============================================================ runtime
+ * (spfs/runtime*.c; see docs/runtime.md)
+ *
+ * A runtime is a process tree with its own mount namespace in which /spfs is
+ * an overlayfs of stored renders (bottom first), read-only or with a
+ * writable upper directory (tmpfs, or on disk for a durable runtime). Each
+ * live runtime has a record under STORE/runtimes/<id>/ so that `spfs clean`
+ * keeps its layers and `spfs runtime ls|info|rm|prune` can see it. */
+
+#define SPFS_RUNTIME_ID_LEN 16u     /* lowercase hex */
+#define SPFS_RUNTIME_NAME_MAX 64u   /* durable names: [A-Za-z0-9._-], not starting with '.' */
+#define SPFS_RUNTIME_MOUNTPOINT "/spfs"
+#define SPFS_RUNTIME_DEFAULT_TMPFS "10%"
+#define SPFS_RUNTIME_MAX_LOWERS 500u /* overlayfs' stack limit (OVL_MAX_STACK) */
+
+/* Exit codes of `spfs run` itself (otherwise the command's status, or
+ * 128+N when it died of signal N). */
+enum { SPFS_RUN_ESETUP = 125, SPFS_RUN_ENOEXEC = 126, SPFS_RUN_ENOENT = 127 };
+
+/* One lower directory of the overlay, bottom first. */
+typedef enum spfs_lower_kind {
+	SPFS_LOWER_RENDER = 'r', /* STORE/renders/xx/<manifest> */
+	SPFS_LOWER_MASKS = 'w',  /* STORE/runtimes/masks/xx/<manifest>: whiteouts of its masks */
+	SPFS_LOWER_EMPTY = 'e',  /* STORE/runtimes/empty: an empty stack */
+} spfs_lower_kind;
+
+typedef struct spfs_runtime_lower {
+	spfs_lower_kind kind;
+	sp_digest manifest;
+} spfs_runtime_lower;
+
+/* A runtime record (STORE/runtimes/<id>/record). */
+typedef struct spfs_runtime {
+	char id[SPFS_RUNTIME_ID_LEN + 1];
+	int pid;              /* the process that runs the command */
+	uint64_t start_ticks; /* its start time (/proc/PID/stat), against pid reuse */
+	uint64_t mntns;       /* inode of its mount namespace */
+	int64_t started;      /* seconds since the epoch */
+	bool editable;
+	bool live;            /* filled by spfs_runtime_read/list */
+	char *durable;        /* owned; NULL unless durable */
+	sp_digest *layers;    /* owned; the stack, bottom first (layers or manifests) */
+	size_t layer_count;
+	spfs_runtime_lower *lowers; /* owned; what is mounted, bottom first */
+	size_t lower_count;
+	char *upper, *work;   /* owned; NULL while read-only */
+	char *scratch;        /* owned; the tmpfs mountpoint, NULL when none */
+} spfs_runtime;
+
+void spfs_runtime_free(spfs_runtime *rt);
+void spfs_runtime_freep(spfs_runtime **rt);
+
+typedef struct spfs_run_opts {
+	bool editable;
+	const char *durable;    /* keep the upper under STORE/runtimes/durable/NAME */
+	bool rerun;             /* reuse durable NAME's stack (no refs) */
+	bool shell;             /* argv empty: start $SHELL */
+	bool no_startup;        /* do not source /spfs/etc/spfs/startup.d */
+} spfs_run_opts;
+
+/* Runs argv (argv[0] looked up in PATH) in a new runtime over the stack of
+ * refs (each a platform, layer or manifest; "A+B" joins, later on top) and
+ * waits for it. *exit_status gets the command's status (128+N for signal
+ * N, SPFS_RUN_* when the runtime could not be set up). Returns <0 only
+ * when nothing was started. Needs root (CAP_SYS_ADMIN). */
+int spfs_runtime_run(int *exit_status, spfs_store *s, const char *const *refs, size_t nrefs,
+		     char *const *argv, const spfs_run_opts *opts, sp_error *err);
+
+/* Reads a runtime record by id (or durable name, for a durable one). */
+int spfs_runtime_read(spfs_runtime **out, spfs_store *s, const char *id, sp_error *err);
+/* The runtime this process is in ($SPFS_RUNTIME), checked against the
+ * process's mount namespace: SPFS_ENOTFOUND outside a runtime. */
+int spfs_runtime_current(spfs_runtime **out, spfs_store *s, sp_error *err);
+/* Calls cb for each runtime record (sorted by id); then for each durable
+ * runtime with no live record (id "", durable set). */
+typedef int (*spfs_runtime_cb)(const spfs_runtime *rt, void *ud);
+int spfs_runtime_list(spfs_store *s, spfs_runtime_cb cb, void *ud, sp_error *err);
+/* Removes a record that is not live (or a durable runtime's upper by
+ * name): SP_EINVALID when it is live. */
+int spfs_runtime_remove(spfs_store *s, const char *id, sp_error *err);
+/* Removes every record whose process is gone; cb names each. */
+int spfs_runtime_prune(spfs_store *s, spfs_runtime_cb cb, void *ud, size_t *removed, sp_error *err);
+
+/* Inside a runtime (as root): */
+/* Remounts /spfs with a writable tmpfs upper (no-op when editable). */
+int spfs_runtime_edit(spfs_store *s, sp_error *err);
+/* Commits the upper directory as a layer: files, dirs and symlinks as
+ * entries, whiteouts and opaque directories as masks. SPFS_ENOTFOUND
+ * when there is nothing to commit. */
+int spfs_runtime_commit_layer(sp_digest *out, spfs_store *s, const char *tag, sp_error *err);
+/* The runtime's stack plus its changes as a new layer, as a platform. */
+int spfs_runtime_commit_platform(sp_digest *out, spfs_store *s, const char *tag, sp_error *err);
+/* Discards changes (all, or below the given paths, relative to /spfs)
+ * and remounts /spfs. */
+int spfs_runtime_reset(spfs_store *s, const char *const *paths, size_t n, sp_error *err);
+/* Reports the changes in the upper directory against the stack: a is the
+ * stack's entry (or NULL), b the upper's (or NULL for a deletion). */
+int spfs_runtime_diff(spfs_store *s, spfs_diff_cb cb, void *ud, sp_error *err);
+/* ========================================================= end runtime */
+
 #endif /* SPAWN_SPFS_H */

@@ -1,0 +1,788 @@
+/* runtime_run.c - `spfs run`: from refs to a mount plan, then the child
+ * that mounts and execs, and the parent that supervises it (the order is
+ * written at the top of runtime.c).
+ *
+ * Masks: a stored render has no whiteouts (render skips mask entries), so
+ * a layer with masks gets a second lower directly beneath its render:
+ * runtimes/masks/xx/<manifest>, directories and 0:0 character devices (the
+ * overlayfs whiteout) at the masked paths, made once (needs CAP_MKNOD) and
+ * reused. Stack: ..., render(k-1), masks(k), render(k), ...
+ *
+ * Flattening: past the overlay stack limit (SPFS_RUNTIME_MAX_LOWERS, or
+ * less from $SPFS_RUNTIME_MAX_LAYERS / spfs.runtime.max_layers, or what
+ * fits in a mount(2) option page on kernels without "lowerdir+"), the
+ * bottom layers are merged into one manifest (spfs_manifest_overlay, masks
+ * applied and dropped: nothing lies below the bottom group, so dropping
+ * them loses nothing), written as an object, rendered once (cached) and
+ * remembered in runtimes/flat/<key> (key: SHA-256 of the merged manifest
+ * digests). The record lists the merged manifest, so clean keeps it while
+ * a runtime uses it; afterwards it is a cache that clean may remove.
+ */
+#include "runtime_internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct stack_item {
+	sp_digest digest;   /* the layer (or bare manifest) */
+	sp_digest manifest; /* its manifest */
+} stack_item;
+
+typedef struct stack {
+	stack_item *items;
+	size_t count;
+} stack;
+
+static void stack_free(stack *st)
+{
+	free(st->items);
+	st->items = NULL;
+	st->count = 0;
+}
+
+static int stack_push(stack *st, const sp_digest *d, const sp_digest *m, sp_error *err)
+{
+	if (st->count >= SPFS_MAX_LAYERS)
+		return sp_error_set(err, SP_EINVALID, "a stack of more than %u layers", SPFS_MAX_LAYERS);
+	if ((st->count & (st->count - 1)) == 0) {
+		int rc = sp_realloc_array((void **)&st->items, st->count ? st->count * 2 : 8, sizeof(*st->items), err);
+		if (rc)
+			return rc;
+	}
+	st->items[st->count].digest = *d;
+	st->items[st->count].manifest = *m;
+	st->count++;
+	return 0;
+}
+
+static int push_object(stack *st, spfs_store *s, const sp_digest *d, spfs_kind kind, const char *ref,
+		       sp_error *err)
+{
+	int rc = 0;
+	switch (kind) {
+	case SPFS_KIND_PLATFORM: {
+		_cleanup_(spfs_platform_freep) spfs_platform *p = NULL;
+		if ((rc = spfs_read_platform(&p, s, d, err)))
+			return rc;
+		for (size_t i = 0; i < p->count && !rc; i++)
+			rc = push_object(st, s, &p->layers[i], SPFS_KIND_LAYER, ref, err);
+		return rc;
+	}
+	case SPFS_KIND_LAYER: {
+		_cleanup_(spfs_layer_freep) spfs_layer *l = NULL;
+		if ((rc = spfs_read_layer(&l, s, d, err)))
+			return rc;
+		return stack_push(st, d, &l->manifest, err);
+	}
+	case SPFS_KIND_MANIFEST:
+		return stack_push(st, d, d, err);
+	case SPFS_KIND_BLOB:
+		break;
+	}
+	return sp_error_set(err, SP_EINVALID, "'%s' is a blob, not a platform, layer or manifest", ref);
+}
+
+/* Resolves one ref; "A+B" (when no tag of that name exists) is A then B. */
+static int resolve_ref(stack *st, spfs_store *s, const char *ref, sp_error *err)
+{
+	sp_digest d;
+	spfs_kind kind;
+	int rc = spfs_resolve(&d, &kind, s, ref, err);
+	if (rc == 0)
+		return push_object(st, s, &d, kind, ref, err);
+	if (rc != SPFS_ENOTFOUND || !strchr(ref, '+'))
+		return rc;
+	_cleanup_free_ char *copy = strdup(ref);
+	if (!copy)
+		return sp_error_set(err, SP_ENOMEM, "out of memory");
+	sp_error_clear(err);
+	char *save = NULL;
+	for (char *part = strtok_r(copy, "+", &save); part; part = strtok_r(NULL, "+", &save)) {
+		if ((rc = spfs_resolve(&d, &kind, s, part, err)) || (rc = push_object(st, s, &d, kind, part, err)))
+			return rc;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------- masks */
+
+static int open_subdir(int *out, int parent, const char *name, sp_error *err)
+{
+	if (sp_sys_mkdirat(parent, name, 0755) < 0 && errno != EEXIST)
+		return sp_error_errno(err, "mkdir %s", name);
+	return sp_open_dir_at(out, parent, name, err);
+}
+
+/* Creates the parents of path below root (all plain directories). */
+static int mkparents_at(int root, const char *path, sp_error *err)
+{
+	char buf[SPFS_MAX_PATH + 1];
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *p = strchr(buf, '/'); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (mkdirat(root, buf, 0755) < 0 && errno != EEXIST)
+			return sp_error_errno(err, "mkdir %s", buf);
+		*p = '/';
+	}
+	return 0;
+}
+
+/* Ensures runtimes/masks/xx/<62hex> (with whiteouts) or <62hex>.none. */
+static int ensure_masks(bool *has, spfs_store *s, int rdir, const sp_digest *manifest, sp_error *err)
+{
+	char hex[SP_DIGEST_HEX_LEN + 1], none[SP_DIGEST_HEX_LEN + 8];
+	sp_digest_to_hex(manifest, hex);
+	_cleanup_close_ int mdir = -1;
+	_cleanup_close_ int shard = -1;
+	char xx[3] = {hex[0], hex[1], 0};
+	int rc = open_subdir(&mdir, rdir, "masks", err);
+	if (!rc)
+		rc = open_subdir(&shard, mdir, xx, err);
+	if (rc)
+		return rc;
+	snprintf(none, sizeof(none), "%s.none", hex + 2);
+	struct stat st;
+	if (fstatat(shard, hex + 2, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+		*has = true;
+		return 0;
+	}
+	if (fstatat(shard, none, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		*has = false;
+		return 0;
+	}
+	_cleanup_(spfs_manifest_freep) spfs_manifest *m = NULL;
+	if ((rc = spfs_read_manifest(&m, s, manifest, err)))
+		return rc;
+	size_t masks = 0;
+	for (size_t i = 0; i < m->count; i++)
+		masks += m->entries[i].kind == SPFS_ENTRY_MASK;
+	if (masks == 0) {
+		int fd = openat(shard, none, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0444);
+		if (fd < 0)
+			return sp_error_errno(err, "create runtimes/masks/%s/%s", xx, none);
+		close(fd);
+		*has = false;
+		return 0;
+	}
+	char tmp[40], rnd[17];
+	sp_random_name(rnd, 16);
+	snprintf(tmp, sizeof(tmp), ".tmp-%s", rnd);
+	if (mkdirat(shard, tmp, 0755) < 0)
+		return sp_error_errno(err, "mkdir runtimes/masks/%s/%s", xx, tmp);
+	_cleanup_close_ int tfd = -1;
+	if ((rc = sp_open_dir_at(&tfd, shard, tmp, err)))
+		goto fail;
+	for (size_t i = 0; i < m->count && !rc; i++) {
+		const spfs_entry *e = &m->entries[i];
+		if (e->kind != SPFS_ENTRY_MASK)
+			continue;
+		if ((rc = mkparents_at(tfd, e->path, err)))
+			break;
+		if (mknodat(tfd, e->path, S_IFCHR | 0000, makedev(0, 0)) < 0 && errno != EEXIST)
+			rc = sp_error_errno(err, "cannot make the whiteout of %s (needs CAP_MKNOD)", e->path);
+	}
+	if (rc)
+		goto fail;
+	if (renameat2(shard, tmp, shard, hex + 2, RENAME_NOREPLACE) < 0 && errno != EEXIST && errno != ENOTEMPTY) {
+		rc = sp_error_errno(err, "rename runtimes/masks/%s/%s", xx, hex + 2);
+		goto fail;
+	}
+	sp_rm_rf_at(shard, tmp, &(sp_error){0});
+	*has = true;
+	return 0;
+fail:
+	sp_rm_rf_at(shard, tmp, &(sp_error){0});
+	return sp_error_prefix(err, "cannot record the masks of manifest %s", hex);
+}
+
+/* ---------------------------------------------------------- flatten */
+
+static int max_lowers(size_t *out, sp_error *err)
+{
+	const char *env = getenv("SPFS_RUNTIME_MAX_LAYERS");
+	_cleanup_free_ char *cfg = NULL;
+	if (!env || !*env) {
+		int rc = sp_config_get(&cfg, "spfs.runtime.max_layers", err);
+		if (rc)
+			return rc;
+		env = cfg;
+	}
+	*out = SPFS_RUNTIME_MAX_LOWERS;
+	if (env && *env) {
+		char *end = NULL;
+		unsigned long v = strtoul(env, &end, 10);
+		if (*end || v < 2 || v > SPFS_RUNTIME_MAX_LOWERS)
+			return sp_error_set(err, SP_EINVALID, "max_layers '%s' is not a number from 2 to %u", env,
+					    SPFS_RUNTIME_MAX_LOWERS);
+		*out = v;
+	}
+	return 0;
+}
+
+/* The merged manifest of the bottom `n` items (cached under runtimes/flat). */
+static int flatten_bottom(sp_digest *out, spfs_store *s, int rdir, const stack_item *items, size_t n,
+			  sp_error *err)
+{
+	sp_buf key = {0};
+	char hex[SP_DIGEST_HEX_LEN + 1];
+	int rc = sp_buf_append(&key, "spfs-runtime-flat 1\n", 20, err);
+	for (size_t i = 0; i < n && !rc; i++) {
+		sp_digest_to_hex(&items[i].manifest, hex);
+		rc = sp_buf_printf(&key, err, "%s\n", hex);
+	}
+	sp_digest kd;
+	if (!rc)
+		rc = sp_digest_buf(&kd, key.data, key.len, err);
+	sp_buf_free(&key);
+	if (rc)
+		return rc;
+	char khex[SP_DIGEST_HEX_LEN + 1];
+	sp_digest_to_hex(&kd, khex);
+	_cleanup_close_ int fdir = -1;
+	if ((rc = open_subdir(&fdir, rdir, "flat", err)))
+		return rc;
+	_cleanup_free_ char *cached = NULL;
+	size_t len = 0;
+	sp_error ignored = {0};
+	if (sp_read_file_at(&cached, &len, fdir, khex, 128, &ignored) == 0 && len >= SP_DIGEST_HEX_LEN &&
+	    sp_digest_from_hex(out, cached, &ignored) == 0 && spfs_has_object(s, out))
+		return 0;
+	_cleanup_(spfs_manifest_freep) spfs_manifest *merged = calloc(1, sizeof(*merged));
+	if (!merged)
+		return sp_error_set(err, SP_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n && !rc; i++) {
+		_cleanup_(spfs_manifest_freep) spfs_manifest *m = NULL;
+		if (!(rc = spfs_read_manifest(&m, s, &items[i].manifest, err)))
+			rc = spfs_manifest_overlay(merged, m, false, err);
+	}
+	sp_buf enc = {0};
+	if (!rc)
+		rc = spfs_manifest_encode(merged, &enc, err);
+	if (!rc)
+		rc = spfs_write_object(out, s, &enc, err);
+	sp_buf_free(&enc);
+	if (rc)
+		return sp_error_prefix(err, "cannot flatten the bottom %zu layers", n);
+	sp_digest_to_hex(out, hex);
+	hex[SP_DIGEST_HEX_LEN] = '\n';
+	rc = sp_atomic_write_at(fdir, khex, hex, SP_DIGEST_HEX_LEN + 1, 0644, err);
+	return rc ? sp_error_prefix(err, "cannot cache a flattened stack") : 0;
+}
+
+/* Builds rt->lowers from the stack: renders, masks, flattening. */
+static int build_lowers(spfs_runtime *rt, spfs_store *s, const stack *st, sp_error *err)
+{
+	_cleanup_close_ int rdir = -1;
+	int rc = spfs_runtime__dir(&rdir, s, err);
+	if (rc)
+		return rc;
+	size_t n = st->count;
+	_cleanup_free_ bool *has = NULL;
+	if ((rc = sp_calloc((void **)&has, n ? n : 1, sizeof(*has), err)))
+		return rc;
+	size_t total = 0;
+	for (size_t i = 0; i < n; i++) {
+		if ((rc = ensure_masks(&has[i], s, rdir, &st->items[i].manifest, err)))
+			return rc;
+		total += has[i] ? 2 : 1;
+	}
+	size_t max;
+	if ((rc = max_lowers(&max, err)))
+		return rc;
+	/* Kernels without "lowerdir+" take one page of options: estimate. */
+	size_t per = strlen(s->path) + 80;
+	if (total * per > 4000 && !spfs_mount__has_lowerdir_plus()) {
+		size_t fit = 3800 / per;
+		if (fit < max)
+			max = fit < 2 ? 2 : fit;
+	}
+	size_t first = 0; /* items below `first` are merged into one lower */
+	if (total > max) {
+		size_t left = total;
+		while (first < n && left + 1 > max)
+			left -= has[first++] ? 2 : 1;
+	}
+	size_t cap = total + 2;
+	if ((rc = sp_calloc((void **)&rt->lowers, cap, sizeof(*rt->lowers), err)))
+		return rc;
+	rt->lower_count = 0;
+	if (first > 0) {
+		sp_digest merged;
+		if ((rc = flatten_bottom(&merged, s, rdir, st->items, first, err)))
+			return rc;
+		_cleanup_free_ char *path = NULL;
+		if ((rc = spfs_render_stored(&path, s, &merged, err)))
+			return rc;
+		rt->lowers[rt->lower_count++] = (spfs_runtime_lower){SPFS_LOWER_RENDER, merged};
+	}
+	for (size_t i = first; i < n; i++) {
+		_cleanup_free_ char *path = NULL;
+		if ((rc = spfs_render_stored(&path, s, &st->items[i].manifest, err)))
+			return rc;
+		if (has[i])
+			rt->lowers[rt->lower_count++] = (spfs_runtime_lower){SPFS_LOWER_MASKS, st->items[i].manifest};
+		rt->lowers[rt->lower_count++] = (spfs_runtime_lower){SPFS_LOWER_RENDER, st->items[i].manifest};
+	}
+	if (rt->lower_count == 0) {
+		if (sp_sys_mkdirat(rdir, "empty", 0755) < 0 && errno != EEXIST)
+			return sp_error_errno(err, "mkdir runtimes/empty");
+		rt->lowers[rt->lower_count++] = (spfs_runtime_lower){SPFS_LOWER_EMPTY, {{0}}};
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ durable */
+
+static int durable_prepare(spfs_runtime *rt, stack *st, spfs_store *s, const spfs_run_opts *o, int *lock_fd,
+			   sp_error *err)
+{
+	const char *name = o->durable;
+	if (!spfs_runtime__name_valid(name))
+		return sp_error_set(err, SP_EINVALID,
+				    "'%.80s' is not a durable runtime name (letters, digits, . _ -; at most %u)", name,
+				    SPFS_RUNTIME_NAME_MAX);
+	_cleanup_close_ int rdir = -1;
+	_cleanup_close_ int ddir = -1;
+	_cleanup_close_ int ndir = -1;
+	int rc = spfs_runtime__dir(&rdir, s, err);
+	if (!rc)
+		rc = open_subdir(&ddir, rdir, "durable", err);
+	if (rc)
+		return rc;
+	struct stat sb;
+	bool exists = fstatat(ddir, name, &sb, AT_SYMLINK_NOFOLLOW) == 0;
+	if (o->rerun && !exists)
+		return sp_error_set(err, SPFS_ENOTFOUND, "no durable runtime named '%s'", name);
+	if ((rc = open_subdir(&ndir, ddir, name, err)))
+		return rc;
+	int lfd = openat(ndir, "lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (lfd < 0)
+		return sp_error_errno(err, "open durable/%s/lock", name);
+	if (flock(lfd, LOCK_EX | LOCK_NB) < 0) {
+		close(lfd);
+		return sp_error_set(err, SPFS_ELOCKED, "durable runtime '%s' is in use", name);
+	}
+	*lock_fd = lfd;
+	char hex[SP_DIGEST_HEX_LEN + 1];
+	if (exists) {
+		/* the stack file is the truth for a durable runtime */
+		char rel[SPFS_RUNTIME_NAME_MAX + 16];
+		snprintf(rel, sizeof(rel), "%s/stack", name);
+		_cleanup_free_ char *data = NULL;
+		size_t len = 0;
+		if ((rc = sp_read_file_at(&data, &len, ddir, rel, (size_t)8 << 20, err)))
+			return sp_error_prefix(err, "durable runtime '%s'", name);
+		stack saved = {0};
+		for (char *p = data; *p && !rc;) {
+			char *nl = strchr(p, '\n');
+			sp_digest d;
+			if (!nl || nl - p != 6 + SP_DIGEST_HEX_LEN || strncmp(p, "layer ", 6) != 0) {
+				rc = sp_error_set(err, SP_EINVALID, "durable/%s/stack is malformed", name);
+				break;
+			}
+			*nl = '\0';
+			if (!(rc = sp_digest_from_hex(&d, p + 6, err))) {
+				spfs_kind kind;
+				if (!(rc = spfs_resolve(&d, &kind, s, p + 6, err)))
+					rc = push_object(&saved, s, &d, kind, p + 6, err);
+			}
+			p = nl + 1;
+		}
+		if (rc) {
+			stack_free(&saved);
+			return sp_error_prefix(err, "durable runtime '%s'", name);
+		}
+		if (o->rerun) {
+			stack_free(st);
+			*st = saved;
+		} else {
+			bool same = saved.count == st->count;
+			for (size_t i = 0; same && i < st->count; i++)
+				same = sp_digest_cmp(&saved.items[i].digest, &st->items[i].digest) == 0;
+			stack_free(&saved);
+			if (!same)
+				return sp_error_set(err, SP_EEXISTS,
+						    "durable runtime '%s' exists with another stack; use --rerun %s, or "
+						    "'spfs runtime rm %s'", name, name, name);
+		}
+	} else {
+		sp_buf b = {0};
+		for (size_t i = 0; i < st->count && !rc; i++) {
+			sp_digest_to_hex(&st->items[i].digest, hex);
+			rc = sp_buf_printf(&b, err, "layer %s\n", hex);
+		}
+		if (!rc)
+			rc = sp_atomic_write_at(ndir, "stack", b.data ? b.data : "", b.len, 0644, err);
+		sp_buf_free(&b);
+		if (rc)
+			return sp_error_prefix(err, "cannot create durable runtime '%s'", name);
+	}
+	if ((sp_sys_mkdirat(ndir, "upper", 0755) < 0 && errno != EEXIST) ||
+	    (sp_sys_mkdirat(ndir, "work", 0700) < 0 && errno != EEXIST))
+		return sp_error_errno(err, "mkdir durable/%s/upper", name);
+	size_t n = strlen(s->path) + SPFS_RUNTIME_NAME_MAX + 40;
+	if (!(rt->upper = malloc(n)) || !(rt->work = malloc(n)) || !(rt->durable = strdup(name)))
+		return sp_error_set(err, SP_ENOMEM, "out of memory");
+	snprintf(rt->upper, n, "%s/runtimes/durable/%s/upper", s->path, name);
+	snprintf(rt->work, n, "%s/runtimes/durable/%s/work", s->path, name);
+	return 0;
+}
+
+/* -------------------------------------------------------------- exec */
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Startup scripts in name order (*.sh, or *.csh for csh/tcsh). */
+static size_t startup_scripts(char ***out, const char *suffix)
+{
+	*out = NULL;
+	DIR *d = opendir(SPFS_RUNTIME_MOUNTPOINT "/etc/spfs/startup.d");
+	if (!d)
+		return 0;
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *de;
+	size_t sl = strlen(suffix);
+	while ((de = readdir(d)) && n < 1000) {
+		size_t l = strlen(de->d_name);
+		if (l <= sl || strcmp(de->d_name + l - sl, suffix) != 0 || de->d_name[0] == '.')
+			continue;
+		char **grown = realloc(names, (n + 1) * sizeof(*names));
+		if (!grown)
+			break;
+		names = grown;
+		if (!(names[n] = strdup(de->d_name)))
+			break;
+		n++;
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), name_cmp);
+	*out = names;
+	return n;
+}
+
+/* Appends s single-quoted for sh and csh ('\'' inside). */
+static int quote_append(sp_buf *b, const char *s, sp_error *err)
+{
+	int rc = sp_buf_append(b, "'", 1, err);
+	for (; *s && !rc; s++)
+		rc = *s == '\'' ? sp_buf_append(b, "'\\''", 4, err) : sp_buf_append(b, s, 1, err);
+	return rc ? rc : sp_buf_append(b, "'", 1, err);
+}
+
+/* argv for exec: the command itself, or a shell that sources the startup
+ * scripts first. Memory is the child's, freed by exec. */
+static int exec_argv(char ***out, char *const *argv, const spfs_run_opts *o, sp_error *err)
+{
+	const char *shell = getenv("SHELL");
+	if (!shell || shell[0] != '/')
+		shell = "/bin/sh";
+	const char *base = strrchr(shell, '/') ? strrchr(shell, '/') + 1 : shell;
+	bool csh = o->shell && (strcmp(base, "csh") == 0 || strcmp(base, "tcsh") == 0);
+	char **scripts = NULL;
+	size_t ns = o->no_startup ? 0 : startup_scripts(&scripts, csh ? ".csh" : ".sh");
+	size_t argc = 0;
+	while (argv && argv[argc])
+		argc++;
+	char **v = calloc(argc + 8, sizeof(*v));
+	if (!v)
+		return sp_error_set(err, SP_ENOMEM, "out of memory");
+	if (ns == 0) {
+		if (o->shell) {
+			v[0] = (char *)shell;
+		} else {
+			for (size_t i = 0; i < argc; i++)
+				v[i] = argv[i];
+		}
+		*out = v;
+		return 0;
+	}
+	sp_buf script = {0};
+	int rc = 0;
+	char path[PATH_MAX];
+	for (size_t i = 0; i < ns && !rc; i++) {
+		snprintf(path, sizeof(path), SPFS_RUNTIME_MOUNTPOINT "/etc/spfs/startup.d/%s", scripts[i]);
+		rc = sp_buf_append(&script, csh ? "source " : ". ", csh ? 7 : 2, err);
+		if (!rc)
+			rc = quote_append(&script, path, err);
+		if (!rc)
+			rc = sp_buf_append(&script, "\n", 1, err);
+	}
+	if (rc)
+		return rc;
+	if (csh) {
+		if ((rc = sp_buf_append(&script, "exec ", 5, err)) || (rc = quote_append(&script, shell, err)) ||
+		    (rc = sp_buf_append(&script, "", 1, err)))
+			return rc;
+		v[0] = (char *)shell;
+		v[1] = "-c";
+		v[2] = script.data;
+		*out = v;
+		return 0;
+	}
+	if ((rc = sp_buf_append(&script, "exec \"$@\"", 10, err)))
+		return rc;
+	v[0] = "/bin/sh";
+	v[1] = "-c";
+	v[2] = script.data;
+	v[3] = "spfs-startup";
+	if (o->shell) {
+		v[4] = (char *)shell;
+	} else {
+		for (size_t i = 0; i < argc; i++)
+			v[4 + i] = argv[i];
+	}
+	*out = v;
+	return 0;
+}
+
+/* In the child: report an error through the pipe and exit. */
+static _Noreturn void child_fail(int fd, int code, const sp_error *err)
+{
+	size_t n = strlen(err->msg);
+	if (write(fd, err->msg, n) < 0) {
+		/* nothing more to do */
+	}
+	_exit(code);
+}
+
+static _Noreturn void child_main(int status_fd, const sigset_t *oldmask, spfs_runtime *rt, spfs_store *s,
+				 const spfs_mount_plan *plan, char *const *argv, const spfs_run_opts *o)
+{
+	sp_error err = {0};
+	/* Default dispositions and the caller's mask for the command. */
+	signal(SIGPIPE, SIG_DFL);
+	if (spfs_mount__enter(&err) || (plan->scratch && spfs_mount__scratch(plan, &err)) ||
+	    spfs_mount__overlay(plan, false, &err)) {
+		sp_error_prefix(&err, "cannot set up runtime %s", rt->id);
+		child_fail(status_fd, SPFS_RUN_ESETUP, &err);
+	}
+	rt->pid = (int)getpid();
+	rt->started = (int64_t)time(NULL);
+	struct stat st;
+	if (!spfs_runtime__proc_start(rt->pid, &rt->start_ticks) || stat("/proc/self/ns/mnt", &st) < 0) {
+		sp_error_set(&err, SP_EIO, "cannot read /proc/self (is /proc mounted?)");
+		child_fail(status_fd, SPFS_RUN_ESETUP, &err);
+	}
+	rt->mntns = (uint64_t)st.st_ino;
+	if (spfs_runtime__write(s, rt, &err))
+		child_fail(status_fd, SPFS_RUN_ESETUP, &err);
+	if (setenv("SPFS_RUNTIME", rt->id, 1) < 0 || setenv("SPFS_STORAGE", spfs_store_path(s), 1) < 0) {
+		sp_error_set(&err, SP_ENOMEM, "cannot set the environment");
+		child_fail(status_fd, SPFS_RUN_ESETUP, &err);
+	}
+	/* A working directory inside /spfs referred to the old mount. */
+	char cwd[PATH_MAX];
+	if (getcwd(cwd, sizeof(cwd)) && strncmp(cwd, SPFS_RUNTIME_MOUNTPOINT, 5) == 0 &&
+	    (cwd[5] == '/' || cwd[5] == '\0') && chdir(cwd) < 0 && chdir("/") < 0) {
+		/* stay where we are */
+	}
+	char **v = NULL;
+	if (exec_argv(&v, argv, o, &err))
+		child_fail(status_fd, SPFS_RUN_ESETUP, &err);
+	sigprocmask(SIG_SETMASK, oldmask, NULL);
+	execvp(v[0], v);
+	int e = errno;
+	sp_error_errno(&err, "cannot run %s", v[0]);
+	child_fail(status_fd, e == ENOENT ? SPFS_RUN_ENOENT : SPFS_RUN_ENOEXEC, &err);
+}
+
+static int status_of(int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	if (WIFSIGNALED(wstatus))
+		return 128 + WTERMSIG(wstatus);
+	return SPFS_RUN_ESETUP;
+}
+
+/* Waits for the child, forwarding signals sent to us with kill(2). */
+static int supervise(pid_t child, const sigset_t *set)
+{
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(set, &si);
+		if (sig < 0)
+			continue; /* EINTR (SIGCONT after a stop) */
+		if (sig == SIGCHLD) {
+			int ws;
+			pid_t r;
+			while ((r = waitpid(-1, &ws, WNOHANG)) > 0)
+				if (r == child)
+					return status_of(ws);
+			continue;
+		}
+		/* Terminal signals (SI_KERNEL) went to the whole foreground
+		 * process group, the child included: do not send them twice. */
+		if (si.si_code == SI_KERNEL)
+			continue;
+		kill(child, sig);
+	}
+}
+
+static int make_record_dirs(spfs_runtime *rt, spfs_store *s, bool scratch, sp_error *err)
+{
+	_cleanup_close_ int rdir = -1;
+	int rc = spfs_runtime__dir(&rdir, s, err);
+	if (rc)
+		return rc;
+	char rnd[SPFS_RUNTIME_ID_LEN + 1];
+	for (int tries = 0;; tries++) {
+		sp_random_name(rnd, SPFS_RUNTIME_ID_LEN);
+		if (sp_sys_mkdirat(rdir, rnd, 0755) == 0)
+			break;
+		if (errno != EEXIST || tries > 10)
+			return sp_error_errno(err, "cannot create runtimes/%s", rnd);
+	}
+	memcpy(rt->id, rnd, sizeof(rnd));
+	if (!scratch)
+		return 0;
+	char rel[SPFS_RUNTIME_ID_LEN + 16];
+	snprintf(rel, sizeof(rel), "%s/scratch", rt->id);
+	if (sp_sys_mkdirat(rdir, rel, 0755) < 0)
+		return sp_error_errno(err, "cannot create runtimes/%s", rel);
+	size_t n = strlen(s->path) + 64;
+	if (!(rt->scratch = malloc(n)) || !(rt->upper = malloc(n)) || !(rt->work = malloc(n)))
+		return sp_error_set(err, SP_ENOMEM, "out of memory");
+	snprintf(rt->scratch, n, "%s/runtimes/%s/scratch", s->path, rt->id);
+	snprintf(rt->upper, n, "%s/upper", rt->scratch);
+	snprintf(rt->work, n, "%s/work", rt->scratch);
+	return 0;
+}
+
+static void remove_record(spfs_store *s, const char *id)
+{
+	sp_error ignored = {0};
+	_cleanup_close_ int rdir = -1;
+	if (id[0] && spfs_runtime__dir(&rdir, s, &ignored) == 0)
+		sp_rm_rf_at(rdir, id, &ignored);
+}
+
+int spfs_runtime_run(int *exit_status, spfs_store *s, const char *const *refs, size_t nrefs,
+		     char *const *argv, const spfs_run_opts *o, sp_error *err)
+{
+	static const spfs_run_opts defaults = {0};
+	if (!o)
+		o = &defaults;
+	*exit_status = SPFS_RUN_ESETUP;
+	if (!o->shell && (!argv || !argv[0]))
+		return sp_error_set(err, SP_EINVALID, "no command to run");
+	if (o->rerun && !o->durable)
+		return sp_error_set(err, SP_EINVALID, "rerun needs a durable runtime name");
+	if (geteuid() != 0)
+		return sp_error_set(err, SP_EINVALID,
+				    "spfs run needs root: the namespace and overlay mounts need CAP_SYS_ADMIN "
+				    "(the spfs-enter helper for other users is not available yet)");
+	if (strchr(spfs_store_path(s), '\n'))
+		return sp_error_set(err, SP_EINVALID, "the store path contains a newline");
+	_cleanup_(spfs_runtime_freep) spfs_runtime *rt = calloc(1, sizeof(*rt));
+	if (!rt)
+		return sp_error_set(err, SP_ENOMEM, "out of memory");
+	stack st = {0};
+	_cleanup_close_ int durable_lock = -1;
+	char **paths = NULL;
+	spfs_mount_plan plan;
+	int rc = spfs_store_lock_shared(s, err);
+	if (rc)
+		return rc;
+	/* 1. the whole plan, validated, before anything is mounted */
+	for (size_t i = 0; i < nrefs && !rc; i++)
+		rc = resolve_ref(&st, s, refs[i], err);
+	if (!rc && o->durable)
+		rc = durable_prepare(rt, &st, s, o, &durable_lock, err);
+	if (!rc)
+		rc = build_lowers(rt, s, &st, err);
+	if (!rc && st.count && !(rt->layers = malloc(st.count * sizeof(*rt->layers))))
+		rc = sp_error_set(err, SP_ENOMEM, "out of memory");
+	for (size_t i = 0; i < st.count && !rc; i++)
+		rt->layers[rt->layer_count++] = st.items[i].digest;
+	rt->editable = o->editable || o->durable;
+	_cleanup_free_ char *tmpfs_size = NULL;
+	if (!rc && rt->editable && !o->durable)
+		rc = spfs_runtime__tmpfs_size(&tmpfs_size, err);
+	if (!rc)
+		rc = make_record_dirs(rt, s, rt->editable && !o->durable, err);
+	if (!rc)
+		rc = spfs_runtime__plan(&plan, &paths, s, rt, err);
+	if (!rc) {
+		plan.tmpfs_size = tmpfs_size;
+		rc = spfs_mount__check(&plan, err);
+	}
+	if (!rc) {
+		struct stat sb;
+		if (stat(SPFS_RUNTIME_MOUNTPOINT, &sb) < 0 && mkdir(SPFS_RUNTIME_MOUNTPOINT, 0755) < 0 && errno != EEXIST)
+			rc = sp_error_errno(err, "cannot create %s", SPFS_RUNTIME_MOUNTPOINT);
+	}
+	stack_free(&st);
+	if (rc) {
+		spfs_store_unlock(s);
+		remove_record(s, rt->id);
+		spfs_runtime__free_paths(paths, rt->lower_count);
+		return sp_error_prefix(err, "cannot start a runtime");
+	}
+	/* 2. fork; the child mounts and execs */
+	sigset_t set, old;
+	sigemptyset(&set);
+	static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD};
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&set, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
+		rc = sp_error_errno(err, "pipe");
+		goto fail;
+	}
+	fflush(NULL);
+	pid_t child = fork();
+	if (child < 0) {
+		rc = sp_error_errno(err, "fork");
+		close(pfd[0]);
+		close(pfd[1]);
+		goto fail;
+	}
+	if (child == 0) {
+		close(pfd[0]);
+		child_main(pfd[1], &old, rt, s, &plan, argv, o);
+	}
+	close(pfd[1]);
+	char msg[SP_ERROR_MSG_MAX];
+	size_t got = 0;
+	for (;;) {
+		ssize_t r = read(pfd[0], msg + got, sizeof(msg) - 1 - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || (got += (size_t)r) >= sizeof(msg) - 1)
+			break;
+	}
+	close(pfd[0]);
+	msg[got] = '\0';
+	/* 3. the record (or the error) exists: clean may run again */
+	spfs_store_unlock(s);
+	*exit_status = supervise(child, &set);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	remove_record(s, rt->id);
+	spfs_runtime__free_paths(paths, rt->lower_count);
+	if (got)
+		return sp_error_set(err, SP_ERROR, "%s", msg);
+	return 0;
+fail:
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	spfs_store_unlock(s);
+	remove_record(s, rt->id);
+	spfs_runtime__free_paths(paths, rt->lower_count);
+	return sp_error_prefix(err, "cannot start a runtime");
+}
