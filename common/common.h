@@ -144,7 +144,8 @@ bool sp_digest_is_zero(const sp_digest *d);
  * wrappers, so a test can make the Nth call fail. SPAWN_FAULT in the
  * environment arms them: "OP:N:ERRNO[,OP:N:ERRNO...]" where OP is write,
  * fsync, rename, link, open, mkdir, syncfs; N counts calls from 1 and ERRNO
- * is a name such as EIO or ENOSPC. Only read when the process starts. */
+ * is a name such as EIO or ENOSPC, or KILL to die by SIGKILL right there
+ * (crash tests). Only read when the process starts. */
 ssize_t sp_sys_write(int fd, const void *buf, size_t n);
 int sp_sys_fsync(int fd);
 int sp_sys_syncfs(int fd);

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +18,10 @@ enum { OP_WRITE, OP_FSYNC, OP_SYNCFS, OP_RENAME, OP_LINK, OP_OPEN, OP_MKDIR, OP_
 static const char *const op_names[OP_COUNT] = {
 	"write", "fsync", "syncfs", "rename", "link", "open", "mkdir",
 };
+
+/* "OP:N:KILL" kills the process with SIGKILL at that call: a crash at an
+ * exact point, for the crash-safety tests. */
+#define FAULT_KILL (-1)
 
 static atomic_long counters[OP_COUNT];
 static long fail_at[OP_COUNT]; /* 0 = never */
@@ -33,6 +38,8 @@ static int errno_from_name(const char *s)
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(s, names[i].name) == 0)
 			return names[i].e;
+	if (strcmp(s, "KILL") == 0)
+		return FAULT_KILL;
 	return 0;
 }
 
@@ -103,6 +110,8 @@ static bool inject(int op)
 	long n = atomic_fetch_add(&counters[op], 1) + 1;
 	if (n != fail_at[op])
 		return false;
+	if (fail_errno[op] == FAULT_KILL)
+		raise(SIGKILL);
 	errno = fail_errno[op];
 	return true;
 }

@@ -17,6 +17,7 @@ typedef struct item {
 	spfs_store *s;
 	bool payload;
 	bool exec;
+	bool link; /* a symlink payload (<digest>.l): its target is hashed */
 	bool bad;
 	sp_digest digest;
 	uint64_t size;
@@ -50,6 +51,22 @@ static void check_work(uv_work_t *req)
 	int parent = it->payload ? it->s->payloads_fd : it->s->objects_fd;
 	char rel[80];
 	snprintf(rel, sizeof(rel), "%s/%s", it->shard, it->name);
+	if (it->link) {
+		char target[SPFS_MAX_TARGET + 1];
+		ssize_t n = readlinkat(parent, rel, target, sizeof(target));
+		sp_digest got;
+		sp_error e2 = {0};
+		if (n <= 0 || (size_t)n > SPFS_MAX_TARGET) {
+			it->bad = true;
+			snprintf(it->detail, sizeof(it->detail), "%s",
+				 n < 0 && errno == EINVAL ? "should be a symbolic link" : "unreadable symbolic link");
+		} else if (sp_digest_buf(&got, target, (size_t)n, &e2) == 0 && sp_digest_cmp(&got, &it->digest)) {
+			it->bad = true;
+			snprintf(it->detail, sizeof(it->detail), "symbolic link target does not match its digest");
+		}
+		it->size = n > 0 ? (uint64_t)n : 0;
+		return;
+	}
 	_cleanup_close_ int fd = openat(parent, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		it->bad = true;
@@ -150,7 +167,8 @@ static int collect(check_ctx *c, bool payload, sp_error *err)
 			char full[SP_DIGEST_HEX_LEN + 8];
 			size_t n = strlen(fe->d_name);
 			bool exec = payload && n == SP_DIGEST_HEX_LEN && strcmp(fe->d_name + n - 2, ".x") == 0;
-			size_t hexlen = exec ? n - 2 : n;
+			bool link = payload && n == SP_DIGEST_HEX_LEN && strcmp(fe->d_name + n - 2, ".l") == 0;
+			size_t hexlen = exec || link ? n - 2 : n;
 			if (strncmp(fe->d_name, ".tmp-", 5) == 0) {
 				if (c->cb) {
 					spfs_problem p = {"temp", where, "leftover temporary file (removed by 'spfs clean')"};
@@ -174,6 +192,7 @@ static int collect(check_ctx *c, bool payload, sp_error *err)
 			it->s = c->s;
 			it->payload = payload;
 			it->exec = exec;
+			it->link = link;
 			memcpy(it->shard, de->d_name, 3);
 			snprintf(it->name, sizeof(it->name), "%s", fe->d_name);
 			snprintf(full, sizeof(full), "%s%.*s", de->d_name, (int)hexlen, fe->d_name);

@@ -97,7 +97,8 @@ static int sweep(clean_ctx *c, int parent, const char *area, sp_error *err)
 				continue;
 			}
 			size_t len = strlen(n);
-			bool exec = payloads && len == SP_DIGEST_HEX_LEN && strcmp(n + len - 2, ".x") == 0;
+			bool exec = payloads && len == SP_DIGEST_HEX_LEN &&
+				    (strcmp(n + len - 2, ".x") == 0 || strcmp(n + len - 2, ".l") == 0);
 			size_t hexlen = exec ? len - 2 : len;
 			if (hexlen != SP_DIGEST_HEX_LEN - 2 || !sp_digest_is_hex(n, hexlen))
 				continue; /* not ours to judge; `spfs check` reports it */

@@ -93,6 +93,11 @@ int spfs_store__mark(spfs_store *s, spfs_dset *set, const sp_digest *d, spfs_mis
 		if (spfs_manifest_decode(&m, b.data, b.len, &e2) == 0) {
 			for (size_t i = 0; i < m->count && rc >= 0; i++) {
 				const spfs_entry *e = &m->entries[i];
+				if (e->kind == SPFS_ENTRY_SYMLINK) {
+					/* keeps the symlink payload renders link to */
+					rc = spfs_dset__add(set, &e->digest, err);
+					continue;
+				}
 				if (e->kind != SPFS_ENTRY_FILE)
 					continue;
 				rc = spfs_dset__add(set, &e->digest, err);

@@ -145,9 +145,45 @@ static int link_file(spfs_store *s, const spfs_entry *e, int dirfd, const char *
 	return sp_error_errno(err, "cannot link %s", e->path);
 }
 
+/* Symlinks are hardlinked too: creating a symlink costs as much as writing
+ * a small file on ext4, a link() a fraction of that. The store keeps one
+ * symlink per target as payloads/xx/<digest>.l (digest = SHA-256 of the
+ * target), made on first use. Anything unusual falls back to symlinkat. */
+static int link_symlink(spfs_store *s, const spfs_entry *e, int dirfd, const char *base, bool copy,
+			sp_error *err)
+{
+	int sfd;
+	char name[72];
+	sp_error ignored = {0};
+	if (!copy && spfs_store__shard_fd(&sfd, s, true, &e->digest, true, &ignored) == 0) {
+		spfs_store__shard_name(&e->digest, false, name);
+		memcpy(name + SP_DIGEST_HEX_LEN - 2, ".l", 3);
+		if (linkat(sfd, name, dirfd, base, 0) == 0)
+			return 0;
+		if (errno == ENOENT) {
+			char tmp[32], rnd[17];
+			sp_random_name(rnd, 16);
+			snprintf(tmp, sizeof(tmp), ".tmp-%s", rnd);
+			if (symlinkat(e->target, sfd, tmp) == 0) {
+				if (renameat2(sfd, tmp, sfd, name, RENAME_NOREPLACE) < 0)
+					unlinkat(sfd, tmp, 0);
+				if (linkat(sfd, name, dirfd, base, 0) == 0)
+					return 0;
+			}
+		}
+	}
+	if (symlinkat(e->target, dirfd, base) < 0)
+		return sp_error_errno(err, "cannot create symlink %s", e->path);
+	return 0;
+}
+
 /* Renders m into the empty directory open at root_fd. */
 static int render_into(spfs_store *s, const spfs_manifest *m, int root_fd, bool copy, sp_error *err)
 {
+	/* Directories get their mode from mkdirat; fchmod only when the umask
+	 * would strip bits of it. */
+	mode_t mask = umask(0);
+	umask(mask);
 	int stack[SPFS_MAX_DEPTH + 2];
 	size_t top = 0;
 	stack[0] = root_fd;
@@ -171,7 +207,7 @@ static int render_into(spfs_store *s, const spfs_manifest *m, int root_fd, bool 
 		int dirfd = stack[top];
 		switch (e->kind) {
 		case SPFS_ENTRY_DIR: {
-			if (sp_sys_mkdirat(dirfd, base, 0700) < 0) {
+			if (sp_sys_mkdirat(dirfd, base, e->mode) < 0) {
 				rc = sp_error_errno(err, "cannot create directory %s", e->path);
 				break;
 			}
@@ -180,7 +216,11 @@ static int render_into(spfs_store *s, const spfs_manifest *m, int root_fd, bool 
 				rc = sp_error_errno(err, "cannot open %s", e->path);
 				break;
 			}
-			fchmod(fd, e->mode);
+			if ((e->mode & mask) && fchmod(fd, e->mode) < 0) {
+				rc = sp_error_errno(err, "cannot chmod %s", e->path);
+				close(fd);
+				break;
+			}
 			stack[++top] = fd;
 			break;
 		}
@@ -188,8 +228,7 @@ static int render_into(spfs_store *s, const spfs_manifest *m, int root_fd, bool 
 			rc = link_file(s, e, dirfd, base, copy, err);
 			break;
 		case SPFS_ENTRY_SYMLINK:
-			if (symlinkat(e->target, dirfd, base) < 0)
-				rc = sp_error_errno(err, "cannot create symlink %s", e->path);
+			rc = link_symlink(s, e, dirfd, base, copy, err);
 			break;
 		case SPFS_ENTRY_MASK:
 			break;
