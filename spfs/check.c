@@ -252,6 +252,29 @@ static int on_record(const char *tag, size_t back, const spfs_tag_record *r, siz
 	return rc;
 }
 
+/* Staging directories under tmp/ belong to transactions that are running
+ * or died; reported for information, removed by clean. */
+static void report_tmp(check_ctx *c)
+{
+	int fd = openat(c->s->tmp_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 || !c->cb)
+			continue;
+		char name[300];
+		snprintf(name, sizeof(name), "tmp/%s", de->d_name);
+		spfs_problem p = {"temp", name, "leftover of a running or interrupted transaction (removed by 'spfs clean')"};
+		c->cb(&p, c->ud);
+	}
+	closedir(d);
+}
+
 static check_ctx *current_ctx; /* the progress display is driven from the loop thread only */
 
 static void check_done_cb(uv_work_t *req, int status)
@@ -302,6 +325,7 @@ int spfs_check(spfs_store *s, spfs_problem_cb cb, void *ud, spfs_check_stats *st
 			problem(&c, "payload", hex, it->detail);
 		}
 	}
+	report_tmp(&c);
 	closure_ctx cc = {.c = &c};
 	rc = spfs_store__each_record(s, on_record, &cc, err);
 out:
