@@ -44,6 +44,7 @@ struct solver__sat {
 	size_t qhead;
 	ivec agenda, agenda_lim; /* activated requirement clauses */
 	ivec roots;              /* requirement clauses without guard */
+	ivec units;              /* unit clauses, enqueued when solving starts */
 	int8_t *seen;
 	bool unsat;
 	int final_conflict;
@@ -130,6 +131,7 @@ void solver__sat_free(solver__sat *s)
 	free(s->agenda.v);
 	free(s->agenda_lim.v);
 	free(s->roots.v);
+	free(s->units.v);
 	free(s);
 }
 
@@ -236,17 +238,8 @@ int solver__sat_add(solver__sat *s, const int *in, size_t n, int fact, bool requ
 		s->final_conflict = id;
 		return 0;
 	}
-	if (k == 1) {
-		int v = lit_val(s, s->lits.v[s->cl[id].off]);
-		if (v == -1) {
-			s->unsat = true;
-			s->final_conflict = id;
-			return 0;
-		}
-		if (v == 0)
-			return enqueue(s, s->lits.v[s->cl[id].off], id);
-		return 0;
-	}
+	if (k == 1)
+		return push(&s->units, id, s->err); /* enqueued when solving starts */
 	return watch_clause(s, id);
 }
 
@@ -412,6 +405,25 @@ int solver__sat_solve(solver__sat *s, uint64_t max_conflicts)
 {
 	if (s->unsat)
 		return 0;
+	/* Units go in only now, when every clause and every guard list
+	 * exists: a clause added after its literals were assigned would never
+	 * be watched or put on the agenda. */
+	for (size_t i = 0; i < s->units.n; i++) {
+		int id = s->units.v[i];
+		int l = s->lits.v[s->cl[id].off];
+		int v = lit_val(s, l);
+		if (v == -1) {
+			s->unsat = true;
+			s->final_conflict = id;
+			return 0;
+		}
+		if (v == 0) {
+			int rc = enqueue(s, l, id);
+			if (rc)
+				return rc;
+		}
+	}
+	s->units.n = 0;
 	ivec learnt = {0}, ante = {0};
 	int rc = 0;
 	for (;;) {

@@ -166,6 +166,23 @@ static solver_result *solve_opts(const char *const *reqs, const solver_opt *opts
 	return r;
 }
 
+static solver_result *solve_traced(const char *const *reqs, int *rc_out, char **buf, size_t *len)
+{
+	solver_repo repo = {&mem_ops, &R, "mem"};
+	size_t n;
+	const solver_request *rq = req_array(reqs, &n, SOLVER_COMPAT_API);
+	FILE *f = open_memstream(buf, len);
+	solver_options o = {.repos = &repo, .nrepos = 1, .requests = rq, .nrequests = n, .trace = f};
+	solver_result *r = NULL;
+	sp_error e = {0};
+	int rc = solver_solve(&r, &o, &e);
+	fclose(f);
+	if (rc && rc != SOLVER_EUNSAT)
+		fail_msg("solve error %d: %s", rc, e.msg);
+	*rc_out = rc;
+	return r;
+}
+
 static char *ids(const solver_result *r)
 {
 	static char buf[4096];
@@ -660,7 +677,7 @@ static void test_brute_force(void **st)
 {
 	(void)st;
 	int sat = 0, unsatc = 0;
-	for (int round = 0; round < 400; round++) {
+	for (int round = 0; round < 1000; round++) {
 		rng_state = (uint64_t)round * 7919 + 1;
 		reset();
 		solver_build *all[NP * NV];
@@ -696,7 +713,13 @@ static void test_brute_force(void **st)
 			choice[p] = -1;
 		bool exists = brute(all, NP * NV, choice, 0, rq, nrq);
 		int rc;
-		solver_result *r = solve_opts(rq_text, NULL, 0, false, &rc);
+		char *tbuf = NULL;
+		size_t tlen = 0;
+		solver_result *r = solve_traced(rq_text, &rc, &tbuf, &tlen);
+		/* the clause solver agrees with the search and the brute force */
+		if (!strstr(tbuf, exists ? ": solvable" : ": unsolvable"))
+			fail_msg("round %d: clause solver disagrees (%d):\n%.300s", round, exists, tbuf);
+		free(tbuf);
 		if (exists != (rc == 0))
 			fail_msg("round %d: brute force says %d, solver says %d\n%s", round, exists,
 				 rc == 0, solver_result_explanation(r));
@@ -713,6 +736,12 @@ static void test_brute_force(void **st)
 						got[b / NV] = b;
 			}
 			assert_true(valid(all, NP * NV, got, rq, nrq));
+			/* guided by the clause solver's model, the search never backtracks */
+			uint64_t steps, bt, learned;
+			solver_result_stats(r, &steps, &bt, &learned);
+			if (bt != 0)
+				fail_msg("round %d: %llu backtracks despite the model", round,
+					 (unsigned long long)bt);
 			/* and deterministic */
 			char first[4096];
 			snprintf(first, sizeof(first), "%s", ids(r));

@@ -1,0 +1,134 @@
+#!/bin/bash
+# bench/solver.sh - `spk solve` against libsolv's testsolv on the same
+# synthetic repositories, timed side by side by one hyperfine run per size.
+#
+#   usage: bench/solver.sh [BUILD_DIR]     (default: build-solver next to this file)
+#   env:   SIZES ("200x20 1000x20"), RUNS (10), GEN (path of gen_repo.py),
+#          WORK (scratch dir, default a temp dir)
+#
+# For each size PxV: gen_repo.py writes repo.json / requests.json / *.t; this
+# script translates repo.json into a spec directory (one file per package,
+# one YAML document per version, deps as `pkg: name/>=x,<y`), checks every
+# spk answer with check_solution.py, then times testsolv and spk on each
+# request, and an unsatisfiable case (the top-quarter request plus a pin
+# that breaks it), whose explanation spk must produce.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+BUILD=${1:-$HERE/../build-solver}
+SPK=$BUILD/cli/spk
+GEN=${GEN:-/work/shared/bench/solver/gen_repo.py}
+CHECK=${CHECK:-$(dirname "$GEN")/check_solution.py}
+SIZES=${SIZES:-"200x20 1000x20"}
+RUNS=${RUNS:-10}
+WORK=${WORK:-$(mktemp -d)}
+[ -x "$SPK" ] || { echo "no spk at $SPK (build first)" >&2; exit 2; }
+command -v testsolv >/dev/null || { echo "testsolv not installed (libsolv-tools)" >&2; exit 2; }
+command -v hyperfine >/dev/null || { echo "hyperfine not installed" >&2; exit 2; }
+
+translate() { # DIR: repo.json -> DIR/specs, requests.json -> DIR/<req>.spk (one request per line)
+    python3 - "$1" <<'PY'
+import json, os, re, sys
+d = sys.argv[1]
+repo = json.load(open(d + "/repo.json"))
+reqs = json.load(open(d + "/requests.json"))
+def conv(dep):
+    m = re.match(r"^([a-z0-9-]+)(.*)$", dep)
+    name, rng = m.group(1), m.group(2)
+    return name + ("/" + rng if rng else "")
+os.makedirs(d + "/specs", exist_ok=True)
+for name, versions in repo.items():
+    docs = []
+    for v, deps in versions.items():
+        doc = "pkg: %s/%s\n" % (name, v)
+        if deps:
+            doc += "install:\n  requirements:\n" + "".join(
+                "    - pkg: '%s'\n" % conv(x) for x in deps)
+        docs.append(doc)
+    open("%s/specs/%s.yaml" % (d, name), "w").write("---\n".join(docs))
+for r, lst in reqs.items():
+    open("%s/%s.spk" % (d, r), "w").write("\n".join(conv(x) for x in lst) + "\n")
+PY
+}
+
+# Finds a pin that makes the top-quarter request unsatisfiable (deterministic:
+# the first package in name order, pinned to its oldest version, that does).
+make_unsat() { # DIR
+    local d=$1 name first
+    mapfile -t base <"$d/install_all_top_quarter.spk"
+    for name in $(python3 -c "import json;print(' '.join(sorted(json.load(open('$d/repo.json')))))"); do
+        first=$(python3 -c "import json;r=json.load(open('$d/repo.json'))['$name'];print(sorted(r,key=lambda v:tuple(map(int,v.split('.'))))[0])")
+        if ! "$SPK" solve "${base[@]}" "$name/=$first" --repo "$d/specs" >/dev/null 2>&1; then
+            { cat "$d/install_all_top_quarter.spk"; echo "$name/=$first"; } >"$d/unsat_hard.spk"
+            # the same job for testsolv: the top-quarter installs plus a lock
+            # of every other version of the pinned package
+            { grep -v '^job' "$d/install_all_top_quarter.t" | grep -v '^result'
+              grep '^job install' "$d/install_all_top_quarter.t"
+              echo "job install name $name"
+              python3 -c "
+import json
+r=json.load(open('$d/repo.json'))['$name']
+for v in r:
+    if v != '$first': print('job lock pkg $name-%s-1.noarch@available' % v)"
+            } >"$d/unsat_hard.t"
+            echo "$name/=$first"
+            return 0
+        fi
+    done
+    echo "none"
+}
+
+for sz in $SIZES; do
+    P=${sz%x*}; V=${sz#*x}
+    D=$WORK/r$sz
+    python3 "$GEN" "$D" --packages "$P" --versions "$V" --seed 1 >/dev/null
+    translate "$D"
+    echo "== $sz: $(ls "$D"/specs | wc -l) spec files"
+    for t in install_1_root install_5 install_20 install_5_pinned_old install_all_top_quarter; do
+        mapfile -t rq <"$D/$t.spk"
+        if "$SPK" solve "${rq[@]}" --repo "$D/specs" >"$D/$t.spk.out" 2>"$D/$t.spk.err"; then
+            sed -E 's|^([^/]+)/([^/ ]+)/.*|\1 \2|' "$D/$t.spk.out" >"$D/$t.spk.sol"
+            if python3 "$CHECK" "$D" "$t" "$D/$t.spk.sol" >"$D/$t.check" 2>&1; then
+                echo "$t: spk solved, $(wc -l <"$D/$t.spk.sol") packages, valid ($(tail -1 "$D/$t.check"))"
+            else
+                echo "$t: spk answer INVALID: $(tail -3 "$D/$t.check")"
+            fi
+        else
+            echo "$t: spk found no solution ($(head -2 "$D/$t.spk.err" | tail -1))"
+        fi
+        ts=$(testsolv "$D/$t.t" | grep -c '^  *install' || true)
+        echo "$t: testsolv: $(testsolv "$D/$t.t" | grep -E 'problems|installed' | head -1)"
+    done
+    pin=$(make_unsat "$D")
+    echo "unsat_hard: pin $pin"
+    mapfile -t uq <"$D/unsat_hard.spk" 2>/dev/null || uq=()
+    if [ ${#uq[@]} -gt 0 ]; then
+        "$SPK" solve "${uq[@]}" --repo "$D/specs" >/dev/null 2>"$D/unsat_hard.explain" || true
+        echo "unsat_hard: explanation $(wc -l <"$D/unsat_hard.explain") lines; testsolv: $(testsolv "$D/unsat_hard.t" | grep -E 'problems' | head -1)"
+        head -12 "$D/unsat_hard.explain" | sed 's/^/  | /'
+    fi
+    args=()
+    for t in parse_only install_1_root install_5 install_20 install_5_pinned_old install_all_top_quarter unsat_hard; do
+        [ -f "$D/$t.t" ] || continue
+        args+=(-n "testsolv-$t" "testsolv $D/$t.t")
+        if [ "$t" = parse_only ]; then
+            args+=(-n "spk-$t" "$SPK solve p000/=0.0.0-a.0 --repo $D/specs || true")
+        else
+            args+=(-n "spk-$t" "xargs -a $D/$t.spk sh -c '$SPK solve \"\$@\" --repo $D/specs >/dev/null; [ \$? -le 1 ]' spk")
+        fi
+    done
+    hyperfine -N --runs "$RUNS" --warmup 2 --export-json "$D/hyperfine.json" "${args[@]}" >/dev/null 2>&1 ||
+        hyperfine --runs "$RUNS" --warmup 2 --export-json "$D/hyperfine.json" "${args[@]}" >/dev/null
+    python3 - "$D/hyperfine.json" <<'PY'
+import json, sys
+res = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+print("%-26s %12s %12s %8s" % ("request", "testsolv ms", "spk ms", "ratio"))
+for name in res:
+    if not name.startswith("testsolv-"):
+        continue
+    t = name[len("testsolv-"):]
+    a, b = res[name], res.get("spk-" + t)
+    if not b:
+        continue
+    print("%-26s %12.2f %12.2f %8.2f" % (t, a["mean"] * 1e3, b["mean"] * 1e3, b["mean"] / a["mean"]))
+PY
+done
