@@ -81,8 +81,10 @@ static int do_run(int argc, char **argv, const char *store, bool shell)
 		default: return usage("unknown option");
 		}
 	}
-	const char *refs[256];
+	_cleanup_free_ const char **refs = calloc((size_t)argc + 1, sizeof(*refs));
 	size_t nrefs = 0;
+	if (!refs)
+		return usage("out of memory");
 	int dd = -1; /* index of "--" */
 	for (int k = optind; k < argc && dd < 0; k++)
 		if (strcmp(argv[k], "--") == 0)
@@ -90,8 +92,6 @@ static int do_run(int argc, char **argv, const char *store, bool shell)
 	/* Without "--": `spfs run REF CMD...` (or `--rerun NAME CMD...`). */
 	int end = dd >= 0 ? dd : shell ? argc : o.rerun ? optind : (optind < argc ? optind + 1 : argc);
 	for (int k = optind; k < end; k++) {
-		if (nrefs == sizeof(refs) / sizeof(refs[0]))
-			return usage("too many refs");
 		refs[nrefs++] = argv[k];
 	}
 	int i = dd >= 0 ? dd + 1 : end;

@@ -235,6 +235,7 @@ static int remount(spfs_store *s, const spfs_runtime *rt, sp_error *err)
 	spfs_mount_plan plan;
 	char **paths = NULL;
 	int rc = spfs_runtime__plan(&plan, &paths, s, rt, err);
+	plan.scratch = NULL; /* mounted already */
 	if (!rc)
 		rc = spfs_mount__check(&plan, err);
 	if (!rc)

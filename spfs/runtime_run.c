@@ -98,10 +98,12 @@ static int resolve_ref(stack *st, spfs_store *s, const char *ref, sp_error *err)
 {
 	sp_digest d;
 	spfs_kind kind;
-	int rc = spfs_resolve(&d, &kind, s, ref, err);
+	int rc = SPFS_ENOTFOUND;
+	if (strlen(ref) <= SPFS_MAX_TAG_NAME || !strchr(ref, '+'))
+		rc = spfs_resolve(&d, &kind, s, ref, err);
 	if (rc == 0)
 		return push_object(st, s, &d, kind, ref, err);
-	if (rc != SPFS_ENOTFOUND || !strchr(ref, '+'))
+	if ((rc != SPFS_ENOTFOUND && rc != SP_EINVALID) || !strchr(ref, '+'))
 		return rc;
 	_cleanup_free_ char *copy = strdup(ref);
 	if (!copy)
