@@ -50,31 +50,45 @@ for r, lst in reqs.items():
 PY
 }
 
-# Finds a pin that makes the top-quarter request unsatisfiable (deterministic:
-# the first package in name order, pinned to its oldest version, that does).
+# Finds an unsatisfiable variant of the top-quarter request: each package
+# in name order pinned (=) to its oldest, middle and newest version; among
+# the first five pins that make it unsatisfiable, the one that costs the
+# clause solver the most conflicts is kept (deterministic).
 make_unsat() { # DIR
-    local d=$1 name first
+    local d=$1 n v best="" bestc=-1 found=0 c
     mapfile -t base <"$d/install_all_top_quarter.spk"
-    for name in $(python3 -c "import json;print(' '.join(sorted(json.load(open('$d/repo.json')))))"); do
-        first=$(python3 -c "import json;r=json.load(open('$d/repo.json'))['$name'];print(sorted(r,key=lambda v:tuple(map(int,v.split('.'))))[0])")
-        if ! "$SPK" solve "${base[@]}" "$name/=$first" --repo "$d/specs" >/dev/null 2>&1; then
-            { cat "$d/install_all_top_quarter.spk"; echo "$name/=$first"; } >"$d/unsat_hard.spk"
-            # the same job for testsolv: the top-quarter installs plus a lock
-            # of every other version of the pinned package
-            { grep -v '^job' "$d/install_all_top_quarter.t" | grep -v '^result'
-              grep '^job install' "$d/install_all_top_quarter.t"
-              echo "job install name $name"
-              python3 -c "
+    python3 -c "
 import json
-r=json.load(open('$d/repo.json'))['$name']
+r=json.load(open('$d/repo.json'))
+k=lambda v:tuple(map(int,v.split('.')))
+for n in sorted(r):
+    vs=sorted(r[n],key=k)
+    print(n, vs[0], vs[len(vs)//2], vs[-1])" >"$d/pins.txt"
+    while read -r n a m z && [ $found -lt 5 ]; do
+        for v in $a $m $z; do
+            if ! "$SPK" solve "${base[@]}" "$n/=$v" --repo "$d/specs" --trace >/dev/null 2>"$d/probe.err"; then
+                found=$((found + 1))
+                c=$(sed -n 's/^clause solver: .* \([0-9]*\) conflicts.*/\1/p' "$d/probe.err")
+                if [ "${c:-0}" -gt "$bestc" ]; then bestc=${c:-0}; best="$n $v"; fi
+                break
+            fi
+        done
+    done <"$d/pins.txt"
+    [ -n "$best" ] || { echo "none"; return 0; }
+    set -- $best
+    { cat "$d/install_all_top_quarter.spk"; echo "$1/=$2"; } >"$d/unsat_hard.spk"
+    # the same job for testsolv: the top-quarter installs plus a lock of
+    # every other version of the pinned package
+    { grep -v '^job' "$d/install_all_top_quarter.t" | grep -v '^result'
+      grep '^job install' "$d/install_all_top_quarter.t"
+      echo "job install name $1"
+      python3 -c "
+import json
+r=json.load(open('$d/repo.json'))['$1']
 for v in r:
-    if v != '$first': print('job lock pkg $name-%s-1.noarch@available' % v)"
-            } >"$d/unsat_hard.t"
-            echo "$name/=$first"
-            return 0
-        fi
-    done
-    echo "none"
+    if v != '$2': print('job lock pkg $1-%s-1.noarch@available' % v)"
+    } >"$d/unsat_hard.t"
+    echo "$1/=$2 ($bestc conflicts in the clause solver)"
 }
 
 for sz in $SIZES; do
@@ -95,15 +109,16 @@ for sz in $SIZES; do
         else
             echo "$t: spk found no solution ($(head -2 "$D/$t.spk.err" | tail -1))"
         fi
-        ts=$(testsolv "$D/$t.t" | grep -c '^  *install' || true)
         echo "$t: testsolv: $(testsolv "$D/$t.t" | grep -E 'problems|installed' | head -1)"
     done
     pin=$(make_unsat "$D")
     echo "unsat_hard: pin $pin"
     mapfile -t uq <"$D/unsat_hard.spk" 2>/dev/null || uq=()
     if [ ${#uq[@]} -gt 0 ]; then
+        s0=$(date +%s%N)
         "$SPK" solve "${uq[@]}" --repo "$D/specs" >/dev/null 2>"$D/unsat_hard.explain" || true
-        echo "unsat_hard: explanation $(wc -l <"$D/unsat_hard.explain") lines; testsolv: $(testsolv "$D/unsat_hard.t" | grep -E 'problems' | head -1)"
+        s1=$(date +%s%N)
+        echo "unsat_hard: spk explained it in $(( (s1 - s0) / 1000000 )) ms, $(wc -l <"$D/unsat_hard.explain") lines; testsolv: $(testsolv "$D/unsat_hard.t" | grep -E 'problems' | head -1)"
         head -12 "$D/unsat_hard.explain" | sed 's/^/  | /'
     fi
     args=()
