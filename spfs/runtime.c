@@ -1,9 +1,11 @@
 /* runtime.c - runtime records, the mount plan of a stack, and `spfs run`.
  *
  * Layout under STORE/runtimes/ (docs/runtime.md):
- *   <id>/record           one live (or crashed) runtime, see spfs_runtime__write
- *   <id>/scratch/         mountpoint of its tmpfs (upper/, work/) inside its
- *                         namespace; an empty directory seen from the host
+ *   <id>                  the record of one live (or crashed) runtime, see
+ *                         spfs_runtime__write
+ *   <id>.scratch/         mountpoint of its tmpfs (upper/, work/) inside its
+ *                         namespace (editable runtimes); empty seen from the host
+ *   plans/<16hex>         cached mount plans of stacks (runtime_run.c)
  *   durable/NAME/         a durable runtime: stack, lock, upper/, work/
  *   masks/xx/<62hex>      whiteouts of a manifest's mask entries, one
  *                         overlay lower (a stored render has no whiteouts)
@@ -16,12 +18,13 @@
  *      render each (spfs_render_stored, reused) and its masks; flatten the
  *      bottom of the stack into one cached render when the stack exceeds
  *      the overlay limit; build and check the whole mount plan;
- *   2. fork. The child enters a new mount namespace, mounts, writes the
- *      record, sources nothing itself (a /bin/sh wrapper does, only when
- *      startup scripts exist) and execs the command. A CLOEXEC pipe tells
- *      the parent that the exec happened (EOF) or carries the error;
- *   3. the parent drops the store lock (the record now protects the
- *      layers from clean) and supervises: it waits for the child, forwards
+ *   2. fork. The child enters a new mount namespace, mounts, and execs the
+ *      command (through a /bin/sh wrapper that sources the startup scripts,
+ *      only when there are any). A CLOEXEC pipe tells the parent that the
+ *      exec happened (EOF) or carries the error;
+ *   3. the parent writes the record (pid, start time, mount namespace of
+ *      the child) while the command already runs, drops the store lock
+ *      (the record now protects the layers from clean) and supervises: it waits for the child, forwards
  *      SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1/SIGUSR2 sent to it with kill(2)
  *      (terminal-generated ones already reach the child, which stays in the
  *      same, foreground, process group), then removes the record.
@@ -81,6 +84,11 @@ static bool id_valid(const char *id)
 
 int spfs_runtime__dir(int *out, spfs_store *s, sp_error *err)
 {
+	int fd = openat(s->dirfd, "runtimes", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		*out = fd;
+		return 0;
+	}
 	if (sp_sys_mkdirat(s->dirfd, "runtimes", 0755) < 0 && errno != EEXIST)
 		return sp_error_errno(err, "cannot create %s/runtimes", s->path);
 	return sp_open_dir_at(out, s->dirfd, "runtimes", err);
@@ -135,28 +143,27 @@ int spfs_runtime__write(spfs_store *s, const spfs_runtime *rt, sp_error *err)
 		rc = sp_buf_printf(&b, err, "lower %c %s\n", (char)rt->lowers[i].kind, hex);
 	}
 	_cleanup_close_ int rdir = -1;
-	_cleanup_close_ int dfd = -1;
 	if (!rc)
 		rc = spfs_runtime__dir(&rdir, s, err);
-	if (!rc)
-		rc = sp_open_dir_at(&dfd, rdir, rt->id, err);
 	if (rc) {
 		sp_buf_free(&b);
 		return sp_error_prefix(err, "cannot write runtime record %s", rt->id);
 	}
+	/* Atomic replace: a temporary file renamed over the record. Not
+	 * fsynced: a record means something only while its processes live. */
 	char tmp[40];
 	char rnd[17];
 	sp_random_name(rnd, 16);
 	snprintf(tmp, sizeof(tmp), ".tmp-%s", rnd);
-	_cleanup_close_ int fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	_cleanup_close_ int fd = openat(rdir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		rc = sp_error_errno(err, "create %s", tmp);
 	if (!rc)
 		rc = sp_write_all(fd, b.data, b.len, err);
-	if (!rc && renameat(dfd, tmp, dfd, "record") < 0)
+	if (!rc && renameat(rdir, tmp, rdir, rt->id) < 0)
 		rc = sp_error_errno(err, "rename record into place");
-	if (rc)
-		unlinkat(dfd, tmp, 0);
+	if (rc && fd >= 0)
+		unlinkat(rdir, tmp, 0);
 	sp_buf_free(&b);
 	return rc ? sp_error_prefix(err, "cannot write runtime record %s", rt->id) : 0;
 }
@@ -316,11 +323,9 @@ int spfs_runtime_read(spfs_runtime **out, spfs_store *s, const char *id, sp_erro
 	int rc = spfs_runtime__dir(&rdir, s, err);
 	if (rc)
 		return rc;
-	char rel[64];
-	snprintf(rel, sizeof(rel), "%s/record", id);
 	_cleanup_free_ char *data = NULL;
 	size_t len = 0;
-	if ((rc = sp_read_file_at(&data, &len, rdir, rel, RECORD_MAX, err))) {
+	if ((rc = sp_read_file_at(&data, &len, rdir, id, RECORD_MAX, err))) {
 		if (rc == SP_ENOTFOUND)
 			return sp_error_set(err, SPFS_ENOTFOUND, "no runtime %s", id);
 		return sp_error_prefix(err, "runtime %s", id);
@@ -352,7 +357,15 @@ int spfs_runtime_current(spfs_runtime **out, spfs_store *s, sp_error *err)
 	if (!id || !*id)
 		return sp_error_set(err, SPFS_ENOTFOUND, "not inside a runtime ($SPFS_RUNTIME is not set; use 'spfs run')");
 	_cleanup_(spfs_runtime_freep) spfs_runtime *rt = NULL;
-	int rc = spfs_runtime_read(&rt, s, id, err);
+	/* `spfs run` writes the record while the command starts: wait a bit */
+	int rc = 0;
+	for (int tries = 0; tries < 500; tries++) {
+		sp_error_clear(err);
+		if ((rc = spfs_runtime_read(&rt, s, id, err)) != SPFS_ENOTFOUND)
+			break;
+		struct timespec ts = {0, 2000000};
+		nanosleep(&ts, NULL);
+	}
 	if (rc)
 		return rc;
 	uint64_t ns = 0;
@@ -530,7 +543,7 @@ int spfs_runtime_remove(spfs_store *s, const char *id, sp_error *err)
 		if (rt && rt->live)
 			return sp_error_set(err, SP_EINVALID, "runtime %s is live (pid %d); stop its command first",
 					    id, rt->pid);
-		if ((rc = sp_rm_rf_at(rdir, id, err)))
+		if ((rc = spfs_runtime__remove_files(rdir, id, err)))
 			return sp_error_prefix(err, "cannot remove runtime %s", id);
 		return 0;
 	}
@@ -555,6 +568,24 @@ int spfs_runtime_remove(spfs_store *s, const char *id, sp_error *err)
 	return 0;
 }
 
+int spfs_runtime__remove_files(int rdir, const char *id, sp_error *err)
+{
+	char scratch[SPFS_RUNTIME_ID_LEN + 16];
+	snprintf(scratch, sizeof(scratch), "%s.scratch", id);
+	int rc = sp_rm_rf_at(rdir, scratch, err);
+	if (!rc && unlinkat(rdir, id, 0) < 0 && errno != ENOENT)
+		rc = sp_error_errno(err, "cannot remove runtimes/%s", id);
+	return rc;
+}
+
+/* Leftovers of a setup that died: scratch dirs without a record, temps. */
+static bool keep_leftover(const char *name)
+{
+	size_t n = strlen(name);
+	return (n == SPFS_RUNTIME_ID_LEN + 8 && strcmp(name + SPFS_RUNTIME_ID_LEN, ".scratch") == 0) ||
+	       strncmp(name, ".tmp-", 5) == 0;
+}
+
 int spfs_runtime_prune(spfs_store *s, spfs_runtime_cb cb, void *ud, size_t *removed, sp_error *err)
 {
 	_cleanup_close_ int rdir = -1;
@@ -569,25 +600,36 @@ int spfs_runtime_prune(spfs_store *s, spfs_runtime_cb cb, void *ud, size_t *remo
 		spfs_runtime *rt = NULL;
 		sp_error e2 = {0};
 		int r = spfs_runtime_read(&rt, s, ids[i], &e2);
-		if (r == 0 && rt->live) {
+		if (r == SPFS_ENOTFOUND || (r == 0 && rt->live)) {
 			spfs_runtime_free(rt);
 			continue;
-		}
-		if (r == SPFS_ENOTFOUND) {
-			/* no record: being set up right now, or its setup died. */
-			struct stat st;
-			if (fstatat(rdir, ids[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && time(NULL) - st.st_mtime < 60)
-				continue;
 		}
 		if (r == 0 && cb)
 			cb(rt, ud);
 		spfs_runtime_free(rt);
-		if ((rc = sp_rm_rf_at(rdir, ids[i], err)))
+		if ((rc = spfs_runtime__remove_files(rdir, ids[i], err)))
 			rc = sp_error_prefix(err, "cannot remove runtime %s", ids[i]);
 		else
 			count++;
 	}
 	free_names(ids, n);
+	if (rc)
+		return rc;
+	char **left = NULL;
+	size_t nl = 0;
+	if ((rc = list_names(&left, &nl, rdir, keep_leftover, err)))
+		return rc;
+	for (size_t i = 0; i < nl && !rc; i++) {
+		struct stat st;
+		char id[SPFS_RUNTIME_ID_LEN + 1];
+		snprintf(id, sizeof(id), "%s", left[i]);
+		if (fstatat(rdir, left[i], &st, AT_SYMLINK_NOFOLLOW) < 0 || time(NULL) - st.st_mtime < 60)
+			continue; /* being set up right now */
+		if (left[i][0] != '.' && fstatat(rdir, id, &st, AT_SYMLINK_NOFOLLOW) == 0)
+			continue; /* its record exists */
+		rc = sp_rm_rf_at(rdir, left[i], err);
+	}
+	free_names(left, nl);
 	if (removed)
 		*removed = count;
 	return rc;

@@ -258,7 +258,7 @@ int spfs_runtime_edit(spfs_store *s, sp_error *err)
 	size_t n = strlen(spfs_store_path(s)) + 64;
 	if (!(rt->scratch = malloc(n)) || !(rt->upper = malloc(n)) || !(rt->work = malloc(n)))
 		return sp_error_set(err, SP_ENOMEM, "out of memory");
-	snprintf(rt->scratch, n, "%s/runtimes/%s/scratch", spfs_store_path(s), rt->id);
+	snprintf(rt->scratch, n, "%s/runtimes/%s.scratch", spfs_store_path(s), rt->id);
 	snprintf(rt->upper, n, "%s/upper", rt->scratch);
 	snprintf(rt->work, n, "%s/work", rt->scratch);
 	if (mkdir(rt->scratch, 0755) < 0 && errno != EEXIST)

@@ -48,6 +48,8 @@ int spfs_runtime__lower_path(char **out, spfs_store *s, const spfs_runtime_lower
 /* Writes rt's record (temp + rename; not fsynced: a record is only
  * meaningful while its processes live). */
 int spfs_runtime__write(spfs_store *s, const spfs_runtime *rt, sp_error *err);
+/* Removes runtimes/<id> and runtimes/<id>.scratch. */
+int spfs_runtime__remove_files(int rdir, const char *id, sp_error *err);
 /* Parses a record (fuzzable). */
 int spfs_runtime__parse(spfs_runtime **out, const char *data, size_t n, sp_error *err);
 /* Start time of pid in clock ticks; false when the process is gone. */

@@ -121,6 +121,11 @@ static int resolve_ref(stack *st, spfs_store *s, const char *ref, sp_error *err)
 
 static int open_subdir(int *out, int parent, const char *name, sp_error *err)
 {
+	int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		*out = fd;
+		return 0;
+	}
 	if (sp_sys_mkdirat(parent, name, 0755) < 0 && errno != EEXIST)
 		return sp_error_errno(err, "mkdir %s", name);
 	return sp_open_dir_at(out, parent, name, err);
@@ -342,6 +347,157 @@ static int build_lowers(spfs_runtime *rt, spfs_store *s, const stack *st, sp_err
 		rt->lowers[rt->lower_count++] = (spfs_runtime_lower){SPFS_LOWER_EMPTY, {{0}}};
 	}
 	return 0;
+}
+
+/* --------------------------------------------------------- plan cache
+ * runtimes/plans/<16 hex>: the stack and the lowers computed for a list of
+ * refs and a lower limit. Objects never change, so a plan stays right as
+ * long as (1) each tag it went through is unchanged, which is checked the
+ * way git checks its index, by the tag file's device, inode, size and
+ * mtime (tag files only ever grow, so any change alters the size), taken
+ * BEFORE the slow path read the tag; and (2) its lower directories exist,
+ * one fstatat each. Otherwise the plan is recomputed. The name is an
+ * FNV-1a hash; the content repeats what it is for and is compared in full.
+ * With a plan, `spfs run TAG` decodes no object and hashes nothing. */
+
+#define PLAN_HEADER "spfs-runtime-plan 2\n"
+
+/* One canonical ref: a full digest or an existing tag (not TAG~N). */
+static int quick_line(sp_buf *b, spfs_store *s, const char *ref, sp_error *err)
+{
+	size_t len = strlen(ref);
+	if (len == SP_DIGEST_HEX_LEN && sp_digest_is_hex(ref, len))
+		return sp_buf_printf(b, err, "digest %s\n", ref);
+	if (!spfs_tag_name_valid(ref))
+		return SPFS_ENOTFOUND;
+	char file[SPFS_MAX_TAG_NAME + 8];
+	snprintf(file, sizeof(file), "%s.tag", ref);
+	struct stat st;
+	if (fstatat(s->tags_fd, file, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+		return SPFS_ENOTFOUND;
+	return sp_buf_printf(b, err, "tag %llu %llu %llu %lld %ld %s\n", (unsigned long long)st.st_dev,
+			     (unsigned long long)st.st_ino, (unsigned long long)st.st_size,
+			     (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec, ref);
+}
+
+/* The plan's key lines for refs; false when a ref needs the slow path
+ * (prefixes, TAG~N, missing tags). */
+static bool quick_key(sp_buf *key, spfs_store *s, const char *const *refs, size_t nrefs, size_t max)
+{
+	sp_error e = {0};
+	if (sp_buf_printf(key, &e, PLAN_HEADER "max %zu\n", max))
+		return false;
+	for (size_t i = 0; i < nrefs; i++) {
+		const char *ref = refs[i];
+		int rc = strlen(ref) <= SPFS_MAX_TAG_NAME || !strchr(ref, '+') ? quick_line(key, s, ref, &e)
+										: SPFS_ENOTFOUND;
+		if (rc == 0)
+			continue;
+		if (rc != SPFS_ENOTFOUND || !strchr(ref, '+'))
+			return false;
+		_cleanup_free_ char *copy = strdup(ref);
+		if (!copy)
+			return false;
+		char *save = NULL;
+		for (char *part = strtok_r(copy, "+", &save); part; part = strtok_r(NULL, "+", &save))
+			if (quick_line(key, s, part, &e))
+				return false;
+	}
+	return true;
+}
+
+static void plan_name(char name[17], const sp_buf *key)
+{
+	uint64_t h = 14695981039346656037ull;
+	for (size_t i = 0; i < key->len; i++)
+		h = (h ^ (uint8_t)key->data[i]) * 1099511628211ull;
+	snprintf(name, 17, "%016llx", (unsigned long long)h);
+}
+
+static bool lower_exists(spfs_store *s, int rdir, const spfs_runtime_lower *l)
+{
+	char hex[SP_DIGEST_HEX_LEN + 1], rel[SP_DIGEST_HEX_LEN + 16];
+	sp_digest_to_hex(&l->manifest, hex);
+	struct stat st;
+	switch (l->kind) {
+	case SPFS_LOWER_RENDER:
+		snprintf(rel, sizeof(rel), "%.2s/%s", hex, hex + 2);
+		return fstatat(s->renders_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+	case SPFS_LOWER_MASKS:
+		snprintf(rel, sizeof(rel), "masks/%.2s/%s", hex, hex + 2);
+		return fstatat(rdir, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+	case SPFS_LOWER_EMPTY:
+		return fstatat(rdir, "empty", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+	}
+	return false;
+}
+
+/* Fills rt->layers and rt->lowers from a cached plan; false when there is
+ * none that fits (or its lowers are gone). */
+static bool load_plan(spfs_runtime *rt, spfs_store *s, int rdir, const sp_buf *key)
+{
+	char name[17], rel[32];
+	plan_name(name, key);
+	snprintf(rel, sizeof(rel), "plans/%s", name);
+	_cleanup_free_ char *data = NULL;
+	size_t len = 0;
+	sp_error e = {0};
+	if (sp_read_file_at(&data, &len, rdir, rel, (size_t)8 << 20, &e))
+		return false;
+	if (len <= key->len || memcmp(data, key->data, key->len) != 0)
+		return false;
+	/* the rest is "layer"/"lower" lines: the record parser reads them */
+	sp_buf rec = {0};
+	bool ok = sp_buf_printf(&rec, &e, "spfs-runtime 1\nid 0000000000000000\npid 1\n") == 0 &&
+		  sp_buf_append(&rec, data + key->len, len - key->len, &e) == 0;
+	spfs_runtime *p = NULL;
+	ok = ok && spfs_runtime__parse(&p, rec.data, rec.len, &e) == 0;
+	sp_buf_free(&rec);
+	if (!ok)
+		return false;
+	for (size_t i = 0; i < p->lower_count && ok; i++)
+		ok = lower_exists(s, rdir, &p->lowers[i]);
+	ok = ok && p->lower_count > 0;
+	if (ok) {
+		rt->layers = steal_pointer(&p->layers);
+		rt->layer_count = p->layer_count;
+		rt->lowers = steal_pointer(&p->lowers);
+		rt->lower_count = p->lower_count;
+	}
+	spfs_runtime_free(p);
+	return ok;
+}
+
+static void save_plan(const spfs_runtime *rt, spfs_store *s, const sp_buf *key)
+{
+	sp_error e = {0};
+	_cleanup_close_ int rdir = -1;
+	_cleanup_close_ int pdir = -1;
+	if (spfs_runtime__dir(&rdir, s, &e) || open_subdir(&pdir, rdir, "plans", &e))
+		return;
+	sp_buf b = {0};
+	char hex[SP_DIGEST_HEX_LEN + 1];
+	int rc = sp_buf_append(&b, key->data, key->len, &e);
+	for (size_t i = 0; i < rt->layer_count && !rc; i++) {
+		sp_digest_to_hex(&rt->layers[i], hex);
+		rc = sp_buf_printf(&b, &e, "layer %s\n", hex);
+	}
+	for (size_t i = 0; i < rt->lower_count && !rc; i++) {
+		sp_digest_to_hex(&rt->lowers[i].manifest, hex);
+		rc = sp_buf_printf(&b, &e, "lower %c %s\n", (char)rt->lowers[i].kind, hex);
+	}
+	char name[17], tmp[40], rnd[17];
+	plan_name(name, key);
+	sp_random_name(rnd, 16);
+	snprintf(tmp, sizeof(tmp), ".tmp-%s", rnd);
+	int fd = rc ? -1 : openat(pdir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd >= 0) {
+		/* not fsynced: a torn plan fails the comparison and is redone */
+		if (sp_write_all(fd, b.data, b.len, &e) || renameat(pdir, tmp, pdir, name) < 0)
+			unlinkat(pdir, tmp, 0);
+		close(fd);
+	}
+	sp_buf_free(&b);
 }
 
 /* ------------------------------------------------------------ durable */
@@ -573,16 +729,6 @@ static _Noreturn void child_main(int status_fd, const sigset_t *oldmask, spfs_ru
 		sp_error_prefix(&err, "cannot set up runtime %s", rt->id);
 		child_fail(status_fd, SPFS_RUN_ESETUP, &err);
 	}
-	rt->pid = (int)getpid();
-	rt->started = (int64_t)time(NULL);
-	struct stat st;
-	if (!spfs_runtime__proc_start(rt->pid, &rt->start_ticks) || stat("/proc/self/ns/mnt", &st) < 0) {
-		sp_error_set(&err, SP_EIO, "cannot read /proc/self (is /proc mounted?)");
-		child_fail(status_fd, SPFS_RUN_ESETUP, &err);
-	}
-	rt->mntns = (uint64_t)st.st_ino;
-	if (spfs_runtime__write(s, rt, &err))
-		child_fail(status_fd, SPFS_RUN_ESETUP, &err);
 	if (setenv("SPFS_RUNTIME", rt->id, 1) < 0 || setenv("SPFS_STORAGE", spfs_store_path(s), 1) < 0) {
 		sp_error_set(&err, SP_ENOMEM, "cannot set the environment");
 		child_fail(status_fd, SPFS_RUN_ESETUP, &err);
@@ -636,31 +782,32 @@ static int supervise(pid_t child, const sigset_t *set)
 	}
 }
 
-static int make_record_dirs(spfs_runtime *rt, spfs_store *s, bool scratch, sp_error *err)
+/* Picks the id; an editable runtime's scratch mountpoint reserves it. */
+static int make_id(spfs_runtime *rt, spfs_store *s, bool scratch, sp_error *err)
 {
 	_cleanup_close_ int rdir = -1;
 	int rc = spfs_runtime__dir(&rdir, s, err);
 	if (rc)
 		return rc;
-	char rnd[SPFS_RUNTIME_ID_LEN + 1];
+	char rnd[SPFS_RUNTIME_ID_LEN + 1], rel[SPFS_RUNTIME_ID_LEN + 16];
 	for (int tries = 0;; tries++) {
+		struct stat st;
 		sp_random_name(rnd, SPFS_RUNTIME_ID_LEN);
-		if (sp_sys_mkdirat(rdir, rnd, 0755) == 0)
+		snprintf(rel, sizeof(rel), "%s.scratch", rnd);
+		if (fstatat(rdir, rnd, &st, AT_SYMLINK_NOFOLLOW) == 0 && tries < 10)
+			continue;
+		if (!scratch || sp_sys_mkdirat(rdir, rel, 0755) == 0)
 			break;
 		if (errno != EEXIST || tries > 10)
-			return sp_error_errno(err, "cannot create runtimes/%s", rnd);
+			return sp_error_errno(err, "cannot create runtimes/%s", rel);
 	}
 	memcpy(rt->id, rnd, sizeof(rnd));
 	if (!scratch)
 		return 0;
-	char rel[SPFS_RUNTIME_ID_LEN + 16];
-	snprintf(rel, sizeof(rel), "%s/scratch", rt->id);
-	if (sp_sys_mkdirat(rdir, rel, 0755) < 0)
-		return sp_error_errno(err, "cannot create runtimes/%s", rel);
 	size_t n = strlen(s->path) + 64;
 	if (!(rt->scratch = malloc(n)) || !(rt->upper = malloc(n)) || !(rt->work = malloc(n)))
 		return sp_error_set(err, SP_ENOMEM, "out of memory");
-	snprintf(rt->scratch, n, "%s/runtimes/%s/scratch", s->path, rt->id);
+	snprintf(rt->scratch, n, "%s/runtimes/%s", s->path, rel);
 	snprintf(rt->upper, n, "%s/upper", rt->scratch);
 	snprintf(rt->work, n, "%s/work", rt->scratch);
 	return 0;
@@ -671,7 +818,24 @@ static void remove_record(spfs_store *s, const char *id)
 	sp_error ignored = {0};
 	_cleanup_close_ int rdir = -1;
 	if (id[0] && spfs_runtime__dir(&rdir, s, &ignored) == 0)
-		sp_rm_rf_at(rdir, id, &ignored);
+		spfs_runtime__remove_files(rdir, id, &ignored);
+}
+
+/* After the exec: the child's identity, then the record. Skipped when the
+ * command is gone already. */
+static void write_record(spfs_runtime *rt, spfs_store *s, pid_t child)
+{
+	char path[64];
+	struct stat st;
+	rt->pid = (int)child;
+	rt->started = (int64_t)time(NULL);
+	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)child);
+	if (!spfs_runtime__proc_start(rt->pid, &rt->start_ticks) || stat(path, &st) < 0)
+		return;
+	rt->mntns = (uint64_t)st.st_ino;
+	sp_error err = {0};
+	if (spfs_runtime__write(s, rt, &err))
+		sp_warn("runtime %s has no record (spfs clean will not see it): %s", rt->id, err.msg);
 }
 
 int spfs_runtime_run(int *exit_status, spfs_store *s, const char *const *refs, size_t nrefs,
@@ -702,22 +866,35 @@ int spfs_runtime_run(int *exit_status, spfs_store *s, const char *const *refs, s
 	if (rc)
 		return rc;
 	/* 1. the whole plan, validated, before anything is mounted */
-	for (size_t i = 0; i < nrefs && !rc; i++)
+	sp_buf key = {0};
+	size_t max = 0;
+	bool planned = false, keyed = false;
+	if (!o->durable && (rc = max_lowers(&max, err)) == 0 && quick_key(&key, s, refs, nrefs, max)) {
+		_cleanup_close_ int rdir = -1;
+		sp_error ignored = {0};
+		keyed = true;
+		if (spfs_runtime__dir(&rdir, s, &ignored) == 0)
+			planned = load_plan(rt, s, rdir, &key);
+	}
+	for (size_t i = 0; i < nrefs && !rc && !planned; i++)
 		rc = resolve_ref(&st, s, refs[i], err);
-	if (!rc && o->durable)
+	if (!rc && !planned && o->durable)
 		rc = durable_prepare(rt, &st, s, o, &durable_lock, err);
-	if (!rc)
+	if (!rc && !planned)
 		rc = build_lowers(rt, s, &st, err);
-	if (!rc && st.count && !(rt->layers = malloc(st.count * sizeof(*rt->layers))))
+	if (!rc && !planned && st.count && !(rt->layers = malloc(st.count * sizeof(*rt->layers))))
 		rc = sp_error_set(err, SP_ENOMEM, "out of memory");
-	for (size_t i = 0; i < st.count && !rc; i++)
+	for (size_t i = 0; i < st.count && !rc && !planned; i++)
 		rt->layers[rt->layer_count++] = st.items[i].digest;
+	if (!rc && !planned && keyed)
+		save_plan(rt, s, &key);
+	sp_buf_free(&key);
 	rt->editable = o->editable || o->durable;
 	_cleanup_free_ char *tmpfs_size = NULL;
 	if (!rc && rt->editable && !o->durable)
 		rc = spfs_runtime__tmpfs_size(&tmpfs_size, err);
 	if (!rc)
-		rc = make_record_dirs(rt, s, rt->editable && !o->durable, err);
+		rc = make_id(rt, s, rt->editable && !o->durable, err);
 	if (!rc)
 		rc = spfs_runtime__plan(&plan, &paths, s, rt, err);
 	if (!rc) {
@@ -772,7 +949,9 @@ int spfs_runtime_run(int *exit_status, spfs_store *s, const char *const *refs, s
 	}
 	close(pfd[0]);
 	msg[got] = '\0';
-	/* 3. the record (or the error) exists: clean may run again */
+	/* 3. the command runs (or failed): record it, then clean may run */
+	if (!got)
+		write_record(rt, s, child);
 	spfs_store_unlock(s);
 	*exit_status = supervise(child, &set);
 	sigprocmask(SIG_SETMASK, &old, NULL);

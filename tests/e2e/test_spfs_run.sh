@@ -123,3 +123,13 @@ if command -v script >/dev/null; then
 fi
 
 expect_eq "$(host_mounts)" "$BEFORE" "host mount table unchanged at the end"
+
+# Cached plans follow tag moves and missing renders.
+spfs tag t/a t/moving >/dev/null
+expect_status 0 spfs run t/moving -- cat /spfs/file; expect_eq "$OUT" A "plan of a tag"
+spfs tag t/b t/moving >/dev/null
+expect_status 0 spfs run t/moving -- cat /spfs/file; expect_eq "$OUT" B "the tag moved: new plan"
+spfs untag t/moving --latest >/dev/null
+expect_status 0 spfs run t/moving -- cat /spfs/file; expect_eq "$OUT" A "the tag moved back"
+chmod -R u+w "$SPFS_STORAGE/renders"; rm -rf "$SPFS_STORAGE/renders"/*
+expect_status 0 spfs run t/moving+t/b -- cat /spfs/file /spfs/keep; expect_eq "$OUT" "$(printf 'B\nkeep')" "renders removed: made again"
