@@ -278,6 +278,21 @@ static int cmd_solve(int argc, char **argv)
 		}
 		rv[i] = *pkg_specdir_repo(dirs[i]);
 	}
+	/* "name/pkg" must name a repository given with --repo */
+	for (size_t i = 0; i < nreq; i++) {
+		if (reqs[i].kind != SOLVER_REQ_PKG || !reqs[i].repo)
+			continue;
+		bool known = false;
+		for (size_t k = 0; k < nrepos && !known; k++)
+			known = !strcmp(rv[k].name, reqs[i].repo);
+		if (!known) {
+			fprintf(stderr,
+				"spk solve: invalid request '%s': no repository named '%s' was given "
+				"with --repo (for a var request write %s=%s)\n",
+				reqs[i].text, reqs[i].repo, reqs[i].repo, reqs[i].text + strlen(reqs[i].repo) + 1);
+			goto out_repos;
+		}
+	}
 	solver_options so = {
 		.repos = rv,
 		.nrepos = nrepos,

@@ -264,7 +264,16 @@ int solver_request_parse_cli(solver_request *out, solver_arena *a, const char *s
 	bool var = eq != NULL || memchr(s, '.', name_end) != NULL;
 	if (var)
 		return solver_request_parse_var(out, a, s, n, lim, err);
-	return solver_request_parse(out, a, s, n, SOLVER_COMPAT_API, lim, err);
+	int rc = solver_request_parse(out, a, s, n, SOLVER_COMPAT_API, lim, err);
+	/* "debug/on" reads as a package request; say how to write a var one */
+	if (rc && slash < n && ((s[slash + 1] >= 'a' && s[slash + 1] <= 'z') ||
+				(s[slash + 1] >= 'A' && s[slash + 1] <= 'Z')) &&
+	    strncmp(s + slash + 1, "API:", 4) && strncmp(s + slash + 1, "Binary:", 7))
+		sp_error_set(err, rc, "invalid request '%.*s': '%.*s' is not a version range "
+			     "(for a var request write %.*s=%s)",
+			     SHOW(n, s), SHOW(n - slash - 1, s + slash + 1), (int)slash, s,
+			     s + slash + 1);
+	return rc;
 }
 
 int solver_request_format(const solver_request *r, sp_buf *b, sp_error *err)

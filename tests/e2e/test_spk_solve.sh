@@ -168,6 +168,9 @@ LAST="missing repo"; run 2 solve maya --repo "$TMP/nope"; has err "cannot open s
 LAST="broken spec"; run 2 solve good --repo "$DATA/broken"
 has err "bad.yaml:6:12"
 has err "bad package name 'Bad-Name'"
+LAST="unknown repo"; run 2 solve debug/on --repo "$REPO"
+has err "no repository named 'debug'"
+has err "for a var request write debug=on"
 LAST="bad option"; run 2 solve maya --bogus --repo "$REPO"
 LAST="bad dot path"; run 2 solve maya --dot "$TMP/no/such/dir/g.dot" --repo "$REPO"; has err "cannot write"
 

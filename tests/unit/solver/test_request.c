@@ -216,6 +216,8 @@ static void test_cli(void **st)
 	}
 	solver_request r;
 	sp_error e = {0};
+	assert_int_equal(solver_request_parse_cli(&r, A, "debug/Off", NULL, &e), SP_EINVALID);
+	assert_non_null(strstr(e.msg, "for a var request write debug=Off"));
 	assert_int_equal(solver_request_parse(&r, A, "x/1", 3, SOLVER_COMPAT_BINARY, NULL, &e), 0);
 	assert_int_equal(r.compat_rule, SOLVER_COMPAT_BINARY);
 }
