@@ -155,13 +155,24 @@ static solver_result *solve_opts(const char *const *reqs, const solver_opt *opts
 	solver_repo repo = {&mem_ops, &R, "mem"};
 	size_t n;
 	const solver_request *rq = req_array(reqs, &n, SOLVER_COMPAT_API);
+	char *tbuf = NULL;
+	size_t tlen = 0;
+	FILE *tf = open_memstream(&tbuf, &tlen);
 	solver_options o = {.repos = &repo, .nrepos = 1, .requests = rq, .nrequests = n,
-			    .opts = opts, .nopts = nopts, .allow_builds = allow};
+			    .opts = opts, .nopts = nopts, .allow_builds = allow, .trace = tf};
 	solver_result *r = NULL;
 	sp_error e = {0};
 	int rc = solver_solve(&r, &o, &e);
+	fclose(tf);
 	if (rc && rc != SOLVER_EUNSAT)
 		fail_msg("solve error %d: %s", rc, e.msg);
+	/* the clause solver's verdict agrees with the search's (when the
+	 * clause solver ran: a conflict among the requests themselves stops
+	 * before it) */
+	if (strstr(tbuf, "clause solver:") &&
+	    !strstr(tbuf, rc == 0 ? ": solvable" : ": unsolvable"))
+		fail_msg("clause solver disagrees with the search (rc %d):\n%.2000s", rc, tbuf);
+	free(tbuf);
 	*rc_out = rc;
 	return r;
 }
