@@ -25,7 +25,7 @@ after_crash() {
 	# Forget NEW and what the attempt left, so the next kill happens in a
 	# commit that writes everything again.
 	spfs untag app && spfs tag "$OLD" app
-	spfs clean --older-than 0s >/dev/null 2>&1
+	spfs clean --older-than 0s >/dev/null 2>&1 || fail "clean after a kill at $what"
 }
 
 kills=0
@@ -45,7 +45,7 @@ ok
 
 # Kills at arbitrary moments too (timing varies; every outcome must be safe).
 for delay in 0.01 0.03 0.05 0.08 0.12 0.2; do
-	spfs commit "$T/new" -t app >/dev/null 2>&1 &
+	"$SPFS_BIN" commit "$T/new" -t app >/dev/null 2>&1 &   # the binary itself, so kill -9 hits it
 	pid=$!
 	sleep "$delay"
 	kill -9 "$pid" 2>/dev/null || true
