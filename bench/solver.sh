@@ -52,10 +52,11 @@ PY
 
 # Finds an unsatisfiable variant of the top-quarter request: each package
 # in name order pinned (=) to its oldest, middle and newest version; among
-# the first five pins that make it unsatisfiable, the one that costs the
-# clause solver the most conflicts is kept (deterministic).
+# the first three pins (within the first 120 packages) that make it
+# unsatisfiable, the one that costs the clause solver the most conflicts is
+# kept (deterministic).
 make_unsat() { # DIR
-    local d=$1 n v best="" bestc=-1 found=0 c
+    local d=$1 n v best="" bestc=-1 found=0 c tried=0
     mapfile -t base <"$d/install_all_top_quarter.spk"
     python3 -c "
 import json
@@ -64,7 +65,8 @@ k=lambda v:tuple(map(int,v.split('.')))
 for n in sorted(r):
     vs=sorted(r[n],key=k)
     print(n, vs[0], vs[len(vs)//2], vs[-1])" >"$d/pins.txt"
-    while read -r n a m z && [ $found -lt 5 ]; do
+    while read -r n a m z && [ $found -lt 3 ] && [ $tried -lt 120 ]; do
+        tried=$((tried + 1))
         for v in $a $m $z; do
             if ! "$SPK" solve "${base[@]}" "$n/=$v" --repo "$d/specs" --trace >/dev/null 2>"$d/probe.err"; then
                 found=$((found + 1))

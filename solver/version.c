@@ -45,8 +45,12 @@ static int parse_tags(const solver_tag **out, size_t *nout, solver_arena *a,
 		      const char *s, size_t n, size_t *i, char stop,
 		      const solver_limits *lim, const char *what, sp_error *err)
 {
-	solver_tag *tags = solver_arena_array(a, lim->max_tags ? lim->max_tags : 1,
-					      sizeof(*tags), err);
+	size_t want = 1;
+	for (size_t k = *i; k < n && s[k] != stop; k++)
+		want += s[k] == ',';
+	if (want > lim->max_tags)
+		return sp_error_set(err, SP_EINVALID, "more than %zu %s tags", lim->max_tags, what);
+	solver_tag *tags = solver_arena_array(a, want, sizeof(*tags), err);
 	if (!tags)
 		return err->code;
 	size_t nt = 0;
@@ -70,7 +74,7 @@ static int parse_tags(const solver_tag **out, size_t *nout, solver_arena *a,
 			return sp_error_set(err, SP_EINVALID,
 					    "%s tag '%.*s' has a bad number", what,
 					    (int)nl, s + st);
-		if (nt >= lim->max_tags)
+		if (nt >= want)
 			return sp_error_set(err, SP_EINVALID, "more than %zu %s tags",
 					    lim->max_tags, what);
 		for (size_t k = 0; k < nt; k++)
@@ -109,8 +113,14 @@ int solver_version_parse(solver_version *out, solver_arena *a, const char *s,
 	if (n > lim->max_text)
 		return sp_error_set(err, SP_EINVALID, "version longer than %zu bytes",
 				    lim->max_text);
-	uint32_t *parts = solver_arena_array(a, lim->max_parts ? lim->max_parts : 1,
-					     sizeof(*parts), err);
+	/* parts are counted first so the arena holds only what is used */
+	size_t want = 1;
+	for (size_t k = 0; k < n && s[k] != '-' && s[k] != '+'; k++)
+		want += s[k] == '.';
+	if (want > lim->max_parts)
+		return sp_error_set(err, SP_EINVALID, "invalid version: more than %zu parts",
+				    lim->max_parts);
+	uint32_t *parts = solver_arena_array(a, want, sizeof(*parts), err);
 	if (!parts)
 		return err->code;
 	size_t i = 0, np = 0;
@@ -119,9 +129,10 @@ int solver_version_parse(solver_version *out, solver_arena *a, const char *s,
 			return sp_error_set(err, SP_EINVALID,
 					    "invalid version '%.*s': expected a number at offset %zu",
 					    (int)(n > 64 ? 64 : n), s, i);
-		if (np >= lim->max_parts)
+		if (np >= want)
 			return sp_error_set(err, SP_EINVALID,
-					    "invalid version: more than %zu parts", lim->max_parts);
+					    "invalid version '%.*s': unexpected '.'",
+					    (int)(n > 64 ? 64 : n), s);
 		if (parse_u32(&parts[np], s, n, &i))
 			return sp_error_set(err, SP_EINVALID,
 					    "invalid version '%.*s': number too large",
