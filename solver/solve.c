@@ -2329,6 +2329,31 @@ static void dot_str(FILE *f, const char *s)
 
 int solver_result_write_dot(const solver_result *r, FILE *f, sp_error *err)
 {
+	if (!r->ok && !r->why) {
+		/* the clause solver's facts: one node each, under the verdict */
+		fprintf(f, "digraph conflict {\n  node [shape=box];\n");
+		fprintf(f, "  r0 [label=\"the request cannot be satisfied\", style=bold];\n");
+		const char *p = r->explanation ? strchr(r->explanation, '\n') : NULL;
+		int k = 1;
+		while (p && *p) {
+			p++;
+			const char *e = strchr(p, '\n');
+			size_t n = e ? (size_t)(e - p) : strlen(p);
+			if (n > 2 && p[0] == '-' && p[1] == ' ') {
+				char *line = strndup(p + 2, n - 2);
+				if (!line)
+					return sp_error_set(err, SP_ENOMEM, "out of memory");
+				fprintf(f, "  r%d [label=", k);
+				dot_str(f, line);
+				fprintf(f, "];\n  r0 -> r%d;\n", k);
+				free(line);
+				k++;
+			}
+			p = e;
+		}
+		fprintf(f, "}\n");
+		return ferror(f) ? sp_error_set(err, SP_EIO, "cannot write the graph") : 0;
+	}
 	if (!r->ok)
 		return solver__dot_conflict(f, r->names, r->nnames, r->why, err);
 	fprintf(f, "digraph solution {\n  rankdir=LR;\n  node [shape=box];\n");

@@ -601,6 +601,12 @@ static void test_dot_and_limit(void **st)
 	    !strstr(ex, "the command line requires a") ||
 	    !strstr(ex, "a/1.29.0/BLD requires z/2, which nothing in the repositories satisfies"))
 		fail_msg("core explanation:\n%s", ex);
+	f = open_memstream(&buf, &len);
+	assert_int_equal(solver_result_write_dot(r, f, &e), 0);
+	fclose(f);
+	assert_non_null(strstr(buf, "digraph conflict"));
+	assert_non_null(strstr(buf, "requires z/2"));
+	free(buf);
 	solver_result_free(r);
 }
 
