@@ -171,7 +171,9 @@ static int line(ex *x, sp_buf *b, const solver__reason *r)
 					   r->req && r->req->kind == SOLVER_REQ_VAR ? "requests" : "requires", rt);
 		if (!rc)
 			rc = ident(x, b, r->oname, r->ocand);
-		if (!rc)
+		if (!rc && r->child && r->child->kind == R_CONS && r->child->detail)
+			rc = sp_buf_printf(b, x->err, " is already chosen (%s)", r->child->detail);
+		else if (!rc)
 			rc = sp_buf_printf(b, x->err, " is already chosen:");
 		return rc;
 	case R_DEP_WIPEOUT:
@@ -239,6 +241,9 @@ static bool groupable(const solver__reason *a, const solver__reason *b)
 		return false;
 	if (a->kind == R_DEPRECATED || a->kind == R_SOURCE)
 		return true;
+	if (a->kind == R_DEP_DECIDED)
+		return a->oname == b->oname && a->ocand == b->ocand && a->req && b->req &&
+		       a->req->kind == SOLVER_REQ_PKG && b->req->kind == SOLVER_REQ_PKG;
 	if (a->kind != R_CONS && a->kind != R_VAR)
 		return false;
 	return a->req == b->req && a->rsrc_name == b->rsrc_name &&
@@ -267,6 +272,34 @@ static int emit_kids(ex *x, const solver__reason *const *kids, size_t n, int dep
 			j++;
 		if (j - i == 1) {
 			rc = emit(x, kids[i], depth);
+			i = j;
+			continue;
+		}
+		if (kids[i]->kind == R_DEP_DECIDED) {
+			/* "a/2/X (b/>=2), a/1/Y (b/>=1.5) each require a b other
+			 * than b/1.0/Z, which is already chosen" */
+			sp_buf g = {0};
+			for (size_t k = i; k < j && k < i + 4 && !rc; k++) {
+				if (k > i)
+					rc = sp_buf_printf(&g, x->err, ", ");
+				if (!rc)
+					rc = ident(x, &g, kids[k]->name, kids[k]->cand);
+				if (!rc)
+					rc = sp_buf_printf(&g, x->err, " (%s)", kids[k]->req->text);
+				note_origin(x, kids[k]->name, kids[k]->cand);
+			}
+			if (!rc && j - i > 4)
+				rc = sp_buf_printf(&g, x->err, " and %zu more", j - i - 4);
+			if (!rc)
+				rc = sp_buf_printf(&g, x->err, " each require a %s other than ",
+						   x->names[kids[i]->oname].name);
+			if (!rc)
+				rc = ident(x, &g, kids[i]->oname, kids[i]->ocand);
+			if (!rc)
+				rc = sp_buf_printf(&g, x->err, ", which is already chosen");
+			if (!rc)
+				rc = emit_line(x, depth, g.data);
+			sp_buf_free(&g);
 			i = j;
 			continue;
 		}
@@ -336,7 +369,9 @@ static int emit(ex *x, const solver__reason *r, int depth)
 	sp_buf_free(&b);
 	if (rc)
 		return rc;
-	if (r->child)
+	bool child_said = r->kind == R_DEP_DECIDED && r->child && r->child->kind == R_CONS &&
+			  r->child->detail;
+	if (r->child && !child_said)
 		rc = emit(x, r->child, depth + 1);
 	if (!rc && r->nkids)
 		rc = emit_kids(x, (const solver__reason *const *)r->kids, r->nkids, depth + 1);
