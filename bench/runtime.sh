@@ -23,7 +23,7 @@
 # Environment:
 #   SPAWN_SHARED_BENCH  the kit (default: <script dir>/../../shared/bench)
 #   SPFS                spfs binary (default: build it into $BUILD_DIR)
-#   BUILD_DIR           default <repo>/build-bench
+#   BUILD_DIR           default <repo>/build-bench-rt
 #   RESULTS             default <repo>/bench/results/runtime
 #   WORK                scratch, default /tmp/bench-runtime
 #   RUNS=300 WARMUP=30  (hyperfine, runtime_launch); FIRST_RUNS=30
@@ -46,9 +46,9 @@ RESULTS=${RESULTS:-$ROOT/bench/results/runtime}
 RUNS=${RUNS:-300}
 WARMUP=${WARMUP:-30}
 FIRST_RUNS=${FIRST_RUNS:-30}
-BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench}
+BUILD_DIR=${BUILD_DIR:-$ROOT/build-bench-rt}
 if [ -z "${SPFS:-}" ]; then
-	cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSPAWN_TESTS=OFF >/dev/null
+	cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSPAWN_TESTS=OFF >/dev/null
 	ninja -C "$BUILD_DIR" spfs >/dev/null
 	SPFS=$BUILD_DIR/cli/spfs
 fi

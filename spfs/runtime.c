@@ -216,7 +216,7 @@ int spfs_runtime__parse(spfs_runtime **out, const char *data, size_t n, sp_error
 		if (!v)
 			return sp_error_set(err, SP_EINVALID, "runtime record line %zu has no value", lineno);
 		*v++ = '\0';
-		uint64_t u;
+		uint64_t u = 0;
 		if (strcmp(line, "id") == 0) {
 			if (!id_valid(v))
 				return sp_error_set(err, SP_EINVALID, "bad runtime id");

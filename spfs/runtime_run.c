@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -763,9 +764,12 @@ static int supervise(pid_t child, const sigset_t *set)
 {
 	for (;;) {
 		siginfo_t si;
-		int sig = sigwaitinfo(set, &si);
+		/* A timeout as well: a SIGCHLD taken by a thread that did not
+		 * block it (none should exist) must not hang us. */
+		struct timespec ts = {1, 0};
+		int sig = sigtimedwait(set, &si, &ts);
 		if (sig < 0)
-			continue; /* EINTR (SIGCONT after a stop) */
+			sig = SIGCHLD; /* EINTR (SIGCONT after a stop) or timeout: look */
 		if (sig == SIGCHLD) {
 			int ws;
 			pid_t r;
@@ -838,8 +842,8 @@ static void write_record(spfs_runtime *rt, spfs_store *s, pid_t child)
 		sp_warn("runtime %s has no record (spfs clean will not see it): %s", rt->id, err.msg);
 }
 
-int spfs_runtime_run(int *exit_status, spfs_store *s, const char *const *refs, size_t nrefs,
-		     char *const *argv, const spfs_run_opts *o, sp_error *err)
+static int run(int *exit_status, spfs_store *s, const char *const *refs, size_t nrefs, char *const *argv,
+	       const spfs_run_opts *o, const sigset_t *set, const sigset_t *old, sp_error *err)
 {
 	static const spfs_run_opts defaults = {0};
 	if (!o)
@@ -914,12 +918,6 @@ int spfs_runtime_run(int *exit_status, spfs_store *s, const char *const *refs, s
 		return sp_error_prefix(err, "cannot start a runtime");
 	}
 	/* 2. fork; the child mounts and execs */
-	sigset_t set, old;
-	sigemptyset(&set);
-	static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD};
-	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
-		sigaddset(&set, forwarded[i]);
-	sigprocmask(SIG_BLOCK, &set, &old);
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) < 0) {
 		rc = sp_error_errno(err, "pipe");
@@ -935,7 +933,7 @@ int spfs_runtime_run(int *exit_status, spfs_store *s, const char *const *refs, s
 	}
 	if (child == 0) {
 		close(pfd[0]);
-		child_main(pfd[1], &old, rt, s, &plan, argv, o);
+		child_main(pfd[1], old, rt, s, &plan, argv, o);
 	}
 	close(pfd[1]);
 	char msg[SP_ERROR_MSG_MAX];
@@ -953,17 +951,33 @@ int spfs_runtime_run(int *exit_status, spfs_store *s, const char *const *refs, s
 	if (!got)
 		write_record(rt, s, child);
 	spfs_store_unlock(s);
-	*exit_status = supervise(child, &set);
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	*exit_status = supervise(child, set);
 	remove_record(s, rt->id);
 	spfs_runtime__free_paths(paths, rt->lower_count);
 	if (got)
 		return sp_error_set(err, SP_ERROR, "%s", msg);
 	return 0;
 fail:
-	sigprocmask(SIG_SETMASK, &old, NULL);
 	spfs_store_unlock(s);
 	remove_record(s, rt->id);
 	spfs_runtime__free_paths(paths, rt->lower_count);
 	return sp_error_prefix(err, "cannot start a runtime");
+}
+
+int spfs_runtime_run(int *exit_status, spfs_store *s, const char *const *refs, size_t nrefs,
+		     char *const *argv, const spfs_run_opts *o, sp_error *err)
+{
+	/* Blocked from the start, before the render thread pool may start:
+	 * threads inherit the mask, so every one of these signals waits for
+	 * the supervisor's sigtimedwait instead of reaching (and, for SIGCHLD,
+	 * being dropped by, or for SIGTERM killing us through) another thread. */
+	sigset_t set, old;
+	sigemptyset(&set);
+	static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD};
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&set, forwarded[i]);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	int rc = run(exit_status, s, refs, nrefs, argv, o, &set, &old, err);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
 }
