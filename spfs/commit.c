@@ -401,7 +401,7 @@ static void hash_done(uv_work_t *req, int status)
 	sp_progress_add(&job->ctx->progress, 1, job->size);
 }
 
-static void set_threadpool_size(void)
+void spfs_store__threadpool_size(void)
 {
 	if (getenv("UV_THREADPOOL_SIZE"))
 		return;
@@ -425,7 +425,7 @@ static int hash_all(commit_ctx *c, sp_error *err)
 		return rc;
 	if (files && (rc = sp_calloc((void **)&c->jobs, files, sizeof(*c->jobs), err)))
 		return rc;
-	set_threadpool_size();
+	spfs_store__threadpool_size();
 	uv_loop_t loop;
 	if (uv_loop_init(&loop) != 0)
 		return sp_error_set(err, SP_ERROR, "cannot start the thread pool");
@@ -459,7 +459,10 @@ static int hash_all(commit_ctx *c, sp_error *err)
 
 static int publish_staged(commit_ctx *c, sp_error *err)
 {
-	if (sp_sys_syncfs(c->stage_fd) < 0)
+	size_t n_staged = 0;
+	for (size_t i = 0; i < c->job_count; i++)
+		n_staged += c->jobs[i].staged;
+	if (n_staged && sp_sys_syncfs(c->stage_fd) < 0)
 		return sp_error_errno(err, "cannot sync staged payloads");
 	for (size_t i = 0; i < c->job_count; i++) {
 		file_job *job = &c->jobs[i];
@@ -481,6 +484,7 @@ static int publish_staged(commit_ctx *c, sp_error *err)
 				return sp_error_errno(err, "cannot move payload %s into place", staged);
 			unlinkat(c->stage_fd, staged, 0);
 		}
+		c->s->published++;
 		c->stats->new_blobs++;
 		c->stats->new_bytes += job->size;
 	}
@@ -510,8 +514,14 @@ int spfs_commit_manifest(sp_digest *out_layer, spfs_store *s, const spfs_manifes
 	if (!(rc = spfs_layer_encode(&layer, &enc, err)))
 		rc = spfs_write_object(out_layer, s, &enc, err);
 	sp_buf_free(&enc);
-	if (!rc && sp_sys_syncfs(s->dirfd) < 0)
-		rc = sp_error_errno(err, "cannot sync store");
+	/* Make the final names durable before the tag points at them; nothing
+	 * to do when every object and payload was already there. */
+	if (!rc && s->published != s->synced) {
+		if (sp_sys_syncfs(s->dirfd) < 0)
+			rc = sp_error_errno(err, "cannot sync store");
+		else
+			s->synced = s->published;
+	}
 	if (!rc && tag)
 		rc = spfs_tag_set(s, tag, out_layer, err);
 	spfs_store_unlock(s);

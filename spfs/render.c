@@ -20,25 +20,50 @@ typedef struct verify_job {
 	uv_work_t req;
 	spfs_store *s;
 	sp_digest digest;
+	bool exec;
 	int rc;
 	char msg[200];
 } verify_job;
 
+/* Re-hashes the exact payload file (mode variant) that will be linked. A
+ * variant that does not exist yet is made at link time from the other one,
+ * and that copy is verified then (spfs_store__payload_variant). */
 static void verify_work(uv_work_t *req)
 {
 	verify_job *j = req->data;
 	sp_error err = {0};
-	_cleanup_close_ int fd = -1;
-	int rc = spfs_open_payload(&fd, j->s, &j->digest, &err);
+	char hex[SP_DIGEST_HEX_LEN + 1], name[72];
+	sp_digest_to_hex(&j->digest, hex);
+	int sfd;
+	int rc = spfs_store__shard_fd(&sfd, j->s, true, &j->digest, false, &err);
+	if (rc) {
+		j->rc = SPFS_ENOTFOUND;
+		snprintf(j->msg, sizeof(j->msg), "payload %s is missing", hex);
+		return;
+	}
+	spfs_store__shard_name(&j->digest, j->exec, name);
+	_cleanup_close_ int fd = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return;
+		j->rc = errno == ELOOP ? SPFS_ECORRUPT : SP_EIO;
+		snprintf(j->msg, sizeof(j->msg), "payload %s%s: %s", hex, j->exec ? " (executable)" : "",
+			 errno == ELOOP ? "is a symbolic link; refusing to follow it" : strerror(errno));
+		return;
+	}
+	struct stat st;
 	sp_digest got;
-	if (!rc)
-		rc = sp_digest_fd(&got, NULL, fd, &err);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		j->rc = SPFS_ECORRUPT;
+		snprintf(j->msg, sizeof(j->msg), "payload %s is not a regular file", hex);
+		return;
+	}
+	rc = sp_digest_fd(&got, NULL, fd, &err);
 	if (!rc && sp_digest_cmp(&got, &j->digest)) {
-		char want[SP_DIGEST_HEX_LEN + 1], have[SP_DIGEST_HEX_LEN + 1];
-		sp_digest_to_hex(&j->digest, want);
+		char have[SP_DIGEST_HEX_LEN + 1];
 		sp_digest_to_hex(&got, have);
-		rc = sp_error_set(&err, SPFS_EMISMATCH, "payload %s is corrupt (content hashes to %s); run 'spfs check'",
-				  want, have);
+		rc = sp_error_set(&err, SPFS_EMISMATCH, "payload %s%s is corrupt (content hashes to %s); run 'spfs check'",
+				  hex, j->exec ? " (executable)" : "", have);
 	}
 	if (rc) {
 		j->rc = rc;
@@ -46,44 +71,40 @@ static void verify_work(uv_work_t *req)
 	}
 }
 
-static int digest_cmp_q(const void *a, const void *b)
+typedef struct pair {
+	sp_digest digest;
+	bool exec;
+} pair;
+
+static int pair_cmp(const void *a, const void *b)
 {
-	return sp_digest_cmp(a, b);
+	const pair *x = a, *y = b;
+	int c = sp_digest_cmp(&x->digest, &y->digest);
+	return c ? c : (int)x->exec - (int)y->exec;
 }
 
-/* Re-hashes each distinct payload the manifest uses, in parallel. */
-static int verify_payloads(spfs_store *s, const spfs_manifest *m, sp_error *err)
+/* The distinct (digest, mode variant) pairs a manifest links. */
+static int collect_pairs(pair **out, size_t *count, const spfs_manifest *m, sp_error *err)
 {
-	size_t n = 0;
-	_cleanup_free_ sp_digest *ds = NULL;
-	int rc = sp_calloc((void **)&ds, m->count ? m->count : 1, sizeof(*ds), err);
+	pair *ps = NULL;
+	int rc = sp_calloc((void **)&ps, m->count ? m->count : 1, sizeof(*ps), err);
 	if (rc)
 		return rc;
+	size_t n = 0;
 	for (size_t i = 0; i < m->count; i++)
-		if (m->entries[i].kind == SPFS_ENTRY_FILE)
-			ds[n++] = m->entries[i].digest;
-	qsort(ds, n, sizeof(*ds), digest_cmp_q);
+		if (m->entries[i].kind == SPFS_ENTRY_FILE) {
+			ps[n].digest = m->entries[i].digest;
+			ps[n].exec = m->entries[i].mode == 0755;
+			n++;
+		}
+	if (n > 1)
+		qsort(ps, n, sizeof(*ps), pair_cmp);
 	size_t u = 0;
 	for (size_t i = 0; i < n; i++)
-		if (u == 0 || sp_digest_cmp(&ds[u - 1], &ds[i]))
-			ds[u++] = ds[i];
-	_cleanup_free_ verify_job *jobs = NULL;
-	if ((rc = sp_calloc((void **)&jobs, u ? u : 1, sizeof(*jobs), err)))
-		return rc;
-	uv_loop_t loop;
-	if (uv_loop_init(&loop))
-		return sp_error_set(err, SP_ERROR, "cannot start the thread pool");
-	for (size_t i = 0; i < u; i++) {
-		jobs[i].s = s;
-		jobs[i].digest = ds[i];
-		jobs[i].req.data = &jobs[i];
-		uv_queue_work(&loop, &jobs[i].req, verify_work, NULL);
-	}
-	uv_run(&loop, UV_RUN_DEFAULT);
-	uv_loop_close(&loop);
-	for (size_t i = 0; i < u; i++)
-		if (jobs[i].rc)
-			return sp_error_set(err, jobs[i].rc, "%s", jobs[i].msg);
+		if (u == 0 || pair_cmp(&ps[u - 1], &ps[i]))
+			ps[u++] = ps[i];
+	*out = ps;
+	*count = u;
 	return 0;
 }
 
@@ -239,6 +260,82 @@ static int render_into(spfs_store *s, const spfs_manifest *m, int root_fd, bool 
 	return rc;
 }
 
+typedef struct render_job {
+	uv_work_t req;
+	spfs_store *s;
+	const spfs_manifest *m;
+	int root_fd;
+	bool copy;
+	int rc;
+	sp_error err;
+} render_job;
+
+static void render_work(uv_work_t *req)
+{
+	render_job *j = req->data;
+	j->rc = render_into(j->s, j->m, j->root_fd, j->copy, &j->err);
+}
+
+/* Renders m into root_fd while, with `verify`, the other threads of the pool
+ * re-hash every payload it links. The two overlap, so verification costs
+ * little wall time; when a payload turns out bad the caller must remove
+ * what was rendered (nothing is served: the render is not returned). */
+static int render_checked(spfs_store *s, const spfs_manifest *m, int root_fd, bool copy, bool verify,
+			  sp_error *err)
+{
+	_cleanup_free_ pair *pairs = NULL;
+	_cleanup_free_ verify_job *jobs = NULL;
+	size_t count = 0;
+	int rc;
+	if (verify && !copy) {
+		if ((rc = collect_pairs(&pairs, &count, m, err)) ||
+		    (rc = sp_calloc((void **)&jobs, count ? count : 1, sizeof(*jobs), err)))
+			return rc;
+	}
+	spfs_store__threadpool_size();
+	uv_loop_t loop;
+	if (uv_loop_init(&loop))
+		return sp_error_set(err, SP_ERROR, "cannot start the thread pool");
+	render_job rj = {.s = s, .m = m, .root_fd = root_fd, .copy = copy};
+	rj.req.data = &rj;
+	uv_queue_work(&loop, &rj.req, render_work, NULL);
+	for (size_t i = 0; i < count; i++) {
+		jobs[i].s = s;
+		jobs[i].digest = pairs[i].digest;
+		jobs[i].exec = pairs[i].exec;
+		jobs[i].req.data = &jobs[i];
+		uv_queue_work(&loop, &jobs[i].req, verify_work, NULL);
+	}
+	uv_run(&loop, UV_RUN_DEFAULT);
+	uv_loop_close(&loop);
+	for (size_t i = 0; i < count; i++)
+		if (jobs[i].rc)
+			return sp_error_set(err, jobs[i].rc, "%s", jobs[i].msg);
+	if (rj.rc) {
+		*err = rj.err;
+		return rj.rc;
+	}
+	return 0;
+}
+
+/* Removes everything inside the directory open at fd. */
+static void empty_dir(int fd)
+{
+	int dup = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
+	if (!d) {
+		if (dup >= 0)
+			close(dup);
+		return;
+	}
+	struct dirent *de;
+	sp_error ignored = {0};
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			sp_rm_rf_at(fd, de->d_name, &ignored);
+	closedir(d);
+}
+
 static bool dir_is_empty(int fd)
 {
 	int dup = fcntl(fd, F_DUPFD_CLOEXEC, 0);
@@ -269,8 +366,6 @@ int spfs_render_to(spfs_store *s, const sp_digest *d, spfs_kind kind, const char
 		return rc;
 	if ((rc = spfs_flatten(&m, s, d, kind, false, err)))
 		goto out;
-	if (opts && opts->verify && !opts->copy && (rc = verify_payloads(s, m, err)))
-		goto out;
 	if (mkdir(target, 0755) < 0 && errno != EEXIST) {
 		rc = sp_error_errno(err, "cannot create %s", target);
 		goto out;
@@ -284,7 +379,9 @@ int spfs_render_to(spfs_store *s, const sp_digest *d, spfs_kind kind, const char
 		rc = sp_error_set(err, SP_EEXISTS, "%s exists and is not empty", target);
 		goto out;
 	}
-	rc = render_into(s, m, fd, opts && opts->copy, err);
+	rc = render_checked(s, m, fd, opts && opts->copy, opts && opts->verify, err);
+	if (rc)
+		empty_dir(fd); /* never leave a partial or unverified render behind */
 out:
 	spfs_store_unlock(s);
 	if (rc)
@@ -316,7 +413,7 @@ int spfs_render_stored(char **out_path, spfs_store *s, const sp_digest *manifest
 	_cleanup_(spfs_manifest_freep) spfs_manifest *m = NULL;
 	char stage[32] = "";
 	_cleanup_close_ int sfd = -1;
-	if ((rc = spfs_read_manifest(&m, s, manifest, err)) || (rc = verify_payloads(s, m, err)) ||
+	if ((rc = spfs_read_manifest(&m, s, manifest, err)) ||
 	    (rc = spfs_store__stage_dir(&sfd, stage, s, err)))
 		goto out;
 	if (fchmod(sfd, 0755) < 0) {
@@ -328,7 +425,7 @@ int spfs_render_stored(char **out_path, spfs_store *s, const sp_digest *manifest
 		rc = sp_error_errno(err, "cannot create renders/%s", shard);
 		goto out;
 	}
-	if ((rc = render_into(s, m, sfd, false, err)))
+	if ((rc = render_checked(s, m, sfd, false, true, err)))
 		goto out;
 	if (sp_sys_syncfs(sfd) < 0) {
 		rc = sp_error_errno(err, "cannot sync render");

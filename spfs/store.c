@@ -449,6 +449,7 @@ static int write_named(spfs_store *s, bool payload, const sp_digest *d, bool exe
 		}
 	}
 	unlinkat(sfd, tmp, 0); /* only still there after EEXIST */
+	s->published++;
 	if (sp_sys_fsync(sfd) < 0)
 		return sp_error_errno(err, "fsync shard directory");
 	return 0;

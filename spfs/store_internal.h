@@ -20,6 +20,9 @@ struct spfs_store {
 	int object_shards[256];
 	int payload_shards[256];
 	pthread_mutex_t shard_lock;
+	/* Counts of files given final names by this handle, and the count at
+	 * the last syncfs: a commit that wrote nothing does not sync. */
+	uint64_t published, synced;
 };
 
 /* Name of an object/payload inside its shard: the 62 hex chars after the
@@ -33,6 +36,9 @@ int spfs_store__stage_dir(int *out_fd, char *name /* >= 32 */, spfs_store *s, sp
 /* Makes sure the payload variant (exec or not) exists; copies from the
  * other variant when needed. */
 int spfs_store__payload_variant(spfs_store *s, const sp_digest *d, bool exec, sp_error *err);
+/* Sizes libuv's thread pool (before its first use): twice the cores, at
+ * least 4, unless UV_THREADPOOL_SIZE is set. */
+void spfs_store__threadpool_size(void);
 /* Takes the exclusive lock without waiting. */
 int spfs_store__lock_exclusive(spfs_store *s, sp_error *err);
 

@@ -94,3 +94,15 @@ mv "$tagf" "$T/tag.real"; ln -s "$T/tag.real" "$tagf"
 expect_status 1 spfs info app; expect_match "$ERR" "symbolic link" "symlinked tag refused"
 rm "$tagf"; mv "$T/tag.real" "$tagf"
 expect_status 0 spfs check; expect_match "$OUT" "0 problems" "store whole again"
+
+# --- the executable variant of a payload is verified itself, not its twin
+mkdir -p "$T/x1" "$T/x2"; printf 'hello' > "$T/x1/a"; chmod 755 "$T/x1/a"; printf 'hello' > "$T/x2/a"
+spfs commit "$T/x1" -t x1 >/dev/null; spfs commit "$T/x2" -t x2 >/dev/null
+H=$(printf 'hello' | sha256sum | cut -c1-64)
+px=$(path_of payloads "$H").x
+[ -f "$px" ] && [ -f "$(path_of payloads "$H")" ] && ok
+chmod u+w "$px"; printf 'HELLO' > "$px"; chmod a-w "$px"
+expect_status 1 spfs render x1 "$T/r-x1"; expect_match "$ERR" "payload $H \(executable\) is corrupt" "exec variant verified"
+[ -z "$(ls -A "$T/r-x1")" ] && ok   # nothing left behind
+expect_status 0 spfs render x2 "$T/r-x2"; expect_eq "$(cat "$T/r-x2/a")" hello "the intact variant still renders"
+expect_status 1 spfs check; expect_match "$OUT" "^payload $H: content does not match" "check names it"
