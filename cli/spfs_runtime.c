@@ -127,6 +127,8 @@ int spfs_cli_shell(int argc, char **argv, const char *store)
 
 int spfs_cli_edit(int argc, char **argv, const char *store)
 {
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+		return fputs(run_usage, stdout), 0;
 	if (argc > 1)
 		return usage("spfs edit takes no arguments");
 	sp_error err = {0};
@@ -194,6 +196,8 @@ int spfs_cli_commit_runtime(int argc, char **argv, const char *store)
 
 int spfs_cli_reset(int argc, char **argv, const char *store)
 {
+	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
+		return fputs(run_usage, stdout), 0;
 	for (int i = 1; i < argc; i++)
 		if (argv[i][0] == '-' && strcmp(argv[i], "--"))
 			return usage("usage: spfs reset [PATH...]");
@@ -379,7 +383,8 @@ int spfs_cli_runtime(int argc, char **argv, const char *store)
 			return 0;
 		}
 		char hex[SP_DIGEST_HEX_LEN + 1];
-		printf("runtime %s\nstate: %s\npid: %d\neditable: %s\n", rt->id, rt->live ? "live" : "dead", rt->pid,
+		printf("runtime %s\nstate: %s\npid: %d\neditable: %s\n", rt->id[0] ? rt->id : "-",
+		       rt->live ? "live" : rt->id[0] ? "dead" : "stopped", rt->pid,
 		       rt->editable ? "yes" : "no");
 		if (rt->durable)
 			printf("durable: %s\n", rt->durable);

@@ -314,8 +314,12 @@ bool spfs_runtime__alive(const spfs_runtime *rt)
 	return spfs_runtime__proc_start(rt->pid, &t) && t == rt->start_ticks;
 }
 
+static int read_durable_stack(spfs_runtime **out, spfs_store *s, const char *name, sp_error *err);
+
 int spfs_runtime_read(spfs_runtime **out, spfs_store *s, const char *id, sp_error *err)
 {
+	if (!id_valid(id) && spfs_runtime__name_valid(id))
+		return read_durable_stack(out, s, id, err);
 	if (!id_valid(id))
 		return sp_error_set(err, SP_EINVALID, "'%.80s' is not a runtime id (%u hex characters)", id,
 				    SPFS_RUNTIME_ID_LEN);
@@ -415,7 +419,8 @@ static int list_names(char ***out, size_t *count, int dirfd, bool (*keep)(const 
 		free(names);
 		return rc;
 	}
-	qsort(names, n, sizeof(*names), id_cmp);
+	if (n)
+		qsort(names, n, sizeof(*names), id_cmp);
 	*out = names;
 	*count = n;
 	return 0;

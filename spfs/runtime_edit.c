@@ -101,7 +101,7 @@ static int walk_upper(upper_list *out, int dirfd, int mirror_fd, const char *pre
 		n++;
 	}
 	closedir(d);
-	if (!rc)
+	if (!rc && n)
 		qsort(names, n, sizeof(*names), name_cmp);
 	for (size_t i = 0; i < n && !rc; i++) {
 		const char *name = names[i];

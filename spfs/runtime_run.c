@@ -629,7 +629,8 @@ static size_t startup_scripts(char ***out, const char *suffix)
 		n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n)
+		qsort(names, n, sizeof(*names), name_cmp);
 	*out = names;
 	return n;
 }
