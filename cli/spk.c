@@ -10,6 +10,10 @@
 
 enum { EXIT_OK = 0, EXIT_UNSAT = 1, EXIT_USAGE = 2 };
 
+/* cli/spk_repo.c: publish, ls, info, deprecate, undeprecate, remove; -1 when
+ * argv[0] is none of them. */
+int spk_repo_command(int argc, char **argv);
+
 static void usage(FILE *f)
 {
 	fputs("usage: spk solve REQUEST... [--repo DIR]... [--opt NAME=VALUE]...\n"
@@ -171,6 +175,7 @@ static int cmd_solve(int argc, char **argv)
 	};
 	/* declared before the first goto: cleanup runs at every exit */
 	_cleanup_(solver_arena_freep) solver_arena *a = NULL;
+	_cleanup_free_ char *local = NULL; /* the local store, when no --repo */
 	const char **repos = calloc((size_t)argc + 1, sizeof(char *));
 	solver_opt *opts = calloc((size_t)argc + 1, sizeof(*opts));
 	if (!repos || !opts) {
@@ -246,8 +251,12 @@ static int cmd_solve(int argc, char **argv)
 		solve_usage(stderr);
 		goto out;
 	}
+	/* no --repo: the local SpFS store's package repository, when there is one */
+	sp_error lerr = {0};
+	if (nrepos == 0 && spfs_default_storage(&local, &lerr) == 0 && pkg_path_is_store(local))
+		repos[nrepos++] = local;
 	if (nrepos == 0) {
-		fprintf(stderr, "spk solve: no repository given (use --repo DIR)\n");
+		fprintf(stderr, "spk solve: no repository given (use --repo DIR) and no local store\n");
 		goto out;
 	}
 	ret = EXIT_USAGE;
@@ -258,7 +267,7 @@ static int cmd_solve(int argc, char **argv)
 	}
 	size_t nreq = (size_t)(argc - optind);
 	solver_request *reqs = solver_arena_array(a, nreq, sizeof(*reqs), &err);
-	pkg_specdir **dirs = calloc(nrepos, sizeof(*dirs));
+	pkg_source **dirs = calloc(nrepos, sizeof(*dirs));
 	solver_repo *rv = calloc(nrepos, sizeof(*rv));
 	if (!reqs || !dirs || !rv) {
 		fprintf(stderr, "spk solve: out of memory\n");
@@ -272,11 +281,12 @@ static int cmd_solve(int argc, char **argv)
 			goto out_repos;
 		}
 	for (size_t i = 0; i < nrepos; i++) {
-		if (pkg_specdir_open(&dirs[i], repos[i], base_name(repos[i]), NULL, &err)) {
+		const char *rname = repos[i] == local ? "local" : base_name(repos[i]);
+		if (pkg_source_open(&dirs[i], repos[i], rname, NULL, &err)) {
 			fprintf(stderr, "spk solve: %s\n", err.msg);
 			goto out_repos;
 		}
-		rv[i] = *pkg_specdir_repo(dirs[i]);
+		rv[i] = *pkg_source_repo(dirs[i]);
 	}
 	/* "name/pkg" must name a repository given with --repo */
 	for (size_t i = 0; i < nreq; i++) {
@@ -339,7 +349,7 @@ static int cmd_solve(int argc, char **argv)
 	solver_result_free(res);
 out_repos:
 	for (size_t i = 0; i < nrepos; i++)
-		pkg_specdir_free(dirs[i]);
+		pkg_source_free(dirs[i]);
 	free(dirs);
 	free(rv);
 out:
@@ -364,6 +374,9 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "solve"))
 		return cmd_solve(argc - 1, argv + 1);
+	int repo_rc = spk_repo_command(argc - 1, argv + 1);
+	if (repo_rc >= 0)
+		return repo_rc;
 	fprintf(stderr, "spk: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;

@@ -16,8 +16,8 @@
  *
  * Memory: specs live in a solver_arena owned by the caller of
  * pkg_spec_parse, or by the pkg_specdir, which is freed with
- * pkg_specdir_free(). pkg depends on solver (for the build model), never on
- * spfs.
+ * pkg_specdir_free(). pkg depends on solver (for the build model) and on
+ * spfs (package repositories stored in SpFS, below).
  */
 #ifndef SPAWN_PKG_H
 #define SPAWN_PKG_H
@@ -109,5 +109,138 @@ const solver_repo *pkg_specdir_repo(const pkg_specdir *d);
 /* All specs, sorted by name, version (newest first), build. */
 size_t pkg_specdir_count(const pkg_specdir *d);
 const pkg_spec *pkg_specdir_get(const pkg_specdir *d, size_t i);
+
+/* =============================================== SpFS package repositories
+ * (pkg/repo*.c; see docs/packages.md)
+ *
+ * Packages live in an SpFS store under tags, in SPK's arrangement:
+ *   spk/spec/NAME/VERSION                 the recipe (a spec blob)
+ *   spk/spec/NAME/VERSION/BUILD           one build's spec (a spec blob)
+ *   spk/pkg/NAME/VERSION/BUILD/COMPONENT  one layer per component
+ *   spk/index                             a blob listing every spec tag
+ * VERSION is the version as the spec writes it, normalised by the solver's
+ * formatter. Spec blobs hold exactly one YAML document. A recipe published
+ * without a build (`spk publish` of `pkg: name/version`) also gets its
+ * default build's spec tag, pointing at the same blob, as a spec
+ * directory shows it (a spec-only build: no layers yet).
+ *
+ * The index lets a solve read only the specs of the packages it touches:
+ * "<spec digest> <flags> <tag> <embedded names|->" per spec tag, sorted by
+ * tag. It is checked against the tag names when opened and against each
+ * package's tag targets when that package is read; when stale or missing it
+ * is rebuilt from the tags (logged at debug level) and written back when the
+ * store is writable. Publish, deprecate and remove rewrite it.
+ *
+ * Memory: a pkg_repo owns everything it returns (an arena freed by
+ * pkg_repo_free); the store is borrowed and must outlive it. */
+
+#include "spfs/spfs.h"
+
+enum {
+	PKG_EINUSE = -300, /* remove refused: a platform or runtime uses a layer */
+};
+
+#define PKG_REPO_INDEX_TAG "spk/index"
+#define PKG_REPO_MAX_INDEX ((size_t)256 << 20)
+
+typedef struct pkg_repo pkg_repo;
+
+/* One spec tag as the index lists it. */
+typedef struct pkg_repo_entry {
+	const char *tag;     /* spk/spec/NAME/VERSION[/BUILD] */
+	const char *name;
+	const char *version; /* as in the tag */
+	const char *build;   /* NULL for the recipe */
+	sp_digest spec;      /* the spec blob the tag points at */
+	bool deprecated;
+	bool invalid;        /* the tag does not hold a readable spec of that id */
+	const char *const *embeds; /* names this build embeds */
+	size_t nembeds;
+} pkg_repo_entry;
+
+/* Opens the package repository in store s (borrowed). `name` names the
+ * repository in requests and messages (NULL: "local"). Never fails because
+ * of a stale or missing index (it is rebuilt). */
+int pkg_repo_open(pkg_repo **out, spfs_store *s, const char *name, const pkg_limits *lim,
+		  sp_error *err);
+void pkg_repo_free(pkg_repo *r);
+void pkg_repo_freep(pkg_repo **r);
+spfs_store *pkg_repo_store(const pkg_repo *r); /* borrowed */
+/* The repository interface for the solver; borrowed from r. */
+const solver_repo *pkg_repo_solver(pkg_repo *r);
+/* Every spec tag, sorted by tag name. Entries are borrowed and valid until
+ * the next call that changes the repository. */
+size_t pkg_repo_count(const pkg_repo *r);
+const pkg_repo_entry *pkg_repo_get(const pkg_repo *r, size_t i);
+/* Verifies every tag target against the index (reads every tag file) and
+ * rebuilds the index when it is stale. */
+int pkg_repo_verify(pkg_repo *r, sp_error *err);
+/* Rebuilds the index from the tags and writes it. */
+int pkg_repo_reindex(pkg_repo *r, sp_error *err);
+
+/* The parsed spec of an entry (borrowed from r); an invalid entry gives its
+ * reason as an error naming the tag. */
+int pkg_repo_spec(const pkg_spec **out, pkg_repo *r, const pkg_repo_entry *e, sp_error *err);
+/* The spec blob's bytes (caller frees; NUL-terminated). */
+int pkg_repo_spec_text(char **out, size_t *len, pkg_repo *r, const pkg_repo_entry *e,
+		       sp_error *err);
+
+/* Entries matching "NAME", "NAME/VERSION" or "NAME/VERSION/BUILD"
+ * (versions compare as versions: 1.0 matches 1.0.0). *out is a malloc'd
+ * array of borrowed entries (caller frees the array). Zero matches is
+ * SP_ENOTFOUND naming what was asked. */
+int pkg_repo_find(const pkg_repo_entry ***out, size_t *n, pkg_repo *r, const char *ident,
+		  sp_error *err);
+
+typedef struct pkg_publish_opts {
+	bool force; /* replace a spec tag that points at other content */
+	/* called for each tag written or already up to date */
+	void (*cb)(const char *tag, const sp_digest *spec, bool changed, void *ud);
+	void *ud;
+} pkg_publish_opts;
+
+/* Publishes every document of one spec file (text[0..len), named `file` in
+ * messages) as spec-only recipes/builds. Everything is parsed and checked
+ * first: on any error nothing is published. */
+int pkg_repo_publish(pkg_repo *r, const char *text, size_t len, const char *file,
+		     const pkg_publish_opts *opts, sp_error *err);
+
+/* Marks (or unmarks) deprecated: "NAME/VERSION" is the recipe and every
+ * build of it, "NAME/VERSION/BUILD" one build. Each spec is rewritten with
+ * `deprecated: true|false` and its tag moved (the old spec stays in the
+ * tag's history). *changed counts the specs rewritten. */
+int pkg_repo_deprecate(pkg_repo *r, const char *ident, bool deprecated, size_t *changed,
+		       sp_error *err);
+
+typedef void (*pkg_repo_tag_cb)(const char *tag, void *ud);
+
+/* Removes "NAME/VERSION" (recipe, builds and their layers' tags) or
+ * "NAME/VERSION/BUILD". Refuses with PKG_EINUSE, naming the user, while a
+ * tagged platform or a live runtime contains one of the layers, unless
+ * force. cb names each tag removed. */
+int pkg_repo_remove(pkg_repo *r, const char *ident, bool force, pkg_repo_tag_cb cb, void *ud,
+		    sp_error *err);
+
+/* Copies "NAME[/VERSION[/BUILD]]" (its spec tags, its layer tags, and the
+ * objects and payloads they reach) into the store dst, then moves dst's
+ * tags and rewrites its index. Payloads and objects are written before any
+ * tag. cb names each tag copied. */
+int pkg_repo_copy(pkg_repo *r, spfs_store *dst, const char *ident, pkg_repo_tag_cb cb, void *ud,
+		  sp_error *err);
+
+/* ------------------------------------------- a repository given by path */
+
+/* True when path is an SpFS store (holds the spfs-store marker file). */
+bool pkg_path_is_store(const char *path);
+
+/* A spec directory or an SpFS store's package repository, chosen by
+ * pkg_path_is_store; for the solver. */
+typedef struct pkg_source pkg_source;
+int pkg_source_open(pkg_source **out, const char *path, const char *name, const pkg_limits *lim,
+		    sp_error *err);
+void pkg_source_free(pkg_source *s);
+void pkg_source_freep(pkg_source **s);
+const solver_repo *pkg_source_repo(pkg_source *s); /* borrowed */
+/* ========================================== end SpFS package repositories */
 
 #endif /* SPAWN_PKG_H */

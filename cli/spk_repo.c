@@ -1,0 +1,615 @@
+/* spk_repo.c - the spk commands over package repositories stored in SpFS:
+ * publish, ls, info, deprecate, undeprecate, remove. Argument parsing and
+ * output only; the work is in pkg/repo.c. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/common.h"
+#include "pkg/pkg.h"
+#include "solver/solver.h"
+#include "spfs/spfs.h"
+
+int spk_repo_command(int argc, char **argv);
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+typedef struct cmd_help {
+	const char *name;
+	const char *usage;
+} cmd_help;
+
+static const cmd_help helps[] = {
+	{"publish",
+	 "usage: spk publish SPEC.yaml... [--store PATH] [--force]\n"
+	 "       spk publish NAME[/VERSION[/BUILD]]... --to PATH [--store PATH]\n"
+	 "\n"
+	 "The first form publishes every spec of the files into the package\n"
+	 "repository of the local SpFS store as spec-only recipes and builds (a\n"
+	 "recipe also gets its default build). All files are checked first: a bad\n"
+	 "spec publishes nothing. An existing spec with other content is refused\n"
+	 "unless --force.\n"
+	 "The second form copies packages (spec tags, layer tags, and the objects\n"
+	 "and payloads they reach) into the store at PATH (or file://PATH).\n"},
+	{"ls", "usage: spk ls [NAME[/VERSION]] [--store PATH] [--json]\n"
+	       "\n"
+	       "Lists package names, the versions of NAME (newest first), or the recipe\n"
+	       "and builds of NAME/VERSION.\n"},
+	{"info", "usage: spk info NAME/VERSION[/BUILD] [--store PATH] [--json]\n"
+		 "\n"
+		 "Shows a recipe (NAME/VERSION) or a build: its tag, spec digest,\n"
+		 "deprecation, options, component layers, then the spec itself.\n"},
+	{"deprecate", "usage: spk deprecate NAME/VERSION[/BUILD]... [--store PATH]\n"
+		      "\n"
+		      "Marks a build (or a version's recipe and every build) deprecated: the\n"
+		      "spec is rewritten with `deprecated: true` and its tag moved (the old\n"
+		      "spec stays in the tag's history). Solves skip deprecated builds unless\n"
+		      "a request names the exact build, so pinned solves keep working.\n"},
+	{"undeprecate", "usage: spk undeprecate NAME/VERSION[/BUILD]... [--store PATH]\n"
+			"\n"
+			"Reverses spk deprecate.\n"},
+	{"remove", "usage: spk remove NAME/VERSION[/BUILD]... [--store PATH] [--force]\n"
+		   "\n"
+		   "Removes a build (or a version: recipe, builds and layer tags). Refused\n"
+		   "while a tagged SpFS platform or a live runtime contains one of its\n"
+		   "layers, unless --force. Objects go at the next `spfs clean`.\n"},
+};
+
+static const char *common_help =
+	"\n"
+	"Options:\n"
+	"  -s, --store PATH   the SpFS store (also --repo PATH); default $SPFS_STORAGE,\n"
+	"                     else the configured storage (see docs/config.md)\n"
+	"      --json         JSON output (ls, info)\n"
+	"  -v, --verbose / -q, --quiet\n"
+	"  -h, --help\n"
+	"\n"
+	"Exit status: 0 done, 1 not found or refused, 2 bad usage or bad input.\n"
+	"See docs/packages.md.\n";
+
+static void print_usage(FILE *f, const char *cmd)
+{
+	for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++)
+		if (!strcmp(helps[i].name, cmd)) {
+			fputs(helps[i].usage, f);
+			fputs(common_help, f);
+		}
+}
+
+typedef struct args {
+	const char *cmd;
+	const char *store;
+	const char *to;
+	bool json, force;
+	char **pos;
+	int npos;
+} args;
+
+static int parse_args(args *a, int argc, char **argv, int *exit_code)
+{
+	static const struct option longopts[] = {
+		{"store", required_argument, NULL, 's'}, {"repo", required_argument, NULL, 's'},
+		{"to", required_argument, NULL, 't'},    {"json", no_argument, NULL, 'J'},
+		{"force", no_argument, NULL, 'f'},       {"verbose", no_argument, NULL, 'v'},
+		{"quiet", no_argument, NULL, 'q'},       {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	a->cmd = argv[0];
+	int c, verbosity = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "s:r:t:fvqh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+		case 'r':
+			a->store = optarg;
+			break;
+		case 't':
+			a->to = optarg;
+			break;
+		case 'J':
+			a->json = true;
+			break;
+		case 'f':
+			a->force = true;
+			break;
+		case 'v':
+			verbosity++;
+			break;
+		case 'q':
+			verbosity--;
+			break;
+		case 'h':
+			print_usage(stdout, a->cmd);
+			*exit_code = EXIT_OK;
+			return -1;
+		default:
+			print_usage(stderr, a->cmd);
+			*exit_code = EXIT_USAGE;
+			return -1;
+		}
+	}
+	sp_log_init(verbosity);
+	a->pos = argv + optind;
+	a->npos = argc - optind;
+	bool json_ok = !strcmp(a->cmd, "ls") || !strcmp(a->cmd, "info");
+	bool force_ok = !strcmp(a->cmd, "publish") || !strcmp(a->cmd, "remove");
+	const char *bad = a->json && !json_ok ? "--json" : a->force && !force_ok ? "--force"
+						    : a->to && strcmp(a->cmd, "publish") ? "--to" : NULL;
+	if (bad) {
+		fprintf(stderr, "spk %s: %s is not an option of this command\n", a->cmd, bad);
+		*exit_code = EXIT_USAGE;
+		return -1;
+	}
+	return 0;
+}
+
+static int exit_for(int code)
+{
+	switch (code) {
+	case SP_ENOTFOUND:
+	case SP_EEXISTS:
+	case PKG_EINUSE:
+		return EXIT_FAIL;
+	default:
+		return EXIT_USAGE;
+	}
+}
+
+static int fail(const args *a, const sp_error *err)
+{
+	fprintf(stderr, "spk %s: %s\n", a->cmd, err->msg);
+	return exit_for(err->code);
+}
+
+static int open_store(spfs_store **out, const char *path, bool create, sp_error *err)
+{
+	_cleanup_free_ char *p = NULL;
+	if (path) {
+		if (!strncmp(path, "file://", 7))
+			path += 7;
+		p = strdup(path);
+		if (!p)
+			return sp_error_set(err, SP_ENOMEM, "out of memory");
+	} else {
+		int rc = spfs_default_storage(&p, err);
+		if (rc)
+			return rc;
+	}
+	if (!create && !pkg_path_is_store(p))
+		return sp_error_set(err, SP_ENOTFOUND, "%s is not an SpFS store", p);
+	return spfs_store_open(out, p, create, err);
+}
+
+static int open_repo(spfs_store **s, pkg_repo **r, const args *a, bool create, sp_error *err)
+{
+	int rc = open_store(s, a->store, create, err);
+	return rc ? rc : pkg_repo_open(r, *s, NULL, NULL, err);
+}
+
+/* ------------------------------------------------------------ publish */
+
+static void on_publish(const char *tag, const sp_digest *d, bool changed, void *ud)
+{
+	(void)d;
+	(void)ud;
+	printf("%s %s\n", changed ? "published " : "up to date", tag);
+}
+
+static void on_tag(const char *tag, void *ud)
+{
+	printf("%s %s\n", (const char *)ud, tag);
+}
+
+static int cmd_publish(const args *a)
+{
+	if (a->npos == 0) {
+		fprintf(stderr, "spk publish: nothing to publish\n");
+		print_usage(stderr, "publish");
+		return EXIT_USAGE;
+	}
+	sp_error err = {0};
+	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
+	_cleanup_(pkg_repo_freep) pkg_repo *r = NULL;
+	if (a->to) {
+		_cleanup_(spfs_store_freep) spfs_store *dst = NULL;
+		if (open_repo(&s, &r, a, false, &err) || open_store(&dst, a->to, true, &err))
+			return fail(a, &err);
+		if (!strcmp(spfs_store_path(s), spfs_store_path(dst))) {
+			fprintf(stderr, "spk publish: --to names the source store itself\n");
+			return EXIT_USAGE;
+		}
+		for (int i = 0; i < a->npos; i++)
+			if (pkg_repo_copy(r, dst, a->pos[i], on_tag, "copied", &err))
+				return fail(a, &err);
+		return EXIT_OK;
+	}
+	/* every file must parse before anything is published */
+	char **texts = calloc((size_t)a->npos, sizeof(*texts));
+	size_t *lens = calloc((size_t)a->npos, sizeof(*lens));
+	int ret = EXIT_OK;
+	if (!texts || !lens) {
+		fprintf(stderr, "spk publish: out of memory\n");
+		ret = EXIT_USAGE;
+		goto out;
+	}
+	for (int i = 0; i < a->npos && ret == EXIT_OK; i++) {
+		_cleanup_(solver_arena_freep) solver_arena *ar = NULL;
+		pkg_spec **specs;
+		size_t n;
+		if (sp_read_file_at(&texts[i], &lens[i], AT_FDCWD, a->pos[i],
+				    pkg_limits_default.max_file, &err)) {
+			sp_error_prefix(&err, "%s", a->pos[i]);
+			ret = fail(a, &err);
+			if (ret == EXIT_FAIL)
+				ret = EXIT_USAGE;
+		} else if (solver_arena_new(&ar, &err) ||
+			   pkg_spec_parse(&specs, &n, ar, texts[i], lens[i], a->pos[i], NULL, &err)) {
+			ret = fail(a, &err);
+		}
+	}
+	if (ret != EXIT_OK)
+		goto out;
+	if (open_repo(&s, &r, a, true, &err)) {
+		ret = fail(a, &err);
+		goto out;
+	}
+	pkg_publish_opts po = {.force = a->force, .cb = on_publish};
+	for (int i = 0; i < a->npos && ret == EXIT_OK; i++)
+		if (pkg_repo_publish(r, texts[i], lens[i], a->pos[i], &po, &err))
+			ret = fail(a, &err);
+out:
+	for (int i = 0; texts && i < a->npos; i++)
+		free(texts[i]);
+	free(texts);
+	free(lens);
+	return ret;
+}
+
+/* ----------------------------------------------------------------- ls */
+
+typedef struct ver_item {
+	const pkg_repo_entry *e;
+	solver_version v;
+} ver_item;
+
+static int ver_item_cmp(const void *pa, const void *pb)
+{
+	const ver_item *a = pa, *b = pb;
+	int c = solver_version_cmp(&b->v, &a->v);
+	if (c)
+		return c;
+	c = strcmp(a->e->version, b->e->version);
+	if (c)
+		return c;
+	if (!a->e->build || !b->e->build)
+		return !a->e->build ? -1 : !b->e->build ? 1 : 0;
+	return strcmp(a->e->build, b->e->build);
+}
+
+static int cmd_ls(const args *a)
+{
+	if (a->npos > 1) {
+		print_usage(stderr, "ls");
+		return EXIT_USAGE;
+	}
+	sp_error err = {0};
+	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
+	_cleanup_(pkg_repo_freep) pkg_repo *r = NULL;
+	if (open_repo(&s, &r, a, false, &err))
+		return fail(a, &err);
+	sp_json j;
+	if (a->json)
+		sp_json_init(&j, stdout, true);
+	if (a->npos == 0) {
+		if (a->json) {
+			sp_json_begin_object(&j);
+			sp_json_key(&j, "packages");
+			sp_json_begin_array(&j);
+		}
+		const char *last = NULL;
+		for (size_t i = 0; i < pkg_repo_count(r); i++) {
+			const pkg_repo_entry *e = pkg_repo_get(r, i);
+			if (!e->name || (last && !strcmp(last, e->name)))
+				continue;
+			last = e->name;
+			if (a->json)
+				sp_json_string(&j, e->name);
+			else
+				printf("%s\n", e->name);
+		}
+		if (a->json) {
+			sp_json_end_array(&j);
+			sp_json_end_object(&j);
+			sp_json_finish(&j);
+		}
+		return EXIT_OK;
+	}
+	_cleanup_free_ const pkg_repo_entry **v = NULL;
+	size_t n = 0;
+	if (pkg_repo_find(&v, &n, r, a->pos[0], &err))
+		return fail(a, &err);
+	_cleanup_(solver_arena_freep) solver_arena *ar = NULL;
+	_cleanup_free_ ver_item *items = calloc(n, sizeof(*items));
+	if (!items || solver_arena_new(&ar, &err)) {
+		fprintf(stderr, "spk ls: out of memory\n");
+		return EXIT_USAGE;
+	}
+	for (size_t i = 0; i < n; i++) {
+		items[i].e = v[i];
+		if (solver_version_parse(&items[i].v, ar, v[i]->version, strlen(v[i]->version),
+					 &solver_limits_default, &err))
+			return fail(a, &err);
+	}
+	qsort(items, n, sizeof(*items), ver_item_cmp);
+	bool versions = !strchr(a->pos[0], '/');
+	if (a->json) {
+		sp_json_begin_object(&j);
+		sp_json_key(&j, "name");
+		sp_json_string(&j, items[0].e->name);
+		if (!versions) {
+			sp_json_key(&j, "version");
+			sp_json_string(&j, items[0].e->version);
+		}
+		sp_json_key(&j, versions ? "versions" : "specs");
+		sp_json_begin_array(&j);
+	}
+	for (size_t i = 0; i < n; i++) {
+		const pkg_repo_entry *e = items[i].e;
+		if (versions) {
+			if (i && !strcmp(items[i - 1].e->version, e->version))
+				continue;
+			/* a version is deprecated when its recipe is, or every build */
+			bool dep = true, any = false;
+			for (size_t k = i; k < n && !strcmp(items[k].e->version, e->version); k++) {
+				if (!items[k].e->build) {
+					dep = items[k].e->deprecated;
+					any = true;
+					break;
+				}
+				dep = dep && items[k].e->deprecated;
+				any = true;
+			}
+			dep = dep && any;
+			if (a->json) {
+				sp_json_begin_object(&j);
+				sp_json_key(&j, "version");
+				sp_json_string(&j, e->version);
+				sp_json_key(&j, "deprecated");
+				sp_json_bool(&j, dep);
+				sp_json_end_object(&j);
+			} else {
+				printf("%s%s\n", e->version, dep ? "  [deprecated]" : "");
+			}
+			continue;
+		}
+		if (a->json) {
+			sp_json_begin_object(&j);
+			sp_json_key(&j, "build");
+			if (e->build)
+				sp_json_string(&j, e->build);
+			else
+				sp_json_null(&j);
+			sp_json_key(&j, "tag");
+			sp_json_string(&j, e->tag);
+			sp_json_key(&j, "deprecated");
+			sp_json_bool(&j, e->deprecated);
+			sp_json_key(&j, "invalid");
+			sp_json_bool(&j, e->invalid);
+			sp_json_end_object(&j);
+		} else {
+			printf("%s/%s%s%s%s%s%s\n", e->name, e->version, e->build ? "/" : "",
+			       e->build ? e->build : "", e->build ? "" : "  [recipe]",
+			       e->deprecated ? "  [deprecated]" : "", e->invalid ? "  [invalid]" : "");
+		}
+	}
+	if (a->json) {
+		sp_json_end_array(&j);
+		sp_json_end_object(&j);
+		sp_json_finish(&j);
+	}
+	return EXIT_OK;
+}
+
+/* --------------------------------------------------------------- info */
+
+typedef struct comp_list {
+	spfs_store *s;
+	sp_json *j;
+	size_t prefix_len;
+	size_t n;
+} comp_list;
+
+static int on_component(const char *tag, void *ud)
+{
+	comp_list *c = ud;
+	sp_digest d;
+	sp_error err = {0};
+	char hex[SP_DIGEST_HEX_LEN + 1] = "?";
+	if (!spfs_resolve(&d, NULL, c->s, tag, &err))
+		sp_digest_to_hex(&d, hex);
+	if (c->j) {
+		sp_json_key(c->j, tag + c->prefix_len);
+		sp_json_string(c->j, hex);
+	} else {
+		printf("%s%s %s\n", c->n ? "            " : "", tag + c->prefix_len, hex);
+	}
+	c->n++;
+	return 0;
+}
+
+static int cmd_info(const args *a)
+{
+	if (a->npos != 1 || !strchr(a->pos[0], '/')) {
+		fprintf(stderr, "spk info: expected one NAME/VERSION[/BUILD]\n");
+		return EXIT_USAGE;
+	}
+	sp_error err = {0};
+	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
+	_cleanup_(pkg_repo_freep) pkg_repo *r = NULL;
+	if (open_repo(&s, &r, a, false, &err))
+		return fail(a, &err);
+	_cleanup_free_ const pkg_repo_entry **v = NULL;
+	size_t n = 0;
+	if (pkg_repo_find(&v, &n, r, a->pos[0], &err))
+		return fail(a, &err);
+	const pkg_repo_entry *e = NULL;
+	bool want_build = strchr(strchr(a->pos[0], '/') + 1, '/') != NULL;
+	for (size_t i = 0; i < n && !e; i++)
+		if (want_build || !v[i]->build)
+			e = v[i];
+	if (!e && n == 1)
+		e = v[0];
+	if (!e) {
+		fprintf(stderr, "spk info: %s has no recipe; name one of its builds:\n", a->pos[0]);
+		for (size_t i = 0; i < n; i++)
+			fprintf(stderr, "  %s/%s/%s\n", v[i]->name, v[i]->version, v[i]->build);
+		return EXIT_FAIL;
+	}
+	const pkg_spec *sp = NULL;
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	if (pkg_repo_spec(&sp, r, e, &err) || pkg_repo_spec_text(&text, &len, r, e, &err))
+		return fail(a, &err);
+	const solver_build *b = &sp->build;
+	char hex[SP_DIGEST_HEX_LEN + 1], prefix[SPFS_MAX_TAG_NAME + 1];
+	sp_digest_to_hex(&e->spec, hex);
+	snprintf(prefix, sizeof(prefix), "spk/pkg/%s/%s/%s/", e->name, e->version,
+		 e->build ? e->build : b->build);
+	sp_json j;
+	comp_list cl = {.s = s, .prefix_len = strlen(prefix)};
+	if (a->json) {
+		sp_json_init(&j, stdout, true);
+		sp_json_begin_object(&j);
+		sp_json_key(&j, "name");
+		sp_json_string(&j, e->name);
+		sp_json_key(&j, "version");
+		sp_json_string(&j, e->version);
+		sp_json_key(&j, "build");
+		if (e->build)
+			sp_json_string(&j, e->build);
+		else
+			sp_json_null(&j);
+		sp_json_key(&j, "kind");
+		sp_json_string(&j, !e->build ? "recipe" : b->is_source ? "source" : "build");
+		sp_json_key(&j, "tag");
+		sp_json_string(&j, e->tag);
+		sp_json_key(&j, "spec_digest");
+		sp_json_string(&j, hex);
+		sp_json_key(&j, "deprecated");
+		sp_json_bool(&j, b->deprecated);
+		sp_json_key(&j, "options");
+		sp_json_begin_object(&j);
+		for (size_t i = 0; i < b->noptions; i++) {
+			sp_json_key(&j, b->options[i].name);
+			sp_json_string(&j, b->options[i].value);
+		}
+		sp_json_end_object(&j);
+		sp_json_key(&j, "requirements");
+		sp_json_begin_array(&j);
+		for (size_t i = 0; i < b->nreqs; i++)
+			sp_json_string(&j, b->reqs[i].text);
+		sp_json_end_array(&j);
+		sp_json_key(&j, "components");
+		sp_json_begin_object(&j);
+		cl.j = &j;
+		if (e->build && spfs_tag_list(s, prefix, on_component, &cl, &err))
+			return fail(a, &err);
+		sp_json_end_object(&j);
+		sp_json_key(&j, "spec");
+		sp_json_string_n(&j, text, len);
+		sp_json_end_object(&j);
+		sp_json_finish(&j);
+		return EXIT_OK;
+	}
+	printf("tag:        %s\n", e->tag);
+	printf("spec:       %s\n", hex);
+	printf("kind:       %s\n", !e->build ? "recipe" : b->is_source ? "source package" : "build");
+	printf("deprecated: %s\n", b->deprecated ? "yes" : "no");
+	printf("options:    ");
+	for (size_t i = 0; i < b->noptions; i++)
+		printf("%s%s=%s", i ? ", " : "", b->options[i].name, b->options[i].value);
+	printf("%s\n", b->noptions ? "" : "(none)");
+	if (e->build) {
+		printf("components: ");
+		if (spfs_tag_list(s, prefix, on_component, &cl, &err))
+			return fail(a, &err);
+		if (!cl.n)
+			printf("(no layers: a spec-only build)\n");
+	}
+	printf("---\n");
+	fwrite(text, 1, len, stdout);
+	return EXIT_OK;
+}
+
+/* ------------------------------------------------ deprecate / remove */
+
+static int cmd_deprecate(const args *a, bool deprecated)
+{
+	if (a->npos == 0) {
+		print_usage(stderr, a->cmd);
+		return EXIT_USAGE;
+	}
+	sp_error err = {0};
+	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
+	_cleanup_(pkg_repo_freep) pkg_repo *r = NULL;
+	if (open_repo(&s, &r, a, false, &err))
+		return fail(a, &err);
+	for (int i = 0; i < a->npos; i++) {
+		size_t changed = 0;
+		if (pkg_repo_deprecate(r, a->pos[i], deprecated, &changed, &err))
+			return fail(a, &err);
+		if (changed)
+			printf("%s %s (%zu spec%s)\n", deprecated ? "deprecated" : "undeprecated",
+			       a->pos[i], changed, changed == 1 ? "" : "s");
+		else
+			printf("%s was already %s\n", a->pos[i],
+			       deprecated ? "deprecated" : "not deprecated");
+	}
+	return EXIT_OK;
+}
+
+static int cmd_remove(const args *a)
+{
+	if (a->npos == 0) {
+		print_usage(stderr, "remove");
+		return EXIT_USAGE;
+	}
+	sp_error err = {0};
+	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
+	_cleanup_(pkg_repo_freep) pkg_repo *r = NULL;
+	if (open_repo(&s, &r, a, false, &err))
+		return fail(a, &err);
+	for (int i = 0; i < a->npos; i++)
+		if (pkg_repo_remove(r, a->pos[i], a->force, on_tag, "removed", &err))
+			return fail(a, &err);
+	return EXIT_OK;
+}
+
+/* Runs a repository command; -1 when argv[0] is not one. */
+int spk_repo_command(int argc, char **argv)
+{
+	static const char *const names[] = {"publish", "ls", "info", "deprecate", "undeprecate",
+					    "remove"};
+	bool known = false;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && !known; i++)
+		known = argc > 0 && !strcmp(argv[0], names[i]);
+	if (!known)
+		return -1;
+	args a = {0};
+	int code = EXIT_USAGE;
+	if (parse_args(&a, argc, argv, &code))
+		return code;
+	if (!strcmp(a.cmd, "publish"))
+		return cmd_publish(&a);
+	if (!strcmp(a.cmd, "ls"))
+		return cmd_ls(&a);
+	if (!strcmp(a.cmd, "info"))
+		return cmd_info(&a);
+	if (!strcmp(a.cmd, "deprecate"))
+		return cmd_deprecate(&a, true);
+	if (!strcmp(a.cmd, "undeprecate"))
+		return cmd_deprecate(&a, false);
+	return cmd_remove(&a);
+}
