@@ -220,6 +220,17 @@ static int line(ex *x, sp_buf *b, const solver__reason *r)
 	}
 }
 
+int solver__reason_line(sp_buf *b, const solver__name *names, const solver__reason *r,
+			sp_error *err)
+{
+	ex x = {.names = names, .err = err};
+	int rc = line(&x, b, r);
+	free(x.seen);
+	free(x.roots);
+	free(x.origins);
+	return rc;
+}
+
 static bool seen(ex *x, const solver__reason *r)
 {
 	for (size_t i = 0; i < x->nseen; i++)

@@ -1192,19 +1192,11 @@ static void trace_reason(state *s, const char *what, const solver__reason *r)
 {
 	if (!s->o->trace || !r)
 		return;
-	char *text = NULL;
+	sp_buf b = {0};
 	sp_error e = {0};
-	/* one line: the first line of the reason's explanation */
-	if (solver__explain(&text, s->names, s->nnames, r, &e) == 0 && text) {
-		/* the first fact, without the heading */
-		char *line = strstr(text, "\n- ");
-		line = line ? line + 3 : text;
-		char *nl = strchr(line, '\n');
-		if (nl)
-			*nl = '\0';
-		trace(s, "%s: %s", what, line);
-	}
-	free(text);
+	if (solver__reason_line(&b, s->names, r, &e) == 0 && b.data)
+		trace(s, "%s: %s", what, b.data);
+	sp_buf_free(&b);
 }
 
 /* -------------------------------------------------------------- search */
@@ -1789,11 +1781,13 @@ static int fact_line(state *s, enc *e, const fact *f, sp_buf *b)
 			rc = sp_buf_printf(b, s->err, "%s requires %s",
 					   ident(s, f->name, f->cand, id, sizeof(id)), f->req->text);
 		int Y = f->oname;
-		size_t cnt = 0;
+		size_t cnt = 0, total = 0;
+		for (size_t c = 0; c < s->names[Y].ncands; c++)
+			total += req_allows(s, Y, (int)c, f->req);
 		for (size_t c = 0; c < s->names[Y].ncands; c++)
 			if (req_allows(s, Y, (int)c, f->req)) {
 				if (cnt < 3 && !rc)
-					rc = sp_buf_printf(b, s->err, "%s%s", cnt ? ", " : ", which only ",
+					rc = sp_buf_printf(b, s->err, "%s%s", cnt ? ", " : total <= 2 ? ", which only " : ", which ",
 							   ident(s, Y, (int)c, id, sizeof(id)));
 				cnt++;
 			}

@@ -114,6 +114,9 @@ struct solver_result {
 /* explain.c */
 int solver__explain(char **out, const solver__name *names, size_t nnames,
 		    const solver__reason *why, sp_error *err);
+/* One fact, without the facts under it. */
+int solver__reason_line(sp_buf *b, const solver__name *names, const solver__reason *r,
+			sp_error *err);
 int solver__ident(sp_buf *b, const solver__name *names, int name, int cand,
 		  sp_error *err);
 int solver__dot_conflict(FILE *f, const solver__name *names, size_t nnames,

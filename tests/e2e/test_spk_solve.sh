@@ -180,6 +180,52 @@ printf 'pkg: a/1.0.0\ninstall:\n  requirements:\n    - pkg: b\n---\npkg: b/1.0.0
 LAST="cycle"; run 0 solve a --repo "$TMP/cycle"
 lines out 2
 
+# a generated repository (60 packages x 10 versions): a large solvable
+# request, and a pin that makes it unsolvable only after much search
+GEN="$DATA/generated"
+TOP="p000 p001 p002 p003 p004 p005 p006 p007 p008 p009 p010 p011 p012 p013 p014"
+LAST="generated top"; run 0 solve $TOP --repo "$GEN"
+lines out 48
+cp "$TMP/out" "$TMP/top1"
+run 0 solve $TOP --repo "$GEN"
+cmp -s "$TMP/out" "$TMP/top1" || fail "two runs of the generated request differ"
+# every requirement of every chosen package holds (checked with the specs)
+python3 - "$GEN" "$TMP/top1" <<'PY' || fail "generated solution does not satisfy its specs"
+import os, re, sys
+gen, sol = sys.argv[1], sys.argv[2]
+def key(v): return tuple(int(x) for x in v.split("."))
+chosen = {}
+for line in open(sol):
+    name, ver = line.split()[0].split("/")[:2]
+    chosen[name] = ver
+def ok(dep):
+    name, _, rng = dep.partition("/")
+    if name not in chosen: return False
+    v = key(chosen[name])
+    for rule in filter(None, rng.split(",")):
+        op, ver = re.match(r"(>=|<)(.*)", rule).groups()
+        if op == ">=" and v < key(ver): return False
+        if op == "<" and v >= key(ver): return False
+    return True
+for name, ver in chosen.items():
+    docs = open(os.path.join(gen, name + ".yaml")).read().split("---\n")
+    doc = [d for d in docs if d.startswith("pkg: %s/%s\n" % (name, ver))][0]
+    for dep in re.findall(r"- pkg: '([^']*)'", doc):
+        assert ok(dep), (name, ver, dep)
+PY
+LAST="generated hard unsat"
+start=$(date +%s%N)
+run 1 solve $TOP p028/=3.0.2 --repo "$GEN" --trace
+end=$(date +%s%N)
+[ $(( (end - start) / 1000000 )) -lt 5000 ] || fail "hard unsat took $(( (end - start) / 1000000 )) ms"
+has err "clause solver:"
+has err "unsolvable"
+has err "these facts cannot all hold at once"
+has err "the command line requires p028/=3.0.2, which only p028/3.0.2/"
+has err "To find a solution, change one of the command-line requests ("
+LAST="generated hard unsat json"; run 1 solve $TOP p028/=3.0.2 --repo "$GEN" --json
+python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert not d['ok'] and 'p028' in d['explanation']" "$TMP/out" || fail "json of the hard case"
+
 if [ "$fails" -ne 0 ]; then
     echo "$fails check(s) failed" >&2
     exit 1
