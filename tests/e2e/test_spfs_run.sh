@@ -133,3 +133,8 @@ spfs untag t/moving --latest >/dev/null
 expect_status 0 spfs run t/moving -- cat /spfs/file; expect_eq "$OUT" A "the tag moved back"
 chmod -R u+w "$SPFS_STORAGE/renders"; rm -rf "$SPFS_STORAGE/renders"/*
 expect_status 0 spfs run t/moving+t/b -- cat /spfs/file /spfs/keep; expect_eq "$OUT" "$(printf 'B\nkeep')" "renders removed: made again"
+
+# spfs shell: $SHELL after the startup scripts; stdin passes through.
+expect_status 5 env SHELL=/bin/sh "$SPFS_BIN" shell t/ab <<<'echo "$FROM_STARTUP $SPFS_RUNTIME"; cat /spfs/file; exit 5'
+expect_match "$OUT" "^ba [0-9a-f]{16}" "shell sourced the startup scripts"; expect_match "$OUT" "B$" "shell sees the stack"
+expect_status 2 spfs shell t/ab -- true; expect_match "$ERR" "takes no command" "shell takes no command"
