@@ -39,6 +39,11 @@ typedef struct ent {
 	const char *problem;  /* why invalid (arena), when known */
 } ent;
 
+typedef struct spec_slot {
+	sp_digest d;
+	const pkg_spec *sp; /* NULL: empty slot */
+} spec_slot;
+
 typedef struct cached {
 	const char *name; /* arena */
 	bool emb;         /* embedders of name, else builds of name */
@@ -57,6 +62,8 @@ struct pkg_repo {
 	size_t ncache, capcache;
 	const char **verified; /* names whose tag targets were checked (malloc'd array) */
 	size_t nverified, capverified;
+	spec_slot *skeys; /* parsed specs by blob digest (malloc'd; specs in the arena) */
+	size_t sn, scap;
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -173,17 +180,22 @@ static bool split_spec_tag(solver_arena *a, const char *tag, const char **name,
 
 /* Parses one spec blob for tag e and checks that it is exactly the
  * package the tag names. Fills e's spec, deprecated and embeds. */
-static int parse_ent(pkg_repo *r, ent *e, const char *text, size_t len, sp_error *err)
+static int parse_one(const pkg_spec **out, pkg_repo *r, const char *tag, const char *text,
+		     size_t len, sp_error *err)
 {
 	pkg_spec **specs = NULL;
 	size_t n = 0;
-	int rc = pkg_spec_parse(&specs, &n, r->a, text, len, e->pub.tag, r->lim, err);
+	int rc = pkg_spec_parse(&specs, &n, r->a, text, len, tag, r->lim, err);
 	if (rc)
 		return rc;
 	if (n != 1)
-		return sp_error_set(err, SP_EINVALID, "%s: holds %zu spec documents, not one",
-				    e->pub.tag, n);
-	const pkg_spec *sp = specs[0];
+		return sp_error_set(err, SP_EINVALID, "%s: holds %zu spec documents, not one", tag, n);
+	*out = specs[0];
+	return 0;
+}
+
+static int check_ent(pkg_repo *r, ent *e, const pkg_spec *sp, sp_error *err)
+{
 	const solver_build *b = &sp->build;
 	char v[256];
 	solver_version_str(&b->version, v, sizeof(v));
@@ -221,6 +233,47 @@ static int parse_ent(pkg_repo *r, ent *e, const char *text, size_t len, sp_error
 	return 0;
 }
 
+/* Parsed specs by blob digest (open addressing), so that a rebuild of the
+ * index in the middle of a solve hands the solver the same builds. */
+static const pkg_spec *spec_cache_get(const pkg_repo *r, const sp_digest *d)
+{
+	if (!r->scap)
+		return NULL;
+	size_t mask = r->scap - 1, i;
+	memcpy(&i, d->bytes, sizeof(i));
+	for (i &= mask; r->skeys[i].sp; i = (i + 1) & mask)
+		if (!sp_digest_cmp(&r->skeys[i].d, d))
+			return r->skeys[i].sp;
+	return NULL;
+}
+
+static int spec_cache_put(pkg_repo *r, const sp_digest *d, const pkg_spec *sp, sp_error *err)
+{
+	if ((r->sn + 1) * 2 > r->scap) {
+		size_t nc = r->scap ? r->scap * 2 : 64;
+		spec_slot *nv = calloc(nc, sizeof(*nv));
+		if (!nv)
+			return sp_error_set(err, SP_ENOMEM, "out of memory");
+		spec_slot *old = r->skeys;
+		size_t oc = r->scap;
+		r->skeys = nv;
+		r->scap = nc;
+		r->sn = 0;
+		for (size_t k = 0; k < oc; k++)
+			if (old[k].sp)
+				(void)spec_cache_put(r, &old[k].d, old[k].sp, err);
+		free(old);
+	}
+	size_t mask = r->scap - 1, i;
+	memcpy(&i, d->bytes, sizeof(i));
+	for (i &= mask; r->skeys[i].sp; i = (i + 1) & mask)
+		if (!sp_digest_cmp(&r->skeys[i].d, d))
+			return 0;
+	r->skeys[i] = (spec_slot){*d, sp};
+	r->sn++;
+	return 0;
+}
+
 /* Reads tag e->pub.tag's blob and parses it; on failure marks e invalid
  * with the reason and returns 0 (only out-of-memory is returned). */
 static int load_ent(pkg_repo *r, ent *e, bool read_tag, sp_error *err)
@@ -234,12 +287,17 @@ static int load_ent(pkg_repo *r, ent *e, bool read_tag, sp_error *err)
 				  e->pub.tag);
 	if (!rc && read_tag && (rc = tag_target(&e->pub.spec, r->s, e->pub.tag, &why)))
 		sp_error_prefix(&why, "%s", e->pub.tag);
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
-	if (!rc && (rc = read_blob(&text, &len, r->s, &e->pub.spec, r->lim->max_file, &why)))
-		sp_error_prefix(&why, "%s", e->pub.tag);
+	const pkg_spec *sp = rc ? NULL : spec_cache_get(r, &e->pub.spec);
+	if (!rc && !sp) {
+		_cleanup_free_ char *text = NULL;
+		size_t len = 0;
+		if ((rc = read_blob(&text, &len, r->s, &e->pub.spec, r->lim->max_file, &why)))
+			sp_error_prefix(&why, "%s", e->pub.tag);
+		if (!rc && !(rc = parse_one(&sp, r, e->pub.tag, text, len, &why)))
+			rc = spec_cache_put(r, &e->pub.spec, sp, &why);
+	}
 	if (!rc)
-		rc = parse_ent(r, e, text, len, &why);
+		rc = check_ent(r, e, sp, &why);
 	if (rc == SP_ENOMEM)
 		return sp_error_set(err, rc, "%s", why.msg);
 	if (rc) {
@@ -467,7 +525,7 @@ static int rebuild(pkg_repo *r, bool write, sp_error *err)
 		if ((rc = load_ent(r, &v[n], true, err)))
 			break;
 		if (v[n].pub.invalid)
-			sp_warn("%s", v[n].problem);
+			sp_debug("%s", v[n].problem);
 		n++;
 	}
 	name_vec_free(&tags);
@@ -593,9 +651,11 @@ static int verify_name(pkg_repo *r, const char *name, sp_error *err)
 
 /* ------------------------------------------------------- solver view */
 
+/* Parses e's spec when not done yet; for an entry the index marks invalid,
+ * finds the reason again. */
 static int ent_spec(pkg_repo *r, ent *e, sp_error *err)
 {
-	if (e->spec || e->pub.invalid)
+	if (e->spec || (e->pub.invalid && e->problem))
 		return 0;
 	return load_ent(r, e, false, err);
 }
@@ -651,8 +711,8 @@ static int repo_builds(void *self, const char *name, const solver_build *const *
 		if ((rc = ent_spec(r, e, err)))
 			return rc;
 		if (e->pub.invalid) {
-			sp_warn("skipping %s: %s", e->pub.tag,
-				e->problem ? e->problem : "not a readable spec");
+			sp_warn("skipping a tag that holds no readable spec: %s",
+				e->problem ? e->problem : e->pub.tag);
 			continue;
 		}
 		v[k++] = &e->spec->build;
@@ -778,6 +838,7 @@ void pkg_repo_free(pkg_repo *r)
 	free(r->ents);
 	free(r->cache);
 	free(r->verified);
+	free(r->skeys);
 	solver_arena_free(r->a);
 	free(r);
 }
@@ -1072,7 +1133,7 @@ static int edit_deprecated(sp_buf *out, const char *text, size_t len, const char
 	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
 	int depth = 0, rc = 0;
 	bool done = false, is_key = true, hit_key = false, found = false, block = false;
-	size_t vstart = 0, vend = 0, indent = 0;
+	size_t vstart = 0, vend = 0, indent = 0, kstart = 0, kcol = 0;
 	while (!done && !rc) {
 		yaml_event_t ev;
 		if (!yaml_parser_parse(&p, &ev)) {
@@ -1096,6 +1157,10 @@ static int edit_deprecated(sp_buf *out, const char *text, size_t len, const char
 			if (is_key) {
 				hit_key = ev.type == YAML_SCALAR_EVENT &&
 					  !strcmp((const char *)ev.data.scalar.value, "deprecated");
+				if (hit_key) {
+					kstart = ev.start_mark.index;
+					kcol = ev.start_mark.column;
+				}
 			} else if (hit_key) {
 				if (ev.type != YAML_SCALAR_EVENT)
 					rc = sp_error_set(err, SP_EINVALID,
@@ -1121,6 +1186,21 @@ static int edit_deprecated(sp_buf *out, const char *text, size_t len, const char
 	if (rc)
 		return rc;
 	const char *val = want ? "true" : "false";
+	if (found && !want && kcol <= kstart) {
+		/* undeprecating drops the whole `deprecated:` line when it is alone
+		 * on its line, so deprecate + undeprecate gives the original bytes */
+		size_t ls = kstart - kcol, le = vend;
+		bool alone = true;
+		for (size_t i = ls; i < kstart && alone; i++)
+			alone = text[i] == ' ';
+		while (le < len && (text[le] == ' ' || text[le] == '\t'))
+			le++;
+		if (alone && (le == len || text[le] == '\n'))
+			return sp_buf_append(out, text, ls, err) ||
+			       sp_buf_append(out, text + (le < len ? le + 1 : le), len - (le < len ? le + 1 : le), err)
+				       ? err->code
+				       : 0;
+	}
 	if (found) {
 		if ((rc = sp_buf_append(out, text, vstart, err)) ||
 		    (rc = sp_buf_append(out, val, strlen(val), err)) ||
@@ -1308,8 +1388,9 @@ int pkg_repo_deprecate(pkg_repo *r, const char *ident, bool deprecated, size_t *
 		/* the edited spec must still be the same package, now (un)deprecated */
 		ent probe = *ent_of(r, v[i]);
 		probe.spec = NULL;
-		if ((rc = parse_ent(r, &probe, nb.data, nb.len, err)) ||
-		    probe.spec->build.deprecated != deprecated) {
+		const pkg_spec *psp = NULL;
+		if ((rc = parse_one(&psp, r, tag, nb.data, nb.len, err)) ||
+		    (rc = check_ent(r, &probe, psp, err)) || psp->build.deprecated != deprecated) {
 			if (!rc)
 				rc = sp_error_set(err, SP_EINVALID, "%s: editing deprecated failed", tag);
 			sp_buf_free(&nb);
