@@ -255,10 +255,14 @@ static int cmd_publish(const args *a)
 		ret = fail(a, &err);
 		goto out;
 	}
-	pkg_publish_opts po = {.force = a->force, .cb = on_publish};
+	/* the index is written once, after the last file (also after an error:
+	 * it must list what was published) */
+	pkg_publish_opts po = {.force = a->force, .defer_index = true, .cb = on_publish};
 	for (int i = 0; i < a->npos && ret == EXIT_OK; i++)
 		if (pkg_repo_publish(r, texts[i], lens[i], a->pos[i], &po, &err))
 			ret = fail(a, &err);
+	if (pkg_repo_write_index(r, &err) && ret == EXIT_OK)
+		ret = fail(a, &err);
 out:
 	for (int i = 0; texts && i < a->npos; i++)
 		free(texts[i]);

@@ -177,6 +177,8 @@ const pkg_repo_entry *pkg_repo_get(const pkg_repo *r, size_t i);
 int pkg_repo_verify(pkg_repo *r, sp_error *err);
 /* Rebuilds the index from the tags and writes it. */
 int pkg_repo_reindex(pkg_repo *r, sp_error *err);
+/* Writes the index as r holds it (after deferred publishes). */
+int pkg_repo_write_index(pkg_repo *r, sp_error *err);
 
 /* The parsed spec of an entry (borrowed from r); an invalid entry gives its
  * reason as an error naming the tag. */
@@ -194,6 +196,8 @@ int pkg_repo_find(const pkg_repo_entry ***out, size_t *n, pkg_repo *r, const cha
 
 typedef struct pkg_publish_opts {
 	bool force; /* replace a spec tag that points at other content */
+	bool defer_index; /* leave spk/index to a later pkg_repo_write_index
+			   * (publishing many files) */
 	/* called for each tag written or already up to date */
 	void (*cb)(const char *tag, const sp_digest *spec, bool changed, void *ud);
 	void *ud;

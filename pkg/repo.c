@@ -891,6 +891,11 @@ int pkg_repo_reindex(pkg_repo *r, sp_error *err)
 	return rc ? rc : write_index(r, err);
 }
 
+int pkg_repo_write_index(pkg_repo *r, sp_error *err)
+{
+	return write_index(r, err);
+}
+
 static ent *ent_of(pkg_repo *r, const pkg_repo_entry *e)
 {
 	/* pub is the first member of ent */
@@ -1344,7 +1349,7 @@ int pkg_repo_publish(pkg_repo *r, const char *text, size_t len, const char *file
 	}
 	for (size_t i = 0; i < ndocs; i++)
 		free(texts[i]);
-	if (rc)
+	if (rc || opts->defer_index)
 		return rc;
 	return write_index(r, err);
 }
