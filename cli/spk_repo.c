@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/common.h"
 #include "pkg/pkg.h"
@@ -50,6 +51,22 @@ static const cmd_help helps[] = {
 	{"undeprecate", "usage: spk undeprecate NAME/VERSION[/BUILD]... [--store PATH]\n"
 			"\n"
 			"Reverses spk deprecate.\n"},
+	{"build", "usage: spk build SPEC.yaml [--opt NAME=VALUE]... [--force] [--store PATH]\n"
+		  "\n"
+		  "Builds each recipe of the file: solves its build environment (its pkg\n"
+		  "options), runs build.script in an SpFS runtime over that environment with\n"
+		  "/spfs writable (PREFIX=/spfs, SPK_PKG_*, SPK_OPT_* set; in the spec's\n"
+		  "directory), commits what the script added under /spfs as one layer per\n"
+		  "component (split by the components' files globs) and publishes the build\n"
+		  "with its spec. An existing build is kept unless --force. A failing script\n"
+		  "publishes nothing and shows the end of its log. Needs root.\n"},
+	{"env", "usage: spk env REQUEST... [--store PATH] [-- CMD [ARGS...]]\n"
+		"\n"
+		"Solves the requests over the store's packages, stacks the resolved\n"
+		"components' layers at /spfs, applies the packages' install.environment\n"
+		"operations and SPK_PKG_* variables, and runs CMD (default: $SHELL) there.\n"
+		"Exit status: CMD's, or 1 when the requests cannot be solved, 2 on bad\n"
+		"input. Needs root (or the spfs-enter helper).\n"},
 	{"remove", "usage: spk remove NAME/VERSION[/BUILD]... [--store PATH] [--force]\n"
 		   "\n"
 		   "Removes a build (or a version: recipe, builds and layer tags). Refused\n"
@@ -85,6 +102,10 @@ typedef struct args {
 	bool json, force;
 	char **pos;
 	int npos;
+	solver_opt opts[64]; /* --opt NAME=VALUE (build) */
+	size_t nopts;
+	char **cmd_argv; /* after "--" (env) */
+	int cmd_argc;
 } args;
 
 static int parse_args(args *a, int argc, char **argv, int *exit_code)
@@ -94,12 +115,20 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 		{"to", required_argument, NULL, 't'},    {"json", no_argument, NULL, 'J'},
 		{"force", no_argument, NULL, 'f'},       {"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},       {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{"opt", required_argument, NULL, 'o'},   {NULL, 0, NULL, 0},
 	};
 	a->cmd = argv[0];
+	/* everything after "--" is the command (spk env) */
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--")) {
+			a->cmd_argv = argv + i + 1;
+			a->cmd_argc = argc - i - 1;
+			argc = i;
+			break;
+		}
 	int c, verbosity = 0;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:r:t:fvqh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:r:t:o:fvqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 		case 'r':
@@ -114,6 +143,17 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 		case 'f':
 			a->force = true;
 			break;
+		case 'o': {
+			char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg || a->nopts == sizeof(a->opts) / sizeof(a->opts[0])) {
+				fprintf(stderr, "spk %s: --opt expects NAME=VALUE, got '%s'\n", a->cmd, optarg);
+				*exit_code = EXIT_USAGE;
+				return -1;
+			}
+			*eq = '\0';
+			a->opts[a->nopts++] = (solver_opt){optarg, eq + 1};
+			break;
+		}
 		case 'v':
 			verbosity++;
 			break;
@@ -134,9 +174,14 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 	a->pos = argv + optind;
 	a->npos = argc - optind;
 	bool json_ok = !strcmp(a->cmd, "ls") || !strcmp(a->cmd, "info");
-	bool force_ok = !strcmp(a->cmd, "publish") || !strcmp(a->cmd, "remove");
-	const char *bad = a->json && !json_ok ? "--json" : a->force && !force_ok ? "--force"
-						    : a->to && strcmp(a->cmd, "publish") ? "--to" : NULL;
+	bool force_ok = !strcmp(a->cmd, "publish") || !strcmp(a->cmd, "remove") ||
+			!strcmp(a->cmd, "build");
+	const char *bad = a->json && !json_ok		  ? "--json"
+			  : a->force && !force_ok	  ? "--force"
+			  : a->to && strcmp(a->cmd, "publish") ? "--to"
+			  : a->nopts && strcmp(a->cmd, "build") ? "--opt"
+			  : a->cmd_argv && strcmp(a->cmd, "env") ? "--"
+								: NULL;
 	if (bad) {
 		fprintf(stderr, "spk %s: %s is not an option of this command\n", a->cmd, bad);
 		*exit_code = EXIT_USAGE;
@@ -591,11 +636,169 @@ static int cmd_remove(const args *a)
 	return EXIT_OK;
 }
 
+/* ------------------------------------------------------- build / env */
+
+/* The spfs command next to this spk, else "spfs" from PATH. */
+static void spfs_exe(char *out, size_t n)
+{
+	char self[4096];
+	ssize_t l = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	snprintf(out, n, "spfs");
+	if (l <= 0)
+		return;
+	self[l] = '\0';
+	char *sl = strrchr(self, '/');
+	if (!sl)
+		return;
+	*sl = '\0';
+	char cand[4200];
+	snprintf(cand, sizeof(cand), "%s/spfs", self);
+	if (access(cand, X_OK) == 0)
+		snprintf(out, n, "%s", cand);
+}
+
+static int cmd_build(const args *a)
+{
+	if (a->npos != 1) {
+		fprintf(stderr, "spk build: expected one SPEC.yaml\n");
+		print_usage(stderr, "build");
+		return EXIT_USAGE;
+	}
+	sp_error err = {0};
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	_cleanup_(solver_arena_freep) solver_arena *ar = NULL;
+	pkg_spec **specs = NULL;
+	size_t n = 0;
+	if (sp_read_file_at(&text, &len, AT_FDCWD, a->pos[0], pkg_limits_default.max_file, &err)) {
+		sp_error_prefix(&err, "%s", a->pos[0]);
+		fail(a, &err);
+		return EXIT_USAGE;
+	}
+	if (solver_arena_new(&ar, &err) ||
+	    pkg_spec_parse(&specs, &n, ar, text, len, a->pos[0], NULL, &err))
+		return fail(a, &err);
+	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
+	_cleanup_(pkg_repo_freep) pkg_repo *r = NULL;
+	if (open_repo(&s, &r, a, true, &err))
+		return fail(a, &err);
+	char exe[4096];
+	spfs_exe(exe, sizeof(exe));
+	pkg_build_opts bo = {.opts = a->opts, .nopts = a->nopts, .spfs_exe = exe, .force = a->force};
+	size_t built = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (specs[i]->kind != PKG_RECIPE)
+			continue;
+		pkg_build_result res;
+		int rc = pkg_repo_build(&res, r, specs[i], text, len, a->pos[0], &bo, &err);
+		if (rc) {
+			if (res.script_status) {
+				fprintf(stderr, "spk build: %s\n--- last lines of the log ---\n%s", err.msg,
+					res.tail);
+				if (res.tail[0] && res.tail[strlen(res.tail) - 1] != '\n')
+					fputc('\n', stderr);
+				fprintf(stderr, "--- full log: %s\n", res.log);
+				return EXIT_FAIL;
+			}
+			return rc == SOLVER_EUNSAT ? (fprintf(stderr, "spk build: %s", err.msg), EXIT_FAIL)
+						   : fail(a, &err);
+		}
+		if (res.skipped)
+			printf("already built %s (--force rebuilds it)\n", res.ident);
+		else
+			printf("built %s (%zu component%s)\n", res.ident, res.ncomponents,
+			       res.ncomponents == 1 ? "" : "s");
+		built++;
+	}
+	if (!built) {
+		fprintf(stderr, "spk build: %s holds no recipe (pkg: name/version)\n", a->pos[0]);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
+static int cmd_env(const args *a)
+{
+	if (a->npos == 0) {
+		fprintf(stderr, "spk env: no requests given\n");
+		print_usage(stderr, "env");
+		return EXIT_USAGE;
+	}
+	sp_error err = {0};
+	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
+	_cleanup_(pkg_repo_freep) pkg_repo *r = NULL;
+	_cleanup_(solver_arena_freep) solver_arena *ar = NULL;
+	if (open_repo(&s, &r, a, false, &err) || solver_arena_new(&ar, &err))
+		return fail(a, &err);
+	solver_request *reqs = solver_arena_array(ar, (size_t)a->npos, sizeof(*reqs), &err);
+	if (!reqs)
+		return fail(a, &err);
+	for (int i = 0; i < a->npos; i++)
+		if (solver_request_parse_cli(&reqs[i], ar, a->pos[i], NULL, &err))
+			return fail(a, &err);
+	solver_options so = {
+		.repos = pkg_repo_solver(r), .nrepos = 1, .requests = reqs, .nrequests = (size_t)a->npos};
+	_cleanup_(solver_result_freep) solver_result *res = NULL;
+	int rc = solver_solve(&res, &so, &err);
+	if (rc == SOLVER_EUNSAT) {
+		fputs(solver_result_explanation(res), stderr);
+		return EXIT_FAIL;
+	}
+	if (rc)
+		return fail(a, &err);
+	_cleanup_free_ sp_digest *layers = NULL;
+	size_t nl = 0;
+	if (pkg_repo_layers(&layers, &nl, r, res, &err))
+		return fail(a, &err);
+	size_t nres = solver_result_count(res);
+	_cleanup_free_ const pkg_spec **specs = calloc(nres ? nres : 1, sizeof(*specs));
+	if (!specs)
+		return EXIT_USAGE;
+	size_t ns = 0;
+	for (size_t i = 0; i < nres; i++) {
+		const solver_resolved *it = solver_result_get(res, i);
+		if (it->from_source) {
+			fprintf(stderr, "spk env: %s/%s would have to be built first\n", it->build->name,
+				it->build->build);
+			return EXIT_FAIL;
+		}
+		if (!it->embedded_in)
+			specs[ns++] = (const pkg_spec *)(const void *)it->build;
+	}
+	if (pkg_env_apply(specs, ns, &err))
+		return fail(a, &err);
+	if (nl == 0) {
+		spfs_manifest empty = {0};
+		_cleanup_free_ sp_digest *one = calloc(1, sizeof(*one));
+		if (!one || spfs_commit_manifest(one, s, &empty, NULL, 0, NULL, &err))
+			return fail(a, &err);
+		layers = steal_pointer(&one);
+		nl = 1;
+	}
+	_cleanup_free_ char **refs = calloc(nl, sizeof(*refs));
+	_cleanup_free_ char *hex = calloc(nl, SP_DIGEST_HEX_LEN + 1);
+	if (!refs || !hex)
+		return EXIT_USAGE;
+	for (size_t i = 0; i < nl; i++) {
+		refs[i] = hex + i * (SP_DIGEST_HEX_LEN + 1);
+		sp_digest_to_hex(&layers[i], refs[i]);
+	}
+	spfs_run_opts ro = {.shell = a->cmd_argc == 0};
+	char *none[] = {NULL};
+	int status = 0;
+	if (spfs_runtime_run(&status, s, (const char *const *)refs, nl,
+			     a->cmd_argc ? a->cmd_argv : none, &ro, &err))
+		return fail(a, &err);
+	if (status >= SPFS_RUN_ESETUP && status <= SPFS_RUN_ENOENT && err.msg[0])
+		fprintf(stderr, "spk env: %s\n", err.msg);
+	return status;
+}
+
 /* Runs a repository command; -1 when argv[0] is not one. */
 int spk_repo_command(int argc, char **argv)
 {
-	static const char *const names[] = {"publish", "ls", "info", "deprecate", "undeprecate",
-					    "remove"};
+	static const char *const names[] = {"publish", "ls",	 "info", "deprecate",
+					    "undeprecate", "remove", "build", "env"};
 	bool known = false;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && !known; i++)
 		known = argc > 0 && !strcmp(argv[0], names[i]);
@@ -615,5 +818,9 @@ int spk_repo_command(int argc, char **argv)
 		return cmd_deprecate(&a, true);
 	if (!strcmp(a.cmd, "undeprecate"))
 		return cmd_deprecate(&a, false);
+	if (!strcmp(a.cmd, "build"))
+		return cmd_build(&a);
+	if (!strcmp(a.cmd, "env"))
+		return cmd_env(&a);
 	return cmd_remove(&a);
 }

@@ -245,6 +245,55 @@ int pkg_source_open(pkg_source **out, const char *path, const char *name, const 
 void pkg_source_free(pkg_source *s);
 void pkg_source_freep(pkg_source **s);
 const solver_repo *pkg_source_repo(pkg_source *s); /* borrowed */
+/* ------------------------------------------------ builds (pkg/repo_build.c)
+ *
+ * A build runs a recipe's build script in an SpFS runtime whose stack is the
+ * solved build environment (the layers of its pkg options' packages), with
+ * /spfs writable; what the script adds under /spfs is committed as a layer
+ * (`spfs commit layer` inside the runtime), split into one layer per
+ * component by the components' `files` globs (a component without globs gets
+ * everything), tagged spk/pkg/NAME/VERSION/BUILD/COMPONENT, and the build's
+ * spec (the recipe with its `pkg:` and option values resolved) is published
+ * at spk/spec/NAME/VERSION/BUILD last. A failing script publishes nothing.
+ * Needs what `spfs run` needs (root or the spfs-enter helper). */
+
+typedef struct pkg_build_opts {
+	const solver_opt *opts; /* --opt NAME=VALUE for the recipe's options */
+	size_t nopts;
+	const char *spfs_exe;   /* the spfs command run inside the runtime */
+	bool force;             /* rebuild an existing build */
+} pkg_build_opts;
+
+typedef struct pkg_build_result {
+	char ident[512];    /* NAME/VERSION/BUILD */
+	bool skipped;       /* already built (and not forced) */
+	int script_status;  /* the script's exit status (0 when it ran fine) */
+	char log[4096];     /* the script's full log, kept when it failed */
+	char tail[2048];    /* its last lines, when it failed */
+	size_t ncomponents; /* layers published */
+} pkg_build_result;
+
+/* Builds the recipe `spec` (a document of a parsed spec file whose text is
+ * text[0..len), named file; the script runs in the file's directory). A
+ * failing script returns SP_ERROR with res->tail and res->log set. */
+int pkg_repo_build(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, const char *text,
+		   size_t len, const char *file, const pkg_build_opts *o, sp_error *err);
+
+/* The layers of a solution: for each resolved build (not embedded, not
+ * from source), the layer tagged spk/pkg/NAME/VERSION/BUILD/COMPONENT of
+ * each selected component that has one, in result order, without
+ * duplicates. *out is malloc'd (caller frees). */
+int pkg_repo_layers(sp_digest **out, size_t *n, pkg_repo *r, const solver_result *res,
+		    sp_error *err);
+
+/* The environment of a solved set of builds, as `spk env` sets it: each
+ * build's install.environment operations in the given order (set, append,
+ * prepend with their separators; default ':'; $VAR and ${VAR} in values
+ * expanded), then SPK_PKG_<NAME>=name/version/build and
+ * SPK_PKG_<NAME>_VERSION for each. Applied to this process's environment
+ * (setenv). A solver_build from a pkg repository or spec directory is the
+ * first member of its pkg_spec, so (const pkg_spec *)build is its spec. */
+int pkg_env_apply(const pkg_spec *const *specs, size_t n, sp_error *err);
 /* ========================================== end SpFS package repositories */
 
 #endif /* SPAWN_PKG_H */

@@ -1045,6 +1045,7 @@ static void drop(pkg_repo *r, const char *tag)
  * events: from the start of the root node's line to its end). */
 typedef struct doc_slice {
 	size_t start, end;
+	size_t line; /* 1-based line of the root node */
 	size_t indent; /* column of the root node */
 	bool block_map;
 } doc_slice;
@@ -1096,6 +1097,7 @@ static int slice_docs(doc_slice **out, size_t *n, const char *text, size_t len, 
 				for (size_t i = start - (blank ? col : 0); blank && i < start; i++)
 					blank = text[i] == ' ';
 				cur = (doc_slice){.start = blank ? start - col : start,
+						  .line = ev.start_mark.line + 1,
 						  .indent = col,
 						  .block_map = ev.type == YAML_MAPPING_START_EVENT &&
 							       ev.data.mapping_start.style ==
@@ -1125,6 +1127,39 @@ static int slice_docs(doc_slice **out, size_t *n, const char *text, size_t len, 
 	*out = v;
 	*n = k;
 	return 0;
+}
+
+/* The text of the document of text whose root node starts on `line`
+ * (pkg_spec.line), as publish stores it. */
+int pkg_repo__doc_text(sp_buf *out, const char *text, size_t len, const char *file, size_t line,
+		       sp_error *err)
+{
+	_cleanup_free_ doc_slice *docs = NULL;
+	size_t n = 0;
+	int rc = slice_docs(&docs, &n, text, len, file, err);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		if (docs[i].line != line)
+			continue;
+		size_t dl = docs[i].end - docs[i].start;
+		rc = sp_buf_append(out, text + docs[i].start, dl, err);
+		if (!rc && dl && text[docs[i].end - 1] != '\n')
+			rc = sp_buf_append(out, "\n", 1, err);
+		return rc;
+	}
+	return sp_error_set(err, SP_ENOTFOUND, "%s: no document at line %zu", file, line);
+}
+
+/* Writes a spec blob, points tag at it and updates the entries (not the
+ * index: the caller writes it). */
+int pkg_repo__put_spec(pkg_repo *r, const char *tag, const char *text, size_t len, sp_error *err)
+{
+	sp_digest d;
+	int rc = spfs_write_blob(&d, r->s, text ? text : "", len, err);
+	if (!rc && (rc = spfs_tag_set(r->s, tag, &d, err)))
+		sp_error_prefix(err, "cannot set %s", tag);
+	return rc ? rc : upsert(r, tag, &d, err);
 }
 
 /* A copy of a one-document spec with its top-level `deprecated` set to

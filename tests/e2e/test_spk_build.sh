@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# e2e: spk build and spk env as a user drives them: build from a recipe in a
+# runtime, components split by globs, rebuild with other options, a no-op
+# rebuild, a failing build, a script writing outside /spfs, env with the
+# packages' environment, then deprecate/remove/publish --to of real builds.
+. "$(dirname "$0")/lib.sh"
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (mount namespaces)"; trap - EXIT; rm -rf "$T"; exit 77; }
+src=${SPAWN_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+cp -r "$src/tests/data/spk/repo/build" "$T/specs"
+S="$T/specs"
+SPK="$SPAWN_BIN/spk"
+spk() { "$SPK" "$@"; }
+spfs init >/dev/null
+
+expect_status 0 spk build --help
+expect_match "$OUT" "^usage: spk build SPEC.yaml" "build --help"
+expect_status 0 spk env --help
+expect_match "$OUT" "^usage: spk env REQUEST" "env --help"
+
+# a library: two components split by globs, an environment operation
+expect_status 0 spk build "$S/greetlib.yaml"
+expect_match "$OUT" "^built greetlib/1.0.0/[A-Z2-7]{8} \(2 components\)$" "build greetlib"
+plain=$(echo "$OUT" | sed -E 's|^built greetlib/1.0.0/([A-Z2-7]{8}).*|\1|')
+expect_status 0 spfs ls "spk/pkg/greetlib/1.0.0/$plain/run" -R
+expect_match "$OUT" "lib/libgreet.txt" "run has lib/"
+expect_eq "$(echo "$OUT" | grep -c include || true)" 0 "run lacks include/"
+expect_status 0 spfs ls "spk/pkg/greetlib/1.0.0/$plain/build" -R
+expect_match "$OUT" "include/greet.h" "build has everything"
+expect_status 0 spfs cat "spk/pkg/greetlib/1.0.0/$plain/run" lib/libgreet.txt
+expect_eq "$OUT" "greet-plain" "option value seen by the script"
+# the build's spec: pkg and option values resolved
+expect_status 0 spfs cat "spk/spec/greetlib/1.0.0/$plain"
+expect_match "$OUT" "^pkg: 'greetlib/1.0.0/$plain'" "build spec names the build"
+# rebuilding the same options is a no-op; --force rebuilds
+expect_status 0 spk build "$S/greetlib.yaml"
+expect_match "$OUT" "already built greetlib/1.0.0/$plain" "no-op rebuild"
+expect_status 0 spk build "$S/greetlib.yaml" --force
+expect_match "$OUT" "^built greetlib/1.0.0/$plain" "forced rebuild"
+# other options: another build of the same version
+expect_status 0 spk build "$S/greetlib.yaml" --opt flavour=fancy
+fancy=$(echo "$OUT" | sed -E 's|^built greetlib/1.0.0/([A-Z2-7]{8}).*|\1|')
+[ "$fancy" != "$plain" ] || fail "another option value, another build id"; ok
+expect_status 0 spfs cat "spk/spec/greetlib/1.0.0/$fancy"
+expect_match "$OUT" "default: 'fancy'" "the option value is recorded"
+expect_status 0 spfs cat "spk/pkg/greetlib/1.0.0/$fancy/run" lib/libgreet.txt
+expect_eq "$OUT" "greet-fancy" "fancy build"
+expect_status 2 spk build "$S/greetlib.yaml" --opt flavour=weird
+expect_match "$ERR" "'weird' is not one of its choices" "choices checked"
+expect_status 0 spk ls greetlib/1.0.0
+expect_eq "$(echo "$OUT" | grep -c '/1.0.0/')" 2 "two builds"
+
+# an application built against the library (build env: the library's layers)
+expect_status 0 spk build "$S/greet.yaml"
+expect_match "$OUT" "^built greet/2.0.0/" "build greet"
+expect_status 0 spk env greet -- greet
+expect_match "$OUT" "^hello from greet 2.0.0 using greet-(plain|fancy)$" "spk env runs it"
+expect_status 0 spk env greet "greetlib/1.0.0/$fancy" -- greet
+expect_eq "$OUT" "hello from greet 2.0.0 using greet-fancy" "a pinned build"
+expect_status 0 spk env "greetlib:build/1.0.0/$plain" -- sh -c 'ls /spfs/include; echo "$SPK_PKG_greetlib $GREET_LIB"'
+expect_eq "$OUT" "$(printf 'greet.h\ngreetlib/1.0.0/%s /spfs/lib/libgreet.txt' "$plain")" "components and variables"
+expect_status 0 spk env greet -- sh -c 'echo "$PATH"'
+expect_match "$OUT" "^/spfs/bin:" "prepend"
+expect_status 1 spk env nosuch -- true
+expect_match "$ERR" "no package named nosuch" "unsolvable env"
+expect_status 3 spk env greet -- sh -c 'exit 3'
+expect_status 2 spk env
+
+# the script runs in the spec's directory with SPK_* and PREFIX
+expect_status 0 spk build "$S/data.yaml"
+expect_status 0 spk env data -- cat /spfs/share/data/vars
+expect_match "$OUT" "^data 1.0.0 [A-Z2-7]{8} /spfs$" "build variables"
+expect_status 0 spk env data -- test -f /spfs/share/data/greetlib.yaml
+
+# a failing build publishes nothing, shows its log's tail, leaves no runtime
+expect_status 1 spk build "$S/broken.yaml"
+expect_match "$ERR" "the build script of broken/1.0.0/.* failed \(exit status 1\)" "failure"
+expect_match "$ERR" "oops: no compiler" "log tail"
+expect_match "$ERR" "full log: " "log path"
+log=$(echo "$ERR" | sed -n 's/^--- full log: //p')
+expect_match "$(cat "$log")" "step one" "the full log is kept"
+expect_status 1 spk ls broken
+expect_eq "$(spfs tags spk/pkg/broken | wc -l)" 0 "no layers"
+expect_eq "$(spfs tags spk/build | wc -l)" 0 "no temporary tag"
+expect_status 0 spfs runtime ls --json
+expect_eq "$(echo "$OUT" | json_get - 'len([r for r in (d if isinstance(d, list) else d.get("runtimes", [])) if r.get("live")])')" 0 "no runtime left"
+rm -rf "$(dirname "$log")"
+
+# writes outside /spfs reach the host but are not packaged
+export OUTSIDE_FILE="$T/outside.txt"
+expect_status 0 spk build "$S/outside.yaml"
+expect_eq "$(cat "$T/outside.txt")" outside "the host file"
+b=$(spk ls outside/1.0.0 | grep -v recipe | cut -d/ -f3)
+expect_status 0 spfs ls "spk/pkg/outside/1.0.0/$b/run" -R
+expect_eq "$(echo "$OUT" | grep -c outside || true)" 0 "not in the package"
+expect_match "$OUT" "share/inside.txt" "inside is"
+
+# real builds in the other commands: deprecate, publish --to, remove
+expect_status 0 spk deprecate "greetlib/1.0.0/$fancy"
+expect_status 0 spk env greet -- greet
+expect_eq "$OUT" "hello from greet 2.0.0 using greet-plain" "deprecated build skipped"
+expect_status 0 spk publish --to "$T/other" greet greetlib
+expect_status 0 spfs --store "$T/other" check
+SPFS_STORAGE="$T/other" expect_status 0 spk env greet -- greet
+expect_eq "$OUT" "hello from greet 2.0.0 using greet-plain" "env in the second store"
+expect_status 0 spfs merge "spk/pkg/greetlib/1.0.0/$plain/run" -t platforms/shot
+expect_status 1 spk remove "greetlib/1.0.0/$plain"
+expect_match "$ERR" "platform tag platforms/shot" "in use"
+expect_status 0 spk remove greetlib/1.0.0 --force
+expect_status 1 spk env greet -- true
