@@ -379,31 +379,7 @@ int pkg_repo_build(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, con
 			vals[i].value = o->opts[k].value;
 		}
 	}
-	char id[9];
-	if ((rc = pkg_build_id(id, vals, b->noptions, err)))
-		return rc;
-	snprintf(res->ident, sizeof(res->ident), "%s/%s/%s", b->name, ver, id);
-	char spec_tag[SPFS_MAX_TAG_NAME + 1], pkg_prefix[SPFS_MAX_TAG_NAME + 1],
-		tmp_tag[SPFS_MAX_TAG_NAME + 1];
-	snprintf(spec_tag, sizeof(spec_tag), "spk/spec/%s", res->ident);
-	snprintf(pkg_prefix, sizeof(pkg_prefix), "spk/pkg/%s/", res->ident);
-	snprintf(tmp_tag, sizeof(tmp_tag), "spk/build/%s", res->ident);
-	/* 2. already built? (a spec and at least one layer) */
-	if (!o->force) {
-		sp_digest d;
-		sp_error ignore = {0};
-		char comp[SPFS_MAX_TAG_NAME + 1];
-		bool built = false;
-		for (size_t c = 0; c < b->ncomponents && !built; c++) {
-			snprintf(comp, sizeof(comp), "%s%s", pkg_prefix, b->components[c].name);
-			built = !spfs_resolve(&d, NULL, s, comp, &ignore);
-		}
-		if (built && !spfs_resolve(&d, NULL, s, spec_tag, &ignore)) {
-			res->skipped = true;
-			return 0;
-		}
-	}
-	/* 3. the build environment */
+	/* 2. the build environment */
 	solver_opt *sopts = solver_arena_array(a, b->noptions + 1, sizeof(*sopts), err);
 	if (!sopts)
 		return err->code;
@@ -441,12 +417,51 @@ int pkg_repo_build(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, con
 	if (b->nbuild_reqs) {
 		rc = solver_solve(&env, &so, err);
 		if (rc == SOLVER_EUNSAT)
-			return sp_error_set(err, SOLVER_EUNSAT, "cannot solve the build environment of %s:\n%s",
-					    res->ident, solver_result_explanation(env));
+			return sp_error_set(err, SOLVER_EUNSAT, "cannot solve the build environment of %s/%s:\n%s",
+					    b->name, ver, solver_result_explanation(env));
 		if (rc)
-			return sp_error_prefix(err, "solving the build environment of %s", res->ident);
+			return sp_error_prefix(err, "solving the build environment of %s/%s", b->name, ver);
 		if ((rc = pkg_repo_layers(&layers, &nlayers, r, env, err)))
 			return rc;
+	}
+	/* 3. a pkg option's value is the version it resolved to (as SPK
+	 * records it), so building against another version is another build */
+	for (size_t i = 0; env && i < b->noptions; i++) {
+		if (!vals[i].is_pkg)
+			continue;
+		for (size_t k = 0; k < solver_result_count(env); k++) {
+			const solver_build *dep = solver_result_get(env, k)->build;
+			if (strcmp(dep->name, vals[i].name))
+				continue;
+			char dv[256];
+			solver_version_str(&dep->version, dv, sizeof(dv));
+			if (!(vals[i].value = solver_arena_strdup(a, dv, err)))
+				return err->code;
+		}
+	}
+	char id[9];
+	if ((rc = pkg_build_id(id, vals, b->noptions, err)))
+		return rc;
+	snprintf(res->ident, sizeof(res->ident), "%s/%s/%s", b->name, ver, id);
+	char spec_tag[SPFS_MAX_TAG_NAME + 1], pkg_prefix[SPFS_MAX_TAG_NAME + 1],
+		tmp_tag[SPFS_MAX_TAG_NAME + 1];
+	snprintf(spec_tag, sizeof(spec_tag), "spk/spec/%s", res->ident);
+	snprintf(pkg_prefix, sizeof(pkg_prefix), "spk/pkg/%s/", res->ident);
+	snprintf(tmp_tag, sizeof(tmp_tag), "spk/build/%s", res->ident);
+	/* 4. already built? (a spec and at least one layer) */
+	if (!o->force) {
+		sp_digest d;
+		sp_error ignore = {0};
+		char comp[SPFS_MAX_TAG_NAME + 1];
+		bool built = false;
+		for (size_t c = 0; c < b->ncomponents && !built; c++) {
+			snprintf(comp, sizeof(comp), "%s%s", pkg_prefix, b->components[c].name);
+			built = !spfs_resolve(&d, NULL, s, comp, &ignore);
+		}
+		if (built && !spfs_resolve(&d, NULL, s, spec_tag, &ignore)) {
+			res->skipped = true;
+			return 0;
+		}
 	}
 	if (nlayers == 0) {
 		/* spfs run needs a stack: one empty layer */
@@ -631,25 +646,24 @@ int pkg_repo_build(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, con
 				rc = sp_error_set(err, SP_EINVALID, "%s: too many options changed", file);
 				break;
 			}
-			const pkg__ynode *e = ol->items[i];
-			const pkg__ynode *w = yget(e, vals[i].is_pkg ? "pkg" : "var");
-			const pkg__ynode *dflt = yget(e, "default");
-			if (w && w->type == PKG__Y_SCALAR && strchr(w->s, '/')) {
-				size_t tl = strlen(vals[i].name) + strlen(vals[i].value) + 2;
-				char *t = solver_arena_alloc(a, tl, err);
-				if (!t) {
-					rc = err->code;
-					break;
-				}
-				snprintf(t, tl, "%s/%s", vals[i].name, vals[i].value);
-				ed[ne++] = (edit){.line = w->line, .col = w->col, .text = t};
-			} else if (dflt && dflt->type == PKG__Y_SCALAR) {
-				ed[ne++] = (edit){.line = dflt->line, .col = dflt->col, .text = vals[i].value};
-			} else {
-				rc = sp_error_set(err, SP_EINVALID,
-						  "%s: option %s has no default to record '%s' in", file,
-						  vals[i].name, vals[i].value);
+			/* "var: NAME/VALUE" (a default: key is then ignored); a pkg
+			 * option keeps its ":components" */
+			const pkg__ynode *w = yget(ol->items[i], vals[i].is_pkg ? "pkg" : "var");
+			if (!w || w->type != PKG__Y_SCALAR) {
+				rc = sp_error_set(err, SP_ERROR, "%s: cannot find option %s", file,
+						  vals[i].name);
+				break;
 			}
+			const char *sl = strchr(w->s, '/');
+			int pl = sl ? (int)(sl - w->s) : (int)strlen(w->s);
+			size_t tl = (size_t)pl + strlen(vals[i].value) + 2;
+			char *t = solver_arena_alloc(a, tl, err);
+			if (!t) {
+				rc = err->code;
+				break;
+			}
+			snprintf(t, tl, "%.*s/%s", pl, w->s, vals[i].value);
+			ed[ne++] = (edit){.line = w->line, .col = w->col, .text = t};
 		}
 		if (!rc)
 			rc = edit_scalars(&bs, doc.data, doc.len, ed, ne, file, err);

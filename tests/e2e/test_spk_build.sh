@@ -41,7 +41,7 @@ expect_status 0 spk build "$S/greetlib.yaml" --opt flavour=fancy
 fancy=$(echo "$OUT" | sed -E 's|^built greetlib/1.0.0/([A-Z2-7]{8}).*|\1|')
 [ "$fancy" != "$plain" ] || fail "another option value, another build id"; ok
 expect_status 0 spfs cat "spk/spec/greetlib/1.0.0/$fancy"
-expect_match "$OUT" "default: 'fancy'" "the option value is recorded"
+expect_match "$OUT" "var: 'flavour/fancy'" "the option value is recorded"
 expect_status 0 spfs cat "spk/pkg/greetlib/1.0.0/$fancy/run" lib/libgreet.txt
 expect_eq "$OUT" "greet-fancy" "fancy build"
 expect_status 2 spk build "$S/greetlib.yaml" --opt flavour=weird
@@ -52,6 +52,9 @@ expect_eq "$(echo "$OUT" | grep -c '/1.0.0/')" 2 "two builds"
 # an application built against the library (build env: the library's layers)
 expect_status 0 spk build "$S/greet.yaml"
 expect_match "$OUT" "^built greet/2.0.0/" "build greet"
+gb=$(echo "$OUT" | sed -E 's|^built greet/2.0.0/([A-Z2-7]{8}).*|\1|')
+expect_status 0 spfs cat "spk/spec/greet/2.0.0/$gb"
+expect_match "$OUT" "pkg: 'greetlib/1.0.0'" "a pkg option records the version it resolved to"
 expect_status 0 spk env greet -- greet
 expect_match "$OUT" "^hello from greet 2.0.0 using greet-(plain|fancy)$" "spk env runs it"
 expect_status 0 spk env greet "greetlib/1.0.0/$fancy" -- greet
