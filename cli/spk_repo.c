@@ -762,8 +762,9 @@ static int cmd_env(const args *a)
 				it->build->build);
 			return EXIT_FAIL;
 		}
-		if (!it->embedded_in)
-			specs[ns++] = (const pkg_spec *)(const void *)it->build;
+		const pkg_spec *sp = pkg_repo_spec_of(r, it->build);
+		if (sp)
+			specs[ns++] = sp;
 	}
 	if (pkg_env_apply(specs, ns, &err))
 		return fail(a, &err);

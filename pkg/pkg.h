@@ -183,6 +183,9 @@ int pkg_repo_write_index(pkg_repo *r, sp_error *err);
 /* The parsed spec of an entry (borrowed from r); an invalid entry gives its
  * reason as an error naming the tag. */
 int pkg_repo_spec(const pkg_spec **out, pkg_repo *r, const pkg_repo_entry *e, sp_error *err);
+/* The spec a solver_build handed out by this repository comes from
+ * (borrowed), or NULL (an embedded package the solver made up). */
+const pkg_spec *pkg_repo_spec_of(pkg_repo *r, const solver_build *b);
 /* The spec blob's bytes (caller frees; NUL-terminated). */
 int pkg_repo_spec_text(char **out, size_t *len, pkg_repo *r, const pkg_repo_entry *e,
 		       sp_error *err);
@@ -291,8 +294,7 @@ int pkg_repo_layers(sp_digest **out, size_t *n, pkg_repo *r, const solver_result
  * prepend with their separators; default ':'; $VAR and ${VAR} in values
  * expanded), then SPK_PKG_<NAME>=name/version/build and
  * SPK_PKG_<NAME>_VERSION for each. Applied to this process's environment
- * (setenv). A solver_build from a pkg repository or spec directory is the
- * first member of its pkg_spec, so (const pkg_spec *)build is its spec. */
+ * (setenv). Specs come from pkg_repo_spec_of. */
 int pkg_env_apply(const pkg_spec *const *specs, size_t n, sp_error *err);
 /* ========================================== end SpFS package repositories */
 

@@ -915,6 +915,22 @@ int pkg_repo_spec(const pkg_spec **out, pkg_repo *r, const pkg_repo_entry *pe, s
 	return 0;
 }
 
+const pkg_spec *pkg_repo_spec_of(pkg_repo *r, const solver_build *b)
+{
+	if (!b || !b->name)
+		return NULL;
+	size_t lo, hi;
+	name_range(r, b->name, &lo, &hi);
+	for (size_t i = lo; i < hi; i++)
+		if (r->ents[i].spec && &r->ents[i].spec->build == b)
+			return r->ents[i].spec;
+	/* a build of a spec shared by digest, whose entry was replaced */
+	for (size_t i = 0; i < r->scap; i++)
+		if (r->skeys[i].sp && &r->skeys[i].sp->build == b)
+			return r->skeys[i].sp;
+	return NULL;
+}
+
 int pkg_repo_spec_text(char **out, size_t *len, pkg_repo *r, const pkg_repo_entry *e,
 		       sp_error *err)
 {

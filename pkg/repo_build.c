@@ -510,9 +510,13 @@ int pkg_repo_build(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, con
 		if (!specs)
 			return err->code;
 		size_t k = 0;
-		for (size_t i = 0; i < ne; i++)
-			if (!solver_result_get(env, i)->from_source)
-				specs[k++] = (const pkg_spec *)(const void *)solver_result_get(env, i)->build;
+		for (size_t i = 0; i < ne; i++) {
+			const pkg_spec *sp = solver_result_get(env, i)->from_source
+						     ? NULL
+						     : pkg_repo_spec_of(r, solver_result_get(env, i)->build);
+			if (sp)
+				specs[k++] = sp;
+		}
 		if ((rc = pkg_env_apply(specs, k, err)))
 			return rc;
 	}
