@@ -4,6 +4,10 @@
 # rebuild, a failing build, a script writing outside /spfs, env with the
 # packages' environment, then deprecate/remove/publish --to of real builds.
 . "$(dirname "$0")/lib.sh"
+# lib.sh's expect_match pipes printf into grep -q under pipefail: when grep
+# stops at an early line, printf can die of SIGPIPE and the check fails
+# although the text matches. A here-string has no such race.
+expect_match() { grep -Eq -- "$2" <<<"$1" || fail "$3: '$1' does not match /$2/"; ok; }
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (mount namespaces)"; trap - EXIT; rm -rf "$T"; exit 77; }
 src=${SPAWN_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 cp -r "$src/tests/data/spk/repo/build" "$T/specs"

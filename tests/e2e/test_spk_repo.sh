@@ -3,6 +3,10 @@
 # info, solve over the store, deprecate/undeprecate, remove, publish --to,
 # and bad input (malformed specs, tags that hold no spec).
 . "$(dirname "$0")/lib.sh"
+# lib.sh's expect_match pipes printf into grep -q under pipefail: when grep
+# stops at an early line, printf can die of SIGPIPE and the check fails
+# although the text matches. A here-string has no such race.
+expect_match() { grep -Eq -- "$2" <<<"$1" || fail "$3: '$1' does not match /$2/"; ok; }
 src=${SPAWN_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 DATA="$src/tests/data/spk/repo"
 SPK="$SPAWN_BIN/spk"
