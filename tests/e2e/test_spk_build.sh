@@ -89,7 +89,7 @@ expect_status 1 spk ls broken
 expect_eq "$(spfs tags spk/pkg/broken | wc -l)" 0 "no layers"
 expect_eq "$(spfs tags spk/build | wc -l)" 0 "no temporary tag"
 expect_status 0 spfs runtime ls --json
-expect_eq "$(echo "$OUT" | json_get - 'len([r for r in (d if isinstance(d, list) else d.get("runtimes", [])) if r.get("live")])')" 0 "no runtime left"
+expect_eq "$(echo "$OUT" | json_get - 'len([r for r in (d if isinstance(d, list) else d.get("runtimes", [])) if r.get("state") == "live"])')" 0 "no runtime left"
 rm -rf "$(dirname "$log")"
 
 # writes outside /spfs reach the host but are not packaged
@@ -100,6 +100,18 @@ b=$(spk ls outside/1.0.0 | grep -v recipe | cut -d/ -f3)
 expect_status 0 spfs ls "spk/pkg/outside/1.0.0/$b/run" -R
 expect_eq "$(echo "$OUT" | grep -c outside || true)" 0 "not in the package"
 expect_match "$OUT" "share/inside.txt" "inside is"
+
+# remove refuses while a live runtime uses the build's layers
+spk env greet -- sleep 4 &
+envpid=$!
+for _ in $(seq 50); do
+	spfs runtime ls --json >"$T/rt.json" 2>/dev/null || true
+	[ "$(json_get "$T/rt.json" 'len([r for r in (d if isinstance(d, list) else d.get("runtimes", [])) if r.get("state") == "live"])' 2>/dev/null)" = 1 ] && break
+	sleep 0.1
+done
+expect_status 1 spk remove greet/2.0.0
+expect_match "$ERR" "cannot remove greet/2.0.0: live runtime [0-9a-f]{16} \(pid [0-9]+\) uses its layers" "in use by a runtime"
+wait "$envpid"
 
 # real builds in the other commands: deprecate, publish --to, remove
 expect_status 0 spk deprecate "greetlib/1.0.0/$fancy"
