@@ -37,7 +37,7 @@ static const char usage_text[] =
 	"  clean [--dry-run] [--older-than DURATION] [--json]\n"
 	"                              remove what no tag reaches (grace: 15m)\n"
 	"  run [--edit] [--durable NAME] REF[+REF...] -- CMD [ARGS...]\n"
-	"                              run CMD with /spfs showing the stack (root)\n"
+	"                              run CMD with /spfs showing the stack\n"
 	"  run --rerun NAME -- CMD     run again in a durable runtime\n"
 	"  shell [--edit] REF          the user's shell in a runtime\n"
 	"  runtime ls|info|rm|prune    list, inspect and remove runtime records\n"

@@ -67,8 +67,11 @@ static bool is_whiteout(const struct stat *st)
 
 static bool is_opaque(int dirfd)
 {
+	/* trusted.* as root; user.* in a rootless runtime ("userxattr") */
 	char v[4];
 	ssize_t n = fgetxattr(dirfd, "trusted.overlay.opaque", v, sizeof(v));
+	if (n != 1)
+		n = fgetxattr(dirfd, "user.overlay.opaque", v, sizeof(v));
 	return n == 1 && v[0] == 'y';
 }
 
@@ -226,7 +229,8 @@ static bool upper_has(const upper_list *u, const char *path)
 static int need_root(const char *what, sp_error *err)
 {
 	if (geteuid() != 0)
-		return sp_error_set(err, SP_EINVALID, "%s needs root (it remounts /spfs)", what);
+		return sp_error_set(err, SP_EINVALID,
+				    "%s needs root (it remounts /spfs); in a rootless runtime, start it with --edit", what);
 	return 0;
 }
 

@@ -17,6 +17,7 @@ typedef struct spfs_mount_plan {
 	const char *scratch;    /* tmpfs mountpoint holding upper/work, or NULL */
 	const char *tmpfs_size; /* with scratch: "N", "N[kmg]" or "N%" */
 	const char *target;     /* SPFS_RUNTIME_MOUNTPOINT */
+	bool rootless;          /* in a user namespace: overlay "userxattr" */
 } spfs_mount_plan;
 
 /* Validates the plan: absolute paths without newlines or "..", bounded
@@ -25,6 +26,12 @@ int spfs_mount__check(const spfs_mount_plan *p, sp_error *err);
 /* unshare(CLONE_NEWNS) and make every mount a slave (nothing propagates
  * back to the host). */
 int spfs_mount__enter(sp_error *err);
+/* Rootless: a new user namespace mapping only the caller's uid and gid to
+ * themselves (setgroups denied), then a new mount namespace as above. */
+int spfs_mount__enter_rootless(uid_t uid, gid_t gid, sp_error *err);
+/* Rootless, after mounting: empty the bounding set and set
+ * PR_SET_NO_NEW_PRIVS; exec then leaves the command no capability. */
+int spfs_mount__drop(sp_error *err);
 /* Mounts the scratch tmpfs (nosuid, nodev) and creates upper/ and work/
  * in it. */
 int spfs_mount__scratch(const spfs_mount_plan *p, sp_error *err);

@@ -19,9 +19,18 @@
  *      escaped in every path. A read-only stack of one directory is a
  *      read-only bind mount (overlayfs wants two lowers without an upper).
  * Overlay features that would put metadata the commit code does not read
- * into the upper directory are switched off: redirect_dir, metacopy and
- * index (index=off also lets a reset remount reuse an upper that a lazily
+ * into the upper directory are switched off: redirect_dir (nofollow),
+ * metacopy and index (index=off also lets a reset remount reuse an upper that a lazily
  * detached overlay still references).
+ *
+ * Rootless (the caller is not root): step 1 is spfs_mount__enter_rootless,
+ * a user namespace that maps only the caller's own uid and gid (so files
+ * keep their owners and the command runs as the caller), the overlay gets
+ * "userxattr", and spfs_mount__drop empties the bounding set and sets
+ * PR_SET_NO_NEW_PRIVS before the exec, which drops the namespace's
+ * capabilities (the command's uid is not 0 in it). Nothing here can reach
+ * anything the caller could not already read: every path is opened with
+ * the caller's own credentials.
  */
 #include "runtime_internal.h"
 
@@ -29,6 +38,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -100,6 +110,48 @@ int spfs_mount__enter(sp_error *err)
 	return 0;
 }
 
+static int write_proc(const char *file, const char *text, sp_error *err)
+{
+	_cleanup_close_ int fd = open(file, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return sp_error_errno(err, "open %s", file);
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
+		return sp_error_errno(err, "write %s", file);
+	return 0;
+}
+
+int spfs_mount__enter_rootless(uid_t uid, gid_t gid, sp_error *err)
+{
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+		return sp_error_errno(err, "unshare(CLONE_NEWUSER|CLONE_NEWNS) (are unprivileged user namespaces "
+					   "disabled? then spfs run needs root)");
+	char map[64];
+	int rc = write_proc("/proc/self/setgroups", "deny", err);
+	if (!rc) {
+		snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
+		rc = write_proc("/proc/self/uid_map", map, err);
+	}
+	if (!rc) {
+		snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
+		rc = write_proc("/proc/self/gid_map", map, err);
+	}
+	if (rc)
+		return rc;
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return sp_error_errno(err, "cannot make / a slave mount");
+	return 0;
+}
+
+int spfs_mount__drop(sp_error *err)
+{
+	for (int cap = 0; cap <= 63; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			return sp_error_errno(err, "PR_CAPBSET_DROP %d", cap);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return sp_error_errno(err, "PR_SET_NO_NEW_PRIVS");
+	return 0;
+}
+
 int spfs_mount__scratch(const spfs_mount_plan *p, sp_error *err)
 {
 	char opts[64];
@@ -164,12 +216,18 @@ static new_api_rc overlay_new_api(int *out, const spfs_mount_plan *p, sp_error *
 		fs_fail(fsfd, err, "source", NULL);
 		return NEW_API_FAILED;
 	}
-	static const char *const off[] = {"redirect_dir", "metacopy", "index"};
+	/* redirect_dir "nofollow", not "off": with ALWAYS_FOLLOW kernels "off"
+	 * means "follow", which "userxattr" refuses */
+	static const char *const off[][2] = {{"redirect_dir", "nofollow"}, {"metacopy", "off"}, {"index", "off"}};
 	for (size_t i = 0; i < sizeof(off) / sizeof(off[0]); i++)
-		if (fsconfig(fsfd, FSCONFIG_SET_STRING, off[i], "off", 0) < 0 && errno != EINVAL) {
-			fs_fail(fsfd, err, off[i], "off");
+		if (fsconfig(fsfd, FSCONFIG_SET_STRING, off[i][0], off[i][1], 0) < 0 && errno != EINVAL) {
+			fs_fail(fsfd, err, off[i][0], off[i][1]);
 			return NEW_API_FAILED;
 		}
+	if (p->rootless && fsconfig(fsfd, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0) {
+		fs_fail(fsfd, err, "userxattr", NULL);
+		return NEW_API_FAILED;
+	}
 	/* "lowerdir+" appends below what is there: the top layer comes first. */
 	for (size_t i = p->lower_count; i-- > 0;) {
 		if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", p->lowers[i], 0) < 0) {
@@ -229,7 +287,8 @@ static bool opt_append(char *buf, size_t *len, size_t cap, const char *s, bool e
 static bool legacy_opts(char *buf, size_t cap, size_t *len_out, const spfs_mount_plan *p)
 {
 	size_t len = 0;
-	bool ok = opt_append(buf, &len, cap, "redirect_dir=off,metacopy=off,index=off,lowerdir=", false);
+	bool ok = opt_append(buf, &len, cap, p->rootless ? "userxattr," : "", false) &&
+		  opt_append(buf, &len, cap, "redirect_dir=nofollow,metacopy=off,index=off,lowerdir=", false);
 	for (size_t i = p->lower_count; ok && i-- > 0;) {
 		ok = opt_append(buf, &len, cap, p->lowers[i], true);
 		if (ok && i > 0)
@@ -245,7 +304,8 @@ static bool legacy_opts(char *buf, size_t cap, size_t *len_out, const spfs_mount
 
 size_t spfs_mount__legacy_len(const spfs_mount_plan *p)
 {
-	size_t len = strlen("redirect_dir=off,metacopy=off,index=off,lowerdir=");
+	size_t len = strlen("redirect_dir=nofollow,metacopy=off,index=off,lowerdir=") +
+		     (p->rootless ? strlen("userxattr,") : 0);
 	for (size_t i = 0; i < p->lower_count; i++) {
 		len += strlen(p->lowers[i]) + 1;
 		for (const char *c = p->lowers[i]; *c; c++)

@@ -726,8 +726,9 @@ static _Noreturn void child_main(int status_fd, const sigset_t *oldmask, spfs_ru
 	sp_error err = {0};
 	/* Default dispositions and the caller's mask for the command. */
 	signal(SIGPIPE, SIG_DFL);
-	if (spfs_mount__enter(&err) || (plan->scratch && spfs_mount__scratch(plan, &err)) ||
-	    spfs_mount__overlay(plan, false, &err)) {
+	if ((plan->rootless ? spfs_mount__enter_rootless(geteuid(), getegid(), &err) : spfs_mount__enter(&err)) ||
+	    (plan->scratch && spfs_mount__scratch(plan, &err)) || spfs_mount__overlay(plan, false, &err) ||
+	    (plan->rootless && spfs_mount__drop(&err))) {
 		sp_error_prefix(&err, "cannot set up runtime %s", rt->id);
 		child_fail(status_fd, SPFS_RUN_ESETUP, &err);
 	}
@@ -854,10 +855,7 @@ static int run(int *exit_status, spfs_store *s, const char *const *refs, size_t 
 		return sp_error_set(err, SP_EINVALID, "no command to run");
 	if (o->rerun && !o->durable)
 		return sp_error_set(err, SP_EINVALID, "rerun needs a durable runtime name");
-	if (geteuid() != 0)
-		return sp_error_set(err, SP_EINVALID,
-				    "spfs run needs root: the namespace and overlay mounts need CAP_SYS_ADMIN "
-				    "(the spfs-enter helper for other users is not available yet)");
+	bool rootless = geteuid() != 0; /* then in a user namespace of our own */
 	if (strchr(spfs_store_path(s), '\n'))
 		return sp_error_set(err, SP_EINVALID, "the store path contains a newline");
 	_cleanup_(spfs_runtime_freep) spfs_runtime *rt = calloc(1, sizeof(*rt));
@@ -904,12 +902,16 @@ static int run(int *exit_status, spfs_store *s, const char *const *refs, size_t 
 		rc = spfs_runtime__plan(&plan, &paths, s, rt, err);
 	if (!rc) {
 		plan.tmpfs_size = tmpfs_size;
+		plan.rootless = rootless;
 		rc = spfs_mount__check(&plan, err);
 	}
 	if (!rc) {
 		struct stat sb;
 		if (stat(SPFS_RUNTIME_MOUNTPOINT, &sb) < 0 && mkdir(SPFS_RUNTIME_MOUNTPOINT, 0755) < 0 && errno != EEXIST)
-			rc = sp_error_errno(err, "cannot create %s", SPFS_RUNTIME_MOUNTPOINT);
+			rc = rootless ? sp_error_set(err, SP_ENOTFOUND, "%s does not exist; root must create it once "
+									"(mkdir %s)", SPFS_RUNTIME_MOUNTPOINT,
+						    SPFS_RUNTIME_MOUNTPOINT)
+				      : sp_error_errno(err, "cannot create %s", SPFS_RUNTIME_MOUNTPOINT);
 	}
 	stack_free(&st);
 	if (rc) {

@@ -357,8 +357,10 @@ typedef struct spfs_run_opts {
 /* Runs argv (argv[0] looked up in PATH) in a new runtime over the stack of
  * refs (each a platform, layer or manifest; "A+B" joins, later on top) and
  * waits for it. *exit_status gets the command's status (128+N for signal
- * N, SPFS_RUN_* when the runtime could not be set up). Returns <0 only
- * when nothing was started. Needs root (CAP_SYS_ADMIN). */
+ * N, SPFS_RUN_* when the runtime could not be set up); <0 with err set
+ * when the runtime could not be set up or the command not executed. As
+ * root it mounts directly; otherwise in a user namespace of its own
+ * (rootless, docs/runtime.md). */
 int spfs_runtime_run(int *exit_status, spfs_store *s, const char *const *refs, size_t nrefs,
 		     char *const *argv, const spfs_run_opts *opts, sp_error *err);
 

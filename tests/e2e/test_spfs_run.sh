@@ -6,6 +6,8 @@
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (mount namespaces)"; trap - EXIT; rm -rf "$T"; exit 77; }
 
 spfs init >/dev/null
+# The record is written by `spfs run` right after the exec: wait for it.
+wait_live() { for _ in $(seq 200); do "$SPFS_BIN" runtime ls 2>/dev/null | grep -q ' live ' && return 0; sleep 0.025; done; fail "no live runtime"; }
 host_mounts() { grep -E " /spfs | $T" /proc/self/mountinfo | sed 's/^[0-9]* [0-9]* //' | sort || true; }
 BEFORE=$(host_mounts)
 
@@ -65,6 +67,7 @@ rm -f "$T/ready"
 "$SPFS_BIN" run t/ab -- sh -c "echo ready >$T/ready; sleep 30" &
 P=$!
 for _ in $(seq 100); do [ -s "$T/ready" ] && break; sleep 0.05; done
+wait_live
 expect_status 0 spfs runtime ls; expect_match "$OUT" "live" "runtime ls shows the live runtime"
 ID=$(echo "$OUT" | awk '$2 == "live" {print $1; exit}')
 expect_status 0 spfs runtime info "$ID" --json
@@ -110,6 +113,7 @@ rm -f "$T/ready"
 "$SPFS_BIN" run "$LU" -- sh -c "echo ready >$T/ready; while [ ! -e $T/go ]; do sleep 0.05; done; cat /spfs/only" >"$T/cu" &
 P=$!
 for _ in $(seq 100); do [ -s "$T/ready" ] && break; sleep 0.05; done
+wait_live
 expect_status 0 spfs clean --older-than 0s
 expect_status 0 spfs info "$LU"; touch "$T/go"; wait $P
 expect_eq "$(cat "$T/cu")" untagged "the runtime still reads its layer after clean"

@@ -83,6 +83,7 @@ expect_status 0 spfs run t/base+t/dur -- sh -c 'cat /spfs/count; ls /spfs/lib'; 
 "$S" run --rerun dev -- sh -c "touch $T/in; sleep 2" &
 P=$!
 for _ in $(seq 100); do [ -e "$T/in" ] && break; sleep 0.05; done
+for _ in $(seq 200); do "$S" runtime ls | grep -q ' live ' && break; sleep 0.025; done
 expect_status 125 spfs run --rerun dev -- true; expect_match "$ERR" "in use" "durable in use"
 expect_status 1 spfs runtime rm dev; expect_match "$ERR" "in use" "rm refuses a durable runtime in use"
 wait $P

@@ -43,6 +43,7 @@ st1=$(stat -c %Y "$SPFS_STORAGE/renders/${MF:0:2}/${MF:2}")
 "$S" run t/p300 -- sh -c "$S runtime info \$SPFS_RUNTIME --json > $T/info; touch $T/ready; while [ ! -e $T/go ]; do sleep 0.05; done; cat /spfs/f/002" >"$T/out" &
 P=$!
 for _ in $(seq 200); do [ -e "$T/ready" ] && break; sleep 0.05; done
+for _ in $(seq 200); do "$S" runtime ls | grep -q ' live ' && break; sleep 0.025; done
 expect_eq "$(json_get "$T/info" 'len(d["lowers"]) <= 20 and d["lowers"][0]["manifest"]')" "$MF" "bottom lower is the flattened render"
 expect_eq "$(json_get "$T/info" 'len(d["layers"])')" 301 "the record keeps all 301 layers"
 # clean while it runs keeps the untagged flattened manifest and its render
