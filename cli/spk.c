@@ -24,7 +24,7 @@ static void usage(FILE *f)
 	      "  solve    resolve package requests against spec repositories and print\n"
 	      "           one line per package; on failure explain why in plain words\n"
 	      "  publish  publish spec files into the SpFS store, or copy packages --to another\n"
-	      "  ls, info, deprecate, undeprecate, remove   the store's packages\n"
+	      "  ls, info, deprecate, undeprecate, remove   the store's packages; lint\n"
 	      "  build    build a recipe in an SpFS runtime;  env  run in a solved environment\n"
 	      "           (see spk COMMAND --help and docs/packages.md)\n"
 	      "\n"

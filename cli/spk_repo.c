@@ -67,6 +67,11 @@ static const cmd_help helps[] = {
 		"operations and SPK_PKG_* variables, and runs CMD (default: $SHELL) there.\n"
 		"Exit status: CMD's, or 1 when the requests cannot be solved, 2 on bad\n"
 		"input. Needs root (or the spfs-enter helper).\n"},
+	{"lint", "usage: spk lint SPEC.yaml...\n"
+		 "\n"
+		 "Checks spec files as spk publish and spk build read them: errors name\n"
+		 "file:line:column, unknown fields are warned about; prints one line per\n"
+		 "spec (what it is, its build id, what spk build needs).\n"},
 	{"remove", "usage: spk remove NAME/VERSION[/BUILD]... [--store PATH] [--force]\n"
 		   "\n"
 		   "Removes a build (or a version: recipe, builds and layer tags). Refused\n"
@@ -795,11 +800,59 @@ static int cmd_env(const args *a)
 	return status;
 }
 
+static int cmd_lint(const args *a)
+{
+	if (a->npos == 0) {
+		print_usage(stderr, "lint");
+		return EXIT_USAGE;
+	}
+	int ret = EXIT_OK;
+	for (int f = 0; f < a->npos; f++) {
+		sp_error err = {0};
+		_cleanup_free_ char *text = NULL;
+		size_t len = 0;
+		_cleanup_(solver_arena_freep) solver_arena *ar = NULL;
+		pkg_spec **specs = NULL;
+		size_t n = 0;
+		if (sp_read_file_at(&text, &len, AT_FDCWD, a->pos[f], pkg_limits_default.max_file, &err)) {
+			sp_error_prefix(&err, "%s", a->pos[f]);
+			fail(a, &err);
+			ret = EXIT_USAGE;
+			continue;
+		}
+		if (solver_arena_new(&ar, &err) ||
+		    pkg_spec_parse(&specs, &n, ar, text, len, a->pos[f], NULL, &err)) {
+			fail(a, &err);
+			ret = EXIT_USAGE;
+			continue;
+		}
+		for (size_t i = 0; i < n; i++) {
+			const pkg_spec *sp = specs[i];
+			const solver_build *b = &sp->build;
+			char v[256];
+			solver_version_str(&b->version, v, sizeof(v));
+			const char *kind = sp->kind == PKG_RECIPE ? "recipe" : sp->kind == PKG_SOURCE ? "source package" : "build";
+			printf("%s:%zu: %s %s/%s", a->pos[f], sp->line, kind, b->name, v);
+			if (sp->kind == PKG_RECIPE)
+				printf(", spec-only build %s%s", b->build,
+				       sp->script ? "" : ", no build.script (spk build cannot build it)");
+			else
+				printf("/%s", b->build);
+			printf("%s\n", b->deprecated ? ", deprecated" : "");
+		}
+		if (n == 0) {
+			fprintf(stderr, "spk lint: %s: no spec in the file\n", a->pos[f]);
+			ret = EXIT_USAGE;
+		}
+	}
+	return ret;
+}
+
 /* Runs a repository command; -1 when argv[0] is not one. */
 int spk_repo_command(int argc, char **argv)
 {
-	static const char *const names[] = {"publish", "ls",	 "info", "deprecate",
-					    "undeprecate", "remove", "build", "env"};
+	static const char *const names[] = {"publish", "ls",    "info", "deprecate", "undeprecate",
+					    "remove",  "build", "env",  "lint"};
 	bool known = false;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && !known; i++)
 		known = argc > 0 && !strcmp(argv[0], names[i]);
@@ -823,5 +876,7 @@ int spk_repo_command(int argc, char **argv)
 		return cmd_build(&a);
 	if (!strcmp(a.cmd, "env"))
 		return cmd_env(&a);
+	if (!strcmp(a.cmd, "lint"))
+		return cmd_lint(&a);
 	return cmd_remove(&a);
 }

@@ -13,7 +13,7 @@ SPK="$SPAWN_BIN/spk"
 spk() { "$SPK" "$@"; }
 
 # every command answers --help
-for c in publish ls info deprecate undeprecate remove; do
+for c in publish ls info deprecate undeprecate remove lint; do
 	expect_status 0 spk "$c" --help
 	expect_match "$OUT" "^usage: spk $c" "spk $c --help"
 	expect_match "$OUT" "Exit status" "spk $c --help"
@@ -204,6 +204,15 @@ expect_eq "$OUT" "$(printf '3.10.6\n3.10.4')" "after remove"
 expect_status 1 spk solve old-plugin
 expect_status 1 spk remove python/3.9.7
 expect_status 2 spk remove python
+
+# lint: what publish and build would read
+expect_status 0 spk lint "$DATA/specs/python.yaml" "$DATA/specs/zlib.yaml"
+expect_match "$OUT" "python.yaml:2: recipe python/3.9.7, spec-only build TJI6SNWU, no build.script" "lint recipe"
+expect_match "$OUT" "zlib.yaml:2: build zlib/1.2.13/ZLIBBILD" "lint build"
+expect_match "$OUT" "zlib.yaml:7: source package zlib/1.2.13/src" "lint source"
+expect_status 2 spk lint "$DATA/broken/malformed.yaml"
+expect_match "$ERR" "malformed.yaml:6:12" "lint error position"
+expect_status 0 spk lint --help
 
 # usage errors
 expect_status 2 spk publish
