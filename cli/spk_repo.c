@@ -51,7 +51,7 @@ static const cmd_help helps[] = {
 	{"undeprecate", "usage: spk undeprecate NAME/VERSION[/BUILD]... [--store PATH]\n"
 			"\n"
 			"Reverses spk deprecate.\n"},
-	{"build", "usage: spk build SPEC.yaml [--opt NAME=VALUE]... [--force] [--store PATH]\n"
+	{"build", "usage: spk build SPEC.yaml [--variant N] [--opt NAME=VALUE]... [--force] [--store PATH]\n"
 		  "\n"
 		  "Builds each recipe of the file: solves its build environment (its pkg\n"
 		  "options), runs build.script in an SpFS runtime over that environment with\n"
@@ -59,7 +59,9 @@ static const cmd_help helps[] = {
 		  "directory), commits what the script added under /spfs as one layer per\n"
 		  "component (split by the components' files globs) and publishes the build\n"
 		  "with its spec. An existing build is kept unless --force. A failing script\n"
-		  "publishes nothing and shows the end of its log. Needs root.\n"},
+		  "publishes nothing and shows the end of its log. A recipe with\n"
+		  "build.variants is built once per variant (--variant N: only the N-th,\n"
+		  "from 0); --opt applies on top. Needs root.\n"},
 	{"env", "usage: spk env REQUEST... [--store PATH] [-- CMD [ARGS...]]\n"
 		"\n"
 		"Solves the requests over the store's packages, stacks the resolved\n"
@@ -107,6 +109,7 @@ typedef struct args {
 	bool json, force;
 	char **pos;
 	int npos;
+	int variant; /* --variant N (build), -1 when not given */
 	solver_opt opts[64]; /* --opt NAME=VALUE (build) */
 	size_t nopts;
 	char **cmd_argv; /* after "--" (env) */
@@ -120,9 +123,11 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 		{"to", required_argument, NULL, 't'},    {"json", no_argument, NULL, 'J'},
 		{"force", no_argument, NULL, 'f'},       {"verbose", no_argument, NULL, 'v'},
 		{"quiet", no_argument, NULL, 'q'},       {"help", no_argument, NULL, 'h'},
-		{"opt", required_argument, NULL, 'o'},   {NULL, 0, NULL, 0},
+		{"opt", required_argument, NULL, 'o'},   {"variant", required_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
 	};
 	a->cmd = argv[0];
+	a->variant = -1;
 	/* everything after "--" is the command (spk env) */
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--")) {
@@ -148,6 +153,18 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 		case 'f':
 			a->force = true;
 			break;
+		case 'V': {
+			char *end;
+			errno = 0;
+			long v = strtol(optarg, &end, 10);
+			if (errno || *end || end == optarg || v < 0 || v > 10000) {
+				fprintf(stderr, "spk %s: --variant expects a number, got '%s'\n", a->cmd, optarg);
+				*exit_code = EXIT_USAGE;
+				return -1;
+			}
+			a->variant = (int)v;
+			break;
+		}
 		case 'o': {
 			char *eq = strchr(optarg, '=');
 			if (!eq || eq == optarg || a->nopts == sizeof(a->opts) / sizeof(a->opts[0])) {
@@ -185,6 +202,7 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 			  : a->force && !force_ok	  ? "--force"
 			  : a->to && strcmp(a->cmd, "publish") ? "--to"
 			  : a->nopts && strcmp(a->cmd, "build") ? "--opt"
+			  : a->variant >= 0 && strcmp(a->cmd, "build") ? "--variant"
 			  : a->cmd_argv && strcmp(a->cmd, "env") ? "--"
 								: NULL;
 	if (bad) {
@@ -691,9 +709,12 @@ static int cmd_build(const args *a)
 	spfs_exe(exe, sizeof(exe));
 	pkg_build_opts bo = {.opts = a->opts, .nopts = a->nopts, .spfs_exe = exe, .force = a->force};
 	size_t built = 0;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0, var = 0; i < n; var = 0, i++) {
 		if (specs[i]->kind != PKG_RECIPE)
 			continue;
+	next_variant:
+		/* --variant N, else every variant of build.variants, else the defaults */
+		bo.variant = a->variant >= 0 ? a->variant : specs[i]->nvariants ? (int)var : -1;
 		pkg_build_result res;
 		int rc = pkg_repo_build(&res, r, specs[i], text, len, a->pos[0], &bo, &err);
 		if (rc) {
@@ -708,12 +729,17 @@ static int cmd_build(const args *a)
 			return rc == SOLVER_EUNSAT ? (fprintf(stderr, "spk build: %s", err.msg), EXIT_FAIL)
 						   : fail(a, &err);
 		}
+		char vtxt[32] = "";
+		if (bo.variant >= 0)
+			snprintf(vtxt, sizeof(vtxt), " [variant %d]", bo.variant);
 		if (res.skipped)
-			printf("already built %s (--force rebuilds it)\n", res.ident);
+			printf("already built %s%s (--force rebuilds it)\n", res.ident, vtxt);
 		else
-			printf("built %s (%zu component%s)\n", res.ident, res.ncomponents,
+			printf("built %s%s (%zu component%s)\n", res.ident, vtxt, res.ncomponents,
 			       res.ncomponents == 1 ? "" : "s");
 		built++;
+		if (a->variant < 0 && ++var < specs[i]->nvariants)
+			goto next_variant;
 	}
 	if (!built) {
 		fprintf(stderr, "spk build: %s holds no recipe (pkg: name/version)\n", a->pos[0]);

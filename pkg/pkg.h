@@ -265,6 +265,8 @@ typedef struct pkg_build_opts {
 	size_t nopts;
 	const char *spfs_exe;   /* the spfs command run inside the runtime */
 	bool force;             /* rebuild an existing build */
+	int variant;            /* build.variants[variant] sets option values
+				 * (before opts); -1 for none */
 } pkg_build_opts;
 
 typedef struct pkg_build_result {

@@ -336,6 +336,34 @@ static void log_tail(char *out, size_t n, const char *path)
 	}
 }
 
+/* Sets option `name` ("opt" or "pkg.opt") of build b to value, checking
+ * static values and choices. An unknown name is an error when `strict`. */
+static int set_opt(solver_option *vals, const solver_build *b, const char *name, const char *value,
+		   bool strict, sp_error *err)
+{
+	size_t bl = strlen(b->name);
+	if (!strncmp(name, b->name, bl) && name[bl] == '.')
+		name += bl + 1;
+	for (size_t i = 0; i < b->noptions; i++) {
+		if (strcmp(name, vals[i].name))
+			continue;
+		if (vals[i].is_static && strcmp(vals[i].value, value))
+			return sp_error_set(err, SP_EINVALID, "%s: option %s is static (%s)", b->origin,
+					    vals[i].name, vals[i].value);
+		bool ok = vals[i].nchoices == 0;
+		for (size_t c = 0; c < vals[i].nchoices; c++)
+			ok = ok || !strcmp(vals[i].choices[c], value);
+		if (!ok)
+			return sp_error_set(err, SP_EINVALID, "%s: option %s: '%s' is not one of its choices",
+					    b->origin, vals[i].name, value);
+		vals[i].value = value;
+		return 0;
+	}
+	return strict ? sp_error_set(err, SP_EINVALID, "%s: %s is not an option of %s", b->origin, name,
+				     b->name)
+		      : 0;
+}
+
 int pkg_repo_build(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, const char *text,
 		   size_t len, const char *file, const pkg_build_opts *o, sp_error *err)
 {
@@ -349,36 +377,60 @@ int pkg_repo_build(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, con
 		return sp_error_set(err, SP_EINVALID, "%s: %s has no build.script", b->origin, b->name);
 	char ver[256];
 	solver_version_str(&b->version, ver, sizeof(ver));
-	/* 1. option values: defaults, then --opt NAME=VALUE or PKG.NAME=VALUE */
+	/* 1. option values: defaults, then the variant's, then --opt NAME=VALUE
+	 * or PKG.NAME=VALUE */
 	_cleanup_(solver_arena_freep) solver_arena *a = NULL;
 	int rc = solver_arena_new(&a, err);
 	if (rc)
 		return rc;
+	/* the document's own text and tree (component globs, variants, edits) */
+	const char *dtext;
+	size_t dlen;
+	pkg__ynode **docs = NULL;
+	size_t ndocs = 0;
+	{
+		sp_buf doc = {0};
+		rc = pkg_repo__doc_text(&doc, text, len, file, spec->line, err);
+		dlen = doc.len;
+		dtext = rc ? NULL : solver_arena_strndup(a, doc.data, doc.len, err);
+		sp_buf_free(&doc);
+		if (!rc && !dtext)
+			rc = err->code;
+		if (!rc)
+			rc = pkg__yaml_load(&docs, &ndocs, a, dtext, dlen, file, &pkg_limits_default, err);
+		if (!rc && ndocs != 1)
+			rc = sp_error_set(err, SP_ERROR, "%s: cannot find the document of %s", file,
+					  b->name);
+		if (rc)
+			return rc;
+	}
 	solver_option *vals = solver_arena_array(a, b->noptions ? b->noptions : 1, sizeof(*vals), err);
 	if (!vals)
 		return err->code;
-	for (size_t i = 0; i < b->noptions; i++) {
+	for (size_t i = 0; i < b->noptions; i++)
 		vals[i] = b->options[i];
-		for (size_t k = 0; k < o->nopts; k++) {
-			const char *nm = o->opts[k].name;
-			size_t bl = strlen(b->name);
-			if (!strncmp(nm, b->name, bl) && nm[bl] == '.')
-				nm += bl + 1;
-			if (strcmp(nm, vals[i].name))
-				continue;
-			if (vals[i].is_static && strcmp(vals[i].value, o->opts[k].value))
-				return sp_error_set(err, SP_EINVALID, "%s: option %s is static (%s)",
-						    b->origin, vals[i].name, vals[i].value);
-			bool ok = vals[i].nchoices == 0;
-			for (size_t c = 0; c < vals[i].nchoices; c++)
-				ok = ok || !strcmp(vals[i].choices[c], o->opts[k].value);
-			if (!ok)
-				return sp_error_set(err, SP_EINVALID,
-						    "%s: option %s: '%s' is not one of its choices",
-						    b->origin, vals[i].name, o->opts[k].value);
-			vals[i].value = o->opts[k].value;
+	if (o->variant >= 0) {
+		const pkg__ynode *vs = yget(yget(docs[0], "build"), "variants");
+		if (!vs || vs->type != PKG__Y_SEQ || (size_t)o->variant >= vs->n)
+			return sp_error_set(err, SP_EINVALID, "%s: %s has no variant %d (it has %zu)",
+					    b->origin, b->name, o->variant,
+					    vs && vs->type == PKG__Y_SEQ ? vs->n : 0);
+		const pkg__ynode *v = vs->items[o->variant];
+		if (v->type != PKG__Y_MAP)
+			return sp_error_set(err, SP_EINVALID, "%s:%zu:%zu: a variant is a mapping of option values",
+					    file, v->line, v->col);
+		for (size_t k = 0; k + 1 < v->n; k += 2) {
+			const pkg__ynode *key = v->items[k], *val = v->items[k + 1];
+			if (key->type != PKG__Y_SCALAR || val->type != PKG__Y_SCALAR)
+				return sp_error_set(err, SP_EINVALID, "%s:%zu:%zu: a variant's values are scalars",
+						    file, key->line, key->col);
+			if ((rc = set_opt(vals, b, key->s, val->s, true, err)))
+				return sp_error_prefix(err, "variant %d", o->variant);
 		}
 	}
+	for (size_t k = 0; k < o->nopts; k++)
+		if ((rc = set_opt(vals, b, o->opts[k].name, o->opts[k].value, false, err)))
+			return rc;
 	/* 2. the build environment */
 	solver_opt *sopts = solver_arena_array(a, b->noptions + 1, sizeof(*sopts), err);
 	if (!sopts)
@@ -582,18 +634,6 @@ int pkg_repo_build(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, con
 			return sp_error_set(err, SP_ENOMEM, "out of memory");
 	}
 	/* the component globs, from the document's YAML */
-	sp_buf doc = {0};
-	pkg__ynode **docs = NULL;
-	size_t ndocs = 0;
-	rc = pkg_repo__doc_text(&doc, text, len, file, spec->line, err);
-	if (!rc)
-		rc = pkg__yaml_load(&docs, &ndocs, a, doc.data, doc.len, file, &pkg_limits_default, err);
-	if (!rc && ndocs != 1)
-		rc = sp_error_set(err, SP_ERROR, "%s: cannot find the document of %s", file, b->name);
-	if (rc) {
-		sp_buf_free(&doc);
-		return rc;
-	}
 	const pkg__ynode *comps = yget(yget(docs[0], "install"), "components");
 	for (size_t c = 0; !rc && c < b->ncomponents; c++) {
 		const char *cn = b->components[c].name;
@@ -670,9 +710,8 @@ int pkg_repo_build(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, con
 			ed[ne++] = (edit){.line = w->line, .col = w->col, .text = t};
 		}
 		if (!rc)
-			rc = edit_scalars(&bs, doc.data, doc.len, ed, ne, file, err);
+			rc = edit_scalars(&bs, dtext, dlen, ed, ne, file, err);
 	}
-	sp_buf_free(&doc);
 	if (!rc)
 		rc = pkg_repo__put_spec(r, spec_tag, bs.data, bs.len, err);
 	sp_buf_free(&bs);

@@ -53,6 +53,21 @@ expect_match "$ERR" "'weird' is not one of its choices" "choices checked"
 expect_status 0 spk ls greetlib/1.0.0
 expect_eq "$(echo "$OUT" | grep -c '/1.0.0/')" 2 "two builds"
 
+# variants: every variant by default, or the one asked for
+expect_status 0 spk build "$S/variants.yaml"
+expect_match "$OUT" "^built multi/1.0.0/[A-Z2-7]{8} \[variant 0\]" "variant 0"
+expect_match "$OUT" "built multi/1.0.0/[A-Z2-7]{8} \[variant 1\]" "variant 1"
+expect_status 0 spk build "$S/variants.yaml" --variant 1
+expect_match "$OUT" "^already built multi/1.0.0/.* \[variant 1\]" "one variant, already built"
+expect_status 0 spk build "$S/variants.yaml" --variant 1 --opt flavour=extra
+expect_match "$OUT" "^built multi/1.0.0/" "--opt on top of a variant"
+expect_status 2 spk build "$S/variants.yaml" --variant 2
+expect_match "$ERR" "multi has no variant 2 \(it has 2\)" "no such variant"
+expect_status 0 spk env multi flavour=fancy -- cat /spfs/share/multi/flavour
+expect_eq "$OUT" fancy "a variant chosen by a var request"
+expect_status 0 spk ls multi/1.0.0
+expect_eq "$(echo "$OUT" | grep -c '/1.0.0/')" 3 "three builds"
+
 # an application built against the library (build env: the library's layers)
 expect_status 0 spk build "$S/greet.yaml"
 expect_match "$OUT" "^built greet/2.0.0/" "build greet"
