@@ -364,8 +364,8 @@ static int set_opt(solver_option *vals, const solver_build *b, const char *name,
 		      : 0;
 }
 
-int pkg_repo_build(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, const char *text,
-		   size_t len, const char *file, const pkg_build_opts *o, sp_error *err)
+static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, const char *text,
+		     size_t len, const char *file, const pkg_build_opts *o, sp_error *err)
 {
 	memset(res, 0, sizeof(*res));
 	spfs_store *s = pkg_repo_store(r);
@@ -737,5 +737,40 @@ int pkg_repo_build(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, con
 		unlink(logp);
 		rmdir(dir);
 	}
+	return rc;
+}
+
+/* A build sets variables for its script in this process (the runtime's
+ * child inherits them); they are put back afterwards, so that building
+ * several recipes in one process does not leak one's environment into the
+ * next. */
+int pkg_repo_build(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, const char *text,
+		   size_t len, const char *file, const pkg_build_opts *o, sp_error *err)
+{
+	extern char **environ;
+	size_t n = 0;
+	while (environ && environ[n])
+		n++;
+	char **saved = calloc(n + 1, sizeof(*saved));
+	if (!saved)
+		return sp_error_set(err, SP_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		if (!(saved[i] = strdup(environ[i]))) {
+			for (size_t k = 0; k < i; k++)
+				free(saved[k]);
+			free(saved);
+			return sp_error_set(err, SP_ENOMEM, "out of memory");
+		}
+	int rc = build_one(res, r, spec, text, len, file, o, err);
+	clearenv();
+	for (size_t i = 0; i < n; i++) {
+		char *eq = strchr(saved[i], '=');
+		if (eq) {
+			*eq = '\0';
+			(void)setenv(saved[i], eq + 1, 1);
+		}
+		free(saved[i]);
+	}
+	free(saved);
 	return rc;
 }

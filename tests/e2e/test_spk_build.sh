@@ -68,6 +68,24 @@ expect_eq "$OUT" fancy "a variant chosen by a var request"
 expect_status 0 spk ls multi/1.0.0
 expect_eq "$(echo "$OUT" | grep -c '/1.0.0/')" 3 "three builds"
 
+# two recipes in one file: the first one's variables do not reach the second
+cat >"$T/two.yaml" <<'YAML'
+pkg: leaka/1.0.0
+build:
+  options:
+    - var: x/1
+  script:
+    - mkdir -p $PREFIX/a && echo "x=${SPK_OPT_x:-unset}" > $PREFIX/a/x
+---
+pkg: leakb/1.0.0
+build:
+  script:
+    - mkdir -p $PREFIX/b && echo "x=${SPK_OPT_x:-unset}" > $PREFIX/b/x
+YAML
+expect_status 0 spk build "$T/two.yaml"
+expect_status 0 spk env leaka leakb -- cat /spfs/a/x /spfs/b/x
+expect_eq "$OUT" "$(printf 'x=1\nx=unset')" "no environment leak between builds"
+
 # an application built against the library (build env: the library's layers)
 expect_status 0 spk build "$S/greet.yaml"
 expect_match "$OUT" "^built greet/2.0.0/" "build greet"
