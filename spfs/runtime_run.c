@@ -5,8 +5,8 @@
  * Masks: a stored render has no whiteouts (render skips mask entries), so
  * a layer with masks gets a second lower directly beneath its render:
  * runtimes/masks/xx/<manifest>, directories and 0:0 character devices (the
- * overlayfs whiteout) at the masked paths, made once (needs CAP_MKNOD) and
- * reused. Stack: ..., render(k-1), masks(k), render(k), ...
+ * overlayfs whiteout, which the kernel lets any user make) at the masked
+ * paths, made once and reused. Stack: ..., render(k-1), masks(k), render(k), ...
  *
  * Flattening: past the overlay stack limit (SPFS_RUNTIME_MAX_LOWERS, or
  * less from $SPFS_RUNTIME_MAX_LAYERS / spfs.runtime.max_layers, or what
@@ -198,7 +198,7 @@ static int ensure_masks(bool *has, spfs_store *s, int rdir, const sp_digest *man
 		if ((rc = mkparents_at(tfd, e->path, err)))
 			break;
 		if (mknodat(tfd, e->path, S_IFCHR | 0000, makedev(0, 0)) < 0 && errno != EEXIST)
-			rc = sp_error_errno(err, "cannot make the whiteout of %s (needs CAP_MKNOD)", e->path);
+			rc = sp_error_errno(err, "cannot make the whiteout of %s", e->path);
 	}
 	if (rc)
 		goto fail;
