@@ -23,75 +23,75 @@ typedef struct cmd_help {
 } cmd_help;
 
 static const cmd_help helps[] = {
-	{"publish",
-	 "usage: spk publish SPEC.yaml... [--store PATH] [--force]\n"
-	 "       spk publish NAME[/VERSION[/BUILD]]... --to PATH [--store PATH]\n"
-	 "\n"
-	 "The first form publishes every spec of the files into the package\n"
-	 "repository of the local SpFS store as spec-only recipes and builds (a\n"
-	 "recipe also gets its default build). All files are checked first: a bad\n"
-	 "spec publishes nothing. An existing spec with other content is refused\n"
-	 "unless --force.\n"
-	 "The second form copies packages (spec tags, layer tags, and the objects\n"
-	 "and payloads they reach) into the store at PATH (or file://PATH).\n"},
-	{"ls", "usage: spk ls [NAME[/VERSION]] [--store PATH] [--json]\n"
-	       "\n"
-	       "Lists package names, the versions of NAME (newest first), or the recipe\n"
-	       "and builds of NAME/VERSION.\n"},
-	{"info", "usage: spk info NAME/VERSION[/BUILD] [--store PATH] [--json]\n"
-		 "\n"
-		 "Shows a recipe (NAME/VERSION) or a build: its tag, spec digest,\n"
-		 "deprecation, options, component layers, then the spec itself.\n"},
-	{"deprecate", "usage: spk deprecate NAME/VERSION[/BUILD]... [--store PATH]\n"
-		      "\n"
-		      "Marks a build (or a version's recipe and every build) deprecated: the\n"
-		      "spec is rewritten with `deprecated: true` and its tag moved (the old\n"
-		      "spec stays in the tag's history). Solves skip deprecated builds unless\n"
-		      "a request names the exact build, so pinned solves keep working.\n"},
-	{"undeprecate", "usage: spk undeprecate NAME/VERSION[/BUILD]... [--store PATH]\n"
-			"\n"
-			"Reverses spk deprecate.\n"},
-	{"build", "usage: spk build SPEC.yaml [--variant N] [--opt NAME=VALUE]... [--force] [--store PATH]\n"
-		  "\n"
-		  "Builds each recipe of the file: solves its build environment (its pkg\n"
-		  "options), runs build.script in an SpFS runtime over that environment with\n"
-		  "/spfs writable (PREFIX=/spfs, SPK_PKG_*, SPK_OPT_* set; in the spec's\n"
-		  "directory), commits what the script added under /spfs as one layer per\n"
-		  "component (split by the components' files globs) and publishes the build\n"
-		  "with its spec. An existing build is kept unless --force. A failing script\n"
-		  "publishes nothing and shows the end of its log. A recipe with\n"
-		  "build.variants is built once per variant (--variant N: only the N-th,\n"
-		  "from 0); --opt applies on top. Needs root.\n"},
-	{"env", "usage: spk env REQUEST... [--store PATH] [-- CMD [ARGS...]]\n"
+    {"publish", "usage: spk publish SPEC.yaml... [--store PATH] [--force]\n"
+		"       spk publish NAME[/VERSION[/BUILD]]... --to PATH [--store PATH]\n"
 		"\n"
-		"Solves the requests over the store's packages, stacks the resolved\n"
-		"components' layers at /spfs, applies the packages' install.environment\n"
-		"operations and SPK_PKG_* variables, and runs CMD (default: $SHELL) there.\n"
-		"Exit status: CMD's, or 1 when the requests cannot be solved, 2 on bad\n"
-		"input. Needs root (or the spfs-enter helper).\n"},
-	{"lint", "usage: spk lint SPEC.yaml...\n"
-		 "\n"
-		 "Checks spec files as spk publish and spk build read them: errors name\n"
-		 "file:line:column, unknown fields are warned about; prints one line per\n"
-		 "spec (what it is, its build id, what spk build needs).\n"},
-	{"remove", "usage: spk remove NAME/VERSION[/BUILD]... [--store PATH] [--force]\n"
-		   "\n"
-		   "Removes a build (or a version: recipe, builds and layer tags). Refused\n"
-		   "while a tagged SpFS platform or a live runtime contains one of its\n"
-		   "layers, unless --force. Objects go at the next `spfs clean`.\n"},
+		"The first form publishes every spec of the files into the package\n"
+		"repository of the local SpFS store as spec-only recipes and builds (a\n"
+		"recipe also gets its default build). All files are checked first: a bad\n"
+		"spec publishes nothing. An existing spec with other content is refused\n"
+		"unless --force.\n"
+		"The second form copies packages (spec tags, layer tags, and the objects\n"
+		"and payloads they reach) into the store at PATH (or file://PATH).\n"},
+    {"ls", "usage: spk ls [NAME[/VERSION]] [--store PATH] [--json]\n"
+	   "\n"
+	   "Lists package names, the versions of NAME (newest first), or the recipe\n"
+	   "and builds of NAME/VERSION.\n"},
+    {"info", "usage: spk info NAME/VERSION[/BUILD] [--store PATH] [--json]\n"
+	     "\n"
+	     "Shows a recipe (NAME/VERSION) or a build: its tag, spec digest,\n"
+	     "deprecation, options, component layers, then the spec itself.\n"},
+    {"deprecate", "usage: spk deprecate NAME/VERSION[/BUILD]... [--store PATH]\n"
+		  "\n"
+		  "Marks a build (or a version's recipe and every build) deprecated: the\n"
+		  "spec is rewritten with `deprecated: true` and its tag moved (the old\n"
+		  "spec stays in the tag's history). Solves skip deprecated builds unless\n"
+		  "a request names the exact build, so pinned solves keep working.\n"},
+    {"undeprecate", "usage: spk undeprecate NAME/VERSION[/BUILD]... [--store PATH]\n"
+		    "\n"
+		    "Reverses spk deprecate.\n"},
+    {"build",
+     "usage: spk build SPEC.yaml [--variant N] [--opt NAME=VALUE]... [--force] [--store PATH]\n"
+     "\n"
+     "Builds each recipe of the file: solves its build environment (its pkg\n"
+     "options), runs build.script in an SpFS runtime over that environment with\n"
+     "/spfs writable (PREFIX=/spfs, SPK_PKG_*, SPK_OPT_* set; in the spec's\n"
+     "directory), commits what the script added under /spfs as one layer per\n"
+     "component (split by the components' files globs) and publishes the build\n"
+     "with its spec. An existing build is kept unless --force. A failing script\n"
+     "publishes nothing and shows the end of its log. A recipe with\n"
+     "build.variants is built once per variant (--variant N: only the N-th,\n"
+     "from 0); --opt applies on top. Needs root.\n"},
+    {"env", "usage: spk env REQUEST... [--store PATH] [-- CMD [ARGS...]]\n"
+	    "\n"
+	    "Solves the requests over the store's packages, stacks the resolved\n"
+	    "components' layers at /spfs, applies the packages' install.environment\n"
+	    "operations and SPK_PKG_* variables, and runs CMD (default: $SHELL) there.\n"
+	    "Exit status: CMD's, or 1 when the requests cannot be solved, 2 on bad\n"
+	    "input. Needs root (or the spfs-enter helper).\n"},
+    {"lint", "usage: spk lint SPEC.yaml...\n"
+	     "\n"
+	     "Checks spec files as spk publish and spk build read them: errors name\n"
+	     "file:line:column, unknown fields are warned about; prints one line per\n"
+	     "spec (what it is, its build id, what spk build needs).\n"},
+    {"remove", "usage: spk remove NAME/VERSION[/BUILD]... [--store PATH] [--force]\n"
+	       "\n"
+	       "Removes a build (or a version: recipe, builds and layer tags). Refused\n"
+	       "while a tagged SpFS platform or a live runtime contains one of its\n"
+	       "layers, unless --force. Objects go at the next `spfs clean`.\n"},
 };
 
 static const char *common_help =
-	"\n"
-	"Options:\n"
-	"  -s, --store PATH   the SpFS store (also --repo PATH); default $SPFS_STORAGE,\n"
-	"                     else the configured storage (see docs/config.md)\n"
-	"      --json         JSON output (ls, info)\n"
-	"  -v, --verbose / -q, --quiet\n"
-	"  -h, --help\n"
-	"\n"
-	"Exit status: 0 done, 1 not found or refused, 2 bad usage or bad input.\n"
-	"See docs/packages.md.\n";
+    "\n"
+    "Options:\n"
+    "  -s, --store PATH   the SpFS store (also --repo PATH); default $SPFS_STORAGE,\n"
+    "                     else the configured storage (see docs/config.md)\n"
+    "      --json         JSON output (ls, info)\n"
+    "  -v, --verbose / -q, --quiet\n"
+    "  -h, --help\n"
+    "\n"
+    "Exit status: 0 done, 1 not found or refused, 2 bad usage or bad input.\n"
+    "See docs/packages.md.\n";
 
 static void print_usage(FILE *f, const char *cmd)
 {
@@ -109,7 +109,7 @@ typedef struct args {
 	bool json, force;
 	char **pos;
 	int npos;
-	int variant; /* --variant N (build), -1 when not given */
+	int variant;	     /* --variant N (build), -1 when not given */
 	solver_opt opts[64]; /* --opt NAME=VALUE (build) */
 	size_t nopts;
 	char **cmd_argv; /* after "--" (env) */
@@ -119,12 +119,17 @@ typedef struct args {
 static int parse_args(args *a, int argc, char **argv, int *exit_code)
 {
 	static const struct option longopts[] = {
-		{"store", required_argument, NULL, 's'}, {"repo", required_argument, NULL, 's'},
-		{"to", required_argument, NULL, 't'},    {"json", no_argument, NULL, 'J'},
-		{"force", no_argument, NULL, 'f'},       {"verbose", no_argument, NULL, 'v'},
-		{"quiet", no_argument, NULL, 'q'},       {"help", no_argument, NULL, 'h'},
-		{"opt", required_argument, NULL, 'o'},   {"variant", required_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"store", required_argument, NULL, 's'},
+	    {"repo", required_argument, NULL, 's'},
+	    {"to", required_argument, NULL, 't'},
+	    {"json", no_argument, NULL, 'J'},
+	    {"force", no_argument, NULL, 'f'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"opt", required_argument, NULL, 'o'},
+	    {"variant", required_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	a->cmd = argv[0];
 	a->variant = -1;
@@ -141,24 +146,17 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 	while ((c = getopt_long(argc, argv, "s:r:t:o:fvqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
-		case 'r':
-			a->store = optarg;
-			break;
-		case 't':
-			a->to = optarg;
-			break;
-		case 'J':
-			a->json = true;
-			break;
-		case 'f':
-			a->force = true;
-			break;
+		case 'r': a->store = optarg; break;
+		case 't': a->to = optarg; break;
+		case 'J': a->json = true; break;
+		case 'f': a->force = true; break;
 		case 'V': {
 			char *end;
 			errno = 0;
 			long v = strtol(optarg, &end, 10);
 			if (errno || *end || end == optarg || v < 0 || v > 10000) {
-				fprintf(stderr, "spk %s: --variant expects a number, got '%s'\n", a->cmd, optarg);
+				fprintf(stderr, "spk %s: --variant expects a number, got '%s'\n",
+					a->cmd, optarg);
 				*exit_code = EXIT_USAGE;
 				return -1;
 			}
@@ -167,8 +165,10 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 		}
 		case 'o': {
 			char *eq = strchr(optarg, '=');
-			if (!eq || eq == optarg || a->nopts == sizeof(a->opts) / sizeof(a->opts[0])) {
-				fprintf(stderr, "spk %s: --opt expects NAME=VALUE, got '%s'\n", a->cmd, optarg);
+			if (!eq || eq == optarg ||
+			    a->nopts == sizeof(a->opts) / sizeof(a->opts[0])) {
+				fprintf(stderr, "spk %s: --opt expects NAME=VALUE, got '%s'\n",
+					a->cmd, optarg);
 				*exit_code = EXIT_USAGE;
 				return -1;
 			}
@@ -176,12 +176,8 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 			a->opts[a->nopts++] = (solver_opt){optarg, eq + 1};
 			break;
 		}
-		case 'v':
-			verbosity++;
-			break;
-		case 'q':
-			verbosity--;
-			break;
+		case 'v': verbosity++; break;
+		case 'q': verbosity--; break;
 		case 'h':
 			print_usage(stdout, a->cmd);
 			*exit_code = EXIT_OK;
@@ -196,15 +192,15 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 	a->pos = argv + optind;
 	a->npos = argc - optind;
 	bool json_ok = !strcmp(a->cmd, "ls") || !strcmp(a->cmd, "info");
-	bool force_ok = !strcmp(a->cmd, "publish") || !strcmp(a->cmd, "remove") ||
-			!strcmp(a->cmd, "build");
-	const char *bad = a->json && !json_ok		  ? "--json"
-			  : a->force && !force_ok	  ? "--force"
-			  : a->to && strcmp(a->cmd, "publish") ? "--to"
-			  : a->nopts && strcmp(a->cmd, "build") ? "--opt"
+	bool force_ok =
+	    !strcmp(a->cmd, "publish") || !strcmp(a->cmd, "remove") || !strcmp(a->cmd, "build");
+	const char *bad = a->json && !json_ok			       ? "--json"
+			  : a->force && !force_ok		       ? "--force"
+			  : a->to && strcmp(a->cmd, "publish")	       ? "--to"
+			  : a->nopts && strcmp(a->cmd, "build")	       ? "--opt"
 			  : a->variant >= 0 && strcmp(a->cmd, "build") ? "--variant"
-			  : a->cmd_argv && strcmp(a->cmd, "env") ? "--"
-								: NULL;
+			  : a->cmd_argv && strcmp(a->cmd, "env")       ? "--"
+								       : NULL;
 	if (bad) {
 		fprintf(stderr, "spk %s: %s is not an option of this command\n", a->cmd, bad);
 		*exit_code = EXIT_USAGE;
@@ -218,10 +214,8 @@ static int exit_for(int code)
 	switch (code) {
 	case SP_ENOTFOUND:
 	case SP_EEXISTS:
-	case PKG_EINUSE:
-		return EXIT_FAIL;
-	default:
-		return EXIT_USAGE;
+	case PKG_EINUSE: return EXIT_FAIL;
+	default: return EXIT_USAGE;
 	}
 }
 
@@ -313,7 +307,8 @@ static int cmd_publish(const args *a)
 			if (ret == EXIT_FAIL)
 				ret = EXIT_USAGE;
 		} else if (solver_arena_new(&ar, &err) ||
-			   pkg_spec_parse(&specs, &n, ar, texts[i], lens[i], a->pos[i], NULL, &err)) {
+			   pkg_spec_parse(&specs, &n, ar, texts[i], lens[i], a->pos[i], NULL,
+					  &err)) {
 			ret = fail(a, &err);
 		}
 	}
@@ -473,7 +468,8 @@ static int cmd_ls(const args *a)
 		} else {
 			printf("%s/%s%s%s%s%s%s\n", e->name, e->version, e->build ? "/" : "",
 			       e->build ? e->build : "", e->build ? "" : "  [recipe]",
-			       e->deprecated ? "  [deprecated]" : "", e->invalid ? "  [invalid]" : "");
+			       e->deprecated ? "  [deprecated]" : "",
+			       e->invalid ? "  [invalid]" : "");
 		}
 	}
 	if (a->json) {
@@ -597,7 +593,9 @@ static int cmd_info(const args *a)
 	}
 	printf("tag:        %s\n", e->tag);
 	printf("spec:       %s\n", hex);
-	printf("kind:       %s\n", !e->build ? "recipe" : b->is_source ? "source package" : "build");
+	printf("kind:       %s\n", !e->build	  ? "recipe"
+				   : b->is_source ? "source package"
+						  : "build");
 	printf("deprecated: %s\n", b->deprecated ? "yes" : "no");
 	printf("options:    ");
 	for (size_t i = 0; i < b->noptions; i++)
@@ -707,7 +705,8 @@ static int cmd_build(const args *a)
 		return fail(a, &err);
 	char exe[4096];
 	spfs_exe(exe, sizeof(exe));
-	pkg_build_opts bo = {.opts = a->opts, .nopts = a->nopts, .spfs_exe = exe, .force = a->force};
+	pkg_build_opts bo = {
+	    .opts = a->opts, .nopts = a->nopts, .spfs_exe = exe, .force = a->force};
 	size_t built = 0;
 	for (size_t i = 0, var = 0; i < n; var = 0, i++) {
 		if (specs[i]->kind != PKG_RECIPE)
@@ -719,15 +718,16 @@ static int cmd_build(const args *a)
 		int rc = pkg_repo_build(&res, r, specs[i], text, len, a->pos[0], &bo, &err);
 		if (rc) {
 			if (res.script_status) {
-				fprintf(stderr, "spk build: %s\n--- last lines of the log ---\n%s", err.msg,
-					res.tail);
+				fprintf(stderr, "spk build: %s\n--- last lines of the log ---\n%s",
+					err.msg, res.tail);
 				if (res.tail[0] && res.tail[strlen(res.tail) - 1] != '\n')
 					fputc('\n', stderr);
 				fprintf(stderr, "--- full log: %s\n", res.log);
 				return EXIT_FAIL;
 			}
-			return rc == SOLVER_EUNSAT ? (fprintf(stderr, "spk build: %s", err.msg), EXIT_FAIL)
-						   : fail(a, &err);
+			return rc == SOLVER_EUNSAT
+				   ? (fprintf(stderr, "spk build: %s", err.msg), EXIT_FAIL)
+				   : fail(a, &err);
 		}
 		char vtxt[32] = "";
 		if (bo.variant >= 0)
@@ -767,8 +767,10 @@ static int cmd_env(const args *a)
 	for (int i = 0; i < a->npos; i++)
 		if (solver_request_parse_cli(&reqs[i], ar, a->pos[i], NULL, &err))
 			return fail(a, &err);
-	solver_options so = {
-		.repos = pkg_repo_solver(r), .nrepos = 1, .requests = reqs, .nrequests = (size_t)a->npos};
+	solver_options so = {.repos = pkg_repo_solver(r),
+			     .nrepos = 1,
+			     .requests = reqs,
+			     .nrequests = (size_t)a->npos};
 	_cleanup_(solver_result_freep) solver_result *res = NULL;
 	int rc = solver_solve(&res, &so, &err);
 	if (rc == SOLVER_EUNSAT) {
@@ -789,8 +791,8 @@ static int cmd_env(const args *a)
 	for (size_t i = 0; i < nres; i++) {
 		const solver_resolved *it = solver_result_get(res, i);
 		if (it->from_source) {
-			fprintf(stderr, "spk env: %s/%s would have to be built first\n", it->build->name,
-				it->build->build);
+			fprintf(stderr, "spk env: %s/%s would have to be built first\n",
+				it->build->name, it->build->build);
 			return EXIT_FAIL;
 		}
 		const pkg_spec *sp = pkg_repo_spec_of(r, it->build);
@@ -840,7 +842,8 @@ static int cmd_lint(const args *a)
 		_cleanup_(solver_arena_freep) solver_arena *ar = NULL;
 		pkg_spec **specs = NULL;
 		size_t n = 0;
-		if (sp_read_file_at(&text, &len, AT_FDCWD, a->pos[f], pkg_limits_default.max_file, &err)) {
+		if (sp_read_file_at(&text, &len, AT_FDCWD, a->pos[f], pkg_limits_default.max_file,
+				    &err)) {
 			sp_error_prefix(&err, "%s", a->pos[f]);
 			fail(a, &err);
 			ret = EXIT_USAGE;
@@ -857,11 +860,15 @@ static int cmd_lint(const args *a)
 			const solver_build *b = &sp->build;
 			char v[256];
 			solver_version_str(&b->version, v, sizeof(v));
-			const char *kind = sp->kind == PKG_RECIPE ? "recipe" : sp->kind == PKG_SOURCE ? "source package" : "build";
+			const char *kind = sp->kind == PKG_RECIPE   ? "recipe"
+					   : sp->kind == PKG_SOURCE ? "source package"
+								    : "build";
 			printf("%s:%zu: %s %s/%s", a->pos[f], sp->line, kind, b->name, v);
 			if (sp->kind == PKG_RECIPE)
 				printf(", spec-only build %s%s", b->build,
-				       sp->script ? "" : ", no build.script (spk build cannot build it)");
+				       sp->script
+					   ? ""
+					   : ", no build.script (spk build cannot build it)");
 			else
 				printf("/%s", b->build);
 			printf("%s\n", b->deprecated ? ", deprecated" : "");
@@ -877,8 +884,8 @@ static int cmd_lint(const args *a)
 /* Runs a repository command; -1 when argv[0] is not one. */
 int spk_repo_command(int argc, char **argv)
 {
-	static const char *const names[] = {"publish", "ls",    "info", "deprecate", "undeprecate",
-					    "remove",  "build", "env",  "lint"};
+	static const char *const names[] = {"publish", "ls",	"info", "deprecate", "undeprecate",
+					    "remove",  "build", "env",	"lint"};
 	bool known = false;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && !known; i++)
 		known = argc > 0 && !strcmp(argv[0], names[i]);

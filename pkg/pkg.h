@@ -147,13 +147,13 @@ typedef struct pkg_repo pkg_repo;
 
 /* One spec tag as the index lists it. */
 typedef struct pkg_repo_entry {
-	const char *tag;     /* spk/spec/NAME/VERSION[/BUILD] */
+	const char *tag; /* spk/spec/NAME/VERSION[/BUILD] */
 	const char *name;
 	const char *version; /* as in the tag */
 	const char *build;   /* NULL for the recipe */
-	sp_digest spec;      /* the spec blob the tag points at */
+	sp_digest spec;	     /* the spec blob the tag points at */
 	bool deprecated;
-	bool invalid;        /* the tag does not hold a readable spec of that id */
+	bool invalid;		   /* the tag does not hold a readable spec of that id */
 	const char *const *embeds; /* names this build embeds */
 	size_t nembeds;
 } pkg_repo_entry;
@@ -198,7 +198,7 @@ int pkg_repo_find(const pkg_repo_entry ***out, size_t *n, pkg_repo *r, const cha
 		  sp_error *err);
 
 typedef struct pkg_publish_opts {
-	bool force; /* replace a spec tag that points at other content */
+	bool force;	  /* replace a spec tag that points at other content */
 	bool defer_index; /* leave spk/index to a later pkg_repo_write_index
 			   * (publishing many files) */
 	/* called for each tag written or already up to date */
@@ -263,17 +263,17 @@ const solver_repo *pkg_source_repo(pkg_source *s); /* borrowed */
 typedef struct pkg_build_opts {
 	const solver_opt *opts; /* --opt NAME=VALUE for the recipe's options */
 	size_t nopts;
-	const char *spfs_exe;   /* the spfs command run inside the runtime */
-	bool force;             /* rebuild an existing build */
-	int variant;            /* build.variants[variant] sets option values
-				 * (before opts); -1 for none */
+	const char *spfs_exe; /* the spfs command run inside the runtime */
+	bool force;	      /* rebuild an existing build */
+	int variant;	      /* build.variants[variant] sets option values
+			       * (before opts); -1 for none */
 } pkg_build_opts;
 
 typedef struct pkg_build_result {
 	char ident[512];    /* NAME/VERSION/BUILD */
-	bool skipped;       /* already built (and not forced) */
+	bool skipped;	    /* already built (and not forced) */
 	int script_status;  /* the script's exit status (0 when it ran fine) */
-	char log[4096];     /* the script's full log, kept when it failed */
+	char log[4096];	    /* the script's full log, kept when it failed */
 	char tail[2048];    /* its last lines, when it failed */
 	size_t ncomponents; /* layers published */
 } pkg_build_result;

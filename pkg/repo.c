@@ -30,7 +30,7 @@
 #include <yaml.h>
 
 #define SPEC_PREFIX "spk/spec/"
-#define PKG_PREFIX "spk/pkg/"
+#define PKG_PREFIX  "spk/pkg/"
 #define INDEX_MAGIC "spk-index 1"
 
 typedef struct ent {
@@ -45,15 +45,15 @@ typedef struct spec_slot {
 } spec_slot;
 
 typedef struct cached {
-	const char *name; /* arena */
-	bool emb;         /* embedders of name, else builds of name */
+	const char *name;	/* arena */
+	bool emb;		/* embedders of name, else builds of name */
 	const solver_build **v; /* arena */
 	size_t n;
 } cached;
 
 struct pkg_repo {
 	solver_arena *a; /* owns every string, spec and returned array */
-	spfs_store *s;   /* borrowed */
+	spfs_store *s;	 /* borrowed */
 	const pkg_limits *lim;
 	solver_repo repo;
 	ent *ents; /* malloc'd, sorted by tag */
@@ -128,8 +128,8 @@ static int read_blob(char **out, size_t *len, spfs_store *s, const sp_digest *d,
 	if (sp_digest_cmp(&actual, d)) {
 		char ah[SP_DIGEST_HEX_LEN + 1];
 		sp_digest_to_hex(&actual, ah);
-		return sp_error_set(err, SP_EMISMATCH, "blob %s is corrupt: expected %s, got %s", hex,
-				    hex, ah);
+		return sp_error_set(err, SP_EMISMATCH, "blob %s is corrupt: expected %s, got %s",
+				    hex, hex, ah);
 	}
 	*out = steal_pointer(&buf);
 	*len = got;
@@ -189,7 +189,8 @@ static int parse_one(const pkg_spec **out, pkg_repo *r, const char *tag, const c
 	if (rc)
 		return rc;
 	if (n != 1)
-		return sp_error_set(err, SP_EINVALID, "%s: holds %zu spec documents, not one", tag, n);
+		return sp_error_set(err, SP_EINVALID, "%s: holds %zu spec documents, not one", tag,
+				    n);
 	*out = specs[0];
 	return 0;
 }
@@ -200,13 +201,15 @@ static int check_ent(pkg_repo *r, ent *e, const pkg_spec *sp, sp_error *err)
 	char v[256];
 	solver_version_str(&b->version, v, sizeof(v));
 	if (strcmp(b->name, e->pub.name) || strcmp(v, e->pub.version))
-		return sp_error_set(err, SP_EINVALID, "%s: the spec is %s/%s", e->pub.tag, b->name, v);
+		return sp_error_set(err, SP_EINVALID, "%s: the spec is %s/%s", e->pub.tag, b->name,
+				    v);
 	if (!e->pub.build && sp->kind != PKG_RECIPE)
-		return sp_error_set(err, SP_EINVALID, "%s: the spec is the build %s/%s/%s, not a recipe",
-				    e->pub.tag, b->name, v, b->build);
+		return sp_error_set(err, SP_EINVALID,
+				    "%s: the spec is the build %s/%s/%s, not a recipe", e->pub.tag,
+				    b->name, v, b->build);
 	if (e->pub.build && strcmp(b->build, e->pub.build))
-		return sp_error_set(err, SP_EINVALID, "%s: the spec is %s/%s/%s", e->pub.tag, b->name, v,
-				    b->build);
+		return sp_error_set(err, SP_EINVALID, "%s: the spec is %s/%s/%s", e->pub.tag,
+				    b->name, v, b->build);
 	e->spec = sp;
 	e->pub.deprecated = b->deprecated;
 	/* embedded names, deduplicated */
@@ -391,12 +394,14 @@ static int index_decode(ent **out, size_t *nout, pkg_repo *r, const char *text, 
 			char *sp = strchr(q, ' ');
 			if (k < 3) {
 				if (!sp)
-					return sp_error_set(err, SP_EINVALID, "index line %zu: 4 fields expected",
+					return sp_error_set(err, SP_EINVALID,
+							    "index line %zu: 4 fields expected",
 							    n + 2);
 				*sp = '\0';
 				q = sp + 1;
 			} else if (sp) {
-				return sp_error_set(err, SP_EINVALID, "index line %zu: 4 fields expected", n + 2);
+				return sp_error_set(err, SP_EINVALID,
+						    "index line %zu: 4 fields expected", n + 2);
 			}
 		}
 		ent *e = &v[n];
@@ -404,7 +409,8 @@ static int index_decode(ent **out, size_t *nout, pkg_repo *r, const char *text, 
 		if (rc)
 			return rc;
 		if (!spfs_tag_name_valid(f[2]) || (n && strcmp(v[n - 1].pub.tag, f[2]) >= 0))
-			return sp_error_set(err, SP_EINVALID, "index line %zu: bad or unsorted tag", n + 2);
+			return sp_error_set(err, SP_EINVALID, "index line %zu: bad or unsorted tag",
+					    n + 2);
 		if (strlen(f[0]) != SP_DIGEST_HEX_LEN ||
 		    sp_digest_from_hex(&e->pub.spec, f[0], err))
 			return sp_error_set(err, SP_EINVALID, "index line %zu: bad digest", n + 2);
@@ -429,7 +435,8 @@ static int index_decode(ent **out, size_t *nout, pkg_repo *r, const char *text, 
 				size_t l = comma ? (size_t)(comma - x) : strlen(x);
 				if (!solver_name_valid(x, l))
 					return sp_error_set(err, SP_EINVALID,
-							    "index line %zu: bad embedded name", n + 2);
+							    "index line %zu: bad embedded name",
+							    n + 2);
 				if (!(emb[k++] = solver_arena_strndup(r->a, x, l, err)))
 					return err->code;
 				x = comma ? comma + 1 : NULL;
@@ -639,7 +646,8 @@ static int verify_name(pkg_repo *r, const char *name, sp_error *err)
 		if (rc)
 			return rc;
 	}
-	int rc = grow((void **)&r->verified, &r->capverified, r->nverified, sizeof(*r->verified), err);
+	int rc =
+	    grow((void **)&r->verified, &r->capverified, r->nverified, sizeof(*r->verified), err);
 	if (rc)
 		return rc;
 	const char *copy = solver_arena_strdup(r->a, name, err);
@@ -724,8 +732,8 @@ static int repo_builds(void *self, const char *name, const solver_build *const *
 	return 0;
 }
 
-static int repo_embedders(void *self, const char *name, const solver_build *const **out,
-			  size_t *n, sp_error *err)
+static int repo_embedders(void *self, const char *name, const solver_build *const **out, size_t *n,
+			  sp_error *err)
 {
 	pkg_repo *r = self;
 	const cached *c = find_cache(r, name, true);
@@ -767,7 +775,7 @@ static int repo_embedders(void *self, const char *name, const solver_build *cons
 			bool hit = false;
 			for (size_t m = 0; m <= b->ncomponents && !hit; m++) {
 				const solver_embedded *ev =
-					m == 0 ? b->embedded : b->components[m - 1].embedded;
+				    m == 0 ? b->embedded : b->components[m - 1].embedded;
 				size_t nev = m == 0 ? b->nembedded : b->components[m - 1].nembedded;
 				for (size_t q = 0; q < nev && !hit; q++)
 					hit = !strcmp(ev[q].name, name);
@@ -799,9 +807,9 @@ static int repo_embedders(void *self, const char *name, const solver_build *cons
 }
 
 static const solver_repo_ops spfsrepo_ops = {
-	.version = SOLVER_REPO_OPS_VERSION,
-	.builds = repo_builds,
-	.embedders = repo_embedders,
+    .version = SOLVER_REPO_OPS_VERSION,
+    .builds = repo_builds,
+    .embedders = repo_embedders,
 };
 
 /* --------------------------------------------------------------- API */
@@ -931,8 +939,7 @@ const pkg_spec *pkg_repo_spec_of(pkg_repo *r, const solver_build *b)
 	return NULL;
 }
 
-int pkg_repo_spec_text(char **out, size_t *len, pkg_repo *r, const pkg_repo_entry *e,
-		       sp_error *err)
+int pkg_repo_spec_text(char **out, size_t *len, pkg_repo *r, const pkg_repo_entry *e, sp_error *err)
 {
 	int rc = read_blob(out, len, r->s, &e->spec, r->lim->max_file, err);
 	return rc ? sp_error_prefix(err, "%s", e->tag) : 0;
@@ -960,11 +967,12 @@ static int split_ident(const char *ident, char *buf, size_t bufn, const char **n
 						    "'%s': expected NAME[/VERSION[/BUILD]]", ident);
 		}
 		if (!**version)
-			return sp_error_set(err, SP_EINVALID, "'%s': expected NAME[/VERSION[/BUILD]]",
-					    ident);
+			return sp_error_set(err, SP_EINVALID,
+					    "'%s': expected NAME[/VERSION[/BUILD]]", ident);
 	}
 	if (!solver_name_valid(*name, strlen(*name)))
-		return sp_error_set(err, SP_EINVALID, "'%s': '%s' is not a package name", ident, *name);
+		return sp_error_set(err, SP_EINVALID, "'%s': '%s' is not a package name", ident,
+				    *name);
 	return 0;
 }
 
@@ -1061,7 +1069,7 @@ static void drop(pkg_repo *r, const char *tag)
  * events: from the start of the root node's line to its end). */
 typedef struct doc_slice {
 	size_t start, end;
-	size_t line; /* 1-based line of the root node */
+	size_t line;   /* 1-based line of the root node */
 	size_t indent; /* column of the root node */
 	bool block_map;
 } doc_slice;
@@ -1089,9 +1097,7 @@ static int slice_docs(doc_slice **out, size_t *n, const char *text, size_t len, 
 			break;
 		}
 		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
+		case YAML_STREAM_END_EVENT: done = true; break;
 		case YAML_DOCUMENT_START_EVENT:
 			depth = 0;
 			empty = false;
@@ -1112,15 +1118,17 @@ static int slice_docs(doc_slice **out, size_t *n, const char *text, size_t len, 
 				bool blank = col <= start;
 				for (size_t i = start - (blank ? col : 0); blank && i < start; i++)
 					blank = text[i] == ' ';
-				cur = (doc_slice){.start = blank ? start - col : start,
-						  .line = ev.start_mark.line + 1,
-						  .indent = col,
-						  .block_map = ev.type == YAML_MAPPING_START_EVENT &&
-							       ev.data.mapping_start.style ==
-								       YAML_BLOCK_MAPPING_STYLE};
+				cur =
+				    (doc_slice){.start = blank ? start - col : start,
+						.line = ev.start_mark.line + 1,
+						.indent = col,
+						.block_map = ev.type == YAML_MAPPING_START_EVENT &&
+							     ev.data.mapping_start.style ==
+								 YAML_BLOCK_MAPPING_STYLE};
 				empty = ev.type == YAML_SCALAR_EVENT && ev.data.scalar.length == 0;
 			}
-			if (ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT)
+			if (ev.type == YAML_MAPPING_START_EVENT ||
+			    ev.type == YAML_SEQUENCE_START_EVENT)
 				depth++;
 			else if (depth == 0)
 				cur.end = ev.end_mark.index;
@@ -1130,8 +1138,7 @@ static int slice_docs(doc_slice **out, size_t *n, const char *text, size_t len, 
 			if (--depth == 0)
 				cur.end = ev.end_mark.index;
 			break;
-		default:
-			break;
+		default: break;
 		}
 		yaml_event_delete(&ev);
 	}
@@ -1193,12 +1200,14 @@ static int edit_deprecated(sp_buf *out, const char *text, size_t len, const char
 	while (!done && !rc) {
 		yaml_event_t ev;
 		if (!yaml_parser_parse(&p, &ev)) {
-			rc = sp_error_set(err, SP_EINVALID, "%s:%zu:%zu: %s", tag, p.problem_mark.line + 1,
-					  p.problem_mark.column + 1, p.problem ? p.problem : "YAML error");
+			rc = sp_error_set(err, SP_EINVALID, "%s:%zu:%zu: %s", tag,
+					  p.problem_mark.line + 1, p.problem_mark.column + 1,
+					  p.problem ? p.problem : "YAML error");
 			break;
 		}
 		bool node = ev.type == YAML_SCALAR_EVENT || ev.type == YAML_ALIAS_EVENT ||
-			    ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT;
+			    ev.type == YAML_MAPPING_START_EVENT ||
+			    ev.type == YAML_SEQUENCE_START_EVENT;
 		if (ev.type == YAML_STREAM_END_EVENT || ev.type == YAML_DOCUMENT_END_EVENT) {
 			done = true;
 		} else if (node && depth == 0) {
@@ -1206,8 +1215,9 @@ static int edit_deprecated(sp_buf *out, const char *text, size_t len, const char
 				ev.data.mapping_start.style == YAML_BLOCK_MAPPING_STYLE;
 			indent = ev.start_mark.column;
 			if (!block)
-				rc = sp_error_set(err, SP_EINVALID,
-						  "%s: the spec is not a block mapping; cannot edit it", tag);
+				rc = sp_error_set(
+				    err, SP_EINVALID,
+				    "%s: the spec is not a block mapping; cannot edit it", tag);
 			depth = 1;
 		} else if (node && depth == 1) {
 			if (is_key) {
@@ -1219,20 +1229,24 @@ static int edit_deprecated(sp_buf *out, const char *text, size_t len, const char
 				}
 			} else if (hit_key) {
 				if (ev.type != YAML_SCALAR_EVENT)
-					rc = sp_error_set(err, SP_EINVALID,
-							  "%s:%zu:%zu: deprecated: expected true or false", tag,
-							  ev.start_mark.line + 1, ev.start_mark.column + 1);
+					rc = sp_error_set(
+					    err, SP_EINVALID,
+					    "%s:%zu:%zu: deprecated: expected true or false", tag,
+					    ev.start_mark.line + 1, ev.start_mark.column + 1);
 				found = true;
 				vstart = ev.start_mark.index;
 				vend = ev.end_mark.index;
 			}
-			if (ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT)
+			if (ev.type == YAML_MAPPING_START_EVENT ||
+			    ev.type == YAML_SEQUENCE_START_EVENT)
 				depth++;
 			is_key = !is_key;
 		} else if (node) {
-			if (ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT)
+			if (ev.type == YAML_MAPPING_START_EVENT ||
+			    ev.type == YAML_SEQUENCE_START_EVENT)
 				depth++;
-		} else if (ev.type == YAML_MAPPING_END_EVENT || ev.type == YAML_SEQUENCE_END_EVENT) {
+		} else if (ev.type == YAML_MAPPING_END_EVENT ||
+			   ev.type == YAML_SEQUENCE_END_EVENT) {
 			if (--depth == 0)
 				done = true;
 		}
@@ -1253,9 +1267,10 @@ static int edit_deprecated(sp_buf *out, const char *text, size_t len, const char
 			le++;
 		if (alone && (le == len || text[le] == '\n'))
 			return sp_buf_append(out, text, ls, err) ||
-			       sp_buf_append(out, text + (le < len ? le + 1 : le), len - (le < len ? le + 1 : le), err)
-				       ? err->code
-				       : 0;
+				       sp_buf_append(out, text + (le < len ? le + 1 : le),
+						     len - (le < len ? le + 1 : le), err)
+				   ? err->code
+				   : 0;
 	}
 	if (found) {
 		if ((rc = sp_buf_append(out, text, vstart, err)) ||
@@ -1338,7 +1353,8 @@ int pkg_repo_publish(pkg_repo *r, const char *text, size_t len, const char *file
 		size_t dl = docs[i].end - docs[i].start;
 		sp_buf t = {0};
 		if ((rc = sp_buf_append(&t, text + docs[i].start, dl, err)) ||
-		    (dl && text[docs[i].end - 1] != '\n' && (rc = sp_buf_append(&t, "\n", 1, err)))) {
+		    (dl && text[docs[i].end - 1] != '\n' &&
+		     (rc = sp_buf_append(&t, "\n", 1, err)))) {
 			sp_buf_free(&t);
 			break;
 		}
@@ -1354,8 +1370,9 @@ int pkg_repo_publish(pkg_repo *r, const char *text, size_t len, const char *file
 		if (n1 != 1 || strcmp(one[0]->build.name, b->name) ||
 		    strcmp(solver_version_str(&one[0]->build.version, v1, sizeof(v1)), v) ||
 		    strcmp(one[0]->build.build, b->build)) {
-			rc = sp_error_set(err, SP_EINVALID, "%s: cannot cut document %zu out of the file",
-					  file, i + 1);
+			rc = sp_error_set(err, SP_EINVALID,
+					  "%s: cannot cut document %zu out of the file", file,
+					  i + 1);
 			break;
 		}
 		char tag[SPFS_MAX_TAG_NAME + 1];
@@ -1378,9 +1395,10 @@ int pkg_repo_publish(pkg_repo *r, const char *text, size_t len, const char *file
 			rc = sp_error_set(err, trc, "%s", why.msg);
 		} else if (sp_digest_cmp(&cur, &pv[i].d)) {
 			if (!opts->force)
-				rc = sp_error_set(err, SP_EEXISTS,
-						  "%s already exists with other content (--force replaces it)",
-						  pv[i].tag);
+				rc = sp_error_set(
+				    err, SP_EEXISTS,
+				    "%s already exists with other content (--force replaces it)",
+				    pv[i].tag);
 			pv[i].changed = true;
 		}
 	}
@@ -1418,7 +1436,8 @@ int pkg_repo_deprecate(pkg_repo *r, const char *ident, bool deprecated, size_t *
 		return rc;
 	/* NAME/VERSION: the recipe and every build; NAME alone is refused */
 	if (!strchr(ident, '/'))
-		return sp_error_set(err, SP_EINVALID, "'%s': name a version or a build (NAME/VERSION[/BUILD])",
+		return sp_error_set(err, SP_EINVALID,
+				    "'%s': name a version or a build (NAME/VERSION[/BUILD])",
 				    ident);
 	/* copy the tags: entries move while they are updated */
 	_cleanup_free_ char **tags = calloc(n, sizeof(*tags));
@@ -1448,7 +1467,8 @@ int pkg_repo_deprecate(pkg_repo *r, const char *ident, bool deprecated, size_t *
 		if ((rc = parse_one(&psp, r, tag, nb.data, nb.len, err)) ||
 		    (rc = check_ent(r, &probe, psp, err)) || psp->build.deprecated != deprecated) {
 			if (!rc)
-				rc = sp_error_set(err, SP_EINVALID, "%s: editing deprecated failed", tag);
+				rc = sp_error_set(err, SP_EINVALID, "%s: editing deprecated failed",
+						  tag);
 			sp_buf_free(&nb);
 			break;
 		}
@@ -1476,7 +1496,8 @@ int pkg_repo_deprecate(pkg_repo *r, const char *ident, bool deprecated, size_t *
 			if ((rc = pkg_repo_find(&v, &n2, r, ident, err)))
 				break;
 			if (n2 != n)
-				rc = sp_error_set(err, SP_ERROR, "%s changed while deprecating", ident);
+				rc = sp_error_set(err, SP_ERROR, "%s changed while deprecating",
+						  ident);
 		}
 	}
 	if (*changed) {
@@ -1538,7 +1559,8 @@ static int runtime_uses(const spfs_runtime *rt, void *ud)
 		return 0;
 	for (size_t i = 0; i < rt->layer_count; i++)
 		if (dset_has(u->layers, &rt->layers[i])) {
-			snprintf(u->found, sizeof(u->found), "live runtime %s (pid %d)", rt->id, rt->pid);
+			snprintf(u->found, sizeof(u->found), "live runtime %s (pid %d)", rt->id,
+				 rt->pid);
 			break;
 		}
 	return 0;
@@ -1571,7 +1593,8 @@ static int find_user(use_ctx *u, pkg_repo *r, const name_vec *skip, sp_error *er
 				continue;
 			for (size_t j = 0; j < p->count; j++)
 				if (dset_has(u->layers, &p->layers[j])) {
-					snprintf(u->found, sizeof(u->found), "platform tag %s%s", all.v[i],
+					snprintf(u->found, sizeof(u->found), "platform tag %s%s",
+						 all.v[i],
 						 k + 1 == h.count ? "" : " (in its history)");
 					break;
 				}
@@ -1591,7 +1614,8 @@ int pkg_repo_remove(pkg_repo *r, const char *ident, bool force, pkg_repo_tag_cb 
 		    sp_error *err)
 {
 	if (!strchr(ident, '/'))
-		return sp_error_set(err, SP_EINVALID, "'%s': name a version or a build (NAME/VERSION[/BUILD])",
+		return sp_error_set(err, SP_EINVALID,
+				    "'%s': name a version or a build (NAME/VERSION[/BUILD])",
 				    ident);
 	_cleanup_free_ const pkg_repo_entry **v = NULL;
 	size_t n = 0;
@@ -1629,7 +1653,8 @@ int pkg_repo_remove(pkg_repo *r, const char *ident, bool force, pkg_repo_tag_cb 
 				rc = dset_add(&layers, &h.records[q].target, err);
 				spfs_layer *l = NULL;
 				sp_error ignore = {0};
-				if (!rc && spfs_read_layer(&l, r->s, &h.records[q].target, &ignore) == 0) {
+				if (!rc &&
+				    spfs_read_layer(&l, r->s, &h.records[q].target, &ignore) == 0) {
 					rc = dset_add(&layers, &l->manifest, err);
 					spfs_layer_free(l);
 				}
@@ -1641,9 +1666,10 @@ int pkg_repo_remove(pkg_repo *r, const char *ident, bool force, pkg_repo_tag_cb 
 	if (!rc && layers.n && !force) {
 		use_ctx u = {.layers = &layers};
 		if (!(rc = find_user(&u, r, &tags, err)) && u.found[0])
-			rc = sp_error_set(err, PKG_EINUSE,
-					  "cannot remove %s: %s uses its layers (--force removes it anyway)",
-					  ident, u.found);
+			rc = sp_error_set(
+			    err, PKG_EINUSE,
+			    "cannot remove %s: %s uses its layers (--force removes it anyway)",
+			    ident, u.found);
 	}
 	for (size_t i = 0; !rc && i < tags.n; i++) {
 		if ((rc = spfs_tag_remove(r->s, tags.v[i], false, err))) {
@@ -1694,7 +1720,8 @@ static int copy_payload(spfs_store *dst, spfs_store *src, const sp_digest *d, sp
 		char e[SP_DIGEST_HEX_LEN + 1], g[SP_DIGEST_HEX_LEN + 1];
 		sp_digest_to_hex(d, e);
 		sp_digest_to_hex(&got, g);
-		rc = sp_error_set(err, SP_EMISMATCH, "payload %s is corrupt: expected %s, got %s", e, e, g);
+		rc = sp_error_set(err, SP_EMISMATCH, "payload %s is corrupt: expected %s, got %s",
+				  e, e, g);
 	}
 	return rc;
 }
@@ -1779,7 +1806,8 @@ int pkg_repo_copy(pkg_repo *r, spfs_store *dst, const char *ident, pkg_repo_tag_
 	/* then the tags */
 	for (size_t i = 0; !rc && i < tags.n; i++) {
 		if ((rc = spfs_tag_set(dst, tags.v[i], &targets[i], err))) {
-			sp_error_prefix(err, "cannot set %s in %s", tags.v[i], spfs_store_path(dst));
+			sp_error_prefix(err, "cannot set %s in %s", tags.v[i],
+					spfs_store_path(dst));
 			break;
 		}
 		if (cb)

@@ -22,8 +22,7 @@
 /* repo.c, module-internal */
 int pkg_repo__doc_text(sp_buf *out, const char *text, size_t len, const char *file, size_t doc,
 		       sp_error *err);
-int pkg_repo__put_spec(pkg_repo *r, const char *tag, const char *text, size_t len,
-		       sp_error *err);
+int pkg_repo__put_spec(pkg_repo *r, const char *tag, const char *text, size_t len, sp_error *err);
 
 /* ------------------------------------------------------ YAML helpers */
 
@@ -38,8 +37,8 @@ static const pkg__ynode *yget(const pkg__ynode *m, const char *key)
 }
 
 typedef struct edit {
-	size_t line, col; /* 1-based start of the scalar to replace */
-	const char *text; /* replacement, written single-quoted */
+	size_t line, col;  /* 1-based start of the scalar to replace */
+	const char *text;  /* replacement, written single-quoted */
 	size_t start, end; /* found byte range */
 	bool found;
 } edit;
@@ -80,8 +79,9 @@ static int edit_scalars(sp_buf *out, const char *text, size_t len, edit *ed, siz
 	yaml_parser_delete(&p);
 	for (size_t i = 0; !rc && i < n; i++)
 		if (!ed[i].found)
-			rc = sp_error_set(err, SP_ERROR, "%s:%zu:%zu: cannot find the value to edit", what,
-					  ed[i].line, ed[i].col);
+			rc =
+			    sp_error_set(err, SP_ERROR, "%s:%zu:%zu: cannot find the value to edit",
+					 what, ed[i].line, ed[i].col);
 	if (rc)
 		return rc;
 	qsort(ed, n, sizeof(*ed), edit_cmp);
@@ -91,7 +91,8 @@ static int edit_scalars(sp_buf *out, const char *text, size_t len, edit *ed, siz
 		if (!rc)
 			rc = sp_buf_append(out, "'", 1, err);
 		for (const char *c = ed[i].text; !rc && *c; c++)
-			rc = *c == '\'' ? sp_buf_append(out, "''", 2, err) : sp_buf_append(out, c, 1, err);
+			rc = *c == '\'' ? sp_buf_append(out, "''", 2, err)
+					: sp_buf_append(out, c, 1, err);
 		if (!rc)
 			rc = sp_buf_append(out, "'", 1, err);
 		at = ed[i].end;
@@ -233,7 +234,8 @@ static void env_name(char *out, size_t n, const char *prefix, const char *name, 
 {
 	snprintf(out, n, "%s%s%s", prefix, name, suffix);
 	for (char *c = out + strlen(prefix); *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9')))
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9')))
 			*c = '_';
 }
 
@@ -348,19 +350,20 @@ static int set_opt(solver_option *vals, const solver_build *b, const char *name,
 		if (strcmp(name, vals[i].name))
 			continue;
 		if (vals[i].is_static && strcmp(vals[i].value, value))
-			return sp_error_set(err, SP_EINVALID, "%s: option %s is static (%s)", b->origin,
-					    vals[i].name, vals[i].value);
+			return sp_error_set(err, SP_EINVALID, "%s: option %s is static (%s)",
+					    b->origin, vals[i].name, vals[i].value);
 		bool ok = vals[i].nchoices == 0;
 		for (size_t c = 0; c < vals[i].nchoices; c++)
 			ok = ok || !strcmp(vals[i].choices[c], value);
 		if (!ok)
-			return sp_error_set(err, SP_EINVALID, "%s: option %s: '%s' is not one of its choices",
+			return sp_error_set(err, SP_EINVALID,
+					    "%s: option %s: '%s' is not one of its choices",
 					    b->origin, vals[i].name, value);
 		vals[i].value = value;
 		return 0;
 	}
-	return strict ? sp_error_set(err, SP_EINVALID, "%s: %s is not an option of %s", b->origin, name,
-				     b->name)
+	return strict ? sp_error_set(err, SP_EINVALID, "%s: %s is not an option of %s", b->origin,
+				     name, b->name)
 		      : 0;
 }
 
@@ -374,7 +377,8 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 		return sp_error_set(err, SP_EINVALID, "%s: %s is not a recipe (pkg: name/version)",
 				    b->origin, b->name);
 	if (!spec->script)
-		return sp_error_set(err, SP_EINVALID, "%s: %s has no build.script", b->origin, b->name);
+		return sp_error_set(err, SP_EINVALID, "%s: %s has no build.script", b->origin,
+				    b->name);
 	char ver[256];
 	solver_version_str(&b->version, ver, sizeof(ver));
 	/* 1. option values: defaults, then the variant's, then --opt NAME=VALUE
@@ -397,14 +401,16 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 		if (!rc && !dtext)
 			rc = err->code;
 		if (!rc)
-			rc = pkg__yaml_load(&docs, &ndocs, a, dtext, dlen, file, &pkg_limits_default, err);
+			rc = pkg__yaml_load(&docs, &ndocs, a, dtext, dlen, file,
+					    &pkg_limits_default, err);
 		if (!rc && ndocs != 1)
 			rc = sp_error_set(err, SP_ERROR, "%s: cannot find the document of %s", file,
 					  b->name);
 		if (rc)
 			return rc;
 	}
-	solver_option *vals = solver_arena_array(a, b->noptions ? b->noptions : 1, sizeof(*vals), err);
+	solver_option *vals =
+	    solver_arena_array(a, b->noptions ? b->noptions : 1, sizeof(*vals), err);
 	if (!vals)
 		return err->code;
 	for (size_t i = 0; i < b->noptions; i++)
@@ -412,17 +418,19 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 	if (o->variant >= 0) {
 		const pkg__ynode *vs = yget(yget(docs[0], "build"), "variants");
 		if (!vs || vs->type != PKG__Y_SEQ || (size_t)o->variant >= vs->n)
-			return sp_error_set(err, SP_EINVALID, "%s: %s has no variant %d (it has %zu)",
-					    b->origin, b->name, o->variant,
-					    vs && vs->type == PKG__Y_SEQ ? vs->n : 0);
+			return sp_error_set(
+			    err, SP_EINVALID, "%s: %s has no variant %d (it has %zu)", b->origin,
+			    b->name, o->variant, vs && vs->type == PKG__Y_SEQ ? vs->n : 0);
 		const pkg__ynode *v = vs->items[o->variant];
 		if (v->type != PKG__Y_MAP)
-			return sp_error_set(err, SP_EINVALID, "%s:%zu:%zu: a variant is a mapping of option values",
+			return sp_error_set(err, SP_EINVALID,
+					    "%s:%zu:%zu: a variant is a mapping of option values",
 					    file, v->line, v->col);
 		for (size_t k = 0; k + 1 < v->n; k += 2) {
 			const pkg__ynode *key = v->items[k], *val = v->items[k + 1];
 			if (key->type != PKG__Y_SCALAR || val->type != PKG__Y_SCALAR)
-				return sp_error_set(err, SP_EINVALID, "%s:%zu:%zu: a variant's values are scalars",
+				return sp_error_set(err, SP_EINVALID,
+						    "%s:%zu:%zu: a variant's values are scalars",
 						    file, key->line, key->col);
 			if ((rc = set_opt(vals, b, key->s, val->s, true, err)))
 				return sp_error_prefix(err, "variant %d", o->variant);
@@ -450,8 +458,8 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 			    strcmp(vals[k].value, b->options[k].value)) {
 				char t[600];
 				snprintf(t, sizeof(t), "%s/%s", vals[k].name, vals[k].value);
-				if ((rc = solver_request_parse(&reqs[i], a, t, strlen(t), SOLVER_COMPAT_API,
-							       NULL, err)))
+				if ((rc = solver_request_parse(&reqs[i], a, t, strlen(t),
+							       SOLVER_COMPAT_API, NULL, err)))
 					return sp_error_prefix(err, "option %s", vals[k].name);
 			}
 	}
@@ -459,20 +467,22 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 	_cleanup_free_ sp_digest *layers = NULL;
 	size_t nlayers = 0;
 	solver_options so = {
-		.repos = pkg_repo_solver(r),
-		.nrepos = 1,
-		.requests = reqs,
-		.nrequests = b->nbuild_reqs,
-		.opts = sopts,
-		.nopts = nso,
+	    .repos = pkg_repo_solver(r),
+	    .nrepos = 1,
+	    .requests = reqs,
+	    .nrequests = b->nbuild_reqs,
+	    .opts = sopts,
+	    .nopts = nso,
 	};
 	if (b->nbuild_reqs) {
 		rc = solver_solve(&env, &so, err);
 		if (rc == SOLVER_EUNSAT)
-			return sp_error_set(err, SOLVER_EUNSAT, "cannot solve the build environment of %s/%s:\n%s",
+			return sp_error_set(err, SOLVER_EUNSAT,
+					    "cannot solve the build environment of %s/%s:\n%s",
 					    b->name, ver, solver_result_explanation(env));
 		if (rc)
-			return sp_error_prefix(err, "solving the build environment of %s/%s", b->name, ver);
+			return sp_error_prefix(err, "solving the build environment of %s/%s",
+					       b->name, ver);
 		if ((rc = pkg_repo_layers(&layers, &nlayers, r, env, err)))
 			return rc;
 	}
@@ -496,7 +506,7 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 		return rc;
 	snprintf(res->ident, sizeof(res->ident), "%s/%s/%s", b->name, ver, id);
 	char spec_tag[SPFS_MAX_TAG_NAME + 1], pkg_prefix[SPFS_MAX_TAG_NAME + 1],
-		tmp_tag[SPFS_MAX_TAG_NAME + 1];
+	    tmp_tag[SPFS_MAX_TAG_NAME + 1];
 	snprintf(spec_tag, sizeof(spec_tag), "spk/spec/%s", res->ident);
 	snprintf(pkg_prefix, sizeof(pkg_prefix), "spk/pkg/%s/", res->ident);
 	snprintf(tmp_tag, sizeof(tmp_tag), "spk/build/%s", res->ident);
@@ -563,9 +573,10 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 			return err->code;
 		size_t k = 0;
 		for (size_t i = 0; i < ne; i++) {
-			const pkg_spec *sp = solver_result_get(env, i)->from_source
-						     ? NULL
-						     : pkg_repo_spec_of(r, solver_result_get(env, i)->build);
+			const pkg_spec *sp =
+			    solver_result_get(env, i)->from_source
+				? NULL
+				: pkg_repo_spec_of(r, solver_result_get(env, i)->build);
 			if (sp)
 				specs[k++] = sp;
 		}
@@ -573,10 +584,14 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 			return rc;
 	}
 	if ((rc = set_env("PREFIX", SPFS_RUNTIME_MOUNTPOINT, err)) ||
-	    (rc = set_env("SPK_PKG_NAME", b->name, err)) || (rc = set_env("SPK_PKG_VERSION", ver, err)) ||
-	    (rc = set_env("SPK_PKG_BUILD", id, err)) || (rc = set_env("SPK_PKG", res->ident, err)) ||
-	    (rc = set_env("SPK_BUILD_SCRIPT", script, err)) || (rc = set_env("SPK_BUILD_LOG", logp, err)) ||
-	    (rc = set_env("SPK_BUILD_DIR", abscwd, err)) || (rc = set_env("SPK_BUILD_TAG", tmp_tag, err)) ||
+	    (rc = set_env("SPK_PKG_NAME", b->name, err)) ||
+	    (rc = set_env("SPK_PKG_VERSION", ver, err)) ||
+	    (rc = set_env("SPK_PKG_BUILD", id, err)) ||
+	    (rc = set_env("SPK_PKG", res->ident, err)) ||
+	    (rc = set_env("SPK_BUILD_SCRIPT", script, err)) ||
+	    (rc = set_env("SPK_BUILD_LOG", logp, err)) ||
+	    (rc = set_env("SPK_BUILD_DIR", abscwd, err)) ||
+	    (rc = set_env("SPK_BUILD_TAG", tmp_tag, err)) ||
 	    (rc = set_env("SPK_BUILD_SPFS", o->spfs_exe ? o->spfs_exe : "spfs", err)))
 		return rc;
 	for (size_t i = 0; i < b->noptions; i++) {
@@ -587,7 +602,7 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 	}
 	/* 5. run it: the script, then `spfs commit layer` of what it wrote */
 	char **refs = calloc(nlayers, sizeof(*refs));
-	char (*hex)[SP_DIGEST_HEX_LEN + 1] = calloc(nlayers, sizeof(*hex));
+	char(*hex)[SP_DIGEST_HEX_LEN + 1] = calloc(nlayers, sizeof(*hex));
 	if (!refs || !hex) {
 		free(refs);
 		free(hex);
@@ -598,10 +613,11 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 		refs[i] = hex[i];
 	}
 	static const char wrapper[] =
-		"cd \"$SPK_BUILD_DIR\" && /bin/sh -e \"$SPK_BUILD_SCRIPT\" >\"$SPK_BUILD_LOG\" 2>&1 || exit $?\n"
-		"out=$(\"$SPK_BUILD_SPFS\" commit layer -t \"$SPK_BUILD_TAG\" 2>&1) && exit 0\n"
-		"case $out in *'nothing to commit'*) exit 0;; esac\n"
-		"echo \"spk build: $out\" >>\"$SPK_BUILD_LOG\"; exit 120\n";
+	    "cd \"$SPK_BUILD_DIR\" && /bin/sh -e \"$SPK_BUILD_SCRIPT\" >\"$SPK_BUILD_LOG\" 2>&1 || "
+	    "exit $?\n"
+	    "out=$(\"$SPK_BUILD_SPFS\" commit layer -t \"$SPK_BUILD_TAG\" 2>&1) && exit 0\n"
+	    "case $out in *'nothing to commit'*) exit 0;; esac\n"
+	    "echo \"spk build: $out\" >>\"$SPK_BUILD_LOG\"; exit 120\n";
 	char *argv[] = {"/bin/sh", "-c", (char *)wrapper, NULL};
 	spfs_run_opts ro = {.editable = true, .no_startup = true};
 	(void)spfs_tag_remove(s, tmp_tag, false, &(sp_error){0});
@@ -663,7 +679,8 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 		}
 		char tag[SPFS_MAX_TAG_NAME + 1];
 		snprintf(tag, sizeof(tag), "%s%s", pkg_prefix, cn);
-		spfs_annotation ann[] = {{"spk.component", (char *)cn}, {"spk.package", res->ident}};
+		spfs_annotation ann[] = {{"spk.component", (char *)cn},
+					 {"spk.package", res->ident}};
 		sp_digest ld;
 		rc = split_manifest(part, m, globs, ng, err);
 		if (!rc)
@@ -683,11 +700,13 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 		edit ed[66];
 		size_t ne = 0;
 		ed[ne++] = (edit){.line = pk->line, .col = pk->col, .text = res->ident};
-		for (size_t i = 0; ol && ol->type == PKG__Y_SEQ && i < ol->n && i < b->noptions && !rc; i++) {
+		for (size_t i = 0;
+		     ol && ol->type == PKG__Y_SEQ && i < ol->n && i < b->noptions && !rc; i++) {
 			if (!strcmp(vals[i].value, b->options[i].value))
 				continue;
 			if (ne == sizeof(ed) / sizeof(ed[0])) {
-				rc = sp_error_set(err, SP_EINVALID, "%s: too many options changed", file);
+				rc = sp_error_set(err, SP_EINVALID, "%s: too many options changed",
+						  file);
 				break;
 			}
 			/* "var: NAME/VALUE" (a default: key is then ignored); a pkg

@@ -1,9 +1,12 @@
 /* test_repo.c - package repositories in an SpFS store (pkg/repo.c). */
+/* cmocka.h needs these first */
+// clang-format off
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+// clang-format on
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -255,8 +258,9 @@ static void test_remove_and_copy(void **state)
 	/* a layer for r/1.0.0's build, in a platform */
 	spfs_manifest m = {0};
 	sp_digest layer, plat;
-	assert_int_equal(spfs_commit_manifest(&layer, f->s, &m, NULL, 0,
-					      "spk/pkg/r/1.0.0/4OYMIQUY/run", &err), 0);
+	assert_int_equal(
+	    spfs_commit_manifest(&layer, f->s, &m, NULL, 0, "spk/pkg/r/1.0.0/4OYMIQUY/run", &err),
+	    0);
 	assert_int_equal(spfs_commit_platform(&plat, f->s, &layer, 1, "platforms/p", &err), 0);
 	/* copy into a second store first */
 	char p[4200];
@@ -267,8 +271,8 @@ static void test_remove_and_copy(void **state)
 	sp_digest got;
 	assert_int_equal(spfs_resolve(&got, NULL, o, "spk/pkg/r/1.0.0/4OYMIQUY/run", &err), 0);
 	assert_int_equal(sp_digest_cmp(&got, &layer), 0);
-	pkg_repo *or = NULL;
-	assert_int_equal(pkg_repo_open(&or, o, "other", NULL, &err), 0);
+	pkg_repo * or = NULL;
+	assert_int_equal(pkg_repo_open(& or, o, "other", NULL, &err), 0);
 	assert_int_equal(pkg_repo_count(or), 2);
 	pkg_repo_free(or);
 	spfs_store_free(o);
@@ -308,13 +312,13 @@ static void test_source_by_path(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_publish_documents, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_input_publishes_nothing, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_index_stale, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_invalid_tags, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_deprecate_round_trip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_remove_and_copy, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_source_by_path, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_publish_documents, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bad_input_publishes_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_index_stale, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_invalid_tags, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_deprecate_round_trip, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_remove_and_copy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_source_by_path, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
