@@ -201,9 +201,18 @@ static int fs_fail(int fsfd, sp_error *err, const char *what, const char *arg)
 
 typedef enum { NEW_API_OK, NEW_API_UNSUPPORTED, NEW_API_FAILED } new_api_rc;
 
+/* SPFS_RUNTIME_MOUNT_API=legacy forces the mount(2) path (tests). */
+static bool legacy_forced(void)
+{
+	const char *v = getenv("SPFS_RUNTIME_MOUNT_API");
+	return v && strcmp(v, "legacy") == 0;
+}
+
 /* The overlay as a detached mount; *out gets its fd. */
 static new_api_rc overlay_new_api(int *out, const spfs_mount_plan *p, sp_error *err)
 {
+	if (legacy_forced())
+		return NEW_API_UNSUPPORTED;
 	_cleanup_close_ int fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
 	if (fsfd < 0) {
 		if (errno == ENOSYS || errno == ENODEV || errno == EPERM)
@@ -318,6 +327,8 @@ size_t spfs_mount__legacy_len(const spfs_mount_plan *p)
 
 bool spfs_mount__has_lowerdir_plus(void)
 {
+	if (legacy_forced())
+		return false;
 	_cleanup_close_ int fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
 	if (fsfd < 0)
 		return false;
