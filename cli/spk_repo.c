@@ -62,11 +62,14 @@ static const cmd_help helps[] = {
      "publishes nothing and shows the end of its log. A recipe with\n"
      "build.variants is built once per variant (--variant N: only the N-th,\n"
      "from 0); --opt applies on top. Needs root.\n"},
-    {"env", "usage: spk env REQUEST... [--store PATH] [-- CMD [ARGS...]]\n"
+    {"env", "usage: spk env REQUEST... [--allow-builds --make-missing] [--store PATH]\n"
+	    "               [-- CMD [ARGS...]]\n"
 	    "\n"
 	    "Solves the requests over the store's packages, stacks the resolved\n"
 	    "components' layers at /spfs, applies the packages' install.environment\n"
 	    "operations and SPK_PKG_* variables, and runs CMD (default: $SHELL) there.\n"
+	    "With --allow-builds the solve may pick recipes with other option values;\n"
+	    "--make-missing then builds those from their stored recipes first.\n"
 	    "Exit status: CMD's, or 1 when the requests cannot be solved, 2 on bad\n"
 	    "input. Needs root (or the spfs-enter helper).\n"},
     {"lint", "usage: spk lint SPEC.yaml...\n"
@@ -106,7 +109,7 @@ typedef struct args {
 	const char *cmd;
 	const char *store;
 	const char *to;
-	bool json, force;
+	bool json, force, allow_builds, make_missing;
 	char **pos;
 	int npos;
 	int variant;	     /* --variant N (build), -1 when not given */
@@ -129,6 +132,8 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 	    {"help", no_argument, NULL, 'h'},
 	    {"opt", required_argument, NULL, 'o'},
 	    {"variant", required_argument, NULL, 'V'},
+	    {"allow-builds", no_argument, NULL, 'B'},
+	    {"make-missing", no_argument, NULL, 'M'},
 	    {NULL, 0, NULL, 0},
 	};
 	a->cmd = argv[0];
@@ -149,6 +154,8 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 		case 'r': a->store = optarg; break;
 		case 't': a->to = optarg; break;
 		case 'J': a->json = true; break;
+		case 'B': a->allow_builds = true; break;
+		case 'M': a->make_missing = true; break;
 		case 'f': a->force = true; break;
 		case 'V': {
 			char *end;
@@ -199,8 +206,10 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 			  : a->to && strcmp(a->cmd, "publish")	       ? "--to"
 			  : a->nopts && strcmp(a->cmd, "build")	       ? "--opt"
 			  : a->variant >= 0 && strcmp(a->cmd, "build") ? "--variant"
-			  : a->cmd_argv && strcmp(a->cmd, "env")       ? "--"
-								       : NULL;
+			  : (a->allow_builds || a->make_missing) && strcmp(a->cmd, "env")
+			      ? "--allow-builds"
+			  : a->cmd_argv && strcmp(a->cmd, "env") ? "--"
+								 : NULL;
 	if (bad) {
 		fprintf(stderr, "spk %s: %s is not an option of this command\n", a->cmd, bad);
 		*exit_code = EXIT_USAGE;
@@ -748,6 +757,86 @@ static int cmd_build(const args *a)
 	return EXIT_OK;
 }
 
+/* Builds every from-source package of res from its stored recipe with the
+ * option values the solve chose. Returns how many were built (0: none to
+ * build), or a negative code (messages printed). */
+static int make_missing(pkg_repo *r, const solver_result *res, int round, sp_error *err)
+{
+	int made = 0, pending = 0;
+	char exe[4096];
+	spfs_exe(exe, sizeof(exe));
+	for (size_t i = 0; i < solver_result_count(res); i++) {
+		const solver_resolved *it = solver_result_get(res, i);
+		if (!it->from_source)
+			continue;
+		pending++;
+		const pkg_spec *recipe = pkg_repo_spec_of(r, it->build);
+		char v[256], ident[600];
+		solver_version_str(&it->build->version, v, sizeof(v));
+		snprintf(ident, sizeof(ident), "%s/%s", it->build->name, v);
+		_cleanup_free_ const pkg_repo_entry **ents = NULL;
+		size_t n = 0;
+		const pkg_repo_entry *e = NULL;
+		if (recipe && pkg_repo_find(&ents, &n, r, ident, err) == 0)
+			for (size_t k = 0; k < n && !e; k++)
+				if (!ents[k]->build)
+					e = ents[k];
+		if (!e) {
+			fprintf(stderr, "spk env: no stored recipe to build %s from\n", ident);
+			return SP_ENOTFOUND;
+		}
+		/* the recipe's text in a scratch directory: the script runs there */
+		_cleanup_free_ char *text = NULL;
+		size_t len = 0;
+		if (pkg_repo_spec_text(&text, &len, r, e, err))
+			return err->code;
+		char dir[] = "/tmp/spk-make-XXXXXX", file[64];
+		if (!mkdtemp(dir))
+			return sp_error_errno(err, "mkdtemp");
+		snprintf(file, sizeof(file), "%s/spec.yaml", dir);
+		FILE *f = fopen(file, "w");
+		bool wrote = f && fwrite(text, 1, len, f) == len;
+		if (f && fclose(f))
+			wrote = false;
+		_cleanup_(solver_arena_freep) solver_arena *ar = NULL;
+		pkg_spec **specs = NULL;
+		size_t ns = 0;
+		int rc = wrote ? 0 : sp_error_errno(err, "writing %s", file);
+		if (!rc)
+			rc = solver_arena_new(&ar, err);
+		if (!rc)
+			rc = pkg_spec_parse(&specs, &ns, ar, text, len, e->tag, NULL, err);
+		pkg_build_opts bo = {
+		    .opts = it->options, .nopts = it->noptions, .spfs_exe = exe, .variant = -1};
+		pkg_build_result br = {0};
+		if (!rc && ns == 1)
+			rc = pkg_repo_build(&br, r, specs[0], text, len, file, &bo, err);
+		unlink(file);
+		rmdir(dir);
+		if (rc == SOLVER_EUNSAT && round < 8)
+			continue; /* its build environment needs another build first */
+		if (rc && br.script_status) {
+			fprintf(stderr,
+				"spk env: %s\n--- last lines of the log ---\n%s--- full log: %s\n",
+				err->msg, br.tail, br.log);
+			return SP_ERROR;
+		}
+		if (rc) {
+			fprintf(stderr, "spk env: building %s: %s\n", ident, err->msg);
+			return rc;
+		}
+		fprintf(stderr, "spk env: built %s\n", br.ident);
+		made++;
+	}
+	if (pending && !made) {
+		fprintf(stderr,
+			"spk env: cannot build the missing packages (their build environments "
+			"cannot be solved)\n");
+		return SOLVER_EUNSAT;
+	}
+	return made;
+}
+
 static int cmd_env(const args *a)
 {
 	if (a->npos == 0) {
@@ -770,15 +859,32 @@ static int cmd_env(const args *a)
 	solver_options so = {.repos = pkg_repo_solver(r),
 			     .nrepos = 1,
 			     .requests = reqs,
-			     .nrequests = (size_t)a->npos};
+			     .nrequests = (size_t)a->npos,
+			     .allow_builds = a->allow_builds};
 	_cleanup_(solver_result_freep) solver_result *res = NULL;
-	int rc = solver_solve(&res, &so, &err);
-	if (rc == SOLVER_EUNSAT) {
-		fputs(solver_result_explanation(res), stderr);
-		return EXIT_FAIL;
+	int rc = 0;
+	/* with --make-missing: build what the solve plans from source, solve
+	 * again; each round must build something (a build's own environment
+	 * may need another's build first) */
+	for (int round = 0;; round++) {
+		solver_result_free(res);
+		res = NULL;
+		rc = solver_solve(&res, &so, &err);
+		if (rc == SOLVER_EUNSAT) {
+			fputs(solver_result_explanation(res), stderr);
+			return EXIT_FAIL;
+		}
+		if (rc)
+			return fail(a, &err);
+		if (!a->make_missing)
+			break;
+		int made = make_missing(r, res, round, &err);
+		if (made < 0)
+			return made == SOLVER_EUNSAT || made == SP_ERROR ? EXIT_FAIL
+									 : fail(a, &err);
+		if (made == 0)
+			break;
 	}
-	if (rc)
-		return fail(a, &err);
 	_cleanup_free_ sp_digest *layers = NULL;
 	size_t nl = 0;
 	if (pkg_repo_layers(&layers, &nl, r, res, &err))
@@ -791,8 +897,13 @@ static int cmd_env(const args *a)
 	for (size_t i = 0; i < nres; i++) {
 		const solver_resolved *it = solver_result_get(res, i);
 		if (it->from_source) {
-			fprintf(stderr, "spk env: %s/%s would have to be built first\n",
-				it->build->name, it->build->build);
+			char v[256];
+			fprintf(stderr,
+				"spk env: %s/%s would have to be built from source first "
+				"(--make-missing "
+				"builds it)\n",
+				it->build->name,
+				solver_version_str(&it->build->version, v, sizeof(v)));
 			return EXIT_FAIL;
 		}
 		const pkg_spec *sp = pkg_repo_spec_of(r, it->build);

@@ -725,6 +725,40 @@ static int repo_builds(void *self, const char *name, const solver_build *const *
 		}
 		v[k++] = &e->spec->build;
 	}
+	/* recipes: as in a spec directory, a recipe's default-options build is
+	 * the candidate the solver may build from source with other values
+	 * (is_recipe). When that build was built (its own spec), it carries the
+	 * flag; when the version has no build of that id, the recipe itself is
+	 * the (spec-only) candidate. */
+	for (size_t i = lo; i < hi; i++) {
+		ent *rec = &r->ents[i];
+		if (rec->pub.build || rec->pub.invalid)
+			continue;
+		if ((rc = ent_spec(r, rec, err)))
+			return rc;
+		if (rec->pub.invalid)
+			continue;
+		/* the build of the recipe's default id, else (pkg options record
+		 * resolved versions, so ids differ) the version's first build */
+		const char *id = rec->spec->build.build;
+		ent *hit = NULL, *first = NULL;
+		for (size_t j = lo; j < hi && !hit; j++) {
+			ent *e = &r->ents[j];
+			if (!e->pub.build || e->pub.invalid || !e->spec ||
+			    e->spec->kind == PKG_SOURCE || strcmp(e->pub.version, rec->pub.version))
+				continue;
+			if (!strcmp(e->pub.build, id))
+				hit = e;
+			else if (!first)
+				first = e;
+		}
+		if (!hit)
+			hit = first;
+		if (!hit)
+			v[k++] = &rec->spec->build;
+		else if (hit->spec != rec->spec)
+			((pkg_spec *)(void *)hit->spec)->build.is_recipe = true; /* ours, in r->a */
+	}
 	if ((rc = add_cache(r, name, false, v, k, err)))
 		return rc;
 	*out = v;

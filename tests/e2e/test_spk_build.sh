@@ -86,6 +86,28 @@ expect_status 0 spk build "$T/two.yaml"
 expect_status 0 spk env leaka leakb -- cat /spfs/a/x /spfs/b/x
 expect_eq "$OUT" "$(printf 'x=1\nx=unset')" "no environment leak between builds"
 
+# a variant nobody built yet: --allow-builds --make-missing builds it on demand
+cat >"$T/level.yaml" <<'YAML'
+pkg: level/1.0.0
+build:
+  options:
+    - var: level
+      default: "1"
+      choices: ["1", "2", "3"]
+  script:
+    - mkdir -p $PREFIX/share && echo "level $SPK_OPT_level" > $PREFIX/share/level
+YAML
+expect_status 0 spk build "$T/level.yaml"
+rm "$T/level.yaml" # built from the stored recipe from now on
+expect_status 1 spk env level level=3 -- cat /spfs/share/level
+expect_status 1 spk env level level=3 --allow-builds -- cat /spfs/share/level
+expect_match "$ERR" "level/1.0.0 would have to be built from source first \(--make-missing builds it\)" "allow-builds alone"
+expect_status 0 spk env level level=3 --allow-builds --make-missing -- cat /spfs/share/level
+expect_eq "$OUT" "level 3" "built on demand"
+expect_match "$ERR" "spk env: built level/1.0.0/[A-Z2-7]{8}" "says what it built"
+expect_status 0 spk env level level=3 -- cat /spfs/share/level
+expect_eq "$OUT" "level 3" "and it stays"
+
 # an application built against the library (build env: the library's layers)
 expect_status 0 spk build "$S/greet.yaml"
 expect_match "$OUT" "^built greet/2.0.0/" "build greet"
