@@ -72,6 +72,11 @@ static const cmd_help helps[] = {
 	    "--make-missing then builds those from their stored recipes first.\n"
 	    "Exit status: CMD's, or 1 when the requests cannot be solved, 2 on bad\n"
 	    "input. Needs root (or the spfs-enter helper).\n"},
+    {"explain", "usage: spk explain REQUEST... [--allow-builds] [--store PATH]\n"
+		"\n"
+		"Solves the requests over the store's packages with the full trace: each\n"
+		"decision, conflict and backtrack on stdout, then the solution (one line\n"
+		"per package) or why there is none. Exit status: 0 solved, 1 no solution.\n"},
     {"lint", "usage: spk lint SPEC.yaml...\n"
 	     "\n"
 	     "Checks spec files as spk publish and spk build read them: errors name\n"
@@ -206,7 +211,8 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 			  : a->to && strcmp(a->cmd, "publish")	       ? "--to"
 			  : a->nopts && strcmp(a->cmd, "build")	       ? "--opt"
 			  : a->variant >= 0 && strcmp(a->cmd, "build") ? "--variant"
-			  : (a->allow_builds || a->make_missing) && strcmp(a->cmd, "env")
+			  : a->make_missing && strcmp(a->cmd, "env")   ? "--make-missing"
+			  : a->allow_builds && strcmp(a->cmd, "env") && strcmp(a->cmd, "explain")
 			      ? "--allow-builds"
 			  : a->cmd_argv && strcmp(a->cmd, "env") ? "--"
 								 : NULL;
@@ -992,11 +998,58 @@ static int cmd_lint(const args *a)
 	return ret;
 }
 
+static int cmd_explain(const args *a)
+{
+	if (a->npos == 0) {
+		fprintf(stderr, "spk explain: no requests given\n");
+		print_usage(stderr, "explain");
+		return EXIT_USAGE;
+	}
+	sp_error err = {0};
+	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
+	_cleanup_(pkg_repo_freep) pkg_repo *r = NULL;
+	_cleanup_(solver_arena_freep) solver_arena *ar = NULL;
+	if (open_repo(&s, &r, a, false, &err) || solver_arena_new(&ar, &err))
+		return fail(a, &err);
+	solver_request *reqs = solver_arena_array(ar, (size_t)a->npos, sizeof(*reqs), &err);
+	if (!reqs)
+		return fail(a, &err);
+	for (int i = 0; i < a->npos; i++)
+		if (solver_request_parse_cli(&reqs[i], ar, a->pos[i], NULL, &err))
+			return fail(a, &err);
+	solver_options so = {.repos = pkg_repo_solver(r),
+			     .nrepos = 1,
+			     .requests = reqs,
+			     .nrequests = (size_t)a->npos,
+			     .allow_builds = a->allow_builds,
+			     .trace = stdout};
+	_cleanup_(solver_result_freep) solver_result *res = NULL;
+	int rc = solver_solve(&res, &so, &err);
+	if (rc && rc != SOLVER_EUNSAT)
+		return fail(a, &err);
+	if (rc == SOLVER_EUNSAT) {
+		printf("\n%s", solver_result_explanation(res));
+		return EXIT_FAIL;
+	}
+	printf("\nSolution:\n");
+	for (size_t i = 0; i < solver_result_count(res); i++) {
+		const solver_resolved *it = solver_result_get(res, i);
+		char v[256];
+		printf("  %s/%s%s%s%s  <- %s\n", it->build->name,
+		       solver_version_str(&it->build->version, v, sizeof(v)),
+		       it->from_source ? " [build from source]" : "/",
+		       it->from_source ? "" : it->build->build,
+		       it->embedded_in ? " [embedded]" : "",
+		       it->requested_by ? it->requested_by : "");
+	}
+	return EXIT_OK;
+}
+
 /* Runs a repository command; -1 when argv[0] is not one. */
 int spk_repo_command(int argc, char **argv)
 {
 	static const char *const names[] = {"publish", "ls",	"info", "deprecate", "undeprecate",
-					    "remove",  "build", "env",	"lint"};
+					    "remove",  "build", "env",	"lint",	     "explain"};
 	bool known = false;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && !known; i++)
 		known = argc > 0 && !strcmp(argv[0], names[i]);
@@ -1022,5 +1075,7 @@ int spk_repo_command(int argc, char **argv)
 		return cmd_env(&a);
 	if (!strcmp(a.cmd, "lint"))
 		return cmd_lint(&a);
+	if (!strcmp(a.cmd, "explain"))
+		return cmd_explain(&a);
 	return cmd_remove(&a);
 }

@@ -270,11 +270,34 @@ static int expand(sp_buf *out, const char *s, sp_error *err)
 	return rc ? rc : sp_buf_append(out, "", 1, err);
 }
 
+/* A spec's environment priority: its last `priority: N`, else 50. */
+static long env_priority(const pkg_spec *sp)
+{
+	long p = 50;
+	for (size_t k = 0; k < sp->nenv; k++)
+		if (!strcmp(sp->env[k].op, "priority") && sp->env[k].var)
+			p = strtol(sp->env[k].var, NULL, 10);
+	return p;
+}
+
 int pkg_env_apply(const pkg_spec *const *specs, size_t n, sp_error *err)
 {
+	/* lower priorities first, so higher ones are applied last (and win);
+	 * equal ones keep the given order (insertion sort: stable, n small) */
+	_cleanup_free_ const pkg_spec **order = calloc(n ? n : 1, sizeof(*order));
+	if (!order)
+		return sp_error_set(err, SP_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		size_t j = i;
+		while (j > 0 && env_priority(order[j - 1]) > env_priority(specs[i])) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = specs[i];
+	}
 	int rc = 0;
 	for (size_t i = 0; !rc && i < n; i++) {
-		const pkg_spec *sp = specs[i];
+		const pkg_spec *sp = order[i];
 		for (size_t k = 0; !rc && k < sp->nenv; k++) {
 			const pkg_env_op *op = &sp->env[k];
 			if (!op->value || !op->var)

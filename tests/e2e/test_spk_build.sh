@@ -108,6 +108,25 @@ expect_match "$ERR" "spk env: built level/1.0.0/[A-Z2-7]{8}" "says what it built
 expect_status 0 spk env level level=3 -- cat /spfs/share/level
 expect_eq "$OUT" "level 3" "and it stays"
 
+# environment priority: a higher priority is applied last, whatever the names
+cat >"$T/prio.yaml" <<'YAML'
+pkg: aa-prio/1.0.0
+install:
+  environment:
+    - priority: 90
+    - set: PRIO
+      value: aa
+---
+pkg: zz-prio/1.0.0
+install:
+  environment:
+    - set: PRIO
+      value: zz
+YAML
+expect_status 0 spk publish "$T/prio.yaml"
+expect_status 0 spk env aa-prio zz-prio -- sh -c 'echo $PRIO'
+expect_eq "$OUT" aa "priority 90 wins over the default 50"
+
 # an application built against the library (build env: the library's layers)
 expect_status 0 spk build "$S/greet.yaml"
 expect_match "$OUT" "^built greet/2.0.0/" "build greet"

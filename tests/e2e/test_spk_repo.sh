@@ -13,7 +13,7 @@ SPK="$SPAWN_BIN/spk"
 spk() { "$SPK" "$@"; }
 
 # every command answers --help
-for c in publish ls info deprecate undeprecate remove lint; do
+for c in publish ls info deprecate undeprecate remove lint explain; do
 	expect_status 0 spk "$c" --help
 	expect_match "$OUT" "^usage: spk $c" "spk $c --help"
 	expect_match "$OUT" "Exit status" "spk $c --help"
@@ -88,6 +88,11 @@ done
 expect_status 1 spk solve new-plugin old-plugin
 expect_match "$ERR" "cannot be satisfied" "unsat over the store"
 expect_match "$ERR" "spk/spec/" "explanations name the spec tag"
+expect_status 0 spk explain new-plugin
+expect_match "$OUT" "try new-plugin/1.0.0/" "explain traces"
+expect_match "$OUT" "^Solution:" "explain solution"
+expect_status 1 spk explain new-plugin old-plugin
+expect_match "$OUT" "cannot be satisfied" "explain explains"
 expect_status 0 spk solve local/dcc/1
 expect_match "$OUT" "^dcc/1.0.0/" "the local store is named local"
 
