@@ -1921,3 +1921,38 @@ const solver_repo *pkg_source_repo(pkg_source *s)
 {
 	return &s->view;
 }
+
+/* ------------------------------------------------------------- fuzzing */
+
+/* For tests/fuzz/fuzz_spkindex.c: the index decoder, the document cutter
+ * and the deprecation edit on arbitrary bytes must fail cleanly. Returns 0
+ * or the first decoder's error code. */
+int pkg_repo__fuzz(const char *text, size_t len);
+int pkg_repo__fuzz(const char *text, size_t len)
+{
+	pkg_repo r = {.lim = &pkg_limits_default};
+	sp_error err = {0};
+	if (solver_arena_new(&r.a, &err))
+		return err.code;
+	ent *v = NULL;
+	size_t n = 0;
+	int rc = index_decode(&v, &n, &r, text, len, &err);
+	for (size_t i = 0; !rc && i < n; i++)
+		if (!v[i].pub.tag || !spfs_tag_name_valid(v[i].pub.tag))
+			abort(); /* the decoder let a bad tag through */
+	free(v);
+	doc_slice *docs = NULL;
+	size_t nd = 0;
+	if (slice_docs(&docs, &nd, text, len, "fuzz", &err) == 0)
+		for (size_t i = 0; i < nd; i++)
+			if (docs[i].start > docs[i].end || docs[i].end > len)
+				abort(); /* a slice outside the text */
+	free(docs);
+	for (int want = 0; want < 2; want++) {
+		sp_buf out = {0};
+		(void)edit_deprecated(&out, text, len, "fuzz", want, &err);
+		sp_buf_free(&out);
+	}
+	solver_arena_free(r.a);
+	return rc;
+}
