@@ -21,7 +21,7 @@ static const char usage_text[] =
 	"Commands:\n"
 	"  init [PATH]                 create a store (default: the configured one)\n"
 	"  commit DIR [-t TAG] [--json]  commit a directory as a layer; prints its digest\n"
-	"  render REF [DIR] [--copy] [--no-verify]\n"
+	"  render REF [DIR] [--copy] [--full-verify|--no-verify]\n"
 	"                              materialise a tree as hardlinks to the store;\n"
 	"                              without DIR, the render(s) kept in the store\n"
 	"  ls REF [PATH] [-l] [-R] [--json]  list a tree\n"
@@ -83,7 +83,7 @@ static int open_store(spfs_store **out, bool create, sp_error *err)
 
 /* Flags shared by the subcommands; each accepts the ones it documents. */
 typedef struct flags {
-	bool json, copy, no_verify, dry_run, latest, long_fmt, recursive;
+	bool json, copy, no_verify, full_verify, dry_run, latest, long_fmt, recursive;
 	const char *tag;
 	const char *older_than;
 	char *pos[64];
@@ -95,6 +95,7 @@ static int parse_flags(flags *f, int argc, char **argv, const char *allowed)
 	static const struct option longopts[] = {
 		{"json", no_argument, 0, 'j'},      {"copy", no_argument, 0, 'c'},
 		{"no-verify", no_argument, 0, 'V'}, {"dry-run", no_argument, 0, 'n'},
+		{"full-verify", no_argument, 0, 'F'},
 		{"latest", no_argument, 0, 'L'},    {"tag", required_argument, 0, 't'},
 		{"older-than", required_argument, 0, 'o'},
 		{"help", no_argument, 0, 'h'},      {0, 0, 0, 0},
@@ -113,6 +114,7 @@ static int parse_flags(flags *f, int argc, char **argv, const char *allowed)
 		case 'j': f->json = true; break;
 		case 'c': f->copy = true; break;
 		case 'V': f->no_verify = true; break;
+		case 'F': f->full_verify = true; break;
 		case 'n': f->dry_run = true; break;
 		case 'L': f->latest = true; break;
 		case 'l': f->long_fmt = true; break;
@@ -133,6 +135,7 @@ static int parse_flags(flags *f, int argc, char **argv, const char *allowed)
 			for (int k = 0; k < rest.npos && f->npos < 64; k++)
 				f->pos[f->npos++] = rest.pos[k];
 			f->json |= rest.json, f->copy |= rest.copy, f->no_verify |= rest.no_verify;
+			f->full_verify |= rest.full_verify;
 			f->dry_run |= rest.dry_run, f->latest |= rest.latest, f->long_fmt |= rest.long_fmt;
 			f->recursive |= rest.recursive;
 			if (rest.tag)
@@ -279,11 +282,11 @@ static int render_stored(spfs_store *s, const sp_digest *d, spfs_kind kind)
 static int cmd_render(int argc, char **argv)
 {
 	flags f;
-	int rc = parse_flags(&f, argc, argv, "cV");
+	int rc = parse_flags(&f, argc, argv, "cVF");
 	if (rc)
 		return rc;
 	if (f.npos != 2 && f.npos != 1)
-		return usage_error("%s", "usage: spfs render REF [DIR] [--copy] [--no-verify]");
+		return usage_error("%s", "usage: spfs render REF [DIR] [--copy] [--full-verify|--no-verify]");
 	sp_error err = {0};
 	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
 	if (open_store(&s, false, &err))
@@ -294,7 +297,9 @@ static int cmd_render(int argc, char **argv)
 		return fail(&err);
 	if (f.npos == 1)
 		return render_stored(s, &d, kind);
-	spfs_render_opts opts = {.copy = f.copy, .verify = !f.no_verify};
+	spfs_render_opts opts = {.copy = f.copy,
+				 .verify = f.no_verify ? SPFS_VERIFY_NONE
+					 : f.full_verify ? SPFS_VERIFY_FULL : SPFS_VERIFY_QUICK};
 	if (spfs_render_to(s, &d, kind, f.pos[1], &opts, &err))
 		return fail(&err);
 	return 0;

@@ -176,6 +176,10 @@ int sp_open_dir_at(int *out_fd, int dirfd, const char *path, sp_error *err);
  * Readers see the old or the new content, never a mix. */
 int sp_atomic_write_at(int dirfd, const char *name, const void *data,
 		       size_t n, mode_t mode, sp_error *err);
+/* Payloads are stored with mtime 0 (the epoch): any later write to the
+ * file moves its mtime, which is how a render notices a payload modified
+ * in place (through a hardlink) without re-hashing every untouched one. */
+int sp_mark_pristine(int fd, sp_error *err);
 /* Random lowercase hex name of `len` chars (len+1 bytes in out). */
 void sp_random_name(char *out, size_t len);
 /* Removes a tree below dirfd without following symlinks. */

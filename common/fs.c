@@ -116,6 +116,14 @@ int sp_mkdir_p_at(int dirfd, const char *path, mode_t mode, sp_error *err)
 	return 0;
 }
 
+int sp_mark_pristine(int fd, sp_error *err)
+{
+	const struct timespec epoch[2] = {{0, 0}, {0, 0}};
+	if (futimens(fd, epoch) < 0)
+		return sp_error_errno(err, "cannot set the timestamp of a payload");
+	return 0;
+}
+
 void sp_random_name(char *out, size_t len)
 {
 	static const char hex[] = "0123456789abcdef";

@@ -40,9 +40,12 @@ static int mark_record(const char *tag, size_t back, const spfs_tag_record *r, s
 
 static bool is_young(clean_ctx *c, const struct stat *st)
 {
-	if (st->st_mtime > c->now)
+	/* ctime, not mtime: payloads carry mtime 0 (sp_mark_pristine). ctime
+	 * is set when a file gets its final name and moves again whenever a
+	 * render links it, which only ever keeps things longer. */
+	if (st->st_ctime > c->now)
 		return true; /* a clock step backwards: keep it */
-	return (uint64_t)(c->now - st->st_mtime) < c->opts->grace_seconds;
+	return (uint64_t)(c->now - st->st_ctime) < c->opts->grace_seconds;
 }
 
 static int remove_entry(clean_ctx *c, int dirfd, const char *name, const char *what, const char *label,

@@ -326,6 +326,8 @@ static int stage_payload(commit_ctx *c, const sp_digest *d, bool exec, const cha
 		return rc;
 	if (fchmod(fd, exec ? 0555 : 0444) < 0)
 		return sp_error_errno(err, "chmod staged payload");
+	if ((rc = sp_mark_pristine(fd, err)))
+		return rc;
 	/* Start writeback now so the disk works while other files are hashed;
 	 * the syncfs before publishing then has little left to wait for. */
 	sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);

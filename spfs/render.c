@@ -1,8 +1,9 @@
 /* render.c - turning a tree into a directory of hardlinks to payloads.
  *
  * Payloads are read-only and shared by every render, so a render costs one
- * link() per file. With `verify`, every payload is re-hashed first (in the
- * thread pool) so a damaged payload is never served; stored renders are
+ * link() per file. Payloads are checked while linking (in the thread
+ * pool): quickly (re-hash those whose mtime shows a write since they were
+ * stored) or fully (re-hash all), so a modified payload is never served; stored renders are
  * built in tmp/, synced and renamed into renders/xx/ so a render that
  * exists is always complete. */
 #include "store_internal.h"
@@ -21,6 +22,7 @@ typedef struct verify_job {
 	spfs_store *s;
 	sp_digest digest;
 	bool exec;
+	bool full; /* re-hash even an untouched payload */
 	int rc;
 	char msg[200];
 } verify_job;
@@ -42,6 +44,14 @@ static void verify_work(uv_work_t *req)
 		return;
 	}
 	spfs_store__shard_name(&j->digest, j->exec, name);
+	/* Quick mode: a payload nobody wrote to since it was stored still has
+	 * mtime 0 (one fstatat, no open); only modified ones are re-hashed.
+	 * `spfs check` re-hashes everything, for damage that leaves no trace
+	 * such as bit rot. */
+	struct stat pre;
+	if (!j->full && fstatat(sfd, name, &pre, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(pre.st_mode) &&
+	    pre.st_mtim.tv_sec == 0 && pre.st_mtim.tv_nsec == 0)
+		return;
 	_cleanup_close_ int fd = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ENOENT)
@@ -280,14 +290,14 @@ static void render_work(uv_work_t *req)
  * re-hash every payload it links. The two overlap, so verification costs
  * little wall time; when a payload turns out bad the caller must remove
  * what was rendered (nothing is served: the render is not returned). */
-static int render_checked(spfs_store *s, const spfs_manifest *m, int root_fd, bool copy, bool verify,
-			  sp_error *err)
+static int render_checked(spfs_store *s, const spfs_manifest *m, int root_fd, bool copy,
+			  spfs_verify verify, sp_error *err)
 {
 	_cleanup_free_ pair *pairs = NULL;
 	_cleanup_free_ verify_job *jobs = NULL;
 	size_t count = 0;
 	int rc;
-	if (verify && !copy) {
+	if (verify != SPFS_VERIFY_NONE && !copy) {
 		if ((rc = collect_pairs(&pairs, &count, m, err)) ||
 		    (rc = sp_calloc((void **)&jobs, count ? count : 1, sizeof(*jobs), err)))
 			return rc;
@@ -303,6 +313,7 @@ static int render_checked(spfs_store *s, const spfs_manifest *m, int root_fd, bo
 		jobs[i].s = s;
 		jobs[i].digest = pairs[i].digest;
 		jobs[i].exec = pairs[i].exec;
+		jobs[i].full = verify == SPFS_VERIFY_FULL;
 		jobs[i].req.data = &jobs[i];
 		uv_queue_work(&loop, &jobs[i].req, verify_work, NULL);
 	}
@@ -379,7 +390,7 @@ int spfs_render_to(spfs_store *s, const sp_digest *d, spfs_kind kind, const char
 		rc = sp_error_set(err, SP_EEXISTS, "%s exists and is not empty", target);
 		goto out;
 	}
-	rc = render_checked(s, m, fd, opts && opts->copy, opts && opts->verify, err);
+	rc = render_checked(s, m, fd, opts && opts->copy, opts ? opts->verify : SPFS_VERIFY_QUICK, err);
 	if (rc)
 		empty_dir(fd); /* never leave a partial or unverified render behind */
 out:
@@ -425,7 +436,7 @@ int spfs_render_stored(char **out_path, spfs_store *s, const sp_digest *manifest
 		rc = sp_error_errno(err, "cannot create renders/%s", shard);
 		goto out;
 	}
-	if ((rc = render_checked(s, m, sfd, false, true, err)))
+	if ((rc = render_checked(s, m, sfd, false, SPFS_VERIFY_QUICK, err)))
 		goto out;
 	if (sp_sys_syncfs(sfd) < 0) {
 		rc = sp_error_errno(err, "cannot sync render");

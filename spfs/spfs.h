@@ -206,9 +206,15 @@ int spfs_commit_manifest(sp_digest *out_layer, spfs_store *s, const spfs_manifes
 
 /* -------------------------------------------------------------- render */
 
+typedef enum spfs_verify {
+	SPFS_VERIFY_QUICK = 0, /* re-hash payloads written to since they were stored */
+	SPFS_VERIFY_FULL = 1,  /* re-hash every payload */
+	SPFS_VERIFY_NONE = 2,
+} spfs_verify;
+
 typedef struct spfs_render_opts {
-	bool copy;   /* copy files instead of hardlinking payloads */
-	bool verify; /* re-hash payloads before linking them */
+	bool copy; /* copy files instead of hardlinking payloads */
+	spfs_verify verify;
 } spfs_render_opts;
 
 /* Renders the tree of (d, kind) into `target`, which must not exist or be

@@ -432,6 +432,8 @@ static int write_named(spfs_store *s, bool payload, const sp_digest *d, bool exe
 		rc = sp_error_errno(err, "chmod");
 		goto fail;
 	}
+	if (payload && (rc = sp_mark_pristine(fd, err)))
+		goto fail;
 	if (sp_sys_fsync(fd) < 0) {
 		rc = sp_error_errno(err, "fsync");
 		goto fail;
