@@ -106,3 +106,13 @@ expect_status 1 spfs render x1 "$T/r-x1"; expect_match "$ERR" "payload $H \(exec
 [ -z "$(ls -A "$T/r-x1")" ] && ok   # nothing left behind
 expect_status 0 spfs render x2 "$T/r-x2"; expect_eq "$(cat "$T/r-x2/a")" hello "the intact variant still renders"
 expect_status 1 spfs check; expect_match "$OUT" "^payload $H: content does not match" "check names it"
+
+# --- damage that leaves no trace (content changed, mtime put back to 0, as
+# bit rot would): the quick check cannot see it, --full-verify and check do.
+B2=$(find "$T/tree" -type f -size +1000c -print0 | xargs -0 sha256sum | cut -c1-64 | grep -v "$B" | sed -n 1p)
+p=$(path_of payloads "$B2"); [ -f "$p" ] || p="$p.x"
+expect_eq "$(stat -c %Y "$p")" 0 "payloads are stored with mtime 0"
+chmod u+w "$p"; printf '\x66' | dd of="$p" bs=1 seek=10 conv=notrunc status=none; chmod a-w "$p"
+touch -d @0 "$p"
+expect_status 1 spfs render "$L" "$T/r-full" --full-verify; expect_match "$ERR" "payload $B2.* is corrupt" "full verification finds it"
+expect_status 1 spfs check; expect_match "$OUT" "^payload $B2: content does not match" "check finds it"
