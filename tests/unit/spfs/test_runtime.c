@@ -22,7 +22,7 @@ static char *tmp_store(spfs_store **out)
 	char *dir = mkdtemp(tmpl);
 	assert_non_null(dir);
 	char *path = malloc(strlen(dir) + 8);
-	sprintf(path, "%s/store", dir);
+	snprintf(path, strlen(dir) + 8, "%s/store", dir);
 	sp_error err = {0};
 	assert_int_equal(spfs_store_open(out, path, true, &err), 0);
 	return path;
