@@ -112,7 +112,7 @@ int spfs_mount__enter(sp_error *err)
 
 static int write_proc(const char *file, const char *text, sp_error *err)
 {
-	_cleanup_close_ int fd = open(file, O_WRONLY | O_CLOEXEC);
+	_cleanup_close_ int fd = openat(AT_FDCWD, file, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return sp_error_errno(err, "open %s", file);
 	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
