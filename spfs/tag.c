@@ -352,7 +352,23 @@ static int str_cmp(const void *a, const void *b)
 int spfs_tag_list(spfs_store *s, const char *prefix, spfs_tag_cb cb, void *ud, sp_error *err)
 {
 	name_list l = {0};
-	int rc = collect(&l, s->tags_fd, "", 0, err);
+	/* Walk only the directory the prefix names ("spk/spec/x" -> tags/spk/spec),
+	 * not every tag of the store. */
+	char base[SPFS_MAX_TAG_NAME + 1] = "";
+	const char *slash = prefix ? strrchr(prefix, '/') : NULL;
+	int rc = 0;
+	if (slash && (size_t)(slash - prefix) <= SPFS_MAX_TAG_NAME) {
+		snprintf(base, sizeof(base), "%.*s", (int)(slash - prefix), prefix);
+		if (!spfs_tag_name_valid(base))
+			return 0; /* no tag can start with an invalid prefix */
+		int dfd = openat(s->tags_fd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dfd < 0)
+			return errno == ENOENT || errno == ENOTDIR ? 0 : sp_error_errno(err, "cannot read tags/%s", base);
+		rc = collect(&l, dfd, base, 1, err);
+		close(dfd);
+	} else {
+		rc = collect(&l, s->tags_fd, "", 0, err);
+	}
 	if (!rc && l.count > 1)
 		qsort(l.names, l.count, sizeof(char *), str_cmp);
 	size_t plen = prefix ? strlen(prefix) : 0;

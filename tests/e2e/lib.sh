@@ -28,7 +28,9 @@ ok() { CHECKS=$((CHECKS + 1)); }
 # expect_eq ACTUAL EXPECTED WHAT
 expect_eq() { [ "$1" = "$2" ] || fail "$3: expected '$2', got '$1'"; ok; }
 # expect_match TEXT REGEX WHAT
-expect_match() { printf '%s' "$1" | grep -Eq -- "$2" || fail "$3: '$1' does not match /$2/"; ok; }
+# (a here-string, not a pipe: grep -q exits at the first match and the
+# writer's SIGPIPE would fail the pipeline under pipefail)
+expect_match() { grep -Eq -- "$2" <<<"$1" || fail "$3: '$1' does not match /$2/"; ok; }
 # expect_status CODE CMD... : runs CMD, checks its exit status, keeps its
 # stdout in $OUT and stderr in $ERR.
 expect_status() {
