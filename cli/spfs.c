@@ -14,45 +14,45 @@ enum { EXIT_USAGE = 2, EXIT_BUSY = 75 };
 static const char *store_path_opt;
 
 static const char usage_text[] =
-	"usage: spfs [--store PATH] [-v|-q] COMMAND [ARGS...]\n"
-	"\n"
-	"The SpFS content-addressed store.\n"
-	"\n"
-	"Commands:\n"
-	"  init [PATH]                 create a store (default: the configured one)\n"
-	"  commit DIR [-t TAG] [--json]  commit a directory as a layer; prints its digest\n"
-	"  render REF [DIR] [--copy] [--full-verify|--no-verify]\n"
-	"                              materialise a tree as hardlinks to the store;\n"
-	"                              without DIR, the render(s) kept in the store\n"
-	"  ls REF [PATH] [-l] [-R] [--json]  list a tree\n"
-	"  info [REF] [--json]         describe an object, a blob, or the store\n"
-	"  cat REF [PATH]              print a file of a tree (or a blob)\n"
-	"  diff REF REF [--json]       compare two trees\n"
-	"  tag REF NAME                point a tag at an object (keeps history)\n"
-	"  untag NAME [--latest]       remove a tag (or only its newest version)\n"
-	"  tags [PREFIX] [--json]      list tags\n"
-	"  log TAG [--json]            show a tag's history (TAG~N is N back)\n"
-	"  merge REF... -t TAG         make a platform: layers stacked bottom first\n"
-	"  check [--json]              verify every object, payload and tag\n"
-	"  clean [--dry-run] [--older-than DURATION] [--json]\n"
-	"                              remove what no tag reaches (grace: 15m)\n"
-	"  run [--edit] [--durable NAME] REF[+REF...] -- CMD [ARGS...]\n"
-	"                              run CMD with /spfs showing the stack\n"
-	"  run --rerun NAME -- CMD     run again in a durable runtime\n"
-	"  shell [--edit] REF          the user's shell in a runtime\n"
-	"  runtime ls|info|rm|prune    list, inspect and remove runtime records\n"
-	"  edit                        (in a runtime) make /spfs writable\n"
-	"  commit layer|platform [-t TAG]  (in a runtime) commit the changes\n"
-	"  reset [PATH...]             (in a runtime) discard changes\n"
-	"  diff                        (in a runtime) show the changes\n"
-	"\n"
-	"REF is a digest, a unique digest prefix (8+ hex characters), a tag, or TAG~N.\n"
-	"The store is --store, else $SPFS_STORAGE, else `storage:` in\n"
-	"~/.config/spawn/config.yaml or /etc/spawn/config.yaml, else /var/lib/spfs (root)\n"
-	"or $XDG_DATA_HOME/spfs.\n"
-	"\n"
-	"Exit status: 0 success, 1 failure (or damage found by check), 2 usage error,\n"
-	"75 store busy (clean skipped).\n";
+    "usage: spfs [--store PATH] [-v|-q] COMMAND [ARGS...]\n"
+    "\n"
+    "The SpFS content-addressed store.\n"
+    "\n"
+    "Commands:\n"
+    "  init [PATH]                 create a store (default: the configured one)\n"
+    "  commit DIR [-t TAG] [--json]  commit a directory as a layer; prints its digest\n"
+    "  render REF [DIR] [--copy] [--full-verify|--no-verify]\n"
+    "                              materialise a tree as hardlinks to the store;\n"
+    "                              without DIR, the render(s) kept in the store\n"
+    "  ls REF [PATH] [-l] [-R] [--json]  list a tree\n"
+    "  info [REF] [--json]         describe an object, a blob, or the store\n"
+    "  cat REF [PATH]              print a file of a tree (or a blob)\n"
+    "  diff REF REF [--json]       compare two trees\n"
+    "  tag REF NAME                point a tag at an object (keeps history)\n"
+    "  untag NAME [--latest]       remove a tag (or only its newest version)\n"
+    "  tags [PREFIX] [--json]      list tags\n"
+    "  log TAG [--json]            show a tag's history (TAG~N is N back)\n"
+    "  merge REF... -t TAG         make a platform: layers stacked bottom first\n"
+    "  check [--json]              verify every object, payload and tag\n"
+    "  clean [--dry-run] [--older-than DURATION] [--json]\n"
+    "                              remove what no tag reaches (grace: 15m)\n"
+    "  run [--edit] [--durable NAME] REF[+REF...] -- CMD [ARGS...]\n"
+    "                              run CMD with /spfs showing the stack\n"
+    "  run --rerun NAME -- CMD     run again in a durable runtime\n"
+    "  shell [--edit] REF          the user's shell in a runtime\n"
+    "  runtime ls|info|rm|prune    list, inspect and remove runtime records\n"
+    "  edit                        (in a runtime) make /spfs writable\n"
+    "  commit layer|platform [-t TAG]  (in a runtime) commit the changes\n"
+    "  reset [PATH...]             (in a runtime) discard changes\n"
+    "  diff                        (in a runtime) show the changes\n"
+    "\n"
+    "REF is a digest, a unique digest prefix (8+ hex characters), a tag, or TAG~N.\n"
+    "The store is --store, else $SPFS_STORAGE, else `storage:` in\n"
+    "~/.config/spawn/config.yaml or /etc/spawn/config.yaml, else /var/lib/spfs (root)\n"
+    "or $XDG_DATA_HOME/spfs.\n"
+    "\n"
+    "Exit status: 0 success, 1 failure (or damage found by check), 2 usage error,\n"
+    "75 store busy (clean skipped).\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -93,12 +93,11 @@ typedef struct flags {
 static int parse_flags(flags *f, int argc, char **argv, const char *allowed)
 {
 	static const struct option longopts[] = {
-		{"json", no_argument, 0, 'j'},      {"copy", no_argument, 0, 'c'},
-		{"no-verify", no_argument, 0, 'V'}, {"dry-run", no_argument, 0, 'n'},
-		{"full-verify", no_argument, 0, 'F'},
-		{"latest", no_argument, 0, 'L'},    {"tag", required_argument, 0, 't'},
-		{"older-than", required_argument, 0, 'o'},
-		{"help", no_argument, 0, 'h'},      {0, 0, 0, 0},
+	    {"json", no_argument, 0, 'j'},	  {"copy", no_argument, 0, 'c'},
+	    {"no-verify", no_argument, 0, 'V'},	  {"dry-run", no_argument, 0, 'n'},
+	    {"full-verify", no_argument, 0, 'F'}, {"latest", no_argument, 0, 'L'},
+	    {"tag", required_argument, 0, 't'},	  {"older-than", required_argument, 0, 'o'},
+	    {"help", no_argument, 0, 'h'},	  {0, 0, 0, 0},
 	};
 	memset(f, 0, sizeof(*f));
 	optind = 1;
@@ -136,7 +135,8 @@ static int parse_flags(flags *f, int argc, char **argv, const char *allowed)
 				f->pos[f->npos++] = rest.pos[k];
 			f->json |= rest.json, f->copy |= rest.copy, f->no_verify |= rest.no_verify;
 			f->full_verify |= rest.full_verify;
-			f->dry_run |= rest.dry_run, f->latest |= rest.latest, f->long_fmt |= rest.long_fmt;
+			f->dry_run |= rest.dry_run, f->latest |= rest.latest,
+			    f->long_fmt |= rest.long_fmt;
 			f->recursive |= rest.recursive;
 			if (rest.tag)
 				f->tag = rest.tag;
@@ -220,7 +220,9 @@ static int cmd_commit(int argc, char **argv)
 		sp_json_key(&j, "bytes"), sp_json_uint(&j, st.bytes);
 		sp_json_key(&j, "new_blobs"), sp_json_uint(&j, st.new_blobs);
 		sp_json_key(&j, "new_bytes"), sp_json_uint(&j, st.new_bytes);
-		sp_json_key(&j, "reused_bytes"), sp_json_uint(&j, st.bytes - (st.new_bytes > st.bytes ? st.bytes : st.new_bytes));
+		sp_json_key(&j, "reused_bytes"),
+		    sp_json_uint(&j,
+				 st.bytes - (st.new_bytes > st.bytes ? st.bytes : st.new_bytes));
 		sp_json_end_object(&j);
 		sp_json_finish(&j);
 	} else {
@@ -228,7 +230,8 @@ static int cmd_commit(int argc, char **argv)
 		char a[32], b[32];
 		sp_format_bytes(a, sizeof(a), st.bytes);
 		sp_format_bytes(b, sizeof(b), st.new_bytes);
-		sp_info("committed %llu files (%s), %llu dirs, %llu symlinks; %llu new blobs (%s written)",
+		sp_info("committed %llu files (%s), %llu dirs, %llu symlinks; %llu new blobs (%s "
+			"written)",
 			(unsigned long long)st.files, a, (unsigned long long)st.dirs,
 			(unsigned long long)st.symlinks, (unsigned long long)st.new_blobs, b);
 	}
@@ -286,7 +289,8 @@ static int cmd_render(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (f.npos != 2 && f.npos != 1)
-		return usage_error("%s", "usage: spfs render REF [DIR] [--copy] [--full-verify|--no-verify]");
+		return usage_error(
+		    "%s", "usage: spfs render REF [DIR] [--copy] [--full-verify|--no-verify]");
 	sp_error err = {0};
 	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
 	if (open_store(&s, false, &err))
@@ -298,8 +302,9 @@ static int cmd_render(int argc, char **argv)
 	if (f.npos == 1)
 		return render_stored(s, &d, kind);
 	spfs_render_opts opts = {.copy = f.copy,
-				 .verify = f.no_verify ? SPFS_VERIFY_NONE
-					 : f.full_verify ? SPFS_VERIFY_FULL : SPFS_VERIFY_QUICK};
+				 .verify = f.no_verify	   ? SPFS_VERIFY_NONE
+					   : f.full_verify ? SPFS_VERIFY_FULL
+							   : SPFS_VERIFY_QUICK};
 	if (spfs_render_to(s, &d, kind, f.pos[1], &opts, &err))
 		return fail(&err);
 	return 0;
@@ -349,7 +354,8 @@ static int cmd_ls(int argc, char **argv)
 		if (n) {
 			const spfs_entry *e = spfs_manifest_find(m, dir);
 			if (!e) {
-				fprintf(stderr, "spfs: %s: no such file or directory in %s\n", dir, f.pos[0]);
+				fprintf(stderr, "spfs: %s: no such file or directory in %s\n", dir,
+					f.pos[0]);
 				return EXIT_FAILURE;
 			}
 			if (e->kind != SPFS_ENTRY_DIR) {
@@ -380,11 +386,13 @@ static int cmd_ls(int argc, char **argv)
 			char hex[SP_DIGEST_HEX_LEN + 1] = "-";
 			if (e->kind == SPFS_ENTRY_FILE)
 				hex_of(&e->digest, hex);
-			printf("%-7s %04o %10llu %.12s %s%s%s\n", spfs_entry_kind_name(e->kind), e->mode,
-			       (unsigned long long)e->size, hex, f.recursive ? e->path : rel,
-			       e->target ? " -> " : "", e->target ? e->target : "");
+			printf("%-7s %04o %10llu %.12s %s%s%s\n", spfs_entry_kind_name(e->kind),
+			       e->mode, (unsigned long long)e->size, hex,
+			       f.recursive ? e->path : rel, e->target ? " -> " : "",
+			       e->target ? e->target : "");
 		} else {
-			printf("%s%s\n", f.recursive ? e->path : rel, e->kind == SPFS_ENTRY_DIR ? "/" : "");
+			printf("%s%s\n", f.recursive ? e->path : rel,
+			       e->kind == SPFS_ENTRY_DIR ? "/" : "");
 		}
 	}
 	if (f.json) {
@@ -414,9 +422,11 @@ static int print_store_info(spfs_store *s, bool json)
 		sp_json_end_object(&j);
 		sp_json_finish(&j);
 	} else {
-		printf("store:    %s\nobjects:  %llu\npayloads: %llu\ntags:     %llu\nsize:     %s (%llu bytes)\n",
-		       spfs_store_path(s), (unsigned long long)st.objects, (unsigned long long)st.payloads,
-		       (unsigned long long)st.tags, b, (unsigned long long)st.bytes);
+		printf("store:    %s\nobjects:  %llu\npayloads: %llu\ntags:     %llu\nsize:     %s "
+		       "(%llu bytes)\n",
+		       spfs_store_path(s), (unsigned long long)st.objects,
+		       (unsigned long long)st.payloads, (unsigned long long)st.tags, b,
+		       (unsigned long long)st.bytes);
 	}
 	return 0;
 }
@@ -469,12 +479,14 @@ static int cmd_info(int argc, char **argv)
 			sp_json_key(&j, "manifest"), sp_json_string(&j, mhex);
 			sp_json_key(&j, "annotations"), sp_json_begin_object(&j);
 			for (size_t i = 0; i < l->annotation_count; i++)
-				sp_json_key(&j, l->annotations[i].key), sp_json_string(&j, l->annotations[i].value);
+				sp_json_key(&j, l->annotations[i].key),
+				    sp_json_string(&j, l->annotations[i].value);
 			sp_json_end_object(&j);
 		} else {
 			printf("manifest: %s\n", mhex);
 			for (size_t i = 0; i < l->annotation_count; i++)
-				printf("annotation: %s=%s\n", l->annotations[i].key, l->annotations[i].value);
+				printf("annotation: %s=%s\n", l->annotations[i].key,
+				       l->annotations[i].value);
 		}
 	} else if (kind == SPFS_KIND_PLATFORM) {
 		_cleanup_(spfs_platform_freep) spfs_platform *p = NULL;
@@ -514,8 +526,9 @@ static int cmd_info(int argc, char **argv)
 		} else {
 			char b[32];
 			sp_format_bytes(b, sizeof(b), bytes);
-			printf("tree: %llu files, %llu dirs, %llu symlinks, %s\n", (unsigned long long)files,
-			       (unsigned long long)dirs, (unsigned long long)links, b);
+			printf("tree: %llu files, %llu dirs, %llu symlinks, %s\n",
+			       (unsigned long long)files, (unsigned long long)dirs,
+			       (unsigned long long)links, b);
 		}
 	}
 	if (f.json) {
@@ -554,7 +567,8 @@ static int cat_payload(spfs_store *s, const sp_digest *d, sp_error *err)
 	if (sp_digest_cmp(&got, d)) {
 		char hex[SP_DIGEST_HEX_LEN + 1];
 		hex_of(d, hex);
-		return sp_error_set(err, SPFS_EMISMATCH, "payload %s is corrupt; run 'spfs check'", hex);
+		return sp_error_set(err, SPFS_EMISMATCH, "payload %s is corrupt; run 'spfs check'",
+				    hex);
 	}
 	return 0;
 }
@@ -831,8 +845,9 @@ static int cmd_merge(int argc, char **argv)
 				break;
 			add = p->count;
 		} else if (kind != SPFS_KIND_LAYER) {
-			rc = sp_error_set(&err, SP_EINVALID, "%s is a %s; merge takes layers and platforms",
-					  f.pos[i], spfs_kind_name(kind));
+			rc = sp_error_set(&err, SP_EINVALID,
+					  "%s is a %s; merge takes layers and platforms", f.pos[i],
+					  spfs_kind_name(kind));
 			break;
 		}
 		if (count + add > cap) {
@@ -947,7 +962,8 @@ static int cmd_clean(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (f.npos)
-		return usage_error("%s", "usage: spfs clean [--dry-run] [--older-than DURATION] [--json]");
+		return usage_error(
+		    "%s", "usage: spfs clean [--dry-run] [--older-than DURATION] [--json]");
 	sp_error err = {0};
 	spfs_clean_opts opts = {.grace_seconds = 15 * 60, .dry_run = f.dry_run};
 	if (f.older_than && sp_parse_duration(&opts.grace_seconds, f.older_than, &err))
@@ -992,8 +1008,9 @@ static int cmd_clean(int argc, char **argv)
 		sp_json_end_object(&j);
 		sp_json_finish(&j);
 	} else {
-		fprintf(stderr, "%s %llu objects, %llu payloads, %llu renders, %llu temporary files (%s); "
-				"kept %llu younger than the grace period\n",
+		fprintf(stderr,
+			"%s %llu objects, %llu payloads, %llu renders, %llu temporary files (%s); "
+			"kept %llu younger than the grace period\n",
 			f.dry_run ? "would remove" : "removed", (unsigned long long)st.objects,
 			(unsigned long long)st.payloads, (unsigned long long)st.renders,
 			(unsigned long long)st.temps, b, (unsigned long long)st.kept_young);
@@ -1007,22 +1024,36 @@ int spfs_cli_shell(int argc, char **argv, const char *store);
 int spfs_cli_edit(int argc, char **argv, const char *store);
 int spfs_cli_reset(int argc, char **argv, const char *store);
 int spfs_cli_runtime(int argc, char **argv, const char *store);
-static int cmd_run(int argc, char **argv) { return spfs_cli_run(argc, argv, store_path_opt); }
-static int cmd_shell(int argc, char **argv) { return spfs_cli_shell(argc, argv, store_path_opt); }
-static int cmd_edit(int argc, char **argv) { return spfs_cli_edit(argc, argv, store_path_opt); }
-static int cmd_reset(int argc, char **argv) { return spfs_cli_reset(argc, argv, store_path_opt); }
-static int cmd_runtime(int argc, char **argv) { return spfs_cli_runtime(argc, argv, store_path_opt); }
+static int cmd_run(int argc, char **argv)
+{
+	return spfs_cli_run(argc, argv, store_path_opt);
+}
+static int cmd_shell(int argc, char **argv)
+{
+	return spfs_cli_shell(argc, argv, store_path_opt);
+}
+static int cmd_edit(int argc, char **argv)
+{
+	return spfs_cli_edit(argc, argv, store_path_opt);
+}
+static int cmd_reset(int argc, char **argv)
+{
+	return spfs_cli_reset(argc, argv, store_path_opt);
+}
+static int cmd_runtime(int argc, char **argv)
+{
+	return spfs_cli_runtime(argc, argv, store_path_opt);
+}
 
 static const struct {
 	const char *name;
 	int (*fn)(int, char **);
 } commands[] = {
-	{"init", cmd_init},   {"commit", cmd_commit}, {"render", cmd_render}, {"ls", cmd_ls},
-	{"info", cmd_info},   {"cat", cmd_cat},       {"diff", cmd_diff},     {"tag", cmd_tag},
-	{"untag", cmd_untag}, {"tags", cmd_tags},     {"log", cmd_log},       {"merge", cmd_merge},
-	{"check", cmd_check}, {"clean", cmd_clean},
-	{"run", cmd_run},     {"shell", cmd_shell},   {"edit", cmd_edit},     {"reset", cmd_reset},
-	{"runtime", cmd_runtime},
+    {"init", cmd_init},	  {"commit", cmd_commit}, {"render", cmd_render},   {"ls", cmd_ls},
+    {"info", cmd_info},	  {"cat", cmd_cat},	  {"diff", cmd_diff},	    {"tag", cmd_tag},
+    {"untag", cmd_untag}, {"tags", cmd_tags},	  {"log", cmd_log},	    {"merge", cmd_merge},
+    {"check", cmd_check}, {"clean", cmd_clean},	  {"run", cmd_run},	    {"shell", cmd_shell},
+    {"edit", cmd_edit},	  {"reset", cmd_reset},	  {"runtime", cmd_runtime},
 };
 
 int main(int argc, char **argv)
@@ -1041,7 +1072,8 @@ int main(int argc, char **argv)
 			verbosity++;
 		} else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
 			verbosity--;
-		} else if ((strcmp(a, "--store") == 0 || strcmp(a, "--root") == 0) && i + 1 < argc) {
+		} else if ((strcmp(a, "--store") == 0 || strcmp(a, "--root") == 0) &&
+			   i + 1 < argc) {
 			store_path_opt = argv[++i];
 		} else if (strncmp(a, "--store=", 8) == 0) {
 			store_path_opt = a + 8;

@@ -18,21 +18,23 @@ int spfs_cli_diff_runtime(int argc, char **argv, const char *store);
 int spfs_cli_runtime(int argc, char **argv, const char *store);
 
 static const char run_usage[] =
-	"usage: spfs run [--edit] [--durable NAME] [--no-startup] REF[+REF...] [REF...] -- CMD [ARGS...]\n"
-	"       spfs run --rerun NAME [--no-startup] -- CMD [ARGS...]\n"
-	"       spfs shell [--edit] [--durable NAME | --rerun NAME] REF[+REF...]\n"
-	"\n"
-	"Runs CMD with /spfs showing the stack of REFs (platforms, layers or manifests;\n"
-	"later ones on top) in a private mount namespace; the rest of the host is as is.\n"
-	"  --edit          writable /spfs: changes go to a tmpfs upper directory\n"
-	"                  (size: spfs.runtime.tmpfs_size in the config, default " SPFS_RUNTIME_DEFAULT_TMPFS ")\n"
-	"  --durable NAME  writable, the changes kept under the store for --rerun NAME\n"
-	"  --rerun NAME    run again over durable runtime NAME's stack and changes\n"
-	"  --no-startup    do not source /spfs/etc/spfs/startup.d/*.sh\n"
-	"Inside: $SPFS_RUNTIME names the runtime; 'spfs edit', 'spfs commit layer|platform',\n"
-	"'spfs reset', 'spfs diff' work on it.\n"
-	"Exit status: the command's, 128+N when it died of signal N, 125 when the runtime\n"
-	"could not be set up, 126/127 when CMD cannot be executed / is not found.\n";
+    "usage: spfs run [--edit] [--durable NAME] [--no-startup] REF[+REF...] [REF...] -- CMD "
+    "[ARGS...]\n"
+    "       spfs run --rerun NAME [--no-startup] -- CMD [ARGS...]\n"
+    "       spfs shell [--edit] [--durable NAME | --rerun NAME] REF[+REF...]\n"
+    "\n"
+    "Runs CMD with /spfs showing the stack of REFs (platforms, layers or manifests;\n"
+    "later ones on top) in a private mount namespace; the rest of the host is as is.\n"
+    "  --edit          writable /spfs: changes go to a tmpfs upper directory\n"
+    "                  (size: spfs.runtime.tmpfs_size in the config, "
+    "default " SPFS_RUNTIME_DEFAULT_TMPFS ")\n"
+    "  --durable NAME  writable, the changes kept under the store for --rerun NAME\n"
+    "  --rerun NAME    run again over durable runtime NAME's stack and changes\n"
+    "  --no-startup    do not source /spfs/etc/spfs/startup.d/*.sh\n"
+    "Inside: $SPFS_RUNTIME names the runtime; 'spfs edit', 'spfs commit layer|platform',\n"
+    "'spfs reset', 'spfs diff' work on it.\n"
+    "Exit status: the command's, 128+N when it died of signal N, 125 when the runtime\n"
+    "could not be set up, 126/127 when CMD cannot be executed / is not found.\n";
 
 static int usage(const char *msg)
 {
@@ -64,9 +66,9 @@ static int open_store(spfs_store **out, const char *store, sp_error *err)
 static int do_run(int argc, char **argv, const char *store, bool shell)
 {
 	static const struct option longopts[] = {
-		{"edit", no_argument, 0, 'e'},        {"durable", required_argument, 0, 'd'},
-		{"rerun", required_argument, 0, 'r'}, {"no-startup", no_argument, 0, 'n'},
-		{"help", no_argument, 0, 'h'},        {0, 0, 0, 0},
+	    {"edit", no_argument, 0, 'e'},	  {"durable", required_argument, 0, 'd'},
+	    {"rerun", required_argument, 0, 'r'}, {"no-startup", no_argument, 0, 'n'},
+	    {"help", no_argument, 0, 'h'},	  {0, 0, 0, 0},
 	};
 	spfs_run_opts o = {.shell = shell};
 	optind = 1;
@@ -90,7 +92,10 @@ static int do_run(int argc, char **argv, const char *store, bool shell)
 		if (strcmp(argv[k], "--") == 0)
 			dd = k;
 	/* Without "--": `spfs run REF CMD...` (or `--rerun NAME CMD...`). */
-	int end = dd >= 0 ? dd : shell ? argc : o.rerun ? optind : (optind < argc ? optind + 1 : argc);
+	int end = dd >= 0   ? dd
+		  : shell   ? argc
+		  : o.rerun ? optind
+			    : (optind < argc ? optind + 1 : argc);
 	for (int k = optind; k < end; k++) {
 		refs[nrefs++] = argv[k];
 	}
@@ -144,7 +149,7 @@ int spfs_cli_edit(int argc, char **argv, const char *store)
 int spfs_cli_commit_runtime(int argc, char **argv, const char *store)
 {
 	static const struct option longopts[] = {
-		{"tag", required_argument, 0, 't'}, {"json", no_argument, 0, 'j'}, {0, 0, 0, 0}};
+	    {"tag", required_argument, 0, 't'}, {"json", no_argument, 0, 'j'}, {0, 0, 0, 0}};
 	const char *tag = NULL;
 	bool json = false;
 	const char *what = NULL;
@@ -265,17 +270,19 @@ int spfs_cli_diff_runtime(int argc, char **argv, const char *store)
 /* ------------------------------------------------------ spfs runtime */
 
 static const char runtime_usage[] =
-	"usage: spfs runtime ls [--json]       runtimes and durable runtimes\n"
-	"       spfs runtime info ID|NAME [--json]\n"
-	"       spfs runtime rm ID|NAME...    remove records (or a durable runtime's changes)\n"
-	"       spfs runtime prune            remove records whose processes are gone\n";
+    "usage: spfs runtime ls [--json]       runtimes and durable runtimes\n"
+    "       spfs runtime info ID|NAME [--json]\n"
+    "       spfs runtime rm ID|NAME...    remove records (or a durable runtime's changes)\n"
+    "       spfs runtime prune            remove records whose processes are gone\n";
 
 static void json_runtime(sp_json *j, const spfs_runtime *rt)
 {
 	char hex[SP_DIGEST_HEX_LEN + 1];
 	sp_json_begin_object(j);
 	sp_json_key(j, "id"), rt->id[0] ? sp_json_string(j, rt->id) : sp_json_null(j);
-	sp_json_key(j, "state"), sp_json_string(j, rt->live ? "live" : rt->id[0] ? "dead" : "stopped");
+	sp_json_key(j, "state"), sp_json_string(j, rt->live    ? "live"
+						   : rt->id[0] ? "dead"
+							       : "stopped");
 	sp_json_key(j, "pid"), sp_json_int(j, rt->pid);
 	sp_json_key(j, "started"), sp_json_int(j, rt->started);
 	sp_json_key(j, "editable"), sp_json_bool(j, rt->editable);
@@ -322,8 +329,11 @@ static int on_runtime(const spfs_runtime *rt, void *ud)
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
 	}
 	printf("%-16s  %-7s  %7d  %-19s  %-4s  %4zu layers%s%s\n", rt->id[0] ? rt->id : "-",
-	       rt->live ? "live" : rt->id[0] ? "dead" : "stopped", rt->pid, when, rt->editable ? "edit" : "ro",
-	       rt->layer_count, rt->durable ? "  durable " : "", rt->durable ? rt->durable : "");
+	       rt->live	   ? "live"
+	       : rt->id[0] ? "dead"
+			   : "stopped",
+	       rt->pid, when, rt->editable ? "edit" : "ro", rt->layer_count,
+	       rt->durable ? "  durable " : "", rt->durable ? rt->durable : "");
 	return 0;
 }
 
@@ -384,8 +394,10 @@ int spfs_cli_runtime(int argc, char **argv, const char *store)
 		}
 		char hex[SP_DIGEST_HEX_LEN + 1];
 		printf("runtime %s\nstate: %s\npid: %d\neditable: %s\n", rt->id[0] ? rt->id : "-",
-		       rt->live ? "live" : rt->id[0] ? "dead" : "stopped", rt->pid,
-		       rt->editable ? "yes" : "no");
+		       rt->live	   ? "live"
+		       : rt->id[0] ? "dead"
+				   : "stopped",
+		       rt->pid, rt->editable ? "yes" : "no");
 		if (rt->durable)
 			printf("durable: %s\n", rt->durable);
 		if (rt->upper)
@@ -397,8 +409,10 @@ int spfs_cli_runtime(int argc, char **argv, const char *store)
 		for (size_t i = 0; i < rt->lower_count; i++) {
 			sp_digest_to_hex(&rt->lowers[i].manifest, hex);
 			printf("lower: %s %s\n",
-			       rt->lowers[i].kind == SPFS_LOWER_RENDER ? "render" :
-			       rt->lowers[i].kind == SPFS_LOWER_MASKS ? "masks " : "empty ", hex);
+			       rt->lowers[i].kind == SPFS_LOWER_RENDER	? "render"
+			       : rt->lowers[i].kind == SPFS_LOWER_MASKS ? "masks "
+									: "empty ",
+			       hex);
 		}
 		return 0;
 	}

@@ -147,7 +147,8 @@ static void print_text(const solver_result *r)
 	for (size_t i = 0; i < solver_result_count(r); i++) {
 		const solver_resolved *it = solver_result_get(r, i);
 		char v[256];
-		printf("%s/%s", it->build->name, solver_version_str(&it->build->version, v, sizeof(v)));
+		printf("%s/%s", it->build->name,
+		       solver_version_str(&it->build->version, v, sizeof(v)));
 		if (!it->from_source)
 			printf("/%s", it->build->build);
 		if (it->from_source) {
@@ -166,17 +167,17 @@ static void print_text(const solver_result *r)
 static int cmd_solve(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"repo", required_argument, NULL, 'r'},
-		{"opt", required_argument, NULL, 'o'},
-		{"allow-builds", no_argument, NULL, 'B'},
-		{"json", no_argument, NULL, 'J'},
-		{"trace", no_argument, NULL, 'T'},
-		{"dot", required_argument, NULL, 'D'},
-		{"max-steps", required_argument, NULL, 'M'},
-		{"verbose", no_argument, NULL, 'v'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"repo", required_argument, NULL, 'r'},
+	    {"opt", required_argument, NULL, 'o'},
+	    {"allow-builds", no_argument, NULL, 'B'},
+	    {"json", no_argument, NULL, 'J'},
+	    {"trace", no_argument, NULL, 'T'},
+	    {"dot", required_argument, NULL, 'D'},
+	    {"max-steps", required_argument, NULL, 'M'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	/* declared before the first goto: cleanup runs at every exit */
 	_cleanup_(solver_arena_freep) solver_arena *a = NULL;
@@ -197,13 +198,12 @@ static int cmd_solve(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "r:o:vqh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'r':
-			repos[nrepos++] = optarg;
-			break;
+		case 'r': repos[nrepos++] = optarg; break;
 		case 'o': {
 			char *eq = strchr(optarg, '=');
 			if (!eq || eq == optarg) {
-				fprintf(stderr, "spk solve: --opt expects NAME=VALUE, got '%s'\n", optarg);
+				fprintf(stderr, "spk solve: --opt expects NAME=VALUE, got '%s'\n",
+					optarg);
 				goto out;
 			}
 			*eq = '\0';
@@ -212,18 +212,10 @@ static int cmd_solve(int argc, char **argv)
 			nopts++;
 			break;
 		}
-		case 'B':
-			allow = true;
-			break;
-		case 'J':
-			json = true;
-			break;
-		case 'T':
-			trace = true;
-			break;
-		case 'D':
-			dot = optarg;
-			break;
+		case 'B': allow = true; break;
+		case 'J': json = true; break;
+		case 'T': trace = true; break;
+		case 'D': dot = optarg; break;
 		case 'M': {
 			char *end;
 			errno = 0;
@@ -235,19 +227,13 @@ static int cmd_solve(int argc, char **argv)
 			max_steps = v;
 			break;
 		}
-		case 'v':
-			verbosity++;
-			break;
-		case 'q':
-			verbosity--;
-			break;
+		case 'v': verbosity++; break;
+		case 'q': verbosity--; break;
 		case 'h':
 			solve_usage(stdout);
 			ret = EXIT_OK;
 			goto out;
-		default:
-			solve_usage(stderr);
-			goto out;
+		default: solve_usage(stderr); goto out;
 		}
 	}
 	sp_log_init(verbosity);
@@ -261,7 +247,8 @@ static int cmd_solve(int argc, char **argv)
 	if (nrepos == 0 && spfs_default_storage(&local, &lerr) == 0 && pkg_path_is_store(local))
 		repos[nrepos++] = local;
 	if (nrepos == 0) {
-		fprintf(stderr, "spk solve: no repository given (use --repo DIR) and no local store\n");
+		fprintf(stderr,
+			"spk solve: no repository given (use --repo DIR) and no local store\n");
 		goto out;
 	}
 	ret = EXIT_USAGE;
@@ -301,23 +288,25 @@ static int cmd_solve(int argc, char **argv)
 		for (size_t k = 0; k < nrepos && !known; k++)
 			known = !strcmp(rv[k].name, reqs[i].repo);
 		if (!known) {
-			fprintf(stderr,
-				"spk solve: invalid request '%s': no repository named '%s' was given "
-				"with --repo (for a var request write %s=%s)\n",
-				reqs[i].text, reqs[i].repo, reqs[i].repo, reqs[i].text + strlen(reqs[i].repo) + 1);
+			fprintf(
+			    stderr,
+			    "spk solve: invalid request '%s': no repository named '%s' was given "
+			    "with --repo (for a var request write %s=%s)\n",
+			    reqs[i].text, reqs[i].repo, reqs[i].repo,
+			    reqs[i].text + strlen(reqs[i].repo) + 1);
 			goto out_repos;
 		}
 	}
 	solver_options so = {
-		.repos = rv,
-		.nrepos = nrepos,
-		.requests = reqs,
-		.nrequests = nreq,
-		.opts = opts,
-		.nopts = nopts,
-		.allow_builds = allow,
-		.trace = trace ? stderr : NULL,
-		.max_steps = max_steps,
+	    .repos = rv,
+	    .nrepos = nrepos,
+	    .requests = reqs,
+	    .nrequests = nreq,
+	    .opts = opts,
+	    .nopts = nopts,
+	    .allow_builds = allow,
+	    .trace = trace ? stderr : NULL,
+	    .max_steps = max_steps,
 	};
 	solver_result *res = NULL;
 	int rc = solver_solve(&res, &so, &err);

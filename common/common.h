@@ -27,12 +27,12 @@
  * failures live in the module header and start at -100 * module. */
 enum {
 	SP_OK = 0,
-	SP_ERROR = -1,    /* anything unexpected; the message says what */
+	SP_ERROR = -1, /* anything unexpected; the message says what */
 	SP_ENOTFOUND = -2,
 	SP_EEXISTS = -3,
 	SP_EINVALID = -4, /* bad input: a file, a name, an argument */
 	SP_ENOMEM = -5,
-	SP_EIO = -6,      /* a system call failed; errno is in the message */
+	SP_EIO = -6, /* a system call failed; errno is in the message */
 	SP_ELOCKED = -7,
 	SP_EMISMATCH = -8, /* content does not match its digest */
 	SP_EAMBIGUOUS = -9,
@@ -50,14 +50,12 @@ typedef struct sp_error {
 
 /* Sets the leaf message (replacing any earlier one) and returns `code`. */
 int sp_error_set(sp_error *err, int code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Like sp_error_set with ": strerror(errno)" appended; code SP_EIO unless
  * errno is ENOENT (SP_ENOTFOUND), EEXIST (SP_EEXISTS) or ENOMEM. */
-int sp_error_errno(sp_error *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int sp_error_errno(sp_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prefixes the existing message with "what: " and returns err->code. */
-int sp_error_prefix(sp_error *err, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int sp_error_prefix(sp_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sp_error_clear(sp_error *err);
 
 /* ------------------------------------------------------------- cleanup */
@@ -66,8 +64,8 @@ void sp_error_clear(sp_error *err);
 void sp_freep(void *p);
 void sp_closep(int *fd);
 void sp_fclosep(FILE **f);
-#define _cleanup_free_ _cleanup_(sp_freep)
-#define _cleanup_close_ _cleanup_(sp_closep)
+#define _cleanup_free_	 _cleanup_(sp_freep)
+#define _cleanup_close_	 _cleanup_(sp_closep)
 #define _cleanup_fclose_ _cleanup_(sp_fclosep)
 
 static inline void *sp_steal_pointer(void *pp)
@@ -105,12 +103,12 @@ typedef struct sp_buf {
 #define SP_BUF_DEFAULT_MAX ((size_t)1 << 30)
 int sp_buf_append(sp_buf *b, const void *data, size_t n, sp_error *err);
 int sp_buf_printf(sp_buf *b, sp_error *err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void sp_buf_free(sp_buf *b);
 
 /* ------------------------------------------------------------- digests */
 
-#define SP_DIGEST_LEN 32
+#define SP_DIGEST_LEN	  32
 #define SP_DIGEST_HEX_LEN 64
 
 typedef struct sp_digest {
@@ -149,10 +147,9 @@ bool sp_digest_is_zero(const sp_digest *d);
 ssize_t sp_sys_write(int fd, const void *buf, size_t n);
 int sp_sys_fsync(int fd);
 int sp_sys_syncfs(int fd);
-int sp_sys_renameat(int olddirfd, const char *oldpath, int newdirfd,
-		    const char *newpath, unsigned int flags);
-int sp_sys_linkat(int olddirfd, const char *oldpath, int newdirfd,
-		  const char *newpath, int flags);
+int sp_sys_renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+		    unsigned int flags);
+int sp_sys_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags);
 int sp_sys_openat(int dirfd, const char *path, int flags, mode_t mode);
 int sp_sys_mkdirat(int dirfd, const char *path, mode_t mode);
 /* Arms one fault programmatically (unit tests); op as in SPAWN_FAULT. */
@@ -165,8 +162,8 @@ void sp_sys_fault_reset(void);
 int sp_write_all(int fd, const void *buf, size_t n, sp_error *err);
 /* Reads a whole file below dirfd (O_NOFOLLOW) of at most max bytes into
  * *out (NUL-terminated, caller frees). */
-int sp_read_file_at(char **out, size_t *len, int dirfd, const char *path,
-		    size_t max, sp_error *err);
+int sp_read_file_at(char **out, size_t *len, int dirfd, const char *path, size_t max,
+		    sp_error *err);
 /* mkdir -p relative to dirfd; components must not be symlinks. */
 int sp_mkdir_p_at(int dirfd, const char *path, mode_t mode, sp_error *err);
 /* Opens a directory below dirfd with O_DIRECTORY|O_NOFOLLOW|O_CLOEXEC. */
@@ -174,8 +171,8 @@ int sp_open_dir_at(int *out_fd, int dirfd, const char *path, sp_error *err);
 /* Atomically replaces dirfd/name with data: temp file in the same
  * directory, write, fchmod(mode), fsync, rename, fsync the directory.
  * Readers see the old or the new content, never a mix. */
-int sp_atomic_write_at(int dirfd, const char *name, const void *data,
-		       size_t n, mode_t mode, sp_error *err);
+int sp_atomic_write_at(int dirfd, const char *name, const void *data, size_t n, mode_t mode,
+		       sp_error *err);
 /* Payloads are stored with mtime 0 (the epoch): any later write to the
  * file moves its mtime, which is how a render notices a payload modified
  * in place (through a hardlink) without re-hashing every untouched one. */
@@ -201,10 +198,9 @@ typedef enum {
 void sp_log_init(int verbosity_delta);
 void sp_log_set_level(sp_log_level level);
 sp_log_level sp_log_get_level(void);
-void sp_log(sp_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-#define sp_warn(...) sp_log(SP_LOG_WARN, __VA_ARGS__)
-#define sp_info(...) sp_log(SP_LOG_INFO, __VA_ARGS__)
+void sp_log(sp_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+#define sp_warn(...)  sp_log(SP_LOG_WARN, __VA_ARGS__)
+#define sp_info(...)  sp_log(SP_LOG_INFO, __VA_ARGS__)
 #define sp_debug(...) sp_log(SP_LOG_DEBUG, __VA_ARGS__)
 
 /* ------------------------------------------------------- JSON writer */
@@ -267,8 +263,8 @@ typedef enum sp_yaml_kind {
 
 typedef struct sp_yaml_node {
 	sp_yaml_kind kind;
-	char *key;   /* set on the children of a mapping; owned */
-	char *value; /* set on scalars; owned */
+	char *key;		       /* set on the children of a mapping; owned */
+	char *value;		       /* set on scalars; owned */
 	struct sp_yaml_node *children; /* owned array */
 	size_t count;
 	size_t line, column;

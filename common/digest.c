@@ -35,8 +35,7 @@ int sp_hasher_update(sp_hasher *h, const void *data, size_t n, sp_error *err)
 int sp_hasher_final(sp_hasher *h, sp_digest *out, sp_error *err)
 {
 	unsigned int len = 0;
-	if (EVP_DigestFinal_ex(h->ctx, out->bytes, &len) != 1 ||
-	    len != SP_DIGEST_LEN ||
+	if (EVP_DigestFinal_ex(h->ctx, out->bytes, &len) != 1 || len != SP_DIGEST_LEN ||
 	    EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1)
 		return sp_error_set(err, SP_ERROR, "SHA-256 final failed");
 	return 0;
@@ -58,8 +57,7 @@ void sp_hasher_freep(sp_hasher **h)
 int sp_digest_buf(sp_digest *out, const void *data, size_t n, sp_error *err)
 {
 	unsigned int len = 0;
-	if (EVP_Digest(data, n, out->bytes, &len, EVP_sha256(), NULL) != 1 ||
-	    len != SP_DIGEST_LEN)
+	if (EVP_Digest(data, n, out->bytes, &len, EVP_sha256(), NULL) != 1 || len != SP_DIGEST_LEN)
 		return sp_error_set(err, SP_ERROR, "SHA-256 failed");
 	return 0;
 }

@@ -20,14 +20,10 @@ int sp_error_set(sp_error *err, int code, const char *fmt, ...)
 static int code_for_errno(int e)
 {
 	switch (e) {
-	case ENOENT:
-		return SP_ENOTFOUND;
-	case EEXIST:
-		return SP_EEXISTS;
-	case ENOMEM:
-		return SP_ENOMEM;
-	default:
-		return SP_EIO;
+	case ENOENT: return SP_ENOTFOUND;
+	case EEXIST: return SP_EEXISTS;
+	case ENOMEM: return SP_ENOMEM;
+	default: return SP_EIO;
 	}
 }
 
@@ -42,8 +38,7 @@ int sp_error_errno(sp_error *err, const char *fmt, ...)
 	int n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
 	va_end(ap);
 	if (n >= 0 && (size_t)n < sizeof(err->msg))
-		snprintf(err->msg + n, sizeof(err->msg) - (size_t)n, ": %s",
-			 strerror(e));
+		snprintf(err->msg + n, sizeof(err->msg) - (size_t)n, ": %s", strerror(e));
 	err->code = code;
 	err->sys_errno = e;
 	errno = e;

@@ -28,11 +28,11 @@ int sp_write_all(int fd, const void *buf, size_t n, sp_error *err)
 	return 0;
 }
 
-int sp_read_file_at(char **out, size_t *len, int dirfd, const char *path,
-		    size_t max, sp_error *err)
+int sp_read_file_at(char **out, size_t *len, int dirfd, const char *path, size_t max, sp_error *err)
 {
 	/* O_NONBLOCK: opening a FIFO must not hang; it is refused below */
-	_cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	_cleanup_close_ int fd =
+	    openat(dirfd, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ELOOP)
 			return sp_error_set(err, SP_EINVALID, "%s: is a symbolic link", path);
@@ -60,8 +60,8 @@ int sp_read_file_at(char **out, size_t *len, int dirfd, const char *path,
 			break;
 		if (b.len + (size_t)n > max) {
 			sp_buf_free(&b);
-			return sp_error_set(err, SP_EINVALID, "%s: larger than the limit of %zu bytes",
-					    path, max);
+			return sp_error_set(err, SP_EINVALID,
+					    "%s: larger than the limit of %zu bytes", path, max);
 		}
 		int rc = sp_buf_append(&b, chunk, (size_t)n, err);
 		if (rc) {
@@ -85,7 +85,8 @@ int sp_open_dir_at(int *out_fd, int dirfd, const char *path, sp_error *err)
 	int fd = openat(dirfd, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
 		if (errno == ELOOP || errno == ENOTDIR)
-			return sp_error_set(err, SP_EINVALID, "%s: not a directory (or a symbolic link)", path);
+			return sp_error_set(err, SP_EINVALID,
+					    "%s: not a directory (or a symbolic link)", path);
 		return sp_error_errno(err, "open directory %s", path);
 	}
 	*out_fd = fd;
@@ -110,7 +111,8 @@ int sp_mkdir_p_at(int dirfd, const char *path, mode_t mode, sp_error *err)
 		if (fstatat(dirfd, copy, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			return sp_error_errno(err, "stat %s", copy);
 		if (!S_ISDIR(st.st_mode))
-			return sp_error_set(err, SP_EINVALID, "%s: exists and is not a directory", copy);
+			return sp_error_set(err, SP_EINVALID, "%s: exists and is not a directory",
+					    copy);
 		copy[i] = saved;
 	}
 	return 0;
@@ -135,21 +137,23 @@ void sp_random_name(char *out, size_t len)
 		/* getrandom on Linux >= 3.17 does not fail for small sizes; fall
 		 * back to something unique per process anyway. */
 		for (size_t i = 0; i < need; i++)
-			raw[i] = (unsigned char)((uintptr_t)out >> (i % 8) ^ (unsigned)getpid() ^ i * 131u);
+			raw[i] = (unsigned char)((uintptr_t)out >> (i % 8) ^ (unsigned)getpid() ^
+						 i * 131u);
 	}
 	for (size_t i = 0; i < len && i / 2 < need; i++)
 		out[i] = hex[(raw[i / 2] >> ((i & 1) ? 0 : 4)) & 0xf];
 	out[len] = '\0';
 }
 
-int sp_atomic_write_at(int dirfd, const char *name, const void *data,
-		       size_t n, mode_t mode, sp_error *err)
+int sp_atomic_write_at(int dirfd, const char *name, const void *data, size_t n, mode_t mode,
+		       sp_error *err)
 {
 	char tmp[64];
 	char rnd[17];
 	sp_random_name(rnd, 16);
 	snprintf(tmp, sizeof(tmp), ".tmp-%s", rnd);
-	_cleanup_close_ int fd = sp_sys_openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	_cleanup_close_ int fd =
+	    sp_sys_openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return sp_error_errno(err, "create temporary file for %s", name);
 	int rc = sp_write_all(fd, data, n, err);

@@ -60,10 +60,22 @@ static void close_container(sp_json *j, char c)
 	fputc(c, j->out);
 }
 
-void sp_json_begin_object(sp_json *j) { open_container(j, '{'); }
-void sp_json_end_object(sp_json *j) { close_container(j, '}'); }
-void sp_json_begin_array(sp_json *j) { open_container(j, '['); }
-void sp_json_end_array(sp_json *j) { close_container(j, ']'); }
+void sp_json_begin_object(sp_json *j)
+{
+	open_container(j, '{');
+}
+void sp_json_end_object(sp_json *j)
+{
+	close_container(j, '}');
+}
+void sp_json_begin_array(sp_json *j)
+{
+	open_container(j, '[');
+}
+void sp_json_end_array(sp_json *j)
+{
+	close_container(j, ']');
+}
 
 /* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
 static size_t utf8_seq(const unsigned char *s, size_t n)
@@ -73,10 +85,17 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	uint32_t cp;
 	if (c < 0x80)
 		return 1;
-	if ((c & 0xe0) == 0xc0) { len = 2; cp = c & 0x1f; }
-	else if ((c & 0xf0) == 0xe0) { len = 3; cp = c & 0x0f; }
-	else if ((c & 0xf8) == 0xf0) { len = 4; cp = c & 0x07; }
-	else return 0;
+	if ((c & 0xe0) == 0xc0) {
+		len = 2;
+		cp = c & 0x1f;
+	} else if ((c & 0xf0) == 0xe0) {
+		len = 3;
+		cp = c & 0x0f;
+	} else if ((c & 0xf8) == 0xf0) {
+		len = 4;
+		cp = c & 0x07;
+	} else
+		return 0;
 	if (len > n)
 		return 0;
 	for (size_t i = 1; i < len; i++) {

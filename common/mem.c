@@ -70,8 +70,8 @@ static int buf_reserve(sp_buf *b, size_t extra, sp_error *err)
 	size_t max = b->max ? b->max : SP_BUF_DEFAULT_MAX;
 	if (__builtin_add_overflow(b->len, extra, &need) ||
 	    __builtin_add_overflow(need, 1, &need) || need > max)
-		return sp_error_set(err, SP_EINVALID,
-				    "buffer would exceed its limit of %zu bytes", max);
+		return sp_error_set(err, SP_EINVALID, "buffer would exceed its limit of %zu bytes",
+				    max);
 	if (need <= b->cap)
 		return 0;
 	size_t cap = b->cap ? b->cap : 256;

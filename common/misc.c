@@ -28,8 +28,9 @@ int sp_parse_duration(uint64_t *out_seconds, const char *s, sp_error *err)
 	uint64_t mult = 1;
 	if (*end) {
 		if (end[1])
-			return sp_error_set(err, SP_EINVALID,
-					    "'%s' is not a duration (expected e.g. 90s, 15m, 2h, 7d)", s);
+			return sp_error_set(
+			    err, SP_EINVALID,
+			    "'%s' is not a duration (expected e.g. 90s, 15m, 2h, 7d)", s);
 		switch (*end) {
 		case 's': mult = 1; break;
 		case 'm': mult = 60; break;
@@ -38,7 +39,8 @@ int sp_parse_duration(uint64_t *out_seconds, const char *s, sp_error *err)
 		case 'w': mult = 7 * 86400; break;
 		default:
 			return sp_error_set(err, SP_EINVALID,
-					    "'%s': unknown unit '%c' (use s, m, h, d or w)", s, *end);
+					    "'%s': unknown unit '%c' (use s, m, h, d or w)", s,
+					    *end);
 		}
 	}
 	uint64_t out;
@@ -79,11 +81,10 @@ static void progress_draw(sp_progress *p)
 	char b[32];
 	sp_format_bytes(b, sizeof(b), p->bytes);
 	if (p->total)
-		fprintf(stderr, "\r\033[K%s: %llu/%llu (%s)", p->label,
-			(unsigned long long)p->done, (unsigned long long)p->total, b);
+		fprintf(stderr, "\r\033[K%s: %llu/%llu (%s)", p->label, (unsigned long long)p->done,
+			(unsigned long long)p->total, b);
 	else
-		fprintf(stderr, "\r\033[K%s: %llu (%s)", p->label,
-			(unsigned long long)p->done, b);
+		fprintf(stderr, "\r\033[K%s: %llu (%s)", p->label, (unsigned long long)p->done, b);
 	p->drawn = true;
 }
 

@@ -16,7 +16,7 @@
 
 enum { OP_WRITE, OP_FSYNC, OP_SYNCFS, OP_RENAME, OP_LINK, OP_OPEN, OP_MKDIR, OP_COUNT };
 static const char *const op_names[OP_COUNT] = {
-	"write", "fsync", "syncfs", "rename", "link", "open", "mkdir",
+    "write", "fsync", "syncfs", "rename", "link", "open", "mkdir",
 };
 
 /* "OP:N:KILL" kills the process with SIGKILL at that call: a crash at an
@@ -30,10 +30,13 @@ static atomic_int env_loaded;
 
 static int errno_from_name(const char *s)
 {
-	static const struct { const char *name; int e; } names[] = {
-		{"EIO", EIO}, {"ENOSPC", ENOSPC}, {"EDQUOT", EDQUOT},
-		{"EROFS", EROFS}, {"EACCES", EACCES}, {"EPERM", EPERM},
-		{"ENOMEM", ENOMEM}, {"EMLINK", EMLINK}, {"EXDEV", EXDEV},
+	static const struct {
+		const char *name;
+		int e;
+	} names[] = {
+	    {"EIO", EIO},	{"ENOSPC", ENOSPC}, {"EDQUOT", EDQUOT},
+	    {"EROFS", EROFS},	{"EACCES", EACCES}, {"EPERM", EPERM},
+	    {"ENOMEM", ENOMEM}, {"EMLINK", EMLINK}, {"EXDEV", EXDEV},
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (strcmp(s, names[i].name) == 0)
@@ -59,7 +62,8 @@ int sp_sys_fault_set(const char *spec, sp_error *err)
 		char *c1 = strchr(item, ':');
 		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 		if (!c1 || !c2)
-			return sp_error_set(err, SP_EINVALID, "fault '%s': expected OP:N:ERRNO", item);
+			return sp_error_set(err, SP_EINVALID, "fault '%s': expected OP:N:ERRNO",
+					    item);
 		*c1 = *c2 = '\0';
 		int op = -1;
 		for (int i = 0; i < OP_COUNT; i++)
@@ -69,8 +73,8 @@ int sp_sys_fault_set(const char *spec, sp_error *err)
 		long n = strtol(c1 + 1, &end, 10);
 		int e = errno_from_name(c2 + 1);
 		if (op < 0 || !end || *end || n <= 0 || !e)
-			return sp_error_set(err, SP_EINVALID, "fault '%s:%s:%s' is not valid",
-					    item, c1 + 1, c2 + 1);
+			return sp_error_set(err, SP_EINVALID, "fault '%s:%s:%s' is not valid", item,
+					    c1 + 1, c2 + 1);
 		at[op] = n;
 		en[op] = e;
 	}
@@ -137,16 +141,15 @@ int sp_sys_syncfs(int fd)
 	return syncfs(fd);
 }
 
-int sp_sys_renameat(int olddirfd, const char *oldpath, int newdirfd,
-		    const char *newpath, unsigned int flags)
+int sp_sys_renameat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath,
+		    unsigned int flags)
 {
 	if (inject(OP_RENAME))
 		return -1;
 	return renameat2(olddirfd, oldpath, newdirfd, newpath, flags);
 }
 
-int sp_sys_linkat(int olddirfd, const char *oldpath, int newdirfd,
-		  const char *newpath, int flags)
+int sp_sys_linkat(int olddirfd, const char *oldpath, int newdirfd, const char *newpath, int flags)
 {
 	if (inject(OP_LINK))
 		return -1;

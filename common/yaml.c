@@ -53,15 +53,17 @@ static int next_event(builder *b, yaml_event_t *ev)
 	if (ev->type == YAML_ALIAS_EVENT) {
 		size_t line = ev->start_mark.line + 1, col = ev->start_mark.column + 1;
 		yaml_event_delete(ev);
-		return sp_error_set(b->err, SP_EINVALID, "%s:%zu:%zu: aliases (*name) are not supported",
-				    b->name, line, col);
+		return sp_error_set(b->err, SP_EINVALID,
+				    "%s:%zu:%zu: aliases (*name) are not supported", b->name, line,
+				    col);
 	}
 	return 0;
 }
 
 static int push_child(sp_yaml_node *parent, sp_yaml_node *child, sp_error *err)
 {
-	int rc = sp_realloc_array((void **)&parent->children, parent->count + 1, sizeof(*child), err);
+	int rc =
+	    sp_realloc_array((void **)&parent->children, parent->count + 1, sizeof(*child), err);
 	if (rc)
 		return rc;
 	parent->children[parent->count++] = *child;
@@ -86,8 +88,7 @@ static int build(builder *b, yaml_event_t *ev, sp_yaml_node *out, int depth)
 	}
 	int rc = 0;
 	switch (ev->type) {
-	case YAML_SCALAR_EVENT:
-	{
+	case YAML_SCALAR_EVENT: {
 		size_t len = ev->data.scalar.length;
 		out->kind = SP_YAML_SCALAR;
 		out->value = strndup((const char *)ev->data.scalar.value, len);
@@ -95,8 +96,9 @@ static int build(builder *b, yaml_event_t *ev, sp_yaml_node *out, int depth)
 		if (!out->value)
 			return sp_error_set(b->err, SP_ENOMEM, "out of memory");
 		if (strlen(out->value) != len)
-			return sp_error_set(b->err, SP_EINVALID, "%s:%zu:%zu: value contains a NUL character",
-					    b->name, out->line, out->column);
+			return sp_error_set(b->err, SP_EINVALID,
+					    "%s:%zu:%zu: value contains a NUL character", b->name,
+					    out->line, out->column);
 		return 0;
 	}
 	case YAML_SEQUENCE_START_EVENT:
@@ -120,13 +122,17 @@ static int build(builder *b, yaml_event_t *ev, sp_yaml_node *out, int depth)
 					return rc;
 				if (k.kind != SP_YAML_SCALAR) {
 					node_clear(&k);
-					return sp_error_set(b->err, SP_EINVALID, "%s:%zu:%zu: a mapping key must be a plain value",
-							    b->name, line, col);
+					return sp_error_set(
+					    b->err, SP_EINVALID,
+					    "%s:%zu:%zu: a mapping key must be a plain value",
+					    b->name, line, col);
 				}
 				for (size_t i = 0; i < out->count; i++)
 					if (strcmp(out->children[i].key, k.value) == 0) {
-						rc = sp_error_set(b->err, SP_EINVALID, "%s:%zu:%zu: key '%.100s' appears twice",
-								  b->name, line, col, k.value);
+						rc = sp_error_set(
+						    b->err, SP_EINVALID,
+						    "%s:%zu:%zu: key '%.100s' appears twice",
+						    b->name, line, col, k.value);
 						node_clear(&k);
 						return rc;
 					}
@@ -153,7 +159,8 @@ static int build(builder *b, yaml_event_t *ev, sp_yaml_node *out, int depth)
 	default: {
 		size_t line = out->line, col = out->column;
 		yaml_event_delete(ev);
-		return sp_error_set(b->err, SP_EINVALID, "%s:%zu:%zu: unexpected YAML structure", b->name, line, col);
+		return sp_error_set(b->err, SP_EINVALID, "%s:%zu:%zu: unexpected YAML structure",
+				    b->name, line, col);
 	}
 	}
 }
@@ -161,7 +168,8 @@ static int build(builder *b, yaml_event_t *ev, sp_yaml_node *out, int depth)
 int sp_yaml_parse(sp_yaml_node **out, const char *data, size_t n, const char *name, sp_error *err)
 {
 	if (n > SP_YAML_MAX_INPUT)
-		return sp_error_set(err, SP_EINVALID, "%s: larger than %zu bytes", name, SP_YAML_MAX_INPUT);
+		return sp_error_set(err, SP_EINVALID, "%s: larger than %zu bytes", name,
+				    SP_YAML_MAX_INPUT);
 	builder b = {.name = name, .err = err};
 	if (!yaml_parser_initialize(&b.parser))
 		return sp_error_set(err, SP_ENOMEM, "out of memory");
@@ -199,7 +207,8 @@ const sp_yaml_node *sp_yaml_lookup(const sp_yaml_node *root, const char *path)
 		const sp_yaml_node *next = NULL;
 		if (n->kind == SP_YAML_MAP)
 			for (size_t i = 0; i < n->count; i++)
-				if (strlen(n->children[i].key) == len && memcmp(n->children[i].key, p, len) == 0)
+				if (strlen(n->children[i].key) == len &&
+				    memcmp(n->children[i].key, p, len) == 0)
 					next = &n->children[i];
 		n = next;
 		p = dot ? dot + 1 : p + len;
@@ -225,14 +234,14 @@ static int config_file_get(char **out, const char *file, const char *path, sp_er
 	if (rc)
 		return rc;
 	if (doc->kind != SP_YAML_MAP)
-		return sp_error_set(err, SP_EINVALID, "%s:%zu:%zu: expected a mapping of settings", file,
-				    doc->line, doc->column);
+		return sp_error_set(err, SP_EINVALID, "%s:%zu:%zu: expected a mapping of settings",
+				    file, doc->line, doc->column);
 	const sp_yaml_node *n = sp_yaml_lookup(doc, path);
 	if (!n)
 		return 0;
 	if (n->kind != SP_YAML_SCALAR)
-		return sp_error_set(err, SP_EINVALID, "%s:%zu:%zu: '%s' must be a single value", file,
-				    n->line, n->column, path);
+		return sp_error_set(err, SP_EINVALID, "%s:%zu:%zu: '%s' must be a single value",
+				    file, n->line, n->column, path);
 	free(*out);
 	*out = strdup(n->value);
 	return *out ? 0 : sp_error_set(err, SP_ENOMEM, "out of memory");

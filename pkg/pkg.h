@@ -45,7 +45,7 @@ extern const pkg_limits pkg_limits_default;
 
 typedef enum {
 	PKG_RECIPE = 0, /* name/version */
-	PKG_BUILD = 1,  /* name/version/BUILD */
+	PKG_BUILD = 1,	/* name/version/BUILD */
 	PKG_SOURCE = 2, /* name/version/src */
 } pkg_kind;
 
@@ -87,8 +87,8 @@ typedef struct pkg_spec {
 
 /* Parses every document of one spec file (text[0..len), named `file` in
  * messages). *out is an array of *n pointers, all in arena a. */
-int pkg_spec_parse(pkg_spec ***out, size_t *n, solver_arena *a, const char *text,
-		   size_t len, const char *file, const pkg_limits *lim, sp_error *err);
+int pkg_spec_parse(pkg_spec ***out, size_t *n, solver_arena *a, const char *text, size_t len,
+		   const char *file, const pkg_limits *lim, sp_error *err);
 
 /* Derives the build id of a recipe's default build from its option values
  * (8 characters of base32). id must hold 9 bytes. */
@@ -100,8 +100,8 @@ typedef struct pkg_specdir pkg_specdir;
 
 /* Reads every spec below path. `name` names the repository in requests
  * ("name/pkg/...") and messages; NULL uses the path. */
-int pkg_specdir_open(pkg_specdir **out, const char *path, const char *name,
-		     const pkg_limits *lim, sp_error *err);
+int pkg_specdir_open(pkg_specdir **out, const char *path, const char *name, const pkg_limits *lim,
+		     sp_error *err);
 void pkg_specdir_free(pkg_specdir *d);
 void pkg_specdir_freep(pkg_specdir **d);
 /* The repository interface for the solver; borrowed from d. */

@@ -5,13 +5,13 @@
 #include <string.h>
 
 const pkg_limits pkg_limits_default = {
-	.max_file = (size_t)4 << 20,
-	.max_depth = 64,
-	.max_nodes = 200000,
-	.max_scalar = (size_t)1 << 20,
-	.max_docs = 10000,
-	.max_files = 200000,
-	.max_dir_depth = 32,
+    .max_file = (size_t)4 << 20,
+    .max_depth = 64,
+    .max_nodes = 200000,
+    .max_scalar = (size_t)1 << 20,
+    .max_docs = 10000,
+    .max_files = 200000,
+    .max_dir_depth = 32,
 };
 
 typedef struct ctx {
@@ -45,7 +45,9 @@ static int want(ctx *c, const ynode *n, int type, const char *what)
 	if (n->type == type)
 		return 0;
 	return fail(c, n, "%s: expected %s, got %s", what,
-		    type == PKG__Y_MAP ? "a mapping" : type == PKG__Y_SEQ ? "a list" : "a value",
+		    type == PKG__Y_MAP	 ? "a mapping"
+		    : type == PKG__Y_SEQ ? "a list"
+					 : "a value",
 		    type_name(n));
 }
 
@@ -117,8 +119,10 @@ static int parse_ident(ctx *c, const ynode *n, solver_build *b, pkg_kind *kind)
 	const char *sl = strchr(s, '/');
 	size_t nl = sl ? (size_t)(sl - s) : strlen(s);
 	if (!solver_name_valid(s, nl))
-		return fail(c, n, "pkg: invalid package name '%.*s' (lowercase letters, digits "
-			    "and '-', at most 64)", (int)(nl > 80 ? 80 : nl), s);
+		return fail(c, n,
+			    "pkg: invalid package name '%.*s' (lowercase letters, digits "
+			    "and '-', at most 64)",
+			    (int)(nl > 80 ? 80 : nl), s);
 	b->name = solver_arena_strndup(c->a, s, nl, c->err);
 	if (!b->name)
 		return c->err->code;
@@ -152,8 +156,7 @@ static int parse_ident(ctx *c, const ynode *n, solver_build *b, pkg_kind *kind)
 	return b->build ? 0 : c->err->code;
 }
 
-static int str_list(ctx *c, const ynode *n, const char *what, const char *const **out,
-		    size_t *nout)
+static int str_list(ctx *c, const ynode *n, const char *what, const char *const **out, size_t *nout)
 {
 	int rc = want(c, n, PKG__Y_SEQ, what);
 	if (rc)
@@ -169,7 +172,7 @@ static int str_list(ctx *c, const ynode *n, const char *what, const char *const 
 	return 0;
 }
 
-static const char *const req_keys[] = {"pkg", "var", "include", "prereleasePolicy",
+static const char *const req_keys[] = {"pkg",	       "var",	"include",     "prereleasePolicy",
 				       "fromBuildEnv", "value", "description", NULL};
 
 /* One entry of a requirements list. Returns 1 when the entry is skipped. */
@@ -193,9 +196,12 @@ static int parse_req(ctx *c, const ynode *n, solver_request *r, const char *wher
 				sp_buf b = {0};
 				rc = sp_buf_printf(&b, c->err, "%s/%s", s, val->s);
 				if (!rc)
-					rc = solver_request_parse_var(r, c->a, b.data, b.len, c->sl, c->err);
+					rc = solver_request_parse_var(r, c->a, b.data, b.len, c->sl,
+								      c->err);
 				sp_buf_free(&b);
-				return rc ? sp_error_prefix(c->err, "%s:%zu:%zu", c->file, v->line, v->col) : 0;
+				return rc ? sp_error_prefix(c->err, "%s:%zu:%zu", c->file, v->line,
+							    v->col)
+					  : 0;
 			}
 			if (fb)
 				return 1; /* fromBuildEnv without a build environment: see docs */
@@ -220,7 +226,8 @@ static int parse_req(ctx *c, const ynode *n, solver_request *r, const char *wher
 		else if (!strcmp(is, "Always"))
 			r->include = SOLVER_INCLUDE_ALWAYS;
 		else
-			return fail(c, inc, "include: expected Always or IfAlreadyPresent, got '%s'", is);
+			return fail(c, inc,
+				    "include: expected Always or IfAlreadyPresent, got '%s'", is);
 	}
 	const ynode *pp = get(n, "prereleasePolicy");
 	if (pp) {
@@ -232,7 +239,9 @@ static int parse_req(ctx *c, const ynode *n, solver_request *r, const char *wher
 		else if (!strcmp(ps, "ExcludeAll"))
 			r->prerelease = SOLVER_PRERELEASE_EXCLUDE;
 		else
-			return fail(c, pp, "prereleasePolicy: expected IncludeAll or ExcludeAll, got '%s'", ps);
+			return fail(c, pp,
+				    "prereleasePolicy: expected IncludeAll or ExcludeAll, got '%s'",
+				    ps);
 	}
 	if (fb) {
 		if (fb->type != PKG__Y_SCALAR)
@@ -264,8 +273,8 @@ static int parse_reqs(ctx *c, const ynode *n, const char *where, const solver_re
 	return 0;
 }
 
-static const char *const embed_keys[] = {"pkg", "api", "install", "build", "meta", "compat",
-					 "deprecated", "sources", "tests", NULL};
+static const char *const embed_keys[] = {"pkg",	   "api",	 "install", "build", "meta",
+					 "compat", "deprecated", "sources", "tests", NULL};
 
 static int parse_embedded(ctx *c, const ynode *n, const solver_embedded **out, size_t *nout)
 {
@@ -301,7 +310,8 @@ static int parse_embedded(ctx *c, const ynode *n, const solver_embedded **out, s
 			for (size_t k = 0; k < comps->n; k++) {
 				const ynode *nm = get(comps->items[k], "name");
 				if (!nm)
-					return fail(c, comps->items[k], "component: missing 'name'");
+					return fail(c, comps->items[k],
+						    "component: missing 'name'");
 				if ((rc = str(c, nm, "name", &names[k])))
 					return rc;
 			}
@@ -314,8 +324,8 @@ static int parse_embedded(ctx *c, const ynode *n, const solver_embedded **out, s
 	return 0;
 }
 
-static const char *const comp_keys[] = {"name", "files", "uses", "requirements", "embedded",
-					"file_match_mode", "description", NULL};
+static const char *const comp_keys[] = {
+    "name", "files", "uses", "requirements", "embedded", "file_match_mode", "description", NULL};
 
 static int parse_components(ctx *c, const ynode *n, solver_build *b)
 {
@@ -392,9 +402,9 @@ static int ensure_default_components(ctx *c, solver_build *b)
 	return 0;
 }
 
-static const char *const opt_keys[] = {"var", "pkg", "default", "choices", "inheritance",
-				       "static", "required", "description", "compat",
-				       "prereleasePolicy", "value", "components", NULL};
+static const char *const opt_keys[] = {
+    "var",	   "pkg",    "default",		 "choices", "inheritance", "static", "required",
+    "description", "compat", "prereleasePolicy", "value",   "components",  NULL};
 
 static int scalar_text(ctx *c, const ynode *n, const char *what, const char **out)
 {
@@ -470,7 +480,8 @@ static int parse_options(ctx *c, const ynode *n, solver_build *b, pkg_spec *spec
 			for (size_t k = 0; k < decls[i].nchoices; k++)
 				ok = ok || !strcmp(decls[i].choices[k], value);
 			if (!ok)
-				return fail(c, which, "build option '%s': '%s' is not one of its choices",
+				return fail(c, which,
+					    "build option '%s': '%s' is not one of its choices",
 					    name, value);
 		}
 		if ((x = get(e, "inheritance"))) {
@@ -479,17 +490,21 @@ static int parse_options(ctx *c, const ynode *n, solver_build *b, pkg_spec *spec
 			if (strcmp(decls[i].inheritance, "Weak") &&
 			    strcmp(decls[i].inheritance, "Strong") &&
 			    strcmp(decls[i].inheritance, "StrongForBuildOnly"))
-				return fail(c, x, "inheritance: expected Weak, Strong or "
-					    "StrongForBuildOnly, got '%s'", decls[i].inheritance);
+				return fail(c, x,
+					    "inheritance: expected Weak, Strong or "
+					    "StrongForBuildOnly, got '%s'",
+					    decls[i].inheritance);
 		}
-		if ((x = get(e, "required")) && (rc = boolean(c, x, "required", &decls[i].required)))
+		if ((x = get(e, "required")) &&
+		    (rc = boolean(c, x, "required", &decls[i].required)))
 			return rc;
 		if (pkgn) {
 			sp_buf t = {0};
-			rc = sp_buf_printf(&t, c->err, "%.*s%s%s", (int)nl, s, *value ? "/" : "", value);
+			rc = sp_buf_printf(&t, c->err, "%.*s%s%s", (int)nl, s, *value ? "/" : "",
+					   value);
 			if (!rc)
-				rc = solver_request_parse(&breqs[nb], c->a, t.data, t.len, SOLVER_COMPAT_API,
-							  c->sl, c->err);
+				rc = solver_request_parse(&breqs[nb], c->a, t.data, t.len,
+							  SOLVER_COMPAT_API, c->sl, c->err);
 			sp_buf_free(&t);
 			if (rc)
 				return sp_error_prefix(c->err, "%s:%zu:%zu: build option", c->file,
@@ -506,8 +521,8 @@ static int parse_options(ctx *c, const ynode *n, solver_build *b, pkg_spec *spec
 	return 0;
 }
 
-static const char *const build_keys[] = {"options", "variants", "script", "validation",
-					 "auto_host_vars", "test", NULL};
+static const char *const build_keys[] = {"options",	   "variants", "script", "validation",
+					 "auto_host_vars", "test",     NULL};
 
 static int join_script(ctx *c, const ynode *n, const char **out)
 {
@@ -558,14 +573,16 @@ static int parse_build(ctx *c, const ynode *n, solver_build *b, pkg_spec *spec)
 		const char *s;
 		if ((rc = str(c, x, "auto_host_vars", &s)))
 			return rc;
-		if (strcmp(s, "Distro") && strcmp(s, "Arch") && strcmp(s, "Os") && strcmp(s, "None"))
-			return fail(c, x, "auto_host_vars: expected Distro, Arch, Os or None, got '%s'", s);
+		if (strcmp(s, "Distro") && strcmp(s, "Arch") && strcmp(s, "Os") &&
+		    strcmp(s, "None"))
+			return fail(
+			    c, x, "auto_host_vars: expected Distro, Arch, Os or None, got '%s'", s);
 	}
 	return 0;
 }
 
-static const char *const env_keys[] = {"set", "append", "prepend", "value", "separator",
-				       "priority", "comment", NULL};
+static const char *const env_keys[] = {"set",	    "append",	"prepend", "value",
+				       "separator", "priority", "comment", NULL};
 
 static int parse_env(ctx *c, const ynode *n, pkg_spec *spec)
 {
@@ -587,13 +604,15 @@ static int parse_env(ctx *c, const ynode *n, pkg_spec *spec)
 			if (!x)
 				continue;
 			if (which)
-				return fail(c, e, "environment operation: more than one of set, append, "
+				return fail(c, e,
+					    "environment operation: more than one of set, append, "
 					    "prepend, priority, comment");
 			which = x;
 			ops[i].op = kinds[k];
 		}
 		if (!which)
-			return fail(c, e, "environment operation: expected one of set, append, "
+			return fail(c, e,
+				    "environment operation: expected one of set, append, "
 				    "prepend, priority, comment");
 		if ((rc = str(c, which, ops[i].op, &ops[i].var)))
 			return rc;
@@ -620,10 +639,10 @@ static int parse_env(ctx *c, const ynode *n, pkg_spec *spec)
 	return 0;
 }
 
-static const char *const install_keys[] = {"requirements", "embedded", "components",
-					   "environment", NULL};
-static const char *const top_keys[] = {"pkg", "api", "meta", "compat", "deprecated", "sources",
-				       "build", "install", "tests", NULL};
+static const char *const install_keys[] = {"requirements", "embedded", "components", "environment",
+					   NULL};
+static const char *const top_keys[] = {"pkg",	  "api",   "meta",    "compat", "deprecated",
+				       "sources", "build", "install", "tests",	NULL};
 static const char *const meta_keys[] = {"description", "homepage", "license", "labels", NULL};
 
 static int parse_doc(ctx *c, const ynode *d, pkg_spec *spec)
@@ -726,8 +745,8 @@ static int parse_doc(ctx *c, const ynode *d, pkg_spec *spec)
 	return 0;
 }
 
-int pkg_spec_parse(pkg_spec ***out, size_t *n, solver_arena *a, const char *text,
-		   size_t len, const char *file, const pkg_limits *lim, sp_error *err)
+int pkg_spec_parse(pkg_spec ***out, size_t *n, solver_arena *a, const char *text, size_t len,
+		   const char *file, const pkg_limits *lim, sp_error *err)
 {
 	if (!lim)
 		lim = &pkg_limits_default;

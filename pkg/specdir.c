@@ -21,7 +21,7 @@ struct pkg_specdir {
 	size_t nspecs, capspecs;
 	const solver_build **by_name; /* sorted by name */
 	const solver_build **emb;     /* embedders, sorted by embedded name */
-	const char **emb_names;       /* parallel to emb */
+	const char **emb_names;	      /* parallel to emb */
 	size_t nemb;
 	size_t nfiles;
 	const pkg_limits *lim;
@@ -41,7 +41,8 @@ static bool is_spec_name(const char *n)
 static int add_file(pkg_specdir *d, int dirfd, const char *name, const char *path, sp_error *err)
 {
 	if (++d->nfiles > d->lim->max_files)
-		return sp_error_set(err, SP_EINVALID, "more than %zu spec files", d->lim->max_files);
+		return sp_error_set(err, SP_EINVALID, "more than %zu spec files",
+				    d->lim->max_files);
 	char *text = NULL;
 	size_t len = 0;
 	int rc = sp_read_file_at(&text, &len, dirfd, name, d->lim->max_file, err);
@@ -69,8 +70,8 @@ static int add_file(pkg_specdir *d, int dirfd, const char *name, const char *pat
 static int walk(pkg_specdir *d, int dirfd, const char *path, size_t depth, sp_error *err)
 {
 	if (depth > d->lim->max_dir_depth)
-		return sp_error_set(err, SP_EINVALID, "%s: directories nested deeper than %zu", path,
-				    d->lim->max_dir_depth);
+		return sp_error_set(err, SP_EINVALID, "%s: directories nested deeper than %zu",
+				    path, d->lim->max_dir_depth);
 	int fd = dup(dirfd);
 	if (fd < 0)
 		return sp_error_errno(err, "%s: dup", path);
@@ -177,8 +178,8 @@ static size_t lower_bound_name(const solver_build **v, size_t n, const char *nam
 	return lo;
 }
 
-static int repo_builds(void *self, const char *name, const solver_build *const **out,
-		       size_t *n, sp_error *err)
+static int repo_builds(void *self, const char *name, const solver_build *const **out, size_t *n,
+		       sp_error *err)
 {
 	(void)err;
 	pkg_specdir *d = self;
@@ -190,8 +191,8 @@ static int repo_builds(void *self, const char *name, const solver_build *const *
 	return 0;
 }
 
-static int repo_embedders(void *self, const char *name, const solver_build *const **out,
-			  size_t *n, sp_error *err)
+static int repo_embedders(void *self, const char *name, const solver_build *const **out, size_t *n,
+			  sp_error *err)
 {
 	(void)err;
 	pkg_specdir *d = self;
@@ -212,13 +213,13 @@ static int repo_embedders(void *self, const char *name, const solver_build *cons
 }
 
 static const solver_repo_ops specdir_ops = {
-	.version = SOLVER_REPO_OPS_VERSION,
-	.builds = repo_builds,
-	.embedders = repo_embedders,
+    .version = SOLVER_REPO_OPS_VERSION,
+    .builds = repo_builds,
+    .embedders = repo_embedders,
 };
 
-static int add_emb(emb_ent **v, size_t *n, size_t *cap, const char *name,
-		   const solver_build *b, sp_error *err)
+static int add_emb(emb_ent **v, size_t *n, size_t *cap, const char *name, const solver_build *b,
+		   sp_error *err)
 {
 	for (size_t i = 0; i < *n; i++)
 		if ((*v)[i].b == b && !strcmp((*v)[i].name, name))
@@ -263,7 +264,8 @@ static int index_specs(pkg_specdir *d, sp_error *err)
 			rc = add_emb(&ev, &ne, &cap, b->embedded[k].name, b, err);
 		for (size_t m = 0; m < b->ncomponents && !rc; m++)
 			for (size_t k = 0; k < b->components[m].nembedded && !rc; k++)
-				rc = add_emb(&ev, &ne, &cap, b->components[m].embedded[k].name, b, err);
+				rc = add_emb(&ev, &ne, &cap, b->components[m].embedded[k].name, b,
+					     err);
 	}
 	if (!rc && ne)
 		qsort(ev, ne, sizeof(*ev), emb_cmp);
@@ -282,8 +284,8 @@ static int index_specs(pkg_specdir *d, sp_error *err)
 	return rc;
 }
 
-int pkg_specdir_open(pkg_specdir **out, const char *path, const char *name,
-		     const pkg_limits *lim, sp_error *err)
+int pkg_specdir_open(pkg_specdir **out, const char *path, const char *name, const pkg_limits *lim,
+		     sp_error *err)
 {
 	*out = NULL;
 	pkg_specdir *d = calloc(1, sizeof(*d));

@@ -29,8 +29,8 @@ static int add_child(pkg__ynode *parent, size_t *cap, pkg__ynode *child, solver_
 	return 0;
 }
 
-int pkg__yaml_load(pkg__ynode ***docs, size_t *ndocs, solver_arena *a, const char *text,
-		   size_t len, const char *file, const pkg_limits *lim, sp_error *err)
+int pkg__yaml_load(pkg__ynode ***docs, size_t *ndocs, solver_arena *a, const char *text, size_t len,
+		   const char *file, const pkg_limits *lim, sp_error *err)
 {
 	*docs = NULL;
 	*ndocs = 0;
@@ -53,8 +53,8 @@ int pkg__yaml_load(pkg__ynode ***docs, size_t *ndocs, solver_arena *a, const cha
 	while (!done && !rc) {
 		yaml_event_t ev;
 		if (!yaml_parser_parse(&p, &ev)) {
-			rc = sp_error_set(err, SP_EINVALID, "%s:%zu:%zu: invalid YAML: %s%s%s", file,
-					  p.problem_mark.line + 1, p.problem_mark.column + 1,
+			rc = sp_error_set(err, SP_EINVALID, "%s:%zu:%zu: invalid YAML: %s%s%s",
+					  file, p.problem_mark.line + 1, p.problem_mark.column + 1,
 					  p.problem ? p.problem : "syntax error",
 					  p.context ? " " : "", p.context ? p.context : "");
 			break;
@@ -62,25 +62,25 @@ int pkg__yaml_load(pkg__ynode ***docs, size_t *ndocs, solver_arena *a, const cha
 		size_t line = ev.start_mark.line + 1, col = ev.start_mark.column + 1;
 		pkg__ynode *node = NULL;
 		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
+		case YAML_STREAM_END_EVENT: done = true; break;
 		case YAML_DOCUMENT_START_EVENT:
 			if (nout >= lim->max_docs)
-				rc = sp_error_set(err, SP_EINVALID, "%s:%zu:%zu: more than %zu documents",
-						  file, line, col, lim->max_docs);
+				rc = sp_error_set(err, SP_EINVALID,
+						  "%s:%zu:%zu: more than %zu documents", file, line,
+						  col, lim->max_docs);
 			break;
 		case YAML_ALIAS_EVENT:
 			rc = sp_error_set(err, SP_EINVALID,
-					  "%s:%zu:%zu: YAML aliases are not supported in specs", file,
-					  line, col);
+					  "%s:%zu:%zu: YAML aliases are not supported in specs",
+					  file, line, col);
 			break;
 		case YAML_SCALAR_EVENT:
 		case YAML_SEQUENCE_START_EVENT:
 		case YAML_MAPPING_START_EVENT:
 			if (++nodes > lim->max_nodes) {
-				rc = sp_error_set(err, SP_EINVALID, "%s:%zu:%zu: more than %zu YAML nodes",
-						  file, line, col, lim->max_nodes);
+				rc = sp_error_set(err, SP_EINVALID,
+						  "%s:%zu:%zu: more than %zu YAML nodes", file,
+						  line, col, lim->max_nodes);
 				break;
 			}
 			node = solver_arena_alloc(a, sizeof(*node), err);
@@ -93,13 +93,14 @@ int pkg__yaml_load(pkg__ynode ***docs, size_t *ndocs, solver_arena *a, const cha
 			if (ev.type == YAML_SCALAR_EVENT) {
 				if (ev.data.scalar.length > lim->max_scalar) {
 					rc = sp_error_set(err, SP_EINVALID,
-							  "%s:%zu:%zu: value longer than %zu bytes", file,
-							  line, col, lim->max_scalar);
+							  "%s:%zu:%zu: value longer than %zu bytes",
+							  file, line, col, lim->max_scalar);
 					break;
 				}
 				node->type = PKG__Y_SCALAR;
-				node->s = solver_arena_strndup(a, (const char *)ev.data.scalar.value,
-							       ev.data.scalar.length, err);
+				node->s =
+				    solver_arena_strndup(a, (const char *)ev.data.scalar.value,
+							 ev.data.scalar.length, err);
 				node->len = ev.data.scalar.length;
 				node->plain = ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
 				if (!node->s) {
@@ -107,17 +108,20 @@ int pkg__yaml_load(pkg__ynode ***docs, size_t *ndocs, solver_arena *a, const cha
 					break;
 				}
 				if (memchr(node->s, '\0', node->len)) {
-					rc = sp_error_set(err, SP_EINVALID, "%s:%zu:%zu: NUL byte in a value",
-							  file, line, col);
+					rc = sp_error_set(err, SP_EINVALID,
+							  "%s:%zu:%zu: NUL byte in a value", file,
+							  line, col);
 					break;
 				}
 			} else {
-				node->type = ev.type == YAML_SEQUENCE_START_EVENT ? PKG__Y_SEQ : PKG__Y_MAP;
+				node->type =
+				    ev.type == YAML_SEQUENCE_START_EVENT ? PKG__Y_SEQ : PKG__Y_MAP;
 			}
 			if (depth == 0) {
 				if (nout == capout) {
 					size_t nc = capout ? capout * 2 : 4;
-					pkg__ynode **o2 = solver_arena_array(a, nc, sizeof(*o2), err);
+					pkg__ynode **o2 =
+					    solver_arena_array(a, nc, sizeof(*o2), err);
 					if (!o2) {
 						rc = err->code;
 						break;
@@ -136,9 +140,10 @@ int pkg__yaml_load(pkg__ynode ***docs, size_t *ndocs, solver_arena *a, const cha
 			}
 			if (node->type != PKG__Y_SCALAR) {
 				if (depth >= lim->max_depth) {
-					rc = sp_error_set(err, SP_EINVALID,
-							  "%s:%zu:%zu: nested deeper than %zu levels", file,
-							  line, col, lim->max_depth);
+					rc = sp_error_set(
+					    err, SP_EINVALID,
+					    "%s:%zu:%zu: nested deeper than %zu levels", file, line,
+					    col, lim->max_depth);
 					break;
 				}
 				stack[depth].node = node;
@@ -151,8 +156,7 @@ int pkg__yaml_load(pkg__ynode ***docs, size_t *ndocs, solver_arena *a, const cha
 			if (depth > 0)
 				depth--;
 			break;
-		default:
-			break;
+		default: break;
 		}
 		yaml_event_delete(&ev);
 	}

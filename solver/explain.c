@@ -25,8 +25,8 @@ int solver__ident(sp_buf *b, const solver__name *names, int name, int cand, sp_e
 	solver_version_str(c->ver, v, sizeof(v));
 	if (c->kind == K_EMBED) {
 		char pv[128];
-		return sp_buf_printf(b, err, "%s/%s (embedded in %s/%s/%s)", n->name, v,
-				     c->b->name, solver_version_str(&c->b->version, pv, sizeof(pv)),
+		return sp_buf_printf(b, err, "%s/%s (embedded in %s/%s/%s)", n->name, v, c->b->name,
+				     solver_version_str(&c->b->version, pv, sizeof(pv)),
 				     c->b->build);
 	}
 	if (c->kind == K_FROMSRC)
@@ -101,11 +101,13 @@ static int line(ex *x, sp_buf *b, const solver__reason *r)
 			if (!rc)
 				rc = ident(x, b, r->rsrc_name, r->rsrc_cand);
 			if (!rc)
-				rc = sp_buf_printf(b, x->err, " requires %s), but none of its %zu candidates can be used:",
-						   rt, x->names[r->name].ncands);
+				rc = sp_buf_printf(
+				    b, x->err,
+				    " requires %s), but none of its %zu candidates can be used:",
+				    rt, x->names[r->name].ncands);
 		} else {
-			rc = sp_buf_printf(b, x->err, "no candidate of %s can be used:",
-					   x->names[r->name].name);
+			rc = sp_buf_printf(
+			    b, x->err, "no candidate of %s can be used:", x->names[r->name].name);
 		}
 		return rc;
 	case R_NOPKG:
@@ -124,8 +126,9 @@ static int line(ex *x, sp_buf *b, const solver__reason *r)
 		note_root(x, r->rsrc_name, r->req);
 		if (!(rc = ident(x, b, r->name, r->cand))) {
 			if (r->ocand >= 0)
-				return sp_buf_printf(b, x->err,
-						     " is not the build that provides the chosen embedded package");
+				return sp_buf_printf(
+				    b, x->err,
+				    " is not the build that provides the chosen embedded package");
 			rc = sp_buf_printf(b, x->err, " does not satisfy %s from ", rt);
 		}
 		if (!rc)
@@ -135,13 +138,14 @@ static int line(ex *x, sp_buf *b, const solver__reason *r)
 		return rc;
 	case R_DEPRECATED:
 		if (!(rc = ident(x, b, r->name, r->cand)))
-			rc = sp_buf_printf(b, x->err,
-					   " is deprecated (used only when its build is requested exactly)");
+			rc = sp_buf_printf(
+			    b, x->err,
+			    " is deprecated (used only when its build is requested exactly)");
 		return rc;
 	case R_SOURCE:
 		if (!(rc = ident(x, b, r->name, r->cand)))
-			rc = sp_buf_printf(b, x->err,
-					   " is a source package (used only when requested with /src)");
+			rc = sp_buf_printf(
+			    b, x->err, " is a source package (used only when requested with /src)");
 		return rc;
 	case R_FROMSRC:
 		if (!(rc = ident(x, b, r->name, r->cand)))
@@ -161,14 +165,16 @@ static int line(ex *x, sp_buf *b, const solver__reason *r)
 	case R_NOGOOD:
 		if (!(rc = ident(x, b, r->name, r->cand)))
 			rc = sp_buf_printf(b, x->err,
-					   " cannot be used with the packages already chosen (a conflict found earlier):");
+					   " cannot be used with the packages already chosen (a "
+					   "conflict found earlier):");
 		return rc;
 	case R_DEP_DECIDED:
 		note_origin(x, r->name, r->cand);
 		note_root(x, r->name, r->req);
 		if (!(rc = ident(x, b, r->name, r->cand)))
-			rc = sp_buf_printf(b, x->err, " %s %s, but ",
-					   r->req && r->req->kind == SOLVER_REQ_VAR ? "requests" : "requires", rt);
+			rc = sp_buf_printf(
+			    b, x->err, " %s %s, but ",
+			    r->req && r->req->kind == SOLVER_REQ_VAR ? "requests" : "requires", rt);
 		if (!rc)
 			rc = ident(x, b, r->oname, r->ocand);
 		if (!rc && r->child && r->child->kind == R_CONS && r->child->detail)
@@ -179,13 +185,15 @@ static int line(ex *x, sp_buf *b, const solver__reason *r)
 	case R_DEP_WIPEOUT:
 		note_origin(x, r->name, r->cand);
 		if (!(rc = ident(x, b, r->name, r->cand)))
-			rc = sp_buf_printf(b, x->err, " requires %s, and no candidate of %s is left:",
-					   rt, x->names[r->oname].name);
+			rc = sp_buf_printf(b, x->err,
+					   " requires %s, and no candidate of %s is left:", rt,
+					   x->names[r->oname].name);
 		return rc;
 	case R_ROOT_WIPEOUT:
 		note_root(x, -1, r->req);
 		return sp_buf_printf(b, x->err,
-				     "the command line requires %s, and no candidate of %s satisfies all the requests:",
+				     "the command line requires %s, and no candidate of %s "
+				     "satisfies all the requests:",
 				     rt, x->names[r->oname].name);
 	case R_VAR_CLASH:
 		note_root(x, r->name, r->req);
@@ -257,8 +265,8 @@ static bool groupable(const solver__reason *a, const solver__reason *b)
 		       a->req->kind == SOLVER_REQ_PKG && b->req->kind == SOLVER_REQ_PKG;
 	if (a->kind != R_CONS && a->kind != R_VAR)
 		return false;
-	return a->req == b->req && a->rsrc_name == b->rsrc_name &&
-	       a->rsrc_cand == b->rsrc_cand && a->ocand == b->ocand &&
+	return a->req == b->req && a->rsrc_name == b->rsrc_name && a->rsrc_cand == b->rsrc_cand &&
+	       a->ocand == b->ocand &&
 	       !strcmp(a->detail ? a->detail : "", b->detail ? b->detail : "");
 }
 
@@ -277,7 +285,7 @@ static int emit_line(ex *x, int depth, const char *text)
 static int emit_kids(ex *x, const solver__reason *const *kids, size_t n, int depth)
 {
 	int rc = 0;
-	for (size_t i = 0; i < n && !rc; ) {
+	for (size_t i = 0; i < n && !rc;) {
 		size_t j = i + 1;
 		while (j < n && groupable(kids[i], kids[j]))
 			j++;
@@ -336,9 +344,11 @@ static int emit_kids(ex *x, const solver__reason *const *kids, size_t n, int dep
 			if (!rc) {
 				/* singular verbs become plural for a group */
 				if (!strncmp(verb, " does not", 9))
-					rc = sp_buf_printf(&full, x->err, "%s do not%s", who.data, verb + 9);
+					rc = sp_buf_printf(&full, x->err, "%s do not%s", who.data,
+							   verb + 9);
 				else if (!strncmp(verb, " is ", 4))
-					rc = sp_buf_printf(&full, x->err, "%s are %s", who.data, verb + 4);
+					rc = sp_buf_printf(&full, x->err, "%s are %s", who.data,
+							   verb + 4);
 				else
 					rc = sp_buf_printf(&full, x->err, "%s%s", who.data, verb);
 			}
@@ -380,8 +390,8 @@ static int emit(ex *x, const solver__reason *r, int depth)
 	sp_buf_free(&b);
 	if (rc)
 		return rc;
-	bool child_said = r->kind == R_DEP_DECIDED && r->child && r->child->kind == R_CONS &&
-			  r->child->detail;
+	bool child_said =
+	    r->kind == R_DEP_DECIDED && r->child && r->child->kind == R_CONS && r->child->detail;
 	if (r->child && !child_said)
 		rc = emit(x, r->child, depth + 1);
 	if (!rc && r->nkids)
@@ -389,8 +399,8 @@ static int emit(ex *x, const solver__reason *r, int depth)
 	return rc;
 }
 
-int solver__explain(char **out, const solver__name *names, size_t nnames,
-		    const solver__reason *why, sp_error *err)
+int solver__explain(char **out, const solver__name *names, size_t nnames, const solver__reason *why,
+		    sp_error *err)
 {
 	(void)nnames;
 	ex x = {.names = names, .err = err};
@@ -414,12 +424,15 @@ int solver__explain(char **out, const solver__name *names, size_t nnames,
 		if (!rc && x.norigins) {
 			rc = sp_buf_printf(&x.out, err, "the requirements in ");
 			for (size_t i = 0; i < x.norigins && i < 6 && !rc; i++)
-				rc = sp_buf_printf(&x.out, err, "%s%s", i ? ", " : "", x.origins[i]);
+				rc =
+				    sp_buf_printf(&x.out, err, "%s%s", i ? ", " : "", x.origins[i]);
 			if (!rc && x.norigins > 6)
-				rc = sp_buf_printf(&x.out, err, " and %zu more specs", x.norigins - 6);
+				rc = sp_buf_printf(&x.out, err, " and %zu more specs",
+						   x.norigins - 6);
 		}
 		if (!rc)
-			rc = sp_buf_printf(&x.out, err, ", or publish a build that satisfies them.\n");
+			rc = sp_buf_printf(&x.out, err,
+					   ", or publish a build that satisfies them.\n");
 	}
 	free(x.seen);
 	free(x.roots);
@@ -466,7 +479,8 @@ static int dot_node(ex *x, FILE *f, const solver__reason *r, int depth, int *cou
 		return 0;
 	const solver__reason *kids[1] = {r->child};
 	for (size_t i = 0; i < (r->child ? 1 : 0) + r->nkids && !rc; i++) {
-		const solver__reason *k = i == 0 && r->child ? kids[0] : r->kids[i - (r->child ? 1 : 0)];
+		const solver__reason *k =
+		    i == 0 && r->child ? kids[0] : r->kids[i - (r->child ? 1 : 0)];
 		int kid_id = *counter;
 		fprintf(f, "  r%d -> r%d;\n", me, kid_id);
 		rc = dot_node(x, f, k, depth + 1, counter);

@@ -9,8 +9,8 @@ static bool is_space(char c)
 	return c == ' ' || c == '\t';
 }
 
-static int bump(solver_version *out, solver_arena *a, const solver_version *v,
-		size_t idx, sp_error *err)
+static int bump(solver_version *out, solver_arena *a, const solver_version *v, size_t idx,
+		sp_error *err)
 {
 	uint32_t *p = solver_arena_array(a, idx + 1, sizeof(*p), err);
 	if (!p)
@@ -78,10 +78,10 @@ static const struct {
 	const char *prefix;
 	solver_op op;
 } prefixes[] = {
-	{"!==", SOLVER_OP_NENE}, {"!=", SOLVER_OP_NE}, {"==", SOLVER_OP_EQEQ},
-	{">=", SOLVER_OP_GE},    {"<=", SOLVER_OP_LE}, {">", SOLVER_OP_GT},
-	{"<", SOLVER_OP_LT},     {"=", SOLVER_OP_EQ},  {"^", SOLVER_OP_CARET},
-	{"~", SOLVER_OP_TILDE},  {"API:", SOLVER_OP_API}, {"Binary:", SOLVER_OP_BINARY},
+    {"!==", SOLVER_OP_NENE}, {"!=", SOLVER_OP_NE},    {"==", SOLVER_OP_EQEQ},
+    {">=", SOLVER_OP_GE},    {"<=", SOLVER_OP_LE},    {">", SOLVER_OP_GT},
+    {"<", SOLVER_OP_LT},     {"=", SOLVER_OP_EQ},     {"^", SOLVER_OP_CARET},
+    {"~", SOLVER_OP_TILDE},  {"API:", SOLVER_OP_API}, {"Binary:", SOLVER_OP_BINARY},
 };
 
 static int parse_rule(solver_rule *r, solver_arena *a, const char *s, size_t n,
@@ -121,23 +121,23 @@ static int parse_rule(solver_rule *r, solver_arena *a, const char *s, size_t n,
 	}
 	if (op == SOLVER_OP_TILDE) {
 		if (r->v.nparts < 2)
-			return sp_error_set(err, SP_EINVALID,
-					    "invalid range '~%.*s': ~ needs at least two version parts",
-					    (int)(n > 64 ? 64 : n), s);
+			return sp_error_set(
+			    err, SP_EINVALID,
+			    "invalid range '~%.*s': ~ needs at least two version parts",
+			    (int)(n > 64 ? 64 : n), s);
 		return bump(&r->upper, a, &r->v, r->v.nparts - 2, err);
 	}
 	return 0;
 }
 
-int solver_range_parse(solver_range *out, solver_arena *a, const char *s,
-		       size_t n, const solver_limits *lim, sp_error *err)
+int solver_range_parse(solver_range *out, solver_arena *a, const char *s, size_t n,
+		       const solver_limits *lim, sp_error *err)
 {
 	if (!lim)
 		lim = &solver_limits_default;
 	memset(out, 0, sizeof(*out));
 	if (n > lim->max_text)
-		return sp_error_set(err, SP_EINVALID, "range longer than %zu bytes",
-				    lim->max_text);
+		return sp_error_set(err, SP_EINVALID, "range longer than %zu bytes", lim->max_text);
 	size_t count = 1;
 	for (size_t i = 0; i < n; i++)
 		if (s[i] == ',')
@@ -213,15 +213,15 @@ static bool eq_loose(const solver_version *want, const solver_version *v)
 	return true;
 }
 
-static bool rule_allows(const solver_rule *r, const solver_version *v,
-			const solver_compat *c, int default_rule, char *why, size_t whylen)
+static bool rule_allows(const solver_rule *r, const solver_version *v, const solver_compat *c,
+			int default_rule, char *why, size_t whylen)
 {
 	int cmp;
 	switch (r->op) {
 	case SOLVER_OP_COMPAT:
 	case SOLVER_OP_API:
 	case SOLVER_OP_BINARY: {
-		int rule = r->op == SOLVER_OP_API ? SOLVER_COMPAT_API
+		int rule = r->op == SOLVER_OP_API      ? SOLVER_COMPAT_API
 			   : r->op == SOLVER_OP_BINARY ? SOLVER_COMPAT_BINARY
 						       : default_rule;
 		if (solver_version_cmp(v, &r->v) < 0) {
@@ -260,8 +260,9 @@ static bool rule_allows(const solver_rule *r, const solver_version *v,
 		    (r->op == SOLVER_OP_LE && cmp <= 0) || (r->op == SOLVER_OP_LT && cmp < 0))
 			return true;
 		if (why)
-			snprintf(why, whylen, "%s", cmp < 0 || (cmp == 0 && r->op == SOLVER_OP_GT)
-							? "too low" : "too high");
+			snprintf(why, whylen, "%s",
+				 cmp < 0 || (cmp == 0 && r->op == SOLVER_OP_GT) ? "too low"
+										: "too high");
 		return false;
 	case SOLVER_OP_EQ:
 		if (eq_loose(&r->v, v))
@@ -306,9 +307,8 @@ static bool rule_allows(const solver_rule *r, const solver_version *v,
 	return false;
 }
 
-bool solver_range_allows(const solver_range *r, const solver_version *v,
-			 const solver_compat *c, int default_rule, char *why,
-			 size_t whylen)
+bool solver_range_allows(const solver_range *r, const solver_version *v, const solver_compat *c,
+			 int default_rule, char *why, size_t whylen)
 {
 	for (size_t i = 0; i < r->nrules; i++)
 		if (!rule_allows(&r->rules[i], v, c, default_rule, why, whylen))
@@ -346,7 +346,8 @@ int solver_range_format(const solver_range *r, sp_buf *b, sp_error *err)
 				if (ru->wild[k] == UINT32_MAX)
 					rc = sp_buf_printf(b, err, "%s*", k ? "." : "");
 				else
-					rc = sp_buf_printf(b, err, "%s%u", k ? "." : "", ru->wild[k]);
+					rc = sp_buf_printf(b, err, "%s%u", k ? "." : "",
+							   ru->wild[k]);
 				if (rc)
 					return rc;
 			}

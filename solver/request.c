@@ -43,8 +43,8 @@ static bool build_valid(const char *s, size_t n)
 
 #define SHOW(n, s) (int)((n) > 80 ? 80 : (n)), (s)
 
-static int parse_components(solver_request *out, solver_arena *a, const char *s,
-			    size_t n, const solver_limits *lim, sp_error *err)
+static int parse_components(solver_request *out, solver_arena *a, const char *s, size_t n,
+			    const solver_limits *lim, sp_error *err)
 {
 	/* s is what follows ':' : either "name" or "{a,b}" */
 	const char *p = s;
@@ -93,9 +93,8 @@ static int parse_components(solver_request *out, solver_arena *a, const char *s,
 	return 0;
 }
 
-int solver_request_parse(solver_request *out, solver_arena *a, const char *s,
-			 size_t n, int compat_rule, const solver_limits *lim,
-			 sp_error *err)
+int solver_request_parse(solver_request *out, solver_arena *a, const char *s, size_t n,
+			 int compat_rule, const solver_limits *lim, sp_error *err)
 {
 	if (!lim)
 		lim = &solver_limits_default;
@@ -177,8 +176,8 @@ int solver_request_parse(solver_request *out, solver_arena *a, const char *s,
 	if (ns - k == 3) {
 		if (!build_valid(seg[k + 2], segn[k + 2]))
 			return sp_error_set(err, SP_EINVALID,
-					    "invalid request '%.*s': bad build '%.*s'",
-					    SHOW(n, s), SHOW(segn[k + 2], seg[k + 2]));
+					    "invalid request '%.*s': bad build '%.*s'", SHOW(n, s),
+					    SHOW(segn[k + 2], seg[k + 2]));
 		out->build = solver_arena_strndup(a, seg[k + 2], segn[k + 2], err);
 		if (!out->build)
 			return err->code;
@@ -186,8 +185,8 @@ int solver_request_parse(solver_request *out, solver_arena *a, const char *s,
 	return 0;
 }
 
-int solver_request_parse_var(solver_request *out, solver_arena *a, const char *s,
-			     size_t n, const solver_limits *lim, sp_error *err)
+int solver_request_parse_var(solver_request *out, solver_arena *a, const char *s, size_t n,
+			     const solver_limits *lim, sp_error *err)
 {
 	if (!lim)
 		lim = &solver_limits_default;
@@ -266,10 +265,12 @@ int solver_request_parse_cli(solver_request *out, solver_arena *a, const char *s
 		return solver_request_parse_var(out, a, s, n, lim, err);
 	int rc = solver_request_parse(out, a, s, n, SOLVER_COMPAT_API, lim, err);
 	/* "debug/on" reads as a package request; say how to write a var one */
-	if (rc && slash < n && ((s[slash + 1] >= 'a' && s[slash + 1] <= 'z') ||
-				(s[slash + 1] >= 'A' && s[slash + 1] <= 'Z')) &&
+	if (rc && slash < n &&
+	    ((s[slash + 1] >= 'a' && s[slash + 1] <= 'z') ||
+	     (s[slash + 1] >= 'A' && s[slash + 1] <= 'Z')) &&
 	    strncmp(s + slash + 1, "API:", 4) && strncmp(s + slash + 1, "Binary:", 7))
-		sp_error_set(err, rc, "invalid request '%.*s': '%.*s' is not a version range "
+		sp_error_set(err, rc,
+			     "invalid request '%.*s': '%.*s' is not a version range "
 			     "(for a var request write %.*s=%s)",
 			     SHOW(n, s), SHOW(n - slash - 1, s + slash + 1), (int)slash, s,
 			     s + slash + 1);

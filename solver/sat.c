@@ -18,11 +18,11 @@
 #include <string.h>
 
 typedef struct clause {
-	size_t off, n;     /* literals in s->lits */
-	size_t doff, dn;   /* decision order (positive literals), requirement clauses */
-	size_t aoff, an;   /* antecedents (learned clauses) */
-	int fact;          /* caller's fact id, -1 for learned */
-	int guard;         /* guarding variable of a requirement clause, 0 = none */
+	size_t off, n;	 /* literals in s->lits */
+	size_t doff, dn; /* decision order (positive literals), requirement clauses */
+	size_t aoff, an; /* antecedents (learned clauses) */
+	int fact;	 /* caller's fact id, -1 for learned */
+	int guard;	 /* guarding variable of a requirement clause, 0 = none */
 	bool learned;
 } clause;
 
@@ -43,8 +43,8 @@ struct solver__sat {
 	ivec trail, trail_lim;
 	size_t qhead;
 	ivec agenda, agenda_lim; /* activated requirement clauses */
-	ivec roots;              /* requirement clauses without guard */
-	ivec units;              /* unit clauses, enqueued when solving starts */
+	ivec roots;		 /* requirement clauses without guard */
+	ivec units;		 /* unit clauses, enqueued when solving starts */
 	int8_t *seen;
 	bool unsat;
 	int final_conflict;
@@ -156,8 +156,8 @@ static int enqueue(solver__sat *s, int lit, int reason)
 	return 0;
 }
 
-static int new_clause(solver__sat *s, const int *lits, size_t n, int fact, int guard,
-		      bool learned, int *id)
+static int new_clause(solver__sat *s, const int *lits, size_t n, int fact, int guard, bool learned,
+		      int *id)
 {
 	if (s->ncl == s->capcl) {
 		size_t nc = s->capcl ? s->capcl * 2 : 64;
@@ -226,7 +226,8 @@ int solver__sat_add(solver__sat *s, const int *in, size_t n, int fact, bool requ
 				rc = push(&s->dlits, mklit(in[i]), s->err);
 		c->dn = s->dlits.n - c->doff;
 		if (!rc)
-			rc = guard ? push(&s->guarded[guard], id, s->err) : push(&s->roots, id, s->err);
+			rc = guard ? push(&s->guarded[guard], id, s->err)
+				   : push(&s->roots, id, s->err);
 	}
 	free(lits);
 	if (rc)
@@ -346,7 +347,8 @@ static int analyze(solver__sat *s, int confl, ivec *learnt, ivec *ante, int *bt)
 			else if ((rc = push(learnt, q, s->err)))
 				return rc;
 		}
-		while (!s->seen[lit_var(s->trail.v[idx - 1])] || s->seen[lit_var(s->trail.v[idx - 1])] == 2)
+		while (!s->seen[lit_var(s->trail.v[idx - 1])] ||
+		       s->seen[lit_var(s->trail.v[idx - 1])] == 2)
 			idx--;
 		p = s->trail.v[--idx];
 		confl = s->reason[lit_var(p)];
@@ -516,7 +518,8 @@ int solver__sat_core(solver__sat *s, int **facts, size_t *nfacts)
 		}
 		for (size_t k = 0; k < c->n && !rc; k++) {
 			int v = lit_var(s->lits.v[c->off + k]);
-			if (s->val[v] && s->level[v] == 0 && s->reason[v] >= 0 && s->reason[v] != id)
+			if (s->val[v] && s->level[v] == 0 && s->reason[v] >= 0 &&
+			    s->reason[v] != id)
 				rc = push(&q, s->reason[v], s->err);
 		}
 	}

@@ -24,9 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GROW(arr, n, cap, err)                                                     \
-	(((n) < (cap)) ? 0                                                         \
-		       : grow_array((void **)&(arr), &(cap), sizeof(*(arr)), (err)))
+#define GROW(arr, n, cap, err)                                                                     \
+	(((n) < (cap)) ? 0 : grow_array((void **)&(arr), &(cap), sizeof(*(arr)), (err)))
 
 static int grow_array(void **arr, size_t *cap, size_t size, sp_error *err)
 {
@@ -86,8 +85,8 @@ typedef struct state {
 	int *pref; /* per name: the clause solver's candidate, tried first; -1 */
 } state;
 
-#define MAX_REASONS 400000
-#define MAX_NOGOODS 200000
+#define MAX_REASONS	400000
+#define MAX_NOGOODS	200000
 #define MAX_NOGOOD_SIZE 24
 
 /* ------------------------------------------------------------ helpers */
@@ -247,7 +246,6 @@ static void bs_or(state *s, uint64_t *d, const uint64_t *x)
 		d[i] |= x[i];
 }
 
-
 static void bs_add_src(state *s, uint64_t *b, const solver__src *src)
 {
 	if (!b)
@@ -342,8 +340,9 @@ static bool cons_allows(const state *s, int X, int c, const solver__cons *k, cha
 		return false;
 	}
 	if (r->build) {
-		bool ok = !strcmp(r->build, "src") ? cd->is_source
-						    : (cd->build_id && !strcmp(cd->build_id, r->build));
+		bool ok = !strcmp(r->build, "src")
+			      ? cd->is_source
+			      : (cd->build_id && !strcmp(cd->build_id, r->build));
 		if (!ok) {
 			snprintf(why, whylen, "it is not build %s", r->build);
 			return false;
@@ -415,8 +414,7 @@ static int subsolve(state *s, solver__cand *cd);
 
 /* Checks candidate c of X against everything but learned conflicts (and
  * those too when use_ng). With conf/why NULL it is a quick yes/no. */
-static bool check_cand(state *s, int X, int c, uint64_t *conf, solver__reason **why,
-		       bool use_ng)
+static bool check_cand(state *s, int X, int c, uint64_t *conf, solver__reason **why, bool use_ng)
 {
 	solver__name *n = &s->names[X];
 	solver__cand *cd = &n->cands[c];
@@ -425,13 +423,15 @@ static bool check_cand(state *s, int X, int c, uint64_t *conf, solver__reason **
 		bool named = false;
 		for (int k = n->head; k >= 0; k = s->cons[k].next) {
 			const solver_request *r = s->cons[k].req;
-			if (s->cons[k].exact_cand < 0 && r->build && cons_allows(s, X, c, &s->cons[k], tmp, sizeof(tmp)))
+			if (s->cons[k].exact_cand < 0 && r->build &&
+			    cons_allows(s, X, c, &s->cons[k], tmp, sizeof(tmp)))
 				named = true;
 		}
 		if (!named) {
 			if (why) {
-				*why = new_reason(s, cd->deprecated && !cd->is_source ? R_DEPRECATED : R_SOURCE,
-						  X, c);
+				*why = new_reason(
+				    s, cd->deprecated && !cd->is_source ? R_DEPRECATED : R_SOURCE,
+				    X, c);
 			}
 			if (cd->deprecated ? n->exact_named : n->src_named)
 				bs_all(s, conf);
@@ -493,7 +493,8 @@ static bool check_cand(state *s, int X, int c, uint64_t *conf, solver__reason **
 			const nogood *g = &s->ngs[cd->ng[i]];
 			bool all = true;
 			for (size_t m = 0; m < g->n && all; m++) {
-				int gn = s->ngdata[g->off + 2 * m], gc = s->ngdata[g->off + 2 * m + 1];
+				int gn = s->ngdata[g->off + 2 * m],
+				    gc = s->ngdata[g->off + 2 * m + 1];
 				if (gn == X && gc == c)
 					continue;
 				all = s->names[gn].assigned == gc;
@@ -587,11 +588,16 @@ static int load_name(state *s, int id)
 				      !strcmp(l.v[k].build_id, b->build);
 			if (dup)
 				continue;
-			solver__cand c = {.b = b, .repo = (int)r, .kind = K_BUILD,
-					  .ver = &b->version, .compat = &b->compat,
-					  .build_id = b->build, .deprecated = b->deprecated,
+			solver__cand c = {.b = b,
+					  .repo = (int)r,
+					  .kind = K_BUILD,
+					  .ver = &b->version,
+					  .compat = &b->compat,
+					  .build_id = b->build,
+					  .deprecated = b->deprecated,
 					  .prerelease = b->version.npre > 0,
-					  .is_source = b->is_source, .parent_name = -1,
+					  .is_source = b->is_source,
+					  .parent_name = -1,
 					  .parent_cand = -1};
 			rc = push_cand(s, &l, &c);
 			if (!rc && b->is_recipe && s->o->allow_builds) {
@@ -614,18 +620,25 @@ static int load_name(state *s, int id)
 				/* pass 0: install.embedded, pass 1: components */
 				size_t ngroups = pass == 0 ? 1 : b->ncomponents;
 				for (size_t g = 0; g < ngroups && !rc; g++) {
-					const solver_embedded *es = pass == 0 ? b->embedded
-									      : b->components[g].embedded;
-					size_t ne = pass == 0 ? b->nembedded : b->components[g].nembedded;
+					const solver_embedded *es =
+					    pass == 0 ? b->embedded : b->components[g].embedded;
+					size_t ne =
+					    pass == 0 ? b->nembedded : b->components[g].nembedded;
 					for (size_t e = 0; e < ne && !rc; e++) {
 						if (strcmp(es[e].name, name))
 							continue;
-						solver__cand c = {.b = b, .repo = (int)r, .kind = K_EMBED,
-								  .emb = &es[e], .ver = &es[e].version,
-								  .compat = NULL, .build_id = "embedded",
+						solver__cand c = {.b = b,
+								  .repo = (int)r,
+								  .kind = K_EMBED,
+								  .emb = &es[e],
+								  .ver = &es[e].version,
+								  .compat = NULL,
+								  .build_id = "embedded",
 								  .deprecated = b->deprecated,
-								  .prerelease = es[e].version.npre > 0,
-								  .parent_name = -1, .parent_cand = -1};
+								  .prerelease =
+								      es[e].version.npre > 0,
+								  .parent_name = -1,
+								  .parent_cand = -1};
 						rc = push_cand(s, &l, &c);
 					}
 				}
@@ -747,12 +760,12 @@ static int load_closure(state *s)
 static int subsolve(state *s, solver__cand *cd)
 {
 	solver_options o = {
-		.repos = s->o->repos,
-		.nrepos = s->o->nrepos,
-		.requests = cd->b->build_reqs,
-		.nrequests = cd->b->nbuild_reqs,
-		.allow_builds = false,
-		.max_steps = s->o->max_steps,
+	    .repos = s->o->repos,
+	    .nrepos = s->o->nrepos,
+	    .requests = cd->b->build_reqs,
+	    .nrequests = cd->b->nbuild_reqs,
+	    .allow_builds = false,
+	    .max_steps = s->o->max_steps,
 	};
 	solver_result *r = NULL;
 	sp_error e = {0};
@@ -764,7 +777,8 @@ static int subsolve(state *s, solver__cand *cd)
 		const char *why = rc == SOLVER_EUNSAT ? solver_result_explanation(r) : e.msg;
 		sp_buf b = {0};
 		sp_error e2 = {0};
-		if (sp_buf_printf(&b, &e2, "its build environment cannot be resolved: %s", why) == 0)
+		if (sp_buf_printf(&b, &e2, "its build environment cannot be resolved: %s", why) ==
+		    0)
 			cd->fs_why = rdetail(s, b.data);
 		else
 			cd->fs_why = "its build environment cannot be resolved";
@@ -856,8 +870,9 @@ static uint64_t comps_of_request(const solver_build *b, const solver_request *r)
 	}
 	for (size_t i = 0; i < r->ncomponents; i++) {
 		if (!strcmp(r->components[i], "all"))
-			return comp_closure(b, b->ncomponents >= 64 ? ~(uint64_t)0
-					    : (((uint64_t)1 << b->ncomponents) - 1));
+			return comp_closure(b, b->ncomponents >= 64
+						   ? ~(uint64_t)0
+						   : (((uint64_t)1 << b->ncomponents) - 1));
 		int j = comp_index(b, r->components[i]);
 		if (j >= 0)
 			m |= (uint64_t)1 << j;
@@ -879,9 +894,8 @@ static uint64_t comps_wanted(const state *s, int X, int c)
 
 /* ------------------------------------------------------- propagation */
 
-static int add_req(state *s, const solver_request *req, int src_name, int src_cand,
-		   solver__src src, int exact_cand, int target, uint64_t *conf,
-		   solver__reason **why);
+static int add_req(state *s, const solver_request *req, int src_name, int src_cand, solver__src src,
+		   int exact_cand, int target, uint64_t *conf, solver__reason **why);
 
 static int add_reqs_of(state *s, int X, int c, const solver_request *reqs, size_t n,
 		       solver__src src, uint64_t *conf, solver__reason **why)
@@ -895,8 +909,8 @@ static int add_reqs_of(state *s, int X, int c, const solver_request *reqs, size_
 }
 
 /* Adds the requirements of the components in `add` of X's candidate c. */
-static int add_comp_reqs(state *s, int X, int c, uint64_t add, solver__src src,
-			 uint64_t *conf, solver__reason **why)
+static int add_comp_reqs(state *s, int X, int c, uint64_t add, solver__src src, uint64_t *conf,
+			 solver__reason **why)
 {
 	const solver_build *b = s->names[X].cands[c].b;
 	for (size_t i = 0; i < b->ncomponents && i < 64; i++) {
@@ -911,8 +925,8 @@ static int add_comp_reqs(state *s, int X, int c, uint64_t add, solver__src src,
 }
 
 static int add_vreq(state *s, const solver_request *req, const char *pkg, const char *var,
-		    const char *value, int src_name, int src_cand, solver__src src,
-		    uint64_t *conf, solver__reason **why)
+		    const char *value, int src_name, int src_cand, solver__src src, uint64_t *conf,
+		    solver__reason **why)
 {
 	int rc = GROW(s->vcons, s->nvcons, s->capvcons, s->err);
 	if (rc)
@@ -949,7 +963,8 @@ static int add_vreq(state *s, const solver_request *req, const char *pkg, const 
 			bs_set(s, conf, n->level);
 			bs_add_src(s, conf, &src);
 			if (why) {
-				solver__reason *r = new_reason(s, R_DEP_DECIDED, src_name, src_cand);
+				solver__reason *r =
+				    new_reason(s, R_DEP_DECIDED, src_name, src_cand);
 				r->req = req;
 				r->oname = (int)i;
 				r->ocand = n->assigned;
@@ -969,14 +984,13 @@ static int add_vreq(state *s, const solver_request *req, const char *pkg, const 
 
 /* Adds one request with its source; returns 1 on a conflict (conf gets
  * the levels involved, why the reason), 0 when fine, <0 on error. */
-static int add_req(state *s, const solver_request *req, int src_name, int src_cand,
-		   solver__src src, int exact_cand, int target, uint64_t *conf,
-		   solver__reason **why)
+static int add_req(state *s, const solver_request *req, int src_name, int src_cand, solver__src src,
+		   int exact_cand, int target, uint64_t *conf, solver__reason **why)
 {
 	int rc;
 	if (req->kind == SOLVER_REQ_VAR)
-		return add_vreq(s, req, req->var_pkg, req->var, req->value, src_name, src_cand,
-				src, conf, why);
+		return add_vreq(s, req, req->var_pkg, req->var, req->value, src_name, src_cand, src,
+				conf, why);
 	int Y = target >= 0 ? target : find_name(s, req->name);
 	if (Y < 0)
 		return sp_error_set(s->err, SP_ERROR, "internal: package %s was not loaded",
@@ -985,9 +999,13 @@ static int add_req(state *s, const solver_request *req, int src_name, int src_ca
 		return rc;
 	solver__name *y = &s->names[Y];
 	int kid = (int)s->ncons++;
-	s->cons[kid] = (solver__cons){.req = req, .name = Y, .src_name = src_name,
-				      .src_cand = src_cand, .src = src,
-				      .exact_cand = exact_cand, .next = y->head};
+	s->cons[kid] = (solver__cons){.req = req,
+				      .name = Y,
+				      .src_name = src_name,
+				      .src_cand = src_cand,
+				      .src = src,
+				      .exact_cand = exact_cand,
+				      .next = y->head};
 	y->head = kid;
 	bool always = exact_cand >= 0 || req->include == SOLVER_INCLUDE_ALWAYS;
 	if (always)
@@ -999,7 +1017,8 @@ static int add_req(state *s, const solver_request *req, int src_name, int src_ca
 			bs_set(s, conf, y->level);
 			bs_add_src(s, conf, &src);
 			if (why) {
-				solver__reason *r = new_reason(s, R_DEP_DECIDED, src_name, src_cand);
+				solver__reason *r =
+				    new_reason(s, R_DEP_DECIDED, src_name, src_cand);
 				r->req = req;
 				r->oname = Y;
 				r->ocand = y->assigned;
@@ -1038,7 +1057,8 @@ static int add_req(state *s, const solver_request *req, int src_name, int src_ca
 	solver__reason *r = NULL;
 	size_t cap = 0;
 	if (why) {
-		r = new_reason(s, src_name < 0 ? R_ROOT_WIPEOUT : R_DEP_WIPEOUT, src_name, src_cand);
+		r = new_reason(s, src_name < 0 ? R_ROOT_WIPEOUT : R_DEP_WIPEOUT, src_name,
+			       src_cand);
 		r->req = req;
 		r->oname = Y;
 		if (y->ncands == 0)
@@ -1056,8 +1076,8 @@ static int add_req(state *s, const solver_request *req, int src_name, int src_ca
 }
 
 /* Forces embedded package E to the stub of parent (X, c) at level L. */
-static int force_embedded(state *s, int X, int c, const solver_embedded *e, int L,
-			  uint64_t *conf, solver__reason **why)
+static int force_embedded(state *s, int X, int c, const solver_embedded *e, int L, uint64_t *conf,
+			  solver__reason **why)
 {
 	int E = find_name(s, e->name);
 	if (E < 0)
@@ -1289,7 +1309,10 @@ static int search(state *s, uint64_t *conf_out, solver__reason **why_out)
 	int pref = s->pref ? s->pref[X] : -1;
 	for (size_t ci = 0; ci < n->ncands; ci++) {
 		/* the clause solver's choice first, then newest first */
-		size_t c = pref < 0 ? ci : ci == 0 ? (size_t)pref : ci <= (size_t)pref ? ci - 1 : ci;
+		size_t c = pref < 0		? ci
+			   : ci == 0		? (size_t)pref
+			   : ci <= (size_t)pref ? ci - 1
+						: ci;
 		if (s->max_steps && ++s->steps > s->max_steps)
 			return sp_error_set(s->err, SOLVER_ELIMIT,
 					    "the search gave up after %llu candidate tries",
@@ -1364,15 +1387,27 @@ static int search(state *s, uint64_t *conf_out, solver__reason **why_out)
  * rules; an unsatisfiable clause set yields the facts it rests on. */
 
 enum {
-	F_ROOT = 1, F_ROOT_IFP, F_REQ, F_IFP, F_COMPSEL, F_COMPSTRUCT, F_EMBED, F_AMO,
-	F_DEPRECATED, F_SOURCE, F_FROMSRC, F_VAR, F_VARREQ, F_VARCLASH,
+	F_ROOT = 1,
+	F_ROOT_IFP,
+	F_REQ,
+	F_IFP,
+	F_COMPSEL,
+	F_COMPSTRUCT,
+	F_EMBED,
+	F_AMO,
+	F_DEPRECATED,
+	F_SOURCE,
+	F_FROMSRC,
+	F_VAR,
+	F_VARREQ,
+	F_VARCLASH,
 };
 
 typedef struct fact {
 	int kind;
 	int name, cand; /* the candidate whose rule it is, or -1 */
 	const solver_request *req;
-	int comp;  /* component index for component requirements, -1 */
+	int comp; /* component index for component requirements, -1 */
 	int oname, ocand;
 	const char *text; /* var requests: text of the other side */
 } fact;
@@ -1380,7 +1415,7 @@ typedef struct fact {
 typedef struct enc {
 	state *s;
 	solver__sat *sat;
-	int *base;      /* per name: first candidate variable */
+	int *base;	/* per name: first candidate variable */
 	int **compbase; /* per name, per candidate: first component var or 0 */
 	fact *facts;
 	size_t nfacts, capfacts;
@@ -1443,8 +1478,13 @@ static int enc_request(enc *e, int guard, const solver_request *r, int srcn, int
 	if (Y < 0)
 		return sp_error_set(s->err, SP_ERROR, "internal: %s not loaded", r->name);
 	solver__name *y = &s->names[Y];
-	fact f = {.kind = guard ? F_REQ : F_ROOT, .name = srcn, .cand = srcc, .req = r,
-		  .comp = comp, .oname = Y, .ocand = -1};
+	fact f = {.kind = guard ? F_REQ : F_ROOT,
+		  .name = srcn,
+		  .cand = srcc,
+		  .req = r,
+		  .comp = comp,
+		  .oname = Y,
+		  .ocand = -1};
 	if (r->include == SOLVER_INCLUDE_IF_PRESENT) {
 		f.kind = guard ? F_IFP : F_ROOT_IFP;
 		for (size_t c = 0; c < y->ncands; c++)
@@ -1476,8 +1516,13 @@ static int enc_request(enc *e, int guard, const solver_request *r, int srcn, int
 		for (int k = 0; k < 64; k++) {
 			if (!(m >> k & 1))
 				continue;
-			fact g = {.kind = F_COMPSEL, .name = srcn, .cand = srcc, .req = r, .comp = k,
-				  .oname = Y, .ocand = (int)c};
+			fact g = {.kind = F_COMPSEL,
+				  .name = srcn,
+				  .cand = srcc,
+				  .req = r,
+				  .comp = k,
+				  .oname = Y,
+				  .ocand = (int)c};
 			rc = guard ? clause(e, g, false, 3, -guard, -cvar(e, Y, (int)c), cb + k)
 				   : clause(e, g, false, 2, -cvar(e, Y, (int)c), cb + k);
 			if (rc)
@@ -1506,10 +1551,15 @@ static int enc_vars(enc *e, vreq *v, size_t nv)
 				char tmp[8];
 				if (var_allows(s, (int)Y, (int)c, &vc, tmp, sizeof(tmp)))
 					continue;
-				fact f = {.kind = v[i].guard ? F_VARREQ : F_VAR, .name = v[i].name,
-					  .cand = v[i].cand, .oname = (int)Y, .ocand = (int)c,
-					  .text = v[i].text, .comp = -1};
-				rc = v[i].guard ? clause(e, f, false, 2, -v[i].guard, -cvar(e, (int)Y, (int)c))
+				fact f = {.kind = v[i].guard ? F_VARREQ : F_VAR,
+					  .name = v[i].name,
+					  .cand = v[i].cand,
+					  .oname = (int)Y,
+					  .ocand = (int)c,
+					  .text = v[i].text,
+					  .comp = -1};
+				rc = v[i].guard ? clause(e, f, false, 2, -v[i].guard,
+							 -cvar(e, (int)Y, (int)c))
 						: clause(e, f, false, 1, -cvar(e, (int)Y, (int)c));
 				if (rc)
 					return rc;
@@ -1518,11 +1568,17 @@ static int enc_vars(enc *e, vreq *v, size_t nv)
 		for (size_t j = 0; j < i; j++) {
 			bool same_pkg = (!v[i].pkg && !v[j].pkg) ||
 					(v[i].pkg && v[j].pkg && !strcmp(v[i].pkg, v[j].pkg));
-			if (!same_pkg || strcmp(v[i].var, v[j].var) || !strcmp(v[i].value, v[j].value))
+			if (!same_pkg || strcmp(v[i].var, v[j].var) ||
+			    !strcmp(v[i].value, v[j].value))
 				continue;
-			fact f = {.kind = F_VARCLASH, .name = v[i].name, .cand = v[i].cand,
-				  .oname = v[j].name, .ocand = v[j].cand, .text = v[j].text,
-				  .req = NULL, .comp = -1};
+			fact f = {.kind = F_VARCLASH,
+				  .name = v[i].name,
+				  .cand = v[i].cand,
+				  .oname = v[j].name,
+				  .ocand = v[j].cand,
+				  .text = v[j].text,
+				  .req = NULL,
+				  .comp = -1};
 			f.text = v[j].text;
 			int l[2], n = 0;
 			if (v[i].guard)
@@ -1554,7 +1610,8 @@ static int stub_of(state *s, int E, int X, int c, const solver_embedded *em)
 {
 	for (size_t k = 0; k < s->names[E].ncands; k++) {
 		const solver__cand *sc = &s->names[E].cands[k];
-		if (sc->kind == K_EMBED && sc->emb == em && sc->parent_name == X && sc->parent_cand == c)
+		if (sc->kind == K_EMBED && sc->emb == em && sc->parent_name == X &&
+		    sc->parent_cand == c)
 			return (int)k;
 	}
 	return -1;
@@ -1594,7 +1651,12 @@ static int encode(enc *e, vreq **vout, size_t *nvout)
 	for (size_t i = 0; i < s->nvcons; i++) {
 		if ((rc = GROW(v, nvr, capv, s->err)))
 			return rc;
-		v[nvr++] = (vreq){0, -1, -1, s->vcons[i].pkg, s->vcons[i].var, s->vcons[i].value,
+		v[nvr++] = (vreq){0,
+				  -1,
+				  -1,
+				  s->vcons[i].pkg,
+				  s->vcons[i].var,
+				  s->vcons[i].value,
 				  s->vcons[i].req ? s->vcons[i].req->text : ""};
 	}
 	*vout = v;
@@ -1607,13 +1669,16 @@ static int encode(enc *e, vreq **vout, size_t *nvout)
 		for (size_t c = 0; c < n->ncands; c++) {
 			solver__cand *cd = &n->cands[c];
 			int g = cvar(e, (int)X, (int)c);
-			fact base = {.name = (int)X, .cand = (int)c, .comp = -1, .oname = -1, .ocand = -1};
+			fact base = {
+			    .name = (int)X, .cand = (int)c, .comp = -1, .oname = -1, .ocand = -1};
 			if (cd->kind == K_EMBED) {
 				if (cd->parent_name >= 0 && cd->parent_cand >= 0) {
 					base.kind = F_EMBED;
 					base.oname = cd->parent_name;
 					base.ocand = cd->parent_cand;
-					if ((rc = clause(e, base, false, 2, -g, cvar(e, cd->parent_name, cd->parent_cand))))
+					if ((rc =
+						 clause(e, base, false, 2, -g,
+							cvar(e, cd->parent_name, cd->parent_cand))))
 						return rc;
 				} else if ((rc = clause(e, base, false, 1, -g))) {
 					return rc;
@@ -1636,7 +1701,8 @@ static int encode(enc *e, vreq **vout, size_t *nvout)
 				if (r->kind == SOLVER_REQ_VAR) {
 					if ((rc = GROW(v, nvr, capv, s->err)))
 						return rc;
-					v[nvr++] = (vreq){g, (int)X, (int)c, r->var_pkg, r->var, r->value, r->text};
+					v[nvr++] = (vreq){g,	  (int)X,   (int)c, r->var_pkg,
+							  r->var, r->value, r->text};
 					continue;
 				}
 				if ((rc = enc_request(e, g, r, (int)X, (int)c, -1)))
@@ -1644,7 +1710,8 @@ static int encode(enc *e, vreq **vout, size_t *nvout)
 			}
 			for (size_t k = 0; k < b->nembedded; k++) {
 				int E = find_name(s, b->embedded[k].name);
-				int st = E >= 0 ? stub_of(s, E, (int)X, (int)c, &b->embedded[k]) : -1;
+				int st =
+				    E >= 0 ? stub_of(s, E, (int)X, (int)c, &b->embedded[k]) : -1;
 				if (st < 0)
 					continue;
 				base.kind = F_EMBED;
@@ -1671,7 +1738,9 @@ static int encode(enc *e, vreq **vout, size_t *nvout)
 					if (r->kind == SOLVER_REQ_VAR) {
 						if ((rc = GROW(v, nvr, capv, s->err)))
 							return rc;
-						v[nvr++] = (vreq){cv, (int)X, (int)c, r->var_pkg, r->var, r->value, r->text};
+						v[nvr++] =
+						    (vreq){cv,	   (int)X,   (int)c, r->var_pkg,
+							   r->var, r->value, r->text};
 						continue;
 					}
 					if ((rc = enc_request(e, cv, r, (int)X, (int)c, (int)m)))
@@ -1679,11 +1748,17 @@ static int encode(enc *e, vreq **vout, size_t *nvout)
 				}
 				for (size_t k = 0; k < cp->nembedded; k++) {
 					int E = find_name(s, cp->embedded[k].name);
-					int st = E >= 0 ? stub_of(s, E, (int)X, (int)c, &cp->embedded[k]) : -1;
+					int st =
+					    E >= 0 ? stub_of(s, E, (int)X, (int)c, &cp->embedded[k])
+						   : -1;
 					if (st < 0)
 						continue;
-					fact f = {.kind = F_EMBED, .name = (int)X, .cand = (int)c, .comp = (int)m,
-						  .oname = E, .ocand = st};
+					fact f = {.kind = F_EMBED,
+						  .name = (int)X,
+						  .cand = (int)c,
+						  .comp = (int)m,
+						  .oname = E,
+						  .ocand = st};
 					if ((rc = clause(e, f, false, 2, -cv, cvar(e, E, st))))
 						return rc;
 				}
@@ -1696,11 +1771,13 @@ static int encode(enc *e, vreq **vout, size_t *nvout)
 					return rc;
 				for (size_t i = 0; i < s->o->nrequests; i++) {
 					const solver_request *r = &s->o->requests[i];
-					if (r->kind == SOLVER_REQ_PKG && r->build && !strcmp(r->name, n->name) &&
+					if (r->kind == SOLVER_REQ_PKG && r->build &&
+					    !strcmp(r->name, n->name) &&
 					    req_allows(s, (int)X, (int)c, r))
 						root = true;
 				}
-				for (size_t Z = 0; !root && n->exact_named + n->src_named && Z < s->nnames; Z++)
+				for (size_t Z = 0;
+				     !root && n->exact_named + n->src_named && Z < s->nnames; Z++)
 					for (size_t zc = 0; zc < s->names[Z].ncands; zc++) {
 						const solver__cand *zd = &s->names[Z].cands[zc];
 						if (zd->kind == K_EMBED)
@@ -1710,16 +1787,22 @@ static int encode(enc *e, vreq **vout, size_t *nvout)
 							if (r->kind == SOLVER_REQ_PKG && r->build &&
 							    !strcmp(r->name, n->name) &&
 							    req_allows(s, (int)X, (int)c, r) &&
-							    (rc = lit_push(e, cvar(e, (int)Z, (int)zc))))
+							    (rc = lit_push(
+								 e, cvar(e, (int)Z, (int)zc))))
 								return rc;
 						}
 						int zb = e->compbase[Z][zc];
-						for (size_t m = 0; zb && m < zd->b->ncomponents && m < 64; m++)
-							for (size_t k = 0; k < zd->b->components[m].nreqs; k++) {
-								const solver_request *r = &zd->b->components[m].reqs[k];
-								if (r->kind == SOLVER_REQ_PKG && r->build &&
+						for (size_t m = 0;
+						     zb && m < zd->b->ncomponents && m < 64; m++)
+							for (size_t k = 0;
+							     k < zd->b->components[m].nreqs; k++) {
+								const solver_request *r =
+								    &zd->b->components[m].reqs[k];
+								if (r->kind == SOLVER_REQ_PKG &&
+								    r->build &&
 								    !strcmp(r->name, n->name) &&
-								    req_allows(s, (int)X, (int)c, r) &&
+								    req_allows(s, (int)X, (int)c,
+									       r) &&
 								    (rc = lit_push(e, zb + (int)m)))
 									return rc;
 							}
@@ -1729,13 +1812,19 @@ static int encode(enc *e, vreq **vout, size_t *nvout)
 					base.comp = -1;
 					int id;
 					if ((rc = add_fact(e, base, &id)) ||
-					    (rc = solver__sat_add(e->sat, e->lits, e->nlits, id, false)))
+					    (rc = solver__sat_add(e->sat, e->lits, e->nlits, id,
+								  false)))
 						return rc;
 				}
 			}
 		}
 		/* at most one candidate per name */
-		fact amo = {.kind = F_AMO, .name = (int)X, .cand = -1, .comp = -1, .oname = -1, .ocand = -1};
+		fact amo = {.kind = F_AMO,
+			    .name = (int)X,
+			    .cand = -1,
+			    .comp = -1,
+			    .oname = -1,
+			    .ocand = -1};
 		size_t nc = n->ncands;
 		if (nc <= 32) {
 			for (size_t a = 0; a < nc; a++)
@@ -1773,13 +1862,15 @@ static int fact_line(state *s, enc *e, const fact *f, sp_buf *b)
 		if (f->kind == F_ROOT)
 			rc = sp_buf_printf(b, s->err, "the command line requires %s", f->req->text);
 		else if (f->comp >= 0)
-			rc = sp_buf_printf(b, s->err, "%s (component %s) requires %s",
-					   ident(s, f->name, f->cand, id, sizeof(id)),
-					   s->names[f->name].cands[f->cand].b->components[f->comp].name,
-					   f->req->text);
+			rc = sp_buf_printf(
+			    b, s->err, "%s (component %s) requires %s",
+			    ident(s, f->name, f->cand, id, sizeof(id)),
+			    s->names[f->name].cands[f->cand].b->components[f->comp].name,
+			    f->req->text);
 		else
-			rc = sp_buf_printf(b, s->err, "%s requires %s",
-					   ident(s, f->name, f->cand, id, sizeof(id)), f->req->text);
+			rc =
+			    sp_buf_printf(b, s->err, "%s requires %s",
+					  ident(s, f->name, f->cand, id, sizeof(id)), f->req->text);
 		int Y = f->oname;
 		size_t cnt = 0, total = 0;
 		for (size_t c = 0; c < s->names[Y].ncands; c++)
@@ -1787,25 +1878,34 @@ static int fact_line(state *s, enc *e, const fact *f, sp_buf *b)
 		for (size_t c = 0; c < s->names[Y].ncands; c++)
 			if (req_allows(s, Y, (int)c, f->req)) {
 				if (cnt < 3 && !rc)
-					rc = sp_buf_printf(b, s->err, "%s%s", cnt ? ", " : total <= 2 ? ", which only " : ", which ",
+					rc = sp_buf_printf(b, s->err, "%s%s",
+							   cnt		? ", "
+							   : total <= 2 ? ", which only "
+									: ", which ",
 							   ident(s, Y, (int)c, id, sizeof(id)));
 				cnt++;
 			}
 		if (!rc && cnt > 3)
 			rc = sp_buf_printf(b, s->err, " and %zu more", cnt - 3);
 		if (!rc)
-			rc = sp_buf_printf(b, s->err, "%s", cnt == 0 ? ", which nothing in the repositories satisfies"
-						   : cnt == 1 ? " satisfies" : " satisfy");
+			rc =
+			    sp_buf_printf(b, s->err, "%s",
+					  cnt == 0 ? ", which nothing in the repositories satisfies"
+					  : cnt == 1 ? " satisfies"
+						     : " satisfy");
 		return rc;
 	}
 	case F_ROOT_IFP:
 	case F_IFP:
 		return sp_buf_printf(b, s->err, "%s allows %s only as %s",
-				     f->kind == F_ROOT_IFP ? "the command line" : ident(s, f->name, f->cand, id, sizeof(id)),
+				     f->kind == F_ROOT_IFP
+					 ? "the command line"
+					 : ident(s, f->name, f->cand, id, sizeof(id)),
 				     s->names[f->oname].name, f->req->text);
 	case F_COMPSEL:
 		return sp_buf_printf(b, s->err, "%s asks for component %s of %s",
-				     f->name < 0 ? "the command line" : ident(s, f->name, f->cand, id, sizeof(id)),
+				     f->name < 0 ? "the command line"
+						 : ident(s, f->name, f->cand, id, sizeof(id)),
 				     s->names[f->oname].cands[f->ocand].b->components[f->comp].name,
 				     ident(s, f->oname, f->ocand, id2, sizeof(id2)));
 	case F_COMPSTRUCT:
@@ -1817,28 +1917,37 @@ static int fact_line(state *s, enc *e, const fact *f, sp_buf *b)
 			return sp_buf_printf(b, s->err, "%s comes only with %s",
 					     ident(s, f->name, f->cand, id, sizeof(id)),
 					     ident(s, f->oname, f->ocand, id2, sizeof(id2)));
-		return sp_buf_printf(b, s->err, "%s embeds %s", ident(s, f->name, f->cand, id, sizeof(id)),
+		return sp_buf_printf(b, s->err, "%s embeds %s",
+				     ident(s, f->name, f->cand, id, sizeof(id)),
 				     ident(s, f->oname, f->ocand, id2, sizeof(id2)));
 	case F_AMO:
-		return sp_buf_printf(b, s->err, "only one version of %s can be used", s->names[f->name].name);
+		return sp_buf_printf(b, s->err, "only one version of %s can be used",
+				     s->names[f->name].name);
 	case F_DEPRECATED:
-		return sp_buf_printf(b, s->err, "%s is deprecated (used only when its build is requested exactly)",
-				     ident(s, f->name, f->cand, id, sizeof(id)));
+		return sp_buf_printf(
+		    b, s->err, "%s is deprecated (used only when its build is requested exactly)",
+		    ident(s, f->name, f->cand, id, sizeof(id)));
 	case F_SOURCE:
-		return sp_buf_printf(b, s->err, "%s is a source package (used only when requested with /src)",
+		return sp_buf_printf(b, s->err,
+				     "%s is a source package (used only when requested with /src)",
 				     ident(s, f->name, f->cand, id, sizeof(id)));
 	case F_FROMSRC:
-		return sp_buf_printf(b, s->err, "%s cannot be built: %s", ident(s, f->name, f->cand, id, sizeof(id)),
-				     s->names[f->name].cands[f->cand].fs_why ? s->names[f->name].cands[f->cand].fs_why : "");
+		return sp_buf_printf(b, s->err, "%s cannot be built: %s",
+				     ident(s, f->name, f->cand, id, sizeof(id)),
+				     s->names[f->name].cands[f->cand].fs_why
+					 ? s->names[f->name].cands[f->cand].fs_why
+					 : "");
 	case F_VAR:
 	case F_VARREQ:
 		return sp_buf_printf(b, s->err, "%s requests %s, which %s does not match",
-				     f->name < 0 ? "the command line" : ident(s, f->name, f->cand, id, sizeof(id)),
+				     f->name < 0 ? "the command line"
+						 : ident(s, f->name, f->cand, id, sizeof(id)),
 				     f->text, ident(s, f->oname, f->ocand, id2, sizeof(id2)));
 	case F_VARCLASH:
-		return sp_buf_printf(b, s->err, "%s requests %s, which contradicts another var request",
-				     f->name < 0 ? "the command line" : ident(s, f->name, f->cand, id, sizeof(id)),
-				     f->text);
+		return sp_buf_printf(
+		    b, s->err, "%s requests %s, which contradicts another var request",
+		    f->name < 0 ? "the command line" : ident(s, f->name, f->cand, id, sizeof(id)),
+		    f->text);
 	}
 	return sp_buf_printf(b, s->err, "?");
 }
@@ -1867,7 +1976,8 @@ static int core_explain(state *s, enc *e, char **out)
 		return rc;
 	qsort_r(ids, n, sizeof(int), fact_cmp, e->facts);
 	sp_buf b = {0};
-	rc = sp_buf_printf(&b, s->err, "The request cannot be satisfied: these facts cannot all hold at once:\n");
+	rc = sp_buf_printf(
+	    &b, s->err, "The request cannot be satisfied: these facts cannot all hold at once:\n");
 	size_t shown = 0;
 	sp_buf roots = {0}, origins = {0};
 	size_t norig = 0;
@@ -1884,11 +1994,14 @@ static int core_explain(state *s, enc *e, char **out)
 		if (dup || f->kind == F_COMPSTRUCT)
 			continue;
 		if (f->kind == F_ROOT)
-			rc = sp_buf_printf(&roots, s->err, "%s%s", roots.len ? ", " : "", f->req->text);
-		if (!rc && f->kind == F_REQ && norig < 6 && s->names[f->name].cands[f->cand].b->origin) {
+			rc = sp_buf_printf(&roots, s->err, "%s%s", roots.len ? ", " : "",
+					   f->req->text);
+		if (!rc && f->kind == F_REQ && norig < 6 &&
+		    s->names[f->name].cands[f->cand].b->origin) {
 			const char *o = s->names[f->name].cands[f->cand].b->origin;
 			if (!origins.data || !strstr(origins.data, o)) {
-				rc = sp_buf_printf(&origins, s->err, "%s%s", origins.len ? ", " : "", o);
+				rc = sp_buf_printf(&origins, s->err, "%s%s",
+						   origins.len ? ", " : "", o);
 				norig++;
 			}
 		}
@@ -1909,12 +2022,13 @@ static int core_explain(state *s, enc *e, char **out)
 	if (!rc && (roots.len || origins.len)) {
 		rc = sp_buf_printf(&b, s->err, "To find a solution, change ");
 		if (!rc && roots.len)
-			rc = sp_buf_printf(&b, s->err, "one of the command-line requests (%s)%s", roots.data,
-					   origins.len ? ", or " : "");
+			rc = sp_buf_printf(&b, s->err, "one of the command-line requests (%s)%s",
+					   roots.data, origins.len ? ", or " : "");
 		if (!rc && origins.len)
 			rc = sp_buf_printf(&b, s->err, "the requirements in %s", origins.data);
 		if (!rc)
-			rc = sp_buf_printf(&b, s->err, ", or publish a build that satisfies them.\n");
+			rc = sp_buf_printf(&b, s->err,
+					   ", or publish a build that satisfies them.\n");
 	}
 	sp_buf_free(&roots);
 	sp_buf_free(&origins);
@@ -1947,9 +2061,12 @@ static int presolve(state *s, int *verdict, char **core_text)
 		uint64_t confl, dec;
 		solver__sat_stats(e.sat, &confl, &dec);
 		if (s->o->trace)
-			fprintf(s->o->trace, "clause solver: %zu facts, %llu decisions, %llu conflicts: %s\n",
+			fprintf(s->o->trace,
+				"clause solver: %zu facts, %llu decisions, %llu conflicts: %s\n",
 				e.nfacts, (unsigned long long)dec, (unsigned long long)confl,
-				r == 1 ? "solvable" : r == 0 ? "unsolvable" : "gave up");
+				r == 1	 ? "solvable"
+				: r == 0 ? "unsolvable"
+					 : "gave up");
 		if (r == 1) {
 			*verdict = 1;
 			for (size_t i = 0; i < s->nnames; i++) {
@@ -2031,7 +2148,8 @@ static int build_result(state *s, solver_result *res)
 			eb->origin = cd->b->origin;
 			it->build = eb;
 			it->embedded_in = solver_arena_strdup(
-				s->a, ident(s, cd->parent_name, cd->parent_cand, id, sizeof(id)), s->err);
+			    s->a, ident(s, cd->parent_name, cd->parent_cand, id, sizeof(id)),
+			    s->err);
 		} else {
 			it->build = cd->b;
 		}
@@ -2045,7 +2163,8 @@ static int build_result(state *s, solver_result *res)
 				if (n->comps >> m & 1)
 					comps[nc++] = cd->b->components[m].name;
 			for (size_t a = 1; comps && a < nc; a++)
-				for (size_t z = a; z > 0 && strcmp(comps[z - 1], comps[z]) > 0; z--) {
+				for (size_t z = a; z > 0 && strcmp(comps[z - 1], comps[z]) > 0;
+				     z--) {
 					const char *t = comps[z];
 					comps[z] = comps[z - 1];
 					comps[z - 1] = t;
@@ -2055,8 +2174,8 @@ static int build_result(state *s, solver_result *res)
 		it->ncomponents = nc;
 		/* options: for a build from source, defaults overridden by vars */
 		if (cd->kind != K_EMBED && cd->b->noptions) {
-			solver_opt *opts = solver_arena_array(s->a, cd->b->noptions, sizeof(*opts),
-							      s->err);
+			solver_opt *opts =
+			    solver_arena_array(s->a, cd->b->noptions, sizeof(*opts), s->err);
 			if (!opts) {
 				rc = s->err->code;
 				break;
@@ -2067,7 +2186,8 @@ static int build_result(state *s, solver_result *res)
 				if (cd->kind == K_FROMSRC && !cd->b->options[o].is_pkg)
 					for (size_t v = 0; v < s->nvcons; v++)
 						if (!strcmp(s->vcons[v].var, opts[o].name) &&
-						    (!s->vcons[v].pkg || !strcmp(s->vcons[v].pkg, n->name)))
+						    (!s->vcons[v].pkg ||
+						     !strcmp(s->vcons[v].pkg, n->name)))
 							opts[o].value = s->vcons[v].value;
 			}
 			it->options = opts;
@@ -2081,13 +2201,14 @@ static int build_result(state *s, solver_result *res)
 		for (int q = nk - 1; q >= 0 && !rc; q--) {
 			const solver__cons *kc = &s->cons[ks[q]];
 			if (kc->src_name < 0)
-				rc = sp_buf_printf(&b, s->err, "%scommand line: %s", b.len ? "; " : "",
-						   kc->req->text);
+				rc = sp_buf_printf(&b, s->err, "%scommand line: %s",
+						   b.len ? "; " : "", kc->req->text);
 			else
-				rc = sp_buf_printf(&b, s->err, "%s%s: %s%s", b.len ? "; " : "",
-						   ident(s, kc->src_name, kc->src_cand, id, sizeof(id)),
-						   kc->exact_cand >= 0 ? "embeds it as " : "",
-						   kc->exact_cand >= 0 ? n->name : kc->req->text);
+				rc = sp_buf_printf(
+				    &b, s->err, "%s%s: %s%s", b.len ? "; " : "",
+				    ident(s, kc->src_name, kc->src_cand, id, sizeof(id)),
+				    kc->exact_cand >= 0 ? "embeds it as " : "",
+				    kc->exact_cand >= 0 ? n->name : kc->req->text);
 			if (!rc && !GROW(res->edges, nedges, capedges, s->err)) {
 				res->edges[nedges].from = kc->src_name < 0 ? -1 : pos[kc->src_name];
 				res->edges[nedges].to = (int)i;
@@ -2114,7 +2235,8 @@ int solver_solve(solver_result **out, const solver_options *o, sp_error *err)
 	for (size_t r = 0; r < o->nrepos; r++)
 		if (!o->repos[r].ops || o->repos[r].ops->version != SOLVER_REPO_OPS_VERSION)
 			return sp_error_set(err, SP_EINVALID,
-					    "repository %zu has an unsupported interface version", r);
+					    "repository %zu has an unsupported interface version",
+					    r);
 	solver_result *res = calloc(1, sizeof(*res));
 	if (!res)
 		return sp_error_set(err, SP_ENOMEM, "out of memory");
@@ -2123,7 +2245,9 @@ int solver_solve(solver_result **out, const solver_options *o, sp_error *err)
 		free(res);
 		return rc;
 	}
-	state st = {.a = res->arena, .o = o, .err = err,
+	state st = {.a = res->arena,
+		    .o = o,
+		    .err = err,
 		    .max_steps = o->max_steps ? o->max_steps : 5000000};
 	st.limit_reason.kind = R_LIMIT;
 	st.limit_reason.name = st.limit_reason.cand = -1;

@@ -37,7 +37,7 @@ typedef struct solver__name {
 	int assigned, level;
 	int head; /* newest constraint, -1 */
 	int nalways;
-	uint64_t comps; /* components selected on the assigned candidate */
+	uint64_t comps;	  /* components selected on the assigned candidate */
 	bool exact_named; /* some request anywhere names a build of it */
 	bool src_named;
 	bool dirty;
@@ -62,21 +62,21 @@ typedef struct solver__vcons {
 } solver__vcons;
 
 enum {
-	R_NAMEFAIL = 1,  /* name: every candidate failed (kids) */
-	R_NOPKG,         /* name: no package of that name */
-	R_CONS,          /* cand does not satisfy request req (from rsrc) */
+	R_NAMEFAIL = 1, /* name: every candidate failed (kids) */
+	R_NOPKG,	/* name: no package of that name */
+	R_CONS,		/* cand does not satisfy request req (from rsrc) */
 	R_DEPRECATED,
-	R_SOURCE,        /* a source package, not requested with /src */
-	R_FROMSRC,       /* cannot be built: detail */
-	R_VAR,           /* option differs from a var request */
-	R_NOGOOD,        /* excluded by an earlier learned conflict (child) */
-	R_DEP_DECIDED,   /* cand requires req, but oname is ocand (child) */
-	R_DEP_WIPEOUT,   /* cand requires req, no oname candidate left (kids) */
-	R_VAR_CLASH,     /* var request req clashes with another (detail) */
-	R_EMBED_CLASH,   /* cand embeds oname, but oname is ocand */
-	R_SUBTREE,       /* cand was tried, then child failed */
-	R_LIMIT,         /* details dropped to bound memory */
-	R_ROOT_WIPEOUT,  /* a command-line request leaves nothing (kids) */
+	R_SOURCE,	/* a source package, not requested with /src */
+	R_FROMSRC,	/* cannot be built: detail */
+	R_VAR,		/* option differs from a var request */
+	R_NOGOOD,	/* excluded by an earlier learned conflict (child) */
+	R_DEP_DECIDED,	/* cand requires req, but oname is ocand (child) */
+	R_DEP_WIPEOUT,	/* cand requires req, no oname candidate left (kids) */
+	R_VAR_CLASH,	/* var request req clashes with another (detail) */
+	R_EMBED_CLASH,	/* cand embeds oname, but oname is ocand */
+	R_SUBTREE,	/* cand was tried, then child failed */
+	R_LIMIT,	/* details dropped to bound memory */
+	R_ROOT_WIPEOUT, /* a command-line request leaves nothing (kids) */
 };
 
 typedef struct solver__reason {
@@ -107,18 +107,17 @@ struct solver_result {
 		int from; /* index in items, -1 = command line */
 		int to;
 		const char *label;
-	} *edges;
+	} * edges;
 	size_t nedges;
 };
 
 /* explain.c */
-int solver__explain(char **out, const solver__name *names, size_t nnames,
-		    const solver__reason *why, sp_error *err);
+int solver__explain(char **out, const solver__name *names, size_t nnames, const solver__reason *why,
+		    sp_error *err);
 /* One fact, without the facts under it. */
 int solver__reason_line(sp_buf *b, const solver__name *names, const solver__reason *r,
 			sp_error *err);
-int solver__ident(sp_buf *b, const solver__name *names, int name, int cand,
-		  sp_error *err);
+int solver__ident(sp_buf *b, const solver__name *names, int name, int cand, sp_error *err);
 int solver__dot_conflict(FILE *f, const solver__name *names, size_t nnames,
 			 const solver__reason *why, sp_error *err);
 

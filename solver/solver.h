@@ -79,8 +79,8 @@ typedef struct solver_version {
 } solver_version;
 
 /* Parses s[0..n) ("1.2.3", "1.0-alpha.1,beta.2+r.1"). */
-int solver_version_parse(solver_version *out, solver_arena *a, const char *s,
-			 size_t n, const solver_limits *lim, sp_error *err);
+int solver_version_parse(solver_version *out, solver_arena *a, const char *s, size_t n,
+			 const solver_limits *lim, sp_error *err);
 /* <0, 0, >0. Trailing zeros are insignificant; a pre-release sorts before
  * the plain version, a post-release after it; tag sets compare tag by tag
  * (name, then number) in name order, a shorter set first. */
@@ -94,8 +94,8 @@ const char *solver_version_str(const solver_version *v, char *buf, size_t n);
 /* ------------------------------------------------------------ compat */
 
 enum {
-	SOLVER_COMPAT_NONE = 1,   /* x */
-	SOLVER_COMPAT_API = 2,    /* a */
+	SOLVER_COMPAT_NONE = 1,	  /* x */
+	SOLVER_COMPAT_API = 2,	  /* a */
 	SOLVER_COMPAT_BINARY = 4, /* b */
 };
 
@@ -108,32 +108,31 @@ typedef struct solver_compat {
 	uint8_t post; /* 0 when not given */
 } solver_compat;
 
-int solver_compat_parse(solver_compat *out, solver_arena *a, const char *s,
-			size_t n, const solver_limits *lim, sp_error *err);
+int solver_compat_parse(solver_compat *out, solver_arena *a, const char *s, size_t n,
+			const solver_limits *lim, sp_error *err);
 /* Is `other` compatible with `base` for `required` (SOLVER_COMPAT_API or
  * SOLVER_COMPAT_BINARY) under compat c (NULL = default)? When not, a reason
  * is written to why (may be NULL). */
 bool solver_compat_check(const solver_compat *c, const solver_version *base,
-			 const solver_version *other, int required, char *why,
-			 size_t whylen);
+			 const solver_version *other, int required, char *why, size_t whylen);
 int solver_compat_format(const solver_compat *c, sp_buf *b, sp_error *err);
 
 /* ------------------------------------------------------------ ranges */
 
 typedef enum {
 	SOLVER_OP_COMPAT,   /* 1.2 : the package's compat, the request's default */
-	SOLVER_OP_API,      /* API:1.2 */
+	SOLVER_OP_API,	    /* API:1.2 */
 	SOLVER_OP_BINARY,   /* Binary:1.2 */
 	SOLVER_OP_CARET,    /* ^1.2 */
 	SOLVER_OP_TILDE,    /* ~1.2 */
-	SOLVER_OP_GE,       /* >=1.2 */
-	SOLVER_OP_GT,       /* >1.2 */
-	SOLVER_OP_LE,       /* <=1.2 */
-	SOLVER_OP_LT,       /* <1.2 */
-	SOLVER_OP_EQ,       /* =1.2 : post tags only compared when written */
-	SOLVER_OP_EQEQ,     /* ==1.2 : exact */
-	SOLVER_OP_NE,       /* !=1.2 : not =1.2 */
-	SOLVER_OP_NENE,     /* !==1.2 : not ==1.2 */
+	SOLVER_OP_GE,	    /* >=1.2 */
+	SOLVER_OP_GT,	    /* >1.2 */
+	SOLVER_OP_LE,	    /* <=1.2 */
+	SOLVER_OP_LT,	    /* <1.2 */
+	SOLVER_OP_EQ,	    /* =1.2 : post tags only compared when written */
+	SOLVER_OP_EQEQ,	    /* ==1.2 : exact */
+	SOLVER_OP_NE,	    /* !=1.2 : not =1.2 */
+	SOLVER_OP_NENE,	    /* !==1.2 : not ==1.2 */
 	SOLVER_OP_WILDCARD, /* 1.*, 1.*.3, * */
 } solver_op;
 
@@ -152,13 +151,12 @@ typedef struct solver_range {
 	size_t nrules;
 } solver_range;
 
-int solver_range_parse(solver_range *out, solver_arena *a, const char *s,
-		       size_t n, const solver_limits *lim, sp_error *err);
+int solver_range_parse(solver_range *out, solver_arena *a, const char *s, size_t n,
+		       const solver_limits *lim, sp_error *err);
 /* Does version v of a package with compat c (NULL = default) satisfy r?
  * default_rule (SOLVER_COMPAT_API or _BINARY) applies to bare versions. */
-bool solver_range_allows(const solver_range *r, const solver_version *v,
-			 const solver_compat *c, int default_rule, char *why,
-			 size_t whylen);
+bool solver_range_allows(const solver_range *r, const solver_version *v, const solver_compat *c,
+			 int default_rule, char *why, size_t whylen);
 /* True when a rule names a pre-release version (then pre-releases of it
  * are allowed even without prereleasePolicy: IncludeAll). */
 bool solver_range_names_prerelease(const solver_range *r);
@@ -202,12 +200,11 @@ typedef struct solver_request {
 } solver_request;
 
 /* Package request "[repo/]name[:comp|:{a,b}][/range[/build]]". */
-int solver_request_parse(solver_request *out, solver_arena *a, const char *s,
-			 size_t n, int compat_rule, const solver_limits *lim,
-			 sp_error *err);
+int solver_request_parse(solver_request *out, solver_arena *a, const char *s, size_t n,
+			 int compat_rule, const solver_limits *lim, sp_error *err);
 /* Var request "name/value", "name=value", "pkg.name/value". */
-int solver_request_parse_var(solver_request *out, solver_arena *a, const char *s,
-			     size_t n, const solver_limits *lim, sp_error *err);
+int solver_request_parse_var(solver_request *out, solver_arena *a, const char *s, size_t n,
+			     const solver_limits *lim, sp_error *err);
 /* Command-line form: a var request when the text has "=" before any "/",
  * or a "." in its name; else a package request with API compat. */
 int solver_request_parse_cli(solver_request *out, solver_arena *a, const char *s,
@@ -222,9 +219,9 @@ bool solver_name_valid(const char *s, size_t n);
 typedef struct solver_option {
 	const char *name;
 	const char *value;
-	bool is_pkg;                   /* a pkg option (a build dependency) */
-	bool is_static;                /* static: value cannot be changed */
-	const char *const *choices;    /* allowed values, when given */
+	bool is_pkg;		    /* a pkg option (a build dependency) */
+	bool is_static;		    /* static: value cannot be changed */
+	const char *const *choices; /* allowed values, when given */
 	size_t nchoices;
 } solver_option;
 
@@ -254,10 +251,10 @@ typedef struct solver_build {
 	solver_compat compat;
 	const char *build; /* build id, or "src" for a source package */
 	bool deprecated;
-	bool is_source;  /* name/version/src */
-	bool is_recipe;  /* the default-options build of a recipe: with
-			  * allow_builds the solver may also build it from
-			  * source with other option values */
+	bool is_source; /* name/version/src */
+	bool is_recipe; /* the default-options build of a recipe: with
+			 * allow_builds the solver may also build it from
+			 * source with other option values */
 	const solver_option *options;
 	size_t noptions;
 	const solver_request *reqs; /* install.requirements */
@@ -281,11 +278,10 @@ typedef struct solver_build {
 typedef struct solver_repo_ops {
 	int version; /* SOLVER_REPO_OPS_VERSION */
 	/* Every build of package `name` (any order). */
-	int (*builds)(void *self, const char *name,
-		      const solver_build *const **out, size_t *n, sp_error *err);
+	int (*builds)(void *self, const char *name, const solver_build *const **out, size_t *n,
+		      sp_error *err);
 	/* Every build whose install.embedded (or a component's) names `name`. */
-	int (*embedders)(void *self, const char *name,
-			 const solver_build *const **out, size_t *n,
+	int (*embedders)(void *self, const char *name, const solver_build *const **out, size_t *n,
 			 sp_error *err);
 } solver_repo_ops;
 
@@ -309,8 +305,8 @@ typedef struct solver_options {
 	size_t nrequests;
 	const solver_opt *opts; /* --opt NAME=VALUE */
 	size_t nopts;
-	bool allow_builds; /* consider building recipes from source */
-	FILE *trace;       /* each decision, conflict and backtrack; or NULL */
+	bool allow_builds;  /* consider building recipes from source */
+	FILE *trace;	    /* each decision, conflict and backtrack; or NULL */
 	uint64_t max_steps; /* 0 = 5,000,000 candidate tries */
 } solver_options;
 
@@ -318,9 +314,9 @@ typedef struct solver_resolved {
 	const solver_build *build;
 	const char *const *components; /* selected components, sorted */
 	size_t ncomponents;
-	bool from_source;        /* to be built from its recipe */
-	const char *embedded_in; /* "name/version/build" of the parent, or NULL */
-	const char *requested_by; /* "command line: x/1; y/2/ABC: x/>=1" */
+	bool from_source;	   /* to be built from its recipe */
+	const char *embedded_in;   /* "name/version/build" of the parent, or NULL */
+	const char *requested_by;  /* "command line: x/1; y/2/ABC: x/>=1" */
 	const solver_opt *options; /* option values (for from_source builds:
 				    * the values it would be built with) */
 	size_t noptions;
@@ -344,7 +340,7 @@ const char *solver_result_explanation(const solver_result *r);
 /* Graphviz dot of the solution or of the conflict. */
 int solver_result_write_dot(const solver_result *r, FILE *f, sp_error *err);
 /* Statistics: candidate tries, backtracks, learned conflicts. */
-void solver_result_stats(const solver_result *r, uint64_t *steps,
-			 uint64_t *backtracks, uint64_t *learned);
+void solver_result_stats(const solver_result *r, uint64_t *steps, uint64_t *backtracks,
+			 uint64_t *learned);
 
 #endif /* SPAWN_SOLVER_H */

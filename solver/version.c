@@ -5,11 +5,11 @@
 #include <string.h>
 
 const solver_limits solver_limits_default = {
-	.max_text = 4096,
-	.max_parts = 32,
-	.max_tags = 16,
-	.max_rules = 64,
-	.max_components = 64,
+    .max_text = 4096,
+    .max_parts = 32,
+    .max_tags = 16,
+    .max_rules = 64,
+    .max_components = 64,
 };
 
 static void put_text(char *why, size_t whylen, const char *s)
@@ -41,9 +41,9 @@ static int tag_cmp_name(const void *a, const void *b)
 }
 
 /* Parses "name.N[,name.N]" up to the end or a stop char ('+'). */
-static int parse_tags(const solver_tag **out, size_t *nout, solver_arena *a,
-		      const char *s, size_t n, size_t *i, char stop,
-		      const solver_limits *lim, const char *what, sp_error *err)
+static int parse_tags(const solver_tag **out, size_t *nout, solver_arena *a, const char *s,
+		      size_t n, size_t *i, char stop, const solver_limits *lim, const char *what,
+		      sp_error *err)
 {
 	size_t want = 1;
 	for (size_t k = *i; k < n && s[k] != stop; k++)
@@ -57,31 +57,28 @@ static int parse_tags(const solver_tag **out, size_t *nout, solver_arena *a,
 	for (;;) {
 		size_t st = *i;
 		if (*i >= n || !(s[*i] >= 'a' && s[*i] <= 'z'))
-			return sp_error_set(err, SP_EINVALID,
-					    "%s tag must start with a lowercase letter at offset %zu",
-					    what, *i);
-		while (*i < n && ((s[*i] >= 'a' && s[*i] <= 'z') ||
-				  (s[*i] >= '0' && s[*i] <= '9')))
+			return sp_error_set(
+			    err, SP_EINVALID,
+			    "%s tag must start with a lowercase letter at offset %zu", what, *i);
+		while (*i < n && ((s[*i] >= 'a' && s[*i] <= 'z') || (s[*i] >= '0' && s[*i] <= '9')))
 			(*i)++;
 		size_t nl = *i - st;
 		if (*i >= n || s[*i] != '.')
 			return sp_error_set(err, SP_EINVALID,
-					    "%s tag '%.*s' needs a number (name.N)", what,
-					    (int)nl, s + st);
+					    "%s tag '%.*s' needs a number (name.N)", what, (int)nl,
+					    s + st);
 		(*i)++;
 		uint32_t num;
 		if (parse_u32(&num, s, n, i))
-			return sp_error_set(err, SP_EINVALID,
-					    "%s tag '%.*s' has a bad number", what,
-					    (int)nl, s + st);
+			return sp_error_set(err, SP_EINVALID, "%s tag '%.*s' has a bad number",
+					    what, (int)nl, s + st);
 		if (nt >= want)
 			return sp_error_set(err, SP_EINVALID, "more than %zu %s tags",
 					    lim->max_tags, what);
 		for (size_t k = 0; k < nt; k++)
 			if (strlen(tags[k].name) == nl && !memcmp(tags[k].name, s + st, nl))
-				return sp_error_set(err, SP_EINVALID,
-						    "%s tag '%.*s' given twice", what,
-						    (int)nl, s + st);
+				return sp_error_set(err, SP_EINVALID, "%s tag '%.*s' given twice",
+						    what, (int)nl, s + st);
 		tags[nt].name = solver_arena_strndup(a, s + st, nl, err);
 		if (!tags[nt].name)
 			return err->code;
@@ -102,8 +99,8 @@ static int parse_tags(const solver_tag **out, size_t *nout, solver_arena *a,
 	return 0;
 }
 
-int solver_version_parse(solver_version *out, solver_arena *a, const char *s,
-			 size_t n, const solver_limits *lim, sp_error *err)
+int solver_version_parse(solver_version *out, solver_arena *a, const char *s, size_t n,
+			 const solver_limits *lim, sp_error *err)
 {
 	if (!lim)
 		lim = &solver_limits_default;
@@ -126,9 +123,10 @@ int solver_version_parse(solver_version *out, solver_arena *a, const char *s,
 	size_t i = 0, np = 0;
 	for (;;) {
 		if (i >= n || s[i] < '0' || s[i] > '9')
-			return sp_error_set(err, SP_EINVALID,
-					    "invalid version '%.*s': expected a number at offset %zu",
-					    (int)(n > 64 ? 64 : n), s, i);
+			return sp_error_set(
+			    err, SP_EINVALID,
+			    "invalid version '%.*s': expected a number at offset %zu",
+			    (int)(n > 64 ? 64 : n), s, i);
 		if (np >= want)
 			return sp_error_set(err, SP_EINVALID,
 					    "invalid version '%.*s': unexpected '.'",
@@ -148,16 +146,16 @@ int solver_version_parse(solver_version *out, solver_arena *a, const char *s,
 	out->nparts = np;
 	if (i < n && s[i] == '-') {
 		i++;
-		int rc = parse_tags(&out->pre, &out->npre, a, s, n, &i, '+', lim,
-				    "pre-release", err);
+		int rc =
+		    parse_tags(&out->pre, &out->npre, a, s, n, &i, '+', lim, "pre-release", err);
 		if (rc)
 			return sp_error_prefix(err, "invalid version '%.*s'",
 					       (int)(n > 64 ? 64 : n), s);
 	}
 	if (i < n && s[i] == '+') {
 		i++;
-		int rc = parse_tags(&out->post, &out->npost, a, s, n, &i, '\0', lim,
-				    "post-release", err);
+		int rc = parse_tags(&out->post, &out->npost, a, s, n, &i, '\0', lim, "post-release",
+				    err);
 		if (rc)
 			return sp_error_prefix(err, "invalid version '%.*s'",
 					       (int)(n > 64 ? 64 : n), s);
@@ -230,8 +228,8 @@ int solver_version_format(const solver_version *v, sp_buf *b, sp_error *err)
 			return rc;
 	}
 	for (size_t i = 0; i < v->npre; i++) {
-		int rc = sp_buf_printf(b, err, "%s%s.%u", i ? "," : "-", v->pre[i].name,
-				       v->pre[i].num);
+		int rc =
+		    sp_buf_printf(b, err, "%s%s.%u", i ? "," : "-", v->pre[i].name, v->pre[i].num);
 		if (rc)
 			return rc;
 	}
@@ -281,8 +279,8 @@ static int parse_ruleset(uint8_t *out, const char *s, size_t n, size_t *i)
 	return 0;
 }
 
-int solver_compat_parse(solver_compat *out, solver_arena *a, const char *s,
-			size_t n, const solver_limits *lim, sp_error *err)
+int solver_compat_parse(solver_compat *out, solver_arena *a, const char *s, size_t n,
+			const solver_limits *lim, sp_error *err)
 {
 	if (!lim)
 		lim = &solver_limits_default;
@@ -337,8 +335,7 @@ static bool tagset_eq(const solver_tag *a, size_t na, const solver_tag *b, size_
 }
 
 bool solver_compat_check(const solver_compat *c, const solver_version *base,
-			 const solver_version *other, int required, char *why,
-			 size_t whylen)
+			 const solver_version *other, int required, char *why, size_t whylen)
 {
 	const uint8_t *parts = c && c->nparts ? c->parts : default_parts;
 	size_t np = c && c->nparts ? c->nparts : 3;
@@ -369,7 +366,8 @@ bool solver_compat_check(const solver_compat *c, const solver_version *base,
 		if (parts[i] & SOLVER_COMPAT_NONE) {
 			if (a != b) {
 				snprintf(tmp, sizeof(tmp),
-					 "part %zu differs (%u, needs %u) and the compat marks it incompatible",
+					 "part %zu differs (%u, needs %u) and the compat marks it "
+					 "incompatible",
 					 i + 1, b, a);
 				put_text(why, whylen, tmp);
 				return false;
@@ -380,7 +378,8 @@ bool solver_compat_check(const solver_compat *c, const solver_version *base,
 			if (a == b)
 				continue;
 			snprintf(tmp, sizeof(tmp),
-				 "part %zu differs (%u, needs %u) and the compat gives no %s compatibility there",
+				 "part %zu differs (%u, needs %u) and the compat gives no %s "
+				 "compatibility there",
 				 i + 1, b, a, rule_name(required));
 			put_text(why, whylen, tmp);
 			return false;

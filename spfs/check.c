@@ -59,19 +59,24 @@ static void check_work(uv_work_t *req)
 		if (n <= 0 || (size_t)n > SPFS_MAX_TARGET) {
 			it->bad = true;
 			snprintf(it->detail, sizeof(it->detail), "%s",
-				 n < 0 && errno == EINVAL ? "should be a symbolic link" : "unreadable symbolic link");
-		} else if (sp_digest_buf(&got, target, (size_t)n, &e2) == 0 && sp_digest_cmp(&got, &it->digest)) {
+				 n < 0 && errno == EINVAL ? "should be a symbolic link"
+							  : "unreadable symbolic link");
+		} else if (sp_digest_buf(&got, target, (size_t)n, &e2) == 0 &&
+			   sp_digest_cmp(&got, &it->digest)) {
 			it->bad = true;
-			snprintf(it->detail, sizeof(it->detail), "symbolic link target does not match its digest");
+			snprintf(it->detail, sizeof(it->detail),
+				 "symbolic link target does not match its digest");
 		}
 		it->size = n > 0 ? (uint64_t)n : 0;
 		return;
 	}
-	_cleanup_close_ int fd = openat(parent, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	_cleanup_close_ int fd =
+	    openat(parent, rel, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		it->bad = true;
 		snprintf(it->detail, sizeof(it->detail), "%s",
-			 errno == ELOOP ? "is a symbolic link (refusing to follow it)" : strerror(errno));
+			 errno == ELOOP ? "is a symbolic link (refusing to follow it)"
+					: strerror(errno));
 		return;
 	}
 	struct stat st;
@@ -97,14 +102,18 @@ static void check_work(uv_work_t *req)
 			int rc = spfs_object_kind(&kind, data, len, &err);
 			void *obj = NULL;
 			if (!rc && kind == SPFS_KIND_MANIFEST)
-				rc = spfs_manifest_decode((spfs_manifest **)&obj, data, len, &err), spfs_manifest_free(obj);
+				rc = spfs_manifest_decode((spfs_manifest **)&obj, data, len, &err),
+				spfs_manifest_free(obj);
 			else if (!rc && kind == SPFS_KIND_LAYER)
-				rc = spfs_layer_decode((spfs_layer **)&obj, data, len, &err), spfs_layer_free(obj);
+				rc = spfs_layer_decode((spfs_layer **)&obj, data, len, &err),
+				spfs_layer_free(obj);
 			else if (!rc && kind == SPFS_KIND_PLATFORM)
-				rc = spfs_platform_decode((spfs_platform **)&obj, data, len, &err), spfs_platform_free(obj);
+				rc = spfs_platform_decode((spfs_platform **)&obj, data, len, &err),
+				spfs_platform_free(obj);
 			if (rc) {
 				it->bad = true;
-				snprintf(it->detail, sizeof(it->detail), "does not decode: %s", err.msg);
+				snprintf(it->detail, sizeof(it->detail), "does not decode: %s",
+					 err.msg);
 			}
 		}
 		free(data);
@@ -118,11 +127,12 @@ static void check_work(uv_work_t *req)
 		sp_digest_to_hex(&got, hex);
 		sp_digest_to_hex(&it->digest, want);
 		it->bad = true;
-		snprintf(it->detail, sizeof(it->detail), "content does not match: expected %s, got %s", want, hex);
+		snprintf(it->detail, sizeof(it->detail),
+			 "content does not match: expected %s, got %s", want, hex);
 	}
 	if (!it->bad && it->payload && (st.st_mode & 0222))
-		snprintf(it->detail, sizeof(it->detail), "is writable (mode %o); payloads must be read-only",
-			 st.st_mode & 07777);
+		snprintf(it->detail, sizeof(it->detail),
+			 "is writable (mode %o); payloads must be read-only", st.st_mode & 07777);
 }
 
 /* Lists one of objects/ or payloads/; odd names are problems, temp files
@@ -149,10 +159,13 @@ static int collect(check_ctx *c, bool payload, sp_error *err)
 			problem(c, "store", where, "unexpected entry");
 			continue;
 		}
-		int sfd = openat(parent, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int sfd =
+		    openat(parent, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sfd < 0) {
-			problem(c, "store", where, errno == ELOOP || errno == ENOTDIR ?
-				"is not a directory (a symbolic link?)" : strerror(errno));
+			problem(c, "store", where,
+				errno == ELOOP || errno == ENOTDIR
+				    ? "is not a directory (a symbolic link?)"
+				    : strerror(errno));
 			continue;
 		}
 		DIR *d = fdopendir(sfd);
@@ -166,17 +179,22 @@ static int collect(check_ctx *c, bool payload, sp_error *err)
 				continue;
 			char full[SP_DIGEST_HEX_LEN + 8];
 			size_t n = strlen(fe->d_name);
-			bool exec = payload && n == SP_DIGEST_HEX_LEN && strcmp(fe->d_name + n - 2, ".x") == 0;
-			bool link = payload && n == SP_DIGEST_HEX_LEN && strcmp(fe->d_name + n - 2, ".l") == 0;
+			bool exec = payload && n == SP_DIGEST_HEX_LEN &&
+				    strcmp(fe->d_name + n - 2, ".x") == 0;
+			bool link = payload && n == SP_DIGEST_HEX_LEN &&
+				    strcmp(fe->d_name + n - 2, ".l") == 0;
 			size_t hexlen = exec || link ? n - 2 : n;
 			if (strncmp(fe->d_name, ".tmp-", 5) == 0) {
 				if (c->cb) {
-					spfs_problem p = {"temp", where, "leftover temporary file (removed by 'spfs clean')"};
+					spfs_problem p = {
+					    "temp", where,
+					    "leftover temporary file (removed by 'spfs clean')"};
 					c->cb(&p, c->ud);
 				}
 				continue;
 			}
-			if (hexlen != SP_DIGEST_HEX_LEN - 2 || !sp_digest_is_hex(fe->d_name, hexlen)) {
+			if (hexlen != SP_DIGEST_HEX_LEN - 2 ||
+			    !sp_digest_is_hex(fe->d_name, hexlen)) {
 				char w[600];
 				snprintf(w, sizeof(w), "%s/%s", where, fe->d_name);
 				problem(c, "store", w, "unexpected file name");
@@ -184,7 +202,8 @@ static int collect(check_ctx *c, bool payload, sp_error *err)
 			}
 			if (c->count == c->cap) {
 				c->cap = c->cap ? c->cap * 2 : 1024;
-				if ((rc = sp_realloc_array((void **)&c->items, c->cap, sizeof(*c->items), err)))
+				if ((rc = sp_realloc_array((void **)&c->items, c->cap,
+							   sizeof(*c->items), err)))
 					break;
 			}
 			item *it = &c->items[c->count++];
@@ -221,7 +240,8 @@ static void on_missing(const sp_digest *d, const char *why, void *ud)
 	problem(cc->c, "closure", name, detail);
 }
 
-static int on_record(const char *tag, size_t back, const spfs_tag_record *r, size_t dropped, void *ud)
+static int on_record(const char *tag, size_t back, const spfs_tag_record *r, size_t dropped,
+		     void *ud)
 {
 	closure_ctx *cc = ud;
 	check_ctx *c = cc->c;
@@ -229,8 +249,9 @@ static int on_record(const char *tag, size_t back, const spfs_tag_record *r, siz
 		c->stats->tags++;
 		if (dropped) {
 			char detail[128];
-			snprintf(detail, sizeof(detail), r ? "%zu damaged or torn record%s dropped from its history"
-							   : "no readable record",
+			snprintf(detail, sizeof(detail),
+				 r ? "%zu damaged or torn record%s dropped from its history"
+				   : "no readable record",
 				 dropped, dropped == 1 ? "" : "s");
 			problem(c, "tag", tag, detail);
 		}
@@ -269,7 +290,9 @@ static void report_tmp(check_ctx *c)
 			continue;
 		char name[300];
 		snprintf(name, sizeof(name), "tmp/%s", de->d_name);
-		spfs_problem p = {"temp", name, "leftover of a running or interrupted transaction (removed by 'spfs clean')"};
+		spfs_problem p = {
+		    "temp", name,
+		    "leftover of a running or interrupted transaction (removed by 'spfs clean')"};
 		c->cb(&p, c->ud);
 	}
 	closedir(d);
@@ -354,7 +377,8 @@ int spfs_store_usage(spfs_check_stats *out, spfs_store *s, sp_error *err)
 		char rel[80];
 		snprintf(rel, sizeof(rel), "%s/%s", it->shard, it->name);
 		struct stat st;
-		if (fstatat(it->payload ? s->payloads_fd : s->objects_fd, rel, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (fstatat(it->payload ? s->payloads_fd : s->objects_fd, rel, &st,
+			    AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		out->bytes += (uint64_t)st.st_size;
 		if (it->payload)

@@ -29,7 +29,8 @@ typedef struct clean_ctx {
 	time_t now;
 } clean_ctx;
 
-static int mark_record(const char *tag, size_t back, const spfs_tag_record *r, size_t dropped, void *ud)
+static int mark_record(const char *tag, size_t back, const spfs_tag_record *r, size_t dropped,
+		       void *ud)
 {
 	clean_ctx *c = ud;
 	if (!r)
@@ -48,8 +49,8 @@ static bool is_young(clean_ctx *c, const struct stat *st)
 	return (uint64_t)(c->now - st->st_ctime) < c->opts->grace_seconds;
 }
 
-static int remove_entry(clean_ctx *c, int dirfd, const char *name, const char *what, const char *label,
-			bool tree, sp_error *err)
+static int remove_entry(clean_ctx *c, int dirfd, const char *name, const char *what,
+			const char *label, bool tree, sp_error *err)
 {
 	if (c->cb)
 		c->cb(what, label, c->ud);
@@ -79,7 +80,8 @@ static int sweep(clean_ctx *c, int parent, const char *area, sp_error *err)
 	while (!rc && (de = readdir(top))) {
 		if (strlen(de->d_name) != 2 || !sp_digest_is_hex(de->d_name, 2))
 			continue;
-		int sfd = openat(parent, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int sfd =
+		    openat(parent, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sfd < 0)
 			continue;
 		DIR *d = fdopendir(sfd);
@@ -100,8 +102,9 @@ static int sweep(clean_ctx *c, int parent, const char *area, sp_error *err)
 				continue;
 			}
 			size_t len = strlen(n);
-			bool exec = payloads && len == SP_DIGEST_HEX_LEN &&
-				    (strcmp(n + len - 2, ".x") == 0 || strcmp(n + len - 2, ".l") == 0);
+			bool exec =
+			    payloads && len == SP_DIGEST_HEX_LEN &&
+			    (strcmp(n + len - 2, ".x") == 0 || strcmp(n + len - 2, ".l") == 0);
 			size_t hexlen = exec ? len - 2 : len;
 			if (hexlen != SP_DIGEST_HEX_LEN - 2 || !sp_digest_is_hex(n, hexlen))
 				continue; /* not ours to judge; `spfs check` reports it */

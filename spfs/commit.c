@@ -37,8 +37,8 @@ typedef struct commit_ctx commit_ctx;
 typedef struct file_job {
 	uv_work_t req;
 	commit_ctx *ctx;
-	size_t entry;    /* index into ctx->m.entries */
-	bool staged;     /* this job wrote a new payload into the stage dir */
+	size_t entry; /* index into ctx->m.entries */
+	bool staged;  /* this job wrote a new payload into the stage dir */
 	uint64_t size;
 } file_job;
 
@@ -96,7 +96,8 @@ static int add_entry(commit_ctx *c, int dirfd, const char *name, const char *pat
 		if ((rc = spfs_manifest_push(&c->m, &e, err)))
 			return rc;
 		c->stats->dirs++;
-		_cleanup_close_ int sub = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		_cleanup_close_ int sub =
+		    openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sub < 0)
 			return sp_error_errno(err, "cannot open directory %s", path);
 		return walk(c, sub, path, depth + 1, err);
@@ -110,14 +111,17 @@ static int add_entry(commit_ctx *c, int dirfd, const char *name, const char *pat
 	}
 	if (S_ISLNK(st.st_mode)) {
 		if (st.st_size <= 0 || (uint64_t)st.st_size > SPFS_MAX_TARGET)
-			return sp_error_set(err, SP_EINVALID, "%s: symlink target is empty or longer than %u bytes",
+			return sp_error_set(err, SP_EINVALID,
+					    "%s: symlink target is empty or longer than %u bytes",
 					    path, SPFS_MAX_TARGET);
 		char target[SPFS_MAX_TARGET + 2];
 		ssize_t n = readlinkat(dirfd, name, target, sizeof(target));
 		if (n < 0)
 			return sp_error_errno(err, "cannot read symlink %s", path);
 		if ((size_t)n > SPFS_MAX_TARGET)
-			return sp_error_set(err, SP_EINVALID, "%s: symlink target longer than %u bytes", path, SPFS_MAX_TARGET);
+			return sp_error_set(err, SP_EINVALID,
+					    "%s: symlink target longer than %u bytes", path,
+					    SPFS_MAX_TARGET);
 		target[n] = '\0';
 		e.kind = SPFS_ENTRY_SYMLINK;
 		e.mode = 0777;
@@ -128,18 +132,21 @@ static int add_entry(commit_ctx *c, int dirfd, const char *name, const char *pat
 		c->stats->symlinks++;
 		return spfs_manifest_push(&c->m, &e, err);
 	}
-	const char *what = S_ISCHR(st.st_mode) ? "a character device" :
-			   S_ISBLK(st.st_mode) ? "a block device" :
-			   S_ISFIFO(st.st_mode) ? "a FIFO" :
-			   S_ISSOCK(st.st_mode) ? "a socket" : "of an unknown type";
-	return sp_error_set(err, SP_EINVALID, "%s is %s; only files, directories and symlinks can be committed",
-			    path, what);
+	const char *what = S_ISCHR(st.st_mode)	  ? "a character device"
+			   : S_ISBLK(st.st_mode)  ? "a block device"
+			   : S_ISFIFO(st.st_mode) ? "a FIFO"
+			   : S_ISSOCK(st.st_mode) ? "a socket"
+						  : "of an unknown type";
+	return sp_error_set(err, SP_EINVALID,
+			    "%s is %s; only files, directories and symlinks can be committed", path,
+			    what);
 }
 
 static int walk(commit_ctx *c, int dirfd, const char *prefix, unsigned depth, sp_error *err)
 {
 	if (depth > SPFS_MAX_DEPTH)
-		return sp_error_set(err, SP_EINVALID, "%s: nested deeper than %u directories", prefix, SPFS_MAX_DEPTH);
+		return sp_error_set(err, SP_EINVALID, "%s: nested deeper than %u directories",
+				    prefix, SPFS_MAX_DEPTH);
 	int dup = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
 	if (dup < 0)
 		return sp_error_errno(err, "cannot read directory %s", *prefix ? prefix : ".");
@@ -172,7 +179,8 @@ static int walk(commit_ctx *c, int dirfd, const char *prefix, unsigned depth, sp
 	for (size_t i = 0; i < count && !rc; i++) {
 		size_t plen = strlen(prefix), nlen = strlen(names[i]);
 		if (plen + 1 + nlen > SPFS_MAX_PATH) {
-			rc = sp_error_set(err, SP_EINVALID, "%s/%s: path longer than %u bytes", prefix, names[i], SPFS_MAX_PATH);
+			rc = sp_error_set(err, SP_EINVALID, "%s/%s: path longer than %u bytes",
+					  prefix, names[i], SPFS_MAX_PATH);
 			break;
 		}
 		char path[SPFS_MAX_PATH + 2];
@@ -227,8 +235,8 @@ static bool seen_test_and_set(seen_set *s, const sp_digest *d, bool exec)
 static int open_beneath(int root, const char *path)
 {
 	struct open_how how = {
-		.flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	    .flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
 	int fd = (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
 	if (fd < 0 && errno == ENOSYS)
@@ -248,7 +256,8 @@ static int read_small(char **out, size_t *len, int fd, size_t expect, sp_error *
 		if (n == cap) {
 			if (cap > SMALL_FILE_MAX * 2) {
 				free(buf);
-				return sp_error_set(err, SP_EINVALID, "file grew while it was read");
+				return sp_error_set(err, SP_EINVALID,
+						    "file grew while it was read");
 			}
 			cap *= 2;
 			char *p = realloc(buf, cap);
@@ -310,15 +319,15 @@ static int copy_verified(int dst, int src, const sp_digest *want, sp_error *err)
 	return 0;
 }
 
-static int stage_payload(commit_ctx *c, const sp_digest *d, bool exec, const char *data,
-			 size_t len, int src_fd, sp_error *err)
+static int stage_payload(commit_ctx *c, const sp_digest *d, bool exec, const char *data, size_t len,
+			 int src_fd, sp_error *err)
 {
 	char name[SP_DIGEST_HEX_LEN + 3];
 	sp_digest_to_hex(d, name);
 	if (exec)
 		memcpy(name + SP_DIGEST_HEX_LEN, ".x", 3);
-	_cleanup_close_ int fd = sp_sys_openat(c->stage_fd, name,
-					       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	_cleanup_close_ int fd = sp_sys_openat(
+	    c->stage_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return sp_error_errno(err, "cannot create staged payload");
 	int rc = data ? sp_write_all(fd, data, len, err) : copy_verified(fd, src_fd, d, err);
@@ -483,7 +492,8 @@ static int publish_staged(commit_ctx *c, sp_error *err)
 		spfs_store__shard_name(&e->digest, exec, final);
 		if (sp_sys_renameat(c->stage_fd, staged, sfd, final, RENAME_NOREPLACE) < 0) {
 			if (errno != EEXIST)
-				return sp_error_errno(err, "cannot move payload %s into place", staged);
+				return sp_error_errno(err, "cannot move payload %s into place",
+						      staged);
 			unlinkat(c->stage_fd, staged, 0);
 		}
 		c->s->published++;
@@ -530,9 +540,8 @@ int spfs_commit_manifest(sp_digest *out_layer, spfs_store *s, const spfs_manifes
 	return rc;
 }
 
-int spfs_commit_dir(sp_digest *out_layer, sp_digest *out_manifest, spfs_store *s,
-		    const char *dir, const spfs_commit_opts *opts, spfs_commit_stats *stats,
-		    sp_error *err)
+int spfs_commit_dir(sp_digest *out_layer, sp_digest *out_manifest, spfs_store *s, const char *dir,
+		    const spfs_commit_opts *opts, spfs_commit_stats *stats, sp_error *err)
 {
 	spfs_commit_stats local_stats = {0};
 	if (!stats)
@@ -564,7 +573,8 @@ int spfs_commit_dir(sp_digest *out_layer, sp_digest *out_manifest, spfs_store *s
 	sp_buf_free(&enc);
 	if (!rc)
 		rc = spfs_commit_manifest(out_layer, s, &c.m, opts ? opts->annotations : NULL,
-					  opts ? opts->annotation_count : 0, opts ? opts->tag : NULL, err);
+					  opts ? opts->annotation_count : 0,
+					  opts ? opts->tag : NULL, err);
 unlock:
 	spfs_store_unlock(s);
 out:

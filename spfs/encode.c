@@ -12,7 +12,7 @@
 #include <string.h>
 
 #define HDR_MANIFEST "spfs:manifest:1\n"
-#define HDR_LAYER "spfs:layer:1\n"
+#define HDR_LAYER    "spfs:layer:1\n"
 #define HDR_PLATFORM "spfs:platform:1\n"
 
 /* ---------------------------------------------------------------- writer */
@@ -132,10 +132,13 @@ static int trailing(reader *r)
 
 int spfs_object_kind(spfs_kind *out, const void *data, size_t n, sp_error *err)
 {
-	static const struct { const char *hdr; spfs_kind kind; } kinds[] = {
-		{HDR_MANIFEST, SPFS_KIND_MANIFEST},
-		{HDR_LAYER, SPFS_KIND_LAYER},
-		{HDR_PLATFORM, SPFS_KIND_PLATFORM},
+	static const struct {
+		const char *hdr;
+		spfs_kind kind;
+	} kinds[] = {
+	    {HDR_MANIFEST, SPFS_KIND_MANIFEST},
+	    {HDR_LAYER, SPFS_KIND_LAYER},
+	    {HDR_PLATFORM, SPFS_KIND_PLATFORM},
 	};
 	for (size_t i = 0; i < 3; i++) {
 		size_t l = strlen(kinds[i].hdr);
@@ -163,7 +166,8 @@ static bool mode_valid(spfs_entry_kind kind, uint32_t mode)
 int spfs_manifest_encode(const spfs_manifest *m, sp_buf *out, sp_error *err)
 {
 	if (m->count > SPFS_MAX_ENTRIES)
-		return sp_error_set(err, SP_EINVALID, "manifest has too many entries (%zu)", m->count);
+		return sp_error_set(err, SP_EINVALID, "manifest has too many entries (%zu)",
+				    m->count);
 	int rc = sp_buf_append(out, HDR_MANIFEST, strlen(HDR_MANIFEST), err);
 	if (!rc)
 		rc = put_u32(out, (uint32_t)m->count, err);
@@ -204,7 +208,8 @@ static int check_path(reader *r, const char *path, size_t len)
 						    r->what, (int)(i - start), path + start, path);
 			if (++depth > SPFS_MAX_DEPTH)
 				return sp_error_set(r->err, SPFS_ECORRUPT,
-						    "%s: '%.100s...' is nested too deep", r->what, path);
+						    "%s: '%.100s...' is nested too deep", r->what,
+						    path);
 			start = i + 1;
 		}
 	}
@@ -225,7 +230,8 @@ int spfs_manifest_decode(spfs_manifest **out, const void *data, size_t n, sp_err
 		return rc;
 	/* Each entry takes at least 48 bytes, which bounds a lying count. */
 	if (count > SPFS_MAX_ENTRIES || count > r.left / 48)
-		return sp_error_set(err, SPFS_ECORRUPT, "manifest: entry count %u does not fit", count);
+		return sp_error_set(err, SPFS_ECORRUPT, "manifest: entry count %u does not fit",
+				    count);
 	_cleanup_(spfs_manifest_freep) spfs_manifest *m = calloc(1, sizeof(*m));
 	if (!m)
 		return sp_error_set(err, SP_ENOMEM, "out of memory");
@@ -243,9 +249,11 @@ int spfs_manifest_decode(spfs_manifest **out, const void *data, size_t n, sp_err
 			return rc;
 		e->kind = (spfs_entry_kind)kind;
 		if (kind < SPFS_ENTRY_DIR || kind > SPFS_ENTRY_MASK)
-			return sp_error_set(err, SPFS_ECORRUPT, "manifest: entry %u has unknown kind %u", i, kind);
+			return sp_error_set(err, SPFS_ECORRUPT,
+					    "manifest: entry %u has unknown kind %u", i, kind);
 		if (plen > SPFS_MAX_PATH)
-			return sp_error_set(err, SPFS_ECORRUPT, "manifest: entry %u path too long", i);
+			return sp_error_set(err, SPFS_ECORRUPT, "manifest: entry %u path too long",
+					    i);
 		e->path = malloc((size_t)plen + 1);
 		if (!e->path)
 			return sp_error_set(err, SP_ENOMEM, "out of memory");
@@ -255,11 +263,13 @@ int spfs_manifest_decode(spfs_manifest **out, const void *data, size_t n, sp_err
 		if ((rc = check_path(&r, e->path, plen)))
 			return rc;
 		if (!mode_valid(e->kind, e->mode))
-			return sp_error_set(err, SPFS_ECORRUPT, "manifest: '%.200s': mode %o is not valid for a %s",
+			return sp_error_set(err, SPFS_ECORRUPT,
+					    "manifest: '%.200s': mode %o is not valid for a %s",
 					    e->path, e->mode, spfs_entry_kind_name(e->kind));
 		if (i > 0 && spfs_path_cmp(m->entries[i - 1].path, e->path) >= 0)
 			return sp_error_set(err, SPFS_ECORRUPT,
-					    "manifest: '%.200s' is out of order or repeated", e->path);
+					    "manifest: '%.200s' is out of order or repeated",
+					    e->path);
 		/* The parent must be present, and be a directory. */
 		const char *slash = strrchr(e->path, '/');
 		if (slash) {
@@ -271,17 +281,22 @@ int spfs_manifest_decode(spfs_manifest **out, const void *data, size_t n, sp_err
 			free(parent);
 			if (!p || p->kind != SPFS_ENTRY_DIR)
 				return sp_error_set(err, SPFS_ECORRUPT,
-						    "manifest: '%.200s' has no parent directory", e->path);
+						    "manifest: '%.200s' has no parent directory",
+						    e->path);
 		}
 		switch (e->kind) {
 		case SPFS_ENTRY_SYMLINK: {
 			const uint8_t *t = NULL;
 			if (e->size == 0 || e->size > SPFS_MAX_TARGET)
-				return sp_error_set(err, SPFS_ECORRUPT, "manifest: symlink '%.200s' has a bad target length", e->path);
+				return sp_error_set(
+				    err, SPFS_ECORRUPT,
+				    "manifest: symlink '%.200s' has a bad target length", e->path);
 			if ((rc = get_bytes(&r, &t, (size_t)e->size)))
 				return rc;
 			if (memchr(t, '\0', (size_t)e->size))
-				return sp_error_set(err, SPFS_ECORRUPT, "manifest: symlink '%.200s' target contains NUL", e->path);
+				return sp_error_set(
+				    err, SPFS_ECORRUPT,
+				    "manifest: symlink '%.200s' target contains NUL", e->path);
 			e->target = strndup((const char *)t, (size_t)e->size);
 			if (!e->target)
 				return sp_error_set(err, SP_ENOMEM, "out of memory");
@@ -289,17 +304,21 @@ int spfs_manifest_decode(spfs_manifest **out, const void *data, size_t n, sp_err
 			if ((rc = sp_digest_buf(&d, t, (size_t)e->size, err)))
 				return rc;
 			if (sp_digest_cmp(&d, &e->digest))
-				return sp_error_set(err, SPFS_ECORRUPT, "manifest: symlink '%.200s' digest does not match its target", e->path);
+				return sp_error_set(
+				    err, SPFS_ECORRUPT,
+				    "manifest: symlink '%.200s' digest does not match its target",
+				    e->path);
 			break;
 		}
 		case SPFS_ENTRY_DIR:
 		case SPFS_ENTRY_MASK:
 			if (e->size || !sp_digest_is_zero(&e->digest))
-				return sp_error_set(err, SPFS_ECORRUPT, "manifest: %s '%.200s' carries a size or digest",
-						    spfs_entry_kind_name(e->kind), e->path);
+				return sp_error_set(
+				    err, SPFS_ECORRUPT,
+				    "manifest: %s '%.200s' carries a size or digest",
+				    spfs_entry_kind_name(e->kind), e->path);
 			break;
-		case SPFS_ENTRY_FILE:
-			break;
+		case SPFS_ENTRY_FILE: break;
 		}
 	}
 	if ((rc = trailing(&r)))
@@ -340,9 +359,12 @@ int spfs_layer_encode(const spfs_layer *l, sp_buf *out, sp_error *err)
 		const spfs_annotation *a = &l->annotations[i];
 		size_t kl = strlen(a->key), vl = strlen(a->value);
 		if (kl == 0 || kl > 255 || vl > 65535)
-			return sp_error_set(err, SP_EINVALID, "annotation '%.50s' is empty or too long", a->key);
+			return sp_error_set(err, SP_EINVALID,
+					    "annotation '%.50s' is empty or too long", a->key);
 		if (i > 0 && strcmp(l->annotations[i - 1].key, a->key) >= 0)
-			return sp_error_set(err, SP_EINVALID, "annotations not sorted or repeated at '%.50s'", a->key);
+			return sp_error_set(err, SP_EINVALID,
+					    "annotations not sorted or repeated at '%.50s'",
+					    a->key);
 		rc = put_u16(out, (uint16_t)kl, err);
 		if (!rc)
 			rc = sp_buf_append(out, a->key, kl, err);
@@ -369,8 +391,10 @@ int spfs_layer_decode(spfs_layer **out, const void *data, size_t n, sp_error *er
 	if (rc)
 		return rc;
 	if (count > SPFS_MAX_ANNOTATIONS || count > r.left / 7)
-		return sp_error_set(err, SPFS_ECORRUPT, "layer: annotation count %u does not fit", count);
-	if (count && (rc = sp_calloc((void **)&l->annotations, count, sizeof(*l->annotations), err)))
+		return sp_error_set(err, SPFS_ECORRUPT, "layer: annotation count %u does not fit",
+				    count);
+	if (count &&
+	    (rc = sp_calloc((void **)&l->annotations, count, sizeof(*l->annotations), err)))
 		return rc;
 	for (uint32_t i = 0; i < count; i++) {
 		uint16_t kl;
@@ -380,7 +404,8 @@ int spfs_layer_decode(spfs_layer **out, const void *data, size_t n, sp_error *er
 		    (rc = get_u32(&r, &vl)) || (rc = get_bytes(&r, &v, vl)))
 			return rc;
 		if (kl == 0 || kl > 255 || vl > 65535 || memchr(k, 0, kl) || memchr(v, 0, vl))
-			return sp_error_set(err, SPFS_ECORRUPT, "layer: annotation %u is malformed", i);
+			return sp_error_set(err, SPFS_ECORRUPT, "layer: annotation %u is malformed",
+					    i);
 		spfs_annotation *a = &l->annotations[i];
 		a->key = strndup((const char *)k, kl);
 		a->value = strndup((const char *)v, vl);
@@ -388,7 +413,9 @@ int spfs_layer_decode(spfs_layer **out, const void *data, size_t n, sp_error *er
 		if (!a->key || !a->value)
 			return sp_error_set(err, SP_ENOMEM, "out of memory");
 		if (i > 0 && strcmp(l->annotations[i - 1].key, a->key) >= 0)
-			return sp_error_set(err, SPFS_ECORRUPT, "layer: annotation keys out of order at '%.50s'", a->key);
+			return sp_error_set(err, SPFS_ECORRUPT,
+					    "layer: annotation keys out of order at '%.50s'",
+					    a->key);
 	}
 	if ((rc = trailing(&r)))
 		return rc;
@@ -414,7 +441,8 @@ void spfs_platform_freep(spfs_platform **p)
 int spfs_platform_encode(const spfs_platform *p, sp_buf *out, sp_error *err)
 {
 	if (p->count > SPFS_MAX_LAYERS)
-		return sp_error_set(err, SP_EINVALID, "platform has too many layers (%zu)", p->count);
+		return sp_error_set(err, SP_EINVALID, "platform has too many layers (%zu)",
+				    p->count);
 	int rc = sp_buf_append(out, HDR_PLATFORM, strlen(HDR_PLATFORM), err);
 	if (!rc)
 		rc = put_u32(out, (uint32_t)p->count, err);
@@ -436,7 +464,8 @@ int spfs_platform_decode(spfs_platform **out, const void *data, size_t n, sp_err
 	if (rc)
 		return rc;
 	if (count > SPFS_MAX_LAYERS || (size_t)count * SP_DIGEST_LEN != r.left)
-		return sp_error_set(err, SPFS_ECORRUPT, "platform: layer count %u does not match its size", count);
+		return sp_error_set(err, SPFS_ECORRUPT,
+				    "platform: layer count %u does not match its size", count);
 	if (count && (rc = sp_calloc((void **)&p->layers, count, sizeof(*p->layers), err)))
 		return rc;
 	for (uint32_t i = 0; i < count; i++)

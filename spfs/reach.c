@@ -103,7 +103,8 @@ int spfs_store__mark(spfs_store *s, spfs_dset *set, const sp_digest *d, spfs_mis
 				rc = spfs_dset__add(set, &e->digest, err);
 				if (rc > 0 && cb && !spfs_has_payload(s, &e->digest)) {
 					char why[SPFS_MAX_PATH + 64];
-					snprintf(why, sizeof(why), "missing (content of %s)", e->path);
+					snprintf(why, sizeof(why), "missing (content of %s)",
+						 e->path);
 					cb(&e->digest, why, ud);
 				}
 			}

@@ -29,7 +29,8 @@ static int resolve_prefix(sp_digest *out, spfs_store *s, const char *prefix, sp_
 		struct dirent *de;
 		while ((de = readdir(d))) {
 			size_t n = strlen(de->d_name);
-			if (n != SP_DIGEST_HEX_LEN - 2 && !(n == SP_DIGEST_HEX_LEN && strcmp(de->d_name + n - 2, ".x") == 0))
+			if (n != SP_DIGEST_HEX_LEN - 2 &&
+			    !(n == SP_DIGEST_HEX_LEN && strcmp(de->d_name + n - 2, ".x") == 0))
 				continue;
 			if (strncmp(de->d_name, prefix + 2, plen - 2) != 0)
 				continue;
@@ -41,7 +42,8 @@ static int resolve_prefix(sp_digest *out, spfs_store *s, const char *prefix, sp_
 				if (matches && strcmp(found, full) != 0) {
 					closedir(d);
 					return sp_error_set(err, SPFS_EAMBIGUOUS,
-							    "digest prefix '%s' is ambiguous (%s..., %s...); give more characters",
+							    "digest prefix '%s' is ambiguous "
+							    "(%s..., %s...); give more characters",
 							    prefix, found, full);
 				}
 				memcpy(found, full, sizeof(found));
@@ -90,8 +92,10 @@ int spfs_resolve(sp_digest *out, spfs_kind *kind, spfs_store *s, const char *ref
 		char *end = NULL;
 		errno = 0;
 		back = strtoul(tilde + 1, &end, 10);
-		if (tilde[1] < '0' || tilde[1] > '9' || *end || errno || (size_t)(tilde - ref) > SPFS_MAX_TAG_NAME)
-			return sp_error_set(err, SP_EINVALID, "'%s': expected TAG~N with N a number", ref);
+		if (tilde[1] < '0' || tilde[1] > '9' || *end || errno ||
+		    (size_t)(tilde - ref) > SPFS_MAX_TAG_NAME)
+			return sp_error_set(err, SP_EINVALID,
+					    "'%s': expected TAG~N with N a number", ref);
 		snprintf(name, sizeof(name), "%.*s", (int)(tilde - ref), ref);
 	} else {
 		if (len > SPFS_MAX_TAG_NAME)
@@ -105,8 +109,9 @@ int spfs_resolve(sp_digest *out, spfs_kind *kind, spfs_store *s, const char *ref
 			if (back >= h.count) {
 				size_t count = h.count;
 				spfs_tag_history_free(&h);
-				return sp_error_set(err, SPFS_ENOTFOUND, "tag '%s' has only %zu version%s",
-						    name, count, count == 1 ? "" : "s");
+				return sp_error_set(err, SPFS_ENOTFOUND,
+						    "tag '%s' has only %zu version%s", name, count,
+						    count == 1 ? "" : "s");
 			}
 			*out = h.records[h.count - 1 - back].target;
 			spfs_tag_history_free(&h);
@@ -121,8 +126,9 @@ int spfs_resolve(sp_digest *out, spfs_kind *kind, spfs_store *s, const char *ref
 		return kind_of(kind ? kind : &k, s, out, err);
 	}
 	if (len < 8 && sp_digest_is_hex(ref, len) && !tilde)
-		return sp_error_set(err, SPFS_ENOTFOUND,
-				    "no tag named '%s' (a digest prefix needs at least 8 characters)", ref);
+		return sp_error_set(
+		    err, SPFS_ENOTFOUND,
+		    "no tag named '%s' (a digest prefix needs at least 8 characters)", ref);
 	return sp_error_set(err, SPFS_ENOTFOUND, "no tag or object named '%s'", ref);
 }
 
@@ -133,8 +139,7 @@ int spfs_flatten(spfs_manifest **out, spfs_store *s, const sp_digest *d, spfs_ki
 	char hex[SP_DIGEST_HEX_LEN + 1];
 	sp_digest_to_hex(d, hex);
 	switch (kind) {
-	case SPFS_KIND_MANIFEST:
-		return spfs_read_manifest(out, s, d, err);
+	case SPFS_KIND_MANIFEST: return spfs_read_manifest(out, s, d, err);
 	case SPFS_KIND_LAYER: {
 		_cleanup_(spfs_layer_freep) spfs_layer *l = NULL;
 		if ((rc = spfs_read_layer(&l, s, d, err)))
@@ -160,8 +165,7 @@ int spfs_flatten(spfs_manifest **out, spfs_store *s, const sp_digest *d, spfs_ki
 		*out = steal_pointer(&acc);
 		return 0;
 	}
-	case SPFS_KIND_BLOB:
-		break;
+	case SPFS_KIND_BLOB: break;
 	}
 	return sp_error_set(err, SP_EINVALID, "%s is a blob, not a tree", hex);
 }

@@ -49,16 +49,17 @@ static void verify_work(uv_work_t *req)
 	 * `spfs check` re-hashes everything, for damage that leaves no trace
 	 * such as bit rot. */
 	struct stat pre;
-	if (!j->full && fstatat(sfd, name, &pre, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(pre.st_mode) &&
-	    pre.st_mtim.tv_sec == 0 && pre.st_mtim.tv_nsec == 0)
+	if (!j->full && fstatat(sfd, name, &pre, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    S_ISREG(pre.st_mode) && pre.st_mtim.tv_sec == 0 && pre.st_mtim.tv_nsec == 0)
 		return;
 	_cleanup_close_ int fd = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return;
 		j->rc = errno == ELOOP ? SPFS_ECORRUPT : SP_EIO;
-		snprintf(j->msg, sizeof(j->msg), "payload %s%s: %s", hex, j->exec ? " (executable)" : "",
-			 errno == ELOOP ? "is a symbolic link; refusing to follow it" : strerror(errno));
+		snprintf(
+		    j->msg, sizeof(j->msg), "payload %s%s: %s", hex, j->exec ? " (executable)" : "",
+		    errno == ELOOP ? "is a symbolic link; refusing to follow it" : strerror(errno));
 		return;
 	}
 	struct stat st;
@@ -72,8 +73,10 @@ static void verify_work(uv_work_t *req)
 	if (!rc && sp_digest_cmp(&got, &j->digest)) {
 		char have[SP_DIGEST_HEX_LEN + 1];
 		sp_digest_to_hex(&got, have);
-		rc = sp_error_set(&err, SPFS_EMISMATCH, "payload %s%s is corrupt (content hashes to %s); run 'spfs check'",
-				  hex, j->exec ? " (executable)" : "", have);
+		rc =
+		    sp_error_set(&err, SPFS_EMISMATCH,
+				 "payload %s%s is corrupt (content hashes to %s); run 'spfs check'",
+				 hex, j->exec ? " (executable)" : "", have);
 	}
 	if (rc) {
 		j->rc = rc;
@@ -118,18 +121,21 @@ static int collect_pairs(pair **out, size_t *count, const spfs_manifest *m, sp_e
 	return 0;
 }
 
-static int copy_payload(spfs_store *s, const spfs_entry *e, int dirfd, const char *base, sp_error *err)
+static int copy_payload(spfs_store *s, const spfs_entry *e, int dirfd, const char *base,
+			sp_error *err)
 {
 	_cleanup_close_ int src = -1;
 	int rc = spfs_open_payload(&src, s, &e->digest, err);
 	if (rc)
 		return rc;
-	_cleanup_close_ int dst = openat(dirfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	_cleanup_close_ int dst =
+	    openat(dirfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (dst < 0)
 		return sp_error_errno(err, "cannot create %s", e->path);
 	uint64_t left = e->size;
 	while (left > 0) {
-		ssize_t n = copy_file_range(src, NULL, dst, NULL, left > (1u << 30) ? (1u << 30) : left, 0);
+		ssize_t n =
+		    copy_file_range(src, NULL, dst, NULL, left > (1u << 30) ? (1u << 30) : left, 0);
 		if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL)) {
 			char buf[65536];
 			n = read(src, buf, sizeof(buf));
@@ -139,7 +145,9 @@ static int copy_payload(spfs_store *s, const spfs_entry *e, int dirfd, const cha
 		if (n < 0)
 			return sp_error_errno(err, "cannot copy %s", e->path);
 		if (n == 0)
-			return sp_error_set(err, SPFS_EMISMATCH, "payload of %s is shorter than its manifest says", e->path);
+			return sp_error_set(err, SPFS_EMISMATCH,
+					    "payload of %s is shorter than its manifest says",
+					    e->path);
 		left -= (uint64_t)n;
 	}
 	if (fchmod(dst, e->mode) < 0)
@@ -232,7 +240,8 @@ static int render_into(spfs_store *s, const spfs_manifest *m, int root_fd, bool 
 		while (top > depth)
 			close(stack[top--]);
 		if (top != depth) {
-			rc = sp_error_set(err, SPFS_ECORRUPT, "%s: parent directory missing", e->path);
+			rc = sp_error_set(err, SPFS_ECORRUPT, "%s: parent directory missing",
+					  e->path);
 			break;
 		}
 		int dirfd = stack[top];
@@ -242,7 +251,8 @@ static int render_into(spfs_store *s, const spfs_manifest *m, int root_fd, bool 
 				rc = sp_error_errno(err, "cannot create directory %s", e->path);
 				break;
 			}
-			int fd = openat(dirfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int fd =
+			    openat(dirfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (fd < 0) {
 				rc = sp_error_errno(err, "cannot open %s", e->path);
 				break;
@@ -255,14 +265,9 @@ static int render_into(spfs_store *s, const spfs_manifest *m, int root_fd, bool 
 			stack[++top] = fd;
 			break;
 		}
-		case SPFS_ENTRY_FILE:
-			rc = link_file(s, e, dirfd, base, copy, err);
-			break;
-		case SPFS_ENTRY_SYMLINK:
-			rc = link_symlink(s, e, dirfd, base, copy, err);
-			break;
-		case SPFS_ENTRY_MASK:
-			break;
+		case SPFS_ENTRY_FILE: rc = link_file(s, e, dirfd, base, copy, err); break;
+		case SPFS_ENTRY_SYMLINK: rc = link_symlink(s, e, dirfd, base, copy, err); break;
+		case SPFS_ENTRY_MASK: break;
 		}
 	}
 	while (top > 0)
@@ -390,7 +395,8 @@ int spfs_render_to(spfs_store *s, const sp_digest *d, spfs_kind kind, const char
 		rc = sp_error_set(err, SP_EEXISTS, "%s exists and is not empty", target);
 		goto out;
 	}
-	rc = render_checked(s, m, fd, opts && opts->copy, opts ? opts->verify : SPFS_VERIFY_QUICK, err);
+	rc = render_checked(s, m, fd, opts && opts->copy, opts ? opts->verify : SPFS_VERIFY_QUICK,
+			    err);
 	if (rc)
 		empty_dir(fd); /* never leave a partial or unverified render behind */
 out:
@@ -417,7 +423,8 @@ int spfs_render_stored(char **out_path, spfs_store *s, const sp_digest *manifest
 	if (fstatat(s->renders_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0) {
 		spfs_store_unlock(s);
 		if (!S_ISDIR(st.st_mode))
-			return sp_error_set(err, SPFS_ECORRUPT, "renders/%s is not a directory", rel);
+			return sp_error_set(err, SPFS_ECORRUPT, "renders/%s is not a directory",
+					    rel);
 		*out_path = steal_pointer(&path);
 		return 0;
 	}

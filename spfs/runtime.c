@@ -24,8 +24,8 @@
  *      exec happened (EOF) or carries the error;
  *   3. the parent writes the record (pid, start time, mount namespace of
  *      the child) while the command already runs, drops the store lock
- *      (the record now protects the layers from clean) and supervises: it waits for the child, forwards
- *      SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1/SIGUSR2 sent to it with kill(2)
+ *      (the record now protects the layers from clean) and supervises: it waits for the child,
+ * forwards SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1/SIGUSR2 sent to it with kill(2)
  *      (terminal-generated ones already reach the child, which stays in the
  *      same, foreground, process group), then removes the record.
  */
@@ -45,7 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RECORD_MAX ((size_t)8 << 20)
+#define RECORD_MAX    ((size_t)8 << 20)
 #define RECORD_HEADER "spfs-runtime 1\n"
 
 /* ------------------------------------------------------------ records */
@@ -74,7 +74,8 @@ bool spfs_runtime__name_valid(const char *name)
 	size_t n = strlen(name);
 	if (n == 0 || n > SPFS_RUNTIME_NAME_MAX || name[0] == '.' || name[0] == '-')
 		return false;
-	return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == n;
+	return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
+	       n;
 }
 
 static bool id_valid(const char *id)
@@ -103,18 +104,12 @@ int spfs_runtime__lower_path(char **out, spfs_store *s, const spfs_runtime_lower
 	if (!p)
 		return sp_error_set(err, SP_ENOMEM, "out of memory");
 	switch (l->kind) {
-	case SPFS_LOWER_RENDER:
-		snprintf(p, n, "%s/renders/%.2s/%s", s->path, hex, hex + 2);
-		break;
+	case SPFS_LOWER_RENDER: snprintf(p, n, "%s/renders/%.2s/%s", s->path, hex, hex + 2); break;
 	case SPFS_LOWER_MASKS:
 		snprintf(p, n, "%s/runtimes/masks/%.2s/%s", s->path, hex, hex + 2);
 		break;
-	case SPFS_LOWER_EMPTY:
-		snprintf(p, n, "%s/runtimes/empty", s->path);
-		break;
-	default:
-		free(p);
-		return sp_error_set(err, SP_EINVALID, "unknown lower kind");
+	case SPFS_LOWER_EMPTY: snprintf(p, n, "%s/runtimes/empty", s->path); break;
+	default: free(p); return sp_error_set(err, SP_EINVALID, "unknown lower kind");
 	}
 	*out = p;
 	return 0;
@@ -123,10 +118,11 @@ int spfs_runtime__lower_path(char **out, spfs_store *s, const spfs_runtime_lower
 int spfs_runtime__write(spfs_store *s, const spfs_runtime *rt, sp_error *err)
 {
 	sp_buf b = {.max = RECORD_MAX};
-	int rc = sp_buf_printf(&b, err,
-			       RECORD_HEADER "id %s\npid %d\nstart %llu\nmntns %llu\nstarted %lld\neditable %d\n",
-			       rt->id, rt->pid, (unsigned long long)rt->start_ticks,
-			       (unsigned long long)rt->mntns, (long long)rt->started, rt->editable ? 1 : 0);
+	int rc = sp_buf_printf(
+	    &b, err,
+	    RECORD_HEADER "id %s\npid %d\nstart %llu\nmntns %llu\nstarted %lld\neditable %d\n",
+	    rt->id, rt->pid, (unsigned long long)rt->start_ticks, (unsigned long long)rt->mntns,
+	    (long long)rt->started, rt->editable ? 1 : 0);
 	if (!rc && rt->durable)
 		rc = sp_buf_printf(&b, err, "durable %s\n", rt->durable);
 	if (!rc && rt->upper)
@@ -155,7 +151,8 @@ int spfs_runtime__write(spfs_store *s, const spfs_runtime *rt, sp_error *err)
 	char rnd[17];
 	sp_random_name(rnd, 16);
 	snprintf(tmp, sizeof(tmp), ".tmp-%s", rnd);
-	_cleanup_close_ int fd = openat(rdir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	_cleanup_close_ int fd =
+	    openat(rdir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		rc = sp_error_errno(err, "create %s", tmp);
 	if (!rc)
@@ -181,7 +178,8 @@ static int push_digest(sp_digest **arr, size_t *count, const char *hex, sp_error
 	if (*count >= SPFS_MAX_LAYERS)
 		return sp_error_set(err, SP_EINVALID, "more than %u layers", SPFS_MAX_LAYERS);
 	if ((*count & (*count - 1)) == 0) {
-		int rc = sp_realloc_array((void **)arr, *count ? *count * 2 : 8, sizeof(**arr), err);
+		int rc =
+		    sp_realloc_array((void **)arr, *count ? *count * 2 : 8, sizeof(**arr), err);
 		if (rc)
 			return rc;
 	}
@@ -190,7 +188,8 @@ static int push_digest(sp_digest **arr, size_t *count, const char *hex, sp_error
 
 int spfs_runtime__parse(spfs_runtime **out, const char *data, size_t n, sp_error *err)
 {
-	if (n > RECORD_MAX || n < strlen(RECORD_HEADER) || memcmp(data, RECORD_HEADER, strlen(RECORD_HEADER)) != 0)
+	if (n > RECORD_MAX || n < strlen(RECORD_HEADER) ||
+	    memcmp(data, RECORD_HEADER, strlen(RECORD_HEADER)) != 0)
 		return sp_error_set(err, SP_EINVALID, "not a runtime record");
 	if (memchr(data, '\0', n))
 		return sp_error_set(err, SP_EINVALID, "runtime record contains NUL");
@@ -204,17 +203,20 @@ int spfs_runtime__parse(spfs_runtime **out, const char *data, size_t n, sp_error
 		lineno++;
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		if (!nl)
-			return sp_error_set(err, SP_EINVALID, "runtime record line %zu is not terminated", lineno);
+			return sp_error_set(err, SP_EINVALID,
+					    "runtime record line %zu is not terminated", lineno);
 		size_t len = (size_t)(nl - p);
 		if (len > PATH_MAX + 16)
-			return sp_error_set(err, SP_EINVALID, "runtime record line %zu too long", lineno);
+			return sp_error_set(err, SP_EINVALID, "runtime record line %zu too long",
+					    lineno);
 		char line[PATH_MAX + 20];
 		memcpy(line, p, len);
 		line[len] = '\0';
 		p = nl + 1;
 		char *v = strchr(line, ' ');
 		if (!v)
-			return sp_error_set(err, SP_EINVALID, "runtime record line %zu has no value", lineno);
+			return sp_error_set(err, SP_EINVALID,
+					    "runtime record line %zu has no value", lineno);
 		*v++ = '\0';
 		uint64_t u = 0;
 		if (strcmp(line, "id") == 0) {
@@ -241,8 +243,11 @@ int spfs_runtime__parse(spfs_runtime **out, const char *data, size_t n, sp_error
 				return sp_error_set(err, SP_EINVALID, "bad durable name");
 			if (!(rt->durable = strdup(v)))
 				return sp_error_set(err, SP_ENOMEM, "out of memory");
-		} else if (strcmp(line, "upper") == 0 || strcmp(line, "work") == 0 || strcmp(line, "scratch") == 0) {
-			char **slot = line[0] == 'u' ? &rt->upper : line[0] == 'w' ? &rt->work : &rt->scratch;
+		} else if (strcmp(line, "upper") == 0 || strcmp(line, "work") == 0 ||
+			   strcmp(line, "scratch") == 0) {
+			char **slot = line[0] == 'u'   ? &rt->upper
+				      : line[0] == 'w' ? &rt->work
+						       : &rt->scratch;
 			if (v[0] != '/' || *slot)
 				return sp_error_set(err, SP_EINVALID, "bad %s path", line);
 			if (!(*slot = strdup(v)))
@@ -250,12 +255,14 @@ int spfs_runtime__parse(spfs_runtime **out, const char *data, size_t n, sp_error
 		} else if (strcmp(line, "layer") == 0) {
 			rc = push_digest(&rt->layers, &rt->layer_count, v, err);
 		} else if (strcmp(line, "lower") == 0) {
-			if (strlen(v) != 2 + SP_DIGEST_HEX_LEN || v[1] != ' ' || !strchr("rwe", v[0]))
+			if (strlen(v) != 2 + SP_DIGEST_HEX_LEN || v[1] != ' ' ||
+			    !strchr("rwe", v[0]))
 				return sp_error_set(err, SP_EINVALID, "bad lower line");
 			if (rt->lower_count >= SPFS_RUNTIME_MAX_LOWERS)
 				return sp_error_set(err, SP_EINVALID, "too many lowers");
 			if ((rt->lower_count & (rt->lower_count - 1)) == 0 &&
-			    (rc = sp_realloc_array((void **)&rt->lowers, rt->lower_count ? rt->lower_count * 2 : 8,
+			    (rc = sp_realloc_array((void **)&rt->lowers,
+						   rt->lower_count ? rt->lower_count * 2 : 8,
 						   sizeof(*rt->lowers), err)))
 				return rc;
 			spfs_runtime_lower *l = &rt->lowers[rt->lower_count];
@@ -279,7 +286,8 @@ bool spfs_runtime__proc_start(int pid, uint64_t *ticks)
 {
 	char path[64], buf[1024];
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	_cleanup_close_ int fd = openat(AT_FDCWD, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC); /* outside the store */
+	_cleanup_close_ int fd =
+	    openat(AT_FDCWD, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC); /* outside the store */
 	if (fd < 0)
 		return false;
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
@@ -321,7 +329,8 @@ int spfs_runtime_read(spfs_runtime **out, spfs_store *s, const char *id, sp_erro
 	if (!id_valid(id) && spfs_runtime__name_valid(id))
 		return read_durable_stack(out, s, id, err);
 	if (!id_valid(id))
-		return sp_error_set(err, SP_EINVALID, "'%.80s' is not a runtime id (%u hex characters)", id,
+		return sp_error_set(err, SP_EINVALID,
+				    "'%.80s' is not a runtime id (%u hex characters)", id,
 				    SPFS_RUNTIME_ID_LEN);
 	_cleanup_close_ int rdir = -1;
 	int rc = spfs_runtime__dir(&rdir, s, err);
@@ -359,7 +368,9 @@ int spfs_runtime_current(spfs_runtime **out, spfs_store *s, sp_error *err)
 {
 	const char *id = getenv("SPFS_RUNTIME");
 	if (!id || !*id)
-		return sp_error_set(err, SPFS_ENOTFOUND, "not inside a runtime ($SPFS_RUNTIME is not set; use 'spfs run')");
+		return sp_error_set(
+		    err, SPFS_ENOTFOUND,
+		    "not inside a runtime ($SPFS_RUNTIME is not set; use 'spfs run')");
 	_cleanup_(spfs_runtime_freep) spfs_runtime *rt = NULL;
 	/* `spfs run` writes the record while the command starts: wait a bit */
 	int rc = 0;
@@ -376,8 +387,9 @@ int spfs_runtime_current(spfs_runtime **out, spfs_store *s, sp_error *err)
 	if ((rc = self_mntns(&ns, err)))
 		return rc;
 	if (ns != rt->mntns)
-		return sp_error_set(err, SPFS_ENOTFOUND,
-				    "this process is not inside runtime %s (another mount namespace)", id);
+		return sp_error_set(
+		    err, SPFS_ENOTFOUND,
+		    "this process is not inside runtime %s (another mount namespace)", id);
 	*out = steal_pointer(&rt);
 	return 0;
 }
@@ -388,7 +400,8 @@ static int id_cmp(const void *a, const void *b)
 }
 
 /* Sorted names in dirfd that pass `keep`; caller frees each and the array. */
-static int list_names(char ***out, size_t *count, int dirfd, bool (*keep)(const char *), sp_error *err)
+static int list_names(char ***out, size_t *count, int dirfd, bool (*keep)(const char *),
+		      sp_error *err)
 {
 	int dup = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
 	DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
@@ -404,7 +417,8 @@ static int list_names(char ***out, size_t *count, int dirfd, bool (*keep)(const 
 	while ((de = readdir(d))) {
 		if (!keep(de->d_name))
 			continue;
-		if ((n & (n - 1)) == 0 && (rc = sp_realloc_array((void **)&names, n ? n * 2 : 8, sizeof(*names), err)))
+		if ((n & (n - 1)) == 0 &&
+		    (rc = sp_realloc_array((void **)&names, n ? n * 2 : 8, sizeof(*names), err)))
 			break;
 		if (!(names[n] = strdup(de->d_name))) {
 			rc = sp_error_set(err, SP_ENOMEM, "out of memory");
@@ -453,7 +467,8 @@ static int read_durable_stack(spfs_runtime **out, spfs_store *s, const char *nam
 	int rc = sp_read_file_at(&data, &len, s->dirfd, rel, RECORD_MAX, err);
 	if (rc) {
 		if (rc == SP_ENOTFOUND)
-			return sp_error_set(err, SPFS_ENOTFOUND, "no durable runtime named '%s'", name);
+			return sp_error_set(err, SPFS_ENOTFOUND, "no durable runtime named '%s'",
+					    name);
 		return rc;
 	}
 	_cleanup_(spfs_runtime_freep) spfs_runtime *rt = calloc(1, sizeof(*rt));
@@ -546,14 +561,16 @@ int spfs_runtime_remove(spfs_store *s, const char *id, sp_error *err)
 		if ((rc = spfs_runtime_read(&rt, s, id, err)) && rc != SP_EINVALID)
 			return rc;
 		if (rt && rt->live)
-			return sp_error_set(err, SP_EINVALID, "runtime %s is live (pid %d); stop its command first",
+			return sp_error_set(err, SP_EINVALID,
+					    "runtime %s is live (pid %d); stop its command first",
 					    id, rt->pid);
 		if ((rc = spfs_runtime__remove_files(rdir, id, err)))
 			return sp_error_prefix(err, "cannot remove runtime %s", id);
 		return 0;
 	}
 	if (!spfs_runtime__name_valid(id))
-		return sp_error_set(err, SP_EINVALID, "'%.80s' is neither a runtime id nor a durable name", id);
+		return sp_error_set(err, SP_EINVALID,
+				    "'%.80s' is neither a runtime id nor a durable name", id);
 	/* A durable runtime: refuse while a live record uses it. */
 	char **ids = NULL;
 	size_t n = 0;
@@ -563,8 +580,10 @@ int spfs_runtime_remove(spfs_store *s, const char *id, sp_error *err)
 	bool used = durable_in_use(s, ids, n, id, who);
 	free_names(ids, n);
 	if (used)
-		return sp_error_set(err, SP_EINVALID, "durable runtime '%s' is in use by runtime %s", id, who);
-	_cleanup_close_ int ddir = openat(rdir, "durable", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		return sp_error_set(err, SP_EINVALID,
+				    "durable runtime '%s' is in use by runtime %s", id, who);
+	_cleanup_close_ int ddir =
+	    openat(rdir, "durable", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
 	if (ddir < 0 || fstatat(ddir, id, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return sp_error_set(err, SPFS_ENOTFOUND, "no runtime or durable runtime '%s'", id);
@@ -587,7 +606,8 @@ int spfs_runtime__remove_files(int rdir, const char *id, sp_error *err)
 static bool keep_leftover(const char *name)
 {
 	size_t n = strlen(name);
-	return (n == SPFS_RUNTIME_ID_LEN + 8 && strcmp(name + SPFS_RUNTIME_ID_LEN, ".scratch") == 0) ||
+	return (n == SPFS_RUNTIME_ID_LEN + 8 &&
+		strcmp(name + SPFS_RUNTIME_ID_LEN, ".scratch") == 0) ||
 	       strncmp(name, ".tmp-", 5) == 0;
 }
 
@@ -628,7 +648,8 @@ int spfs_runtime_prune(spfs_store *s, spfs_runtime_cb cb, void *ud, size_t *remo
 		struct stat st;
 		char id[SPFS_RUNTIME_ID_LEN + 1];
 		snprintf(id, sizeof(id), "%s", left[i]);
-		if (fstatat(rdir, left[i], &st, AT_SYMLINK_NOFOLLOW) < 0 || time(NULL) - st.st_mtime < 60)
+		if (fstatat(rdir, left[i], &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    time(NULL) - st.st_mtime < 60)
 			continue; /* being set up right now */
 		if (left[i][0] != '.' && fstatat(rdir, id, &st, AT_SYMLINK_NOFOLLOW) == 0)
 			continue; /* its record exists */
@@ -709,7 +730,8 @@ int spfs_runtime__plan(spfs_mount_plan *p, char ***paths_out, spfs_store *s, con
 {
 	memset(p, 0, sizeof(*p));
 	char **paths = NULL;
-	int rc = sp_calloc((void **)&paths, rt->lower_count ? rt->lower_count : 1, sizeof(*paths), err);
+	int rc =
+	    sp_calloc((void **)&paths, rt->lower_count ? rt->lower_count : 1, sizeof(*paths), err);
 	for (size_t i = 0; i < rt->lower_count && !rc; i++)
 		rc = spfs_runtime__lower_path(&paths[i], s, &rt->lowers[i], err);
 	if (rc) {

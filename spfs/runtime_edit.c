@@ -36,7 +36,7 @@
 typedef struct upper_entry {
 	char *path;
 	spfs_entry_kind kind; /* MASK for a whiteout */
-	bool opaque;          /* directories */
+	bool opaque;	      /* directories */
 	mode_t mode;
 	uint64_t size;
 } upper_entry;
@@ -77,16 +77,19 @@ static bool is_opaque(int dirfd)
 
 /* Walks the upper directory depth first, siblings sorted: the canonical
  * order. When mirror_fd >= 0, files/dirs/symlinks are mirrored there. */
-static int walk_upper(upper_list *out, int dirfd, int mirror_fd, const char *prefix, unsigned depth, sp_error *err)
+static int walk_upper(upper_list *out, int dirfd, int mirror_fd, const char *prefix, unsigned depth,
+		      sp_error *err)
 {
 	if (depth > SPFS_MAX_DEPTH)
-		return sp_error_set(err, SP_EINVALID, "%s: nested deeper than %u directories", prefix, SPFS_MAX_DEPTH);
+		return sp_error_set(err, SP_EINVALID, "%s: nested deeper than %u directories",
+				    prefix, SPFS_MAX_DEPTH);
 	int dup = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
 	DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
 	if (!d) {
 		if (dup >= 0)
 			close(dup);
-		return sp_error_errno(err, "cannot read %s", *prefix ? prefix : "the upper directory");
+		return sp_error_errno(err, "cannot read %s",
+				      *prefix ? prefix : "the upper directory");
 	}
 	char **names = NULL;
 	size_t n = 0;
@@ -95,7 +98,8 @@ static int walk_upper(upper_list *out, int dirfd, int mirror_fd, const char *pre
 	while ((de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
-		if ((n & (n - 1)) == 0 && (rc = sp_realloc_array((void **)&names, n ? n * 2 : 16, sizeof(*names), err)))
+		if ((n & (n - 1)) == 0 &&
+		    (rc = sp_realloc_array((void **)&names, n ? n * 2 : 16, sizeof(*names), err)))
 			break;
 		if (!(names[n] = strdup(de->d_name))) {
 			rc = sp_error_set(err, SP_ENOMEM, "out of memory");
@@ -142,21 +146,27 @@ static int walk_upper(upper_list *out, int dirfd, int mirror_fd, const char *pre
 				char target[SPFS_MAX_TARGET + 2];
 				ssize_t tl = readlinkat(dirfd, name, target, sizeof(target));
 				if (tl < 0 || (size_t)tl > SPFS_MAX_TARGET)
-					rc = sp_error_set(err, SP_EINVALID, "%s: unreadable or too long symlink", path);
-				else if ((target[tl] = '\0', symlinkat(target, mirror_fd, name) < 0))
+					rc = sp_error_set(err, SP_EINVALID,
+							  "%s: unreadable or too long symlink",
+							  path);
+				else if ((target[tl] = '\0',
+					  symlinkat(target, mirror_fd, name) < 0))
 					rc = sp_error_errno(err, "cannot mirror symlink %s", path);
 			}
 		} else if (is_whiteout(&st)) {
 			e.kind = SPFS_ENTRY_MASK;
 		} else {
 			rc = sp_error_set(err, SP_EINVALID,
-					  "%s is a device, FIFO or socket; only files, directories and symlinks can be "
-					  "committed (remove it or 'spfs reset' it)", path);
+					  "%s is a device, FIFO or socket; only files, directories "
+					  "and symlinks can be "
+					  "committed (remove it or 'spfs reset' it)",
+					  path);
 		}
 		if (rc)
 			break;
 		if ((out->count & (out->count - 1)) == 0 &&
-		    (rc = sp_realloc_array((void **)&out->e, out->count ? out->count * 2 : 16, sizeof(*out->e), err)))
+		    (rc = sp_realloc_array((void **)&out->e, out->count ? out->count * 2 : 16,
+					   sizeof(*out->e), err)))
 			break;
 		if (!(e.path = strdup(path))) {
 			rc = sp_error_set(err, SP_ENOMEM, "out of memory");
@@ -165,10 +175,13 @@ static int walk_upper(upper_list *out, int dirfd, int mirror_fd, const char *pre
 		out->e[out->count++] = e;
 		if (e.kind == SPFS_ENTRY_DIR) {
 			_cleanup_close_ int msub = -1;
-			if (mirror_fd >= 0 && (msub = openat(mirror_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			if (mirror_fd >= 0 &&
+			    (msub = openat(mirror_fd, name,
+					   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 				rc = sp_error_errno(err, "cannot open mirror of %s", path);
 			else
-				rc = walk_upper(out, sub, mirror_fd >= 0 ? msub : -1, path, depth + 1, err);
+				rc = walk_upper(out, sub, mirror_fd >= 0 ? msub : -1, path,
+						depth + 1, err);
 		}
 	}
 	for (size_t i = 0; i < n; i++)
@@ -230,7 +243,9 @@ static int need_root(const char *what, sp_error *err)
 {
 	if (geteuid() != 0)
 		return sp_error_set(err, SP_EINVALID,
-				    "%s needs root (it remounts /spfs); in a rootless runtime, start it with --edit", what);
+				    "%s needs root (it remounts /spfs); in a rootless runtime, "
+				    "start it with --edit",
+				    what);
 	return 0;
 }
 
@@ -290,7 +305,8 @@ static int editable_current(spfs_runtime **out, spfs_store *s, const char *what,
 		return rc;
 	if (!(*out)->editable || !(*out)->upper) {
 		spfs_runtime_freep(out);
-		return sp_error_set(err, SP_EINVALID, "%s: the runtime is read-only (run 'spfs edit' first)", what);
+		return sp_error_set(err, SP_EINVALID,
+				    "%s: the runtime is read-only (run 'spfs edit' first)", what);
 	}
 	return 0;
 }
@@ -308,7 +324,8 @@ static int parent_dir(char **out, const char *path, sp_error *err)
 }
 
 /* Commits the upper directory; SPFS_ENOTFOUND when it holds nothing. */
-static int commit_upper(sp_digest *out, spfs_store *s, const spfs_runtime *rt, const char *tag, sp_error *err)
+static int commit_upper(sp_digest *out, spfs_store *s, const spfs_runtime *rt, const char *tag,
+			sp_error *err)
 {
 	if (tag && !spfs_tag_name_valid(tag))
 		return sp_error_set(err, SP_EINVALID, "'%s' is not a valid tag name", tag);
@@ -335,7 +352,8 @@ static int commit_upper(sp_digest *out, spfs_store *s, const spfs_runtime *rt, c
 	if ((rc = walk_upper(&u, ufd, sfd, "", 0, err)))
 		goto out;
 	if (u.count == 0) {
-		rc = sp_error_set(err, SPFS_ENOTFOUND, "nothing to commit: no changes in runtime %s", rt->id);
+		rc = sp_error_set(err, SPFS_ENOTFOUND,
+				  "nothing to commit: no changes in runtime %s", rt->id);
 		goto out;
 	}
 	bool masks = false, opaque = false;
@@ -344,8 +362,9 @@ static int commit_upper(sp_digest *out, spfs_store *s, const spfs_runtime *rt, c
 		opaque |= u.e[i].opaque;
 	}
 	sp_digest layer, manifest;
-	if ((rc = spfs_commit_dir(&layer, &manifest, s, stage, &(spfs_commit_opts){.tag = masks || opaque ? NULL : tag},
-				  NULL, err)))
+	if ((rc = spfs_commit_dir(&layer, &manifest, s, stage,
+				  &(spfs_commit_opts){.tag = masks || opaque ? NULL : tag}, NULL,
+				  err)))
 		goto out;
 	if (!masks && !opaque) {
 		*out = layer;
@@ -441,8 +460,8 @@ int spfs_runtime_commit_platform(sp_digest *out, spfs_store *s, const char *tag,
 static int open_beneath(int root, const char *path, int flags)
 {
 	struct open_how how = {
-		.flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	    .flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
 	};
 	return (int)syscall(SYS_openat2, root, path, &how, sizeof(how));
 }
@@ -466,7 +485,8 @@ static int normalise(char *out, size_t n, const char *in, sp_error *err)
 		char *slash = strchr(c, '/');
 		size_t cl = slash ? (size_t)(slash - c) : strlen(c);
 		if (!spfs_name_valid(c, cl))
-			return sp_error_set(err, SP_EINVALID, "'%s' is not a path inside %s", in, SPFS_RUNTIME_MOUNTPOINT);
+			return sp_error_set(err, SP_EINVALID, "'%s' is not a path inside %s", in,
+					    SPFS_RUNTIME_MOUNTPOINT);
 		if (!slash)
 			break;
 		c = slash + 1;
@@ -524,7 +544,8 @@ int spfs_runtime_reset(spfs_store *s, const char *const *paths, size_t n, sp_err
 				if (pfd < 0) {
 					if (errno == ENOENT || errno == ENOTDIR)
 						continue; /* unchanged: nothing to discard */
-					rc = sp_error_errno(err, "cannot open %s in the upper directory", rel);
+					rc = sp_error_errno(
+					    err, "cannot open %s in the upper directory", rel);
 					break;
 				}
 			}
@@ -556,8 +577,12 @@ int spfs_runtime_diff(spfs_store *s, spfs_diff_cb cb, void *ud, sp_error *err)
 	for (size_t i = 0; i < u.count; i++) {
 		const upper_entry *ue = &u.e[i];
 		const spfs_entry *le = spfs_manifest_find(lower, ue->path);
-		spfs_entry b = {.path = ue->path, .kind = ue->kind, .size = ue->size,
-				.mode = ue->kind == SPFS_ENTRY_DIR ? 0755 : (ue->mode & 0111) ? 0755 : 0644};
+		spfs_entry b = {.path = ue->path,
+				.kind = ue->kind,
+				.size = ue->size,
+				.mode = ue->kind == SPFS_ENTRY_DIR ? 0755
+					: (ue->mode & 0111)	   ? 0755
+								   : 0644};
 		if (ue->kind == SPFS_ENTRY_MASK) {
 			if (le)
 				cb(SPFS_DIFF_REMOVED, le, NULL, ud);
@@ -567,8 +592,8 @@ int spfs_runtime_diff(spfs_store *s, spfs_diff_cb cb, void *ud, sp_error *err)
 			cb(SPFS_DIFF_ADDED, NULL, &b, ud);
 		} else if (ue->kind != SPFS_ENTRY_DIR || le->kind != SPFS_ENTRY_DIR) {
 			bool same = false;
-			if (ue->kind == SPFS_ENTRY_FILE && le->kind == SPFS_ENTRY_FILE && le->size == ue->size &&
-			    le->mode == b.mode) {
+			if (ue->kind == SPFS_ENTRY_FILE && le->kind == SPFS_ENTRY_FILE &&
+			    le->size == ue->size && le->mode == b.mode) {
 				_cleanup_close_ int fd = open_beneath(ufd, ue->path, O_RDONLY);
 				sp_digest d;
 				sp_error ignored = {0};

@@ -10,14 +10,14 @@
 /* Everything the namespace code needs, as data: checked whole by
  * spfs_mount__check before anything is mounted. Paths are absolute. */
 typedef struct spfs_mount_plan {
-	const char **lowers;    /* bottom first; borrowed strings */
-	size_t lower_count;     /* >= 1 */
-	const char *upper;      /* NULL: read-only */
-	const char *work;       /* with upper */
-	const char *scratch;    /* tmpfs mountpoint holding upper/work, or NULL */
+	const char **lowers;	/* bottom first; borrowed strings */
+	size_t lower_count;	/* >= 1 */
+	const char *upper;	/* NULL: read-only */
+	const char *work;	/* with upper */
+	const char *scratch;	/* tmpfs mountpoint holding upper/work, or NULL */
 	const char *tmpfs_size; /* with scratch: "N", "N[kmg]" or "N%" */
-	const char *target;     /* SPFS_RUNTIME_MOUNTPOINT */
-	bool rootless;          /* in a user namespace: overlay "userxattr" */
+	const char *target;	/* SPFS_RUNTIME_MOUNTPOINT */
+	bool rootless;		/* in a user namespace: overlay "userxattr" */
 } spfs_mount_plan;
 
 /* Validates the plan: absolute paths without newlines or "..", bounded

@@ -80,22 +80,27 @@ static bool size_ok(const char *s)
 int spfs_mount__check(const spfs_mount_plan *p, sp_error *err)
 {
 	if (!p->target || strcmp(p->target, SPFS_RUNTIME_MOUNTPOINT) != 0)
-		return sp_error_set(err, SP_EINVALID, "the runtime mounts only at %s", SPFS_RUNTIME_MOUNTPOINT);
+		return sp_error_set(err, SP_EINVALID, "the runtime mounts only at %s",
+				    SPFS_RUNTIME_MOUNTPOINT);
 	if (p->lower_count == 0 || p->lower_count > SPFS_RUNTIME_MAX_LOWERS)
-		return sp_error_set(err, SP_EINVALID, "%zu lower directories (1 to %u allowed)", p->lower_count,
-				    SPFS_RUNTIME_MAX_LOWERS);
+		return sp_error_set(err, SP_EINVALID, "%zu lower directories (1 to %u allowed)",
+				    p->lower_count, SPFS_RUNTIME_MAX_LOWERS);
 	for (size_t i = 0; i < p->lower_count; i++)
 		if (!p->lowers[i] || !path_ok(p->lowers[i]))
-			return sp_error_set(err, SP_EINVALID, "lower directory %zu is not a clean absolute path", i);
+			return sp_error_set(err, SP_EINVALID,
+					    "lower directory %zu is not a clean absolute path", i);
 	if (!p->upper != !p->work)
 		return sp_error_set(err, SP_EINVALID, "an upper directory needs a work directory");
 	if (p->upper && (!path_ok(p->upper) || !path_ok(p->work)))
-		return sp_error_set(err, SP_EINVALID, "upper or work directory is not a clean absolute path");
+		return sp_error_set(err, SP_EINVALID,
+				    "upper or work directory is not a clean absolute path");
 	if (p->scratch) {
 		if (!path_ok(p->scratch))
-			return sp_error_set(err, SP_EINVALID, "scratch directory is not a clean absolute path");
+			return sp_error_set(err, SP_EINVALID,
+					    "scratch directory is not a clean absolute path");
 		if (!p->tmpfs_size || !size_ok(p->tmpfs_size))
-			return sp_error_set(err, SP_EINVALID, "tmpfs size '%s' is not N, N[kmg] or N%%",
+			return sp_error_set(err, SP_EINVALID,
+					    "tmpfs size '%s' is not N, N[kmg] or N%%",
 					    p->tmpfs_size ? p->tmpfs_size : "");
 	}
 	return 0;
@@ -123,8 +128,9 @@ static int write_proc(const char *file, const char *text, sp_error *err)
 int spfs_mount__enter_rootless(uid_t uid, gid_t gid, sp_error *err)
 {
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
-		return sp_error_errno(err, "unshare(CLONE_NEWUSER|CLONE_NEWNS) (are unprivileged user namespaces "
-					   "disabled? then spfs run needs root)");
+		return sp_error_errno(
+		    err, "unshare(CLONE_NEWUSER|CLONE_NEWNS) (are unprivileged user namespaces "
+			 "disabled? then spfs run needs root)");
 	char map[64];
 	int rc = write_proc("/proc/self/setgroups", "deny", err);
 	if (!rc) {
@@ -216,8 +222,9 @@ static new_api_rc overlay_new_api(int *out, const spfs_mount_plan *p, sp_error *
 	_cleanup_close_ int fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
 	if (fsfd < 0) {
 		if (errno == ENOSYS || errno == ENODEV || errno == EPERM)
-			return errno == EPERM ? (sp_error_errno(err, "fsopen(overlay)"), NEW_API_FAILED)
-					      : NEW_API_UNSUPPORTED;
+			return errno == EPERM
+				   ? (sp_error_errno(err, "fsopen(overlay)"), NEW_API_FAILED)
+				   : NEW_API_UNSUPPORTED;
 		sp_error_errno(err, "fsopen(overlay)");
 		return NEW_API_FAILED;
 	}
@@ -227,9 +234,11 @@ static new_api_rc overlay_new_api(int *out, const spfs_mount_plan *p, sp_error *
 	}
 	/* redirect_dir "nofollow", not "off": with ALWAYS_FOLLOW kernels "off"
 	 * means "follow", which "userxattr" refuses */
-	static const char *const off[][2] = {{"redirect_dir", "nofollow"}, {"metacopy", "off"}, {"index", "off"}};
+	static const char *const off[][2] = {
+	    {"redirect_dir", "nofollow"}, {"metacopy", "off"}, {"index", "off"}};
 	for (size_t i = 0; i < sizeof(off) / sizeof(off[0]); i++)
-		if (fsconfig(fsfd, FSCONFIG_SET_STRING, off[i][0], off[i][1], 0) < 0 && errno != EINVAL) {
+		if (fsconfig(fsfd, FSCONFIG_SET_STRING, off[i][0], off[i][1], 0) < 0 &&
+		    errno != EINVAL) {
 			fs_fail(fsfd, err, off[i][0], off[i][1]);
 			return NEW_API_FAILED;
 		}
@@ -297,15 +306,18 @@ static bool legacy_opts(char *buf, size_t cap, size_t *len_out, const spfs_mount
 {
 	size_t len = 0;
 	bool ok = opt_append(buf, &len, cap, p->rootless ? "userxattr," : "", false) &&
-		  opt_append(buf, &len, cap, "redirect_dir=nofollow,metacopy=off,index=off,lowerdir=", false);
+		  opt_append(buf, &len, cap,
+			     "redirect_dir=nofollow,metacopy=off,index=off,lowerdir=", false);
 	for (size_t i = p->lower_count; ok && i-- > 0;) {
 		ok = opt_append(buf, &len, cap, p->lowers[i], true);
 		if (ok && i > 0)
 			ok = opt_append(buf, &len, cap, ":", false);
 	}
 	if (ok && p->upper)
-		ok = opt_append(buf, &len, cap, ",upperdir=", false) && opt_append(buf, &len, cap, p->upper, true) &&
-		     opt_append(buf, &len, cap, ",workdir=", false) && opt_append(buf, &len, cap, p->work, true);
+		ok = opt_append(buf, &len, cap, ",upperdir=", false) &&
+		     opt_append(buf, &len, cap, p->upper, true) &&
+		     opt_append(buf, &len, cap, ",workdir=", false) &&
+		     opt_append(buf, &len, cap, p->work, true);
 	if (len_out)
 		*len_out = len;
 	return ok;
@@ -352,17 +364,20 @@ static int detach_target(const spfs_mount_plan *p, sp_error *err)
 
 static int bind_readonly(const spfs_mount_plan *p, bool replace, sp_error *err)
 {
-	_cleanup_close_ int tfd = open_tree(AT_FDCWD, p->lowers[0], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	_cleanup_close_ int tfd =
+	    open_tree(AT_FDCWD, p->lowers[0], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 	if (tfd >= 0) {
 		struct mount_attr attr = {
-			.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+		    .attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
 		};
 		if (mount_setattr(tfd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
-			return sp_error_errno(err, "cannot make the bind of %s read-only", p->lowers[0]);
+			return sp_error_errno(err, "cannot make the bind of %s read-only",
+					      p->lowers[0]);
 		if (replace && detach_target(p, err))
 			return err->code;
 		if (move_mount(tfd, "", AT_FDCWD, p->target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-			return sp_error_errno(err, "cannot mount %s at %s", p->lowers[0], p->target);
+			return sp_error_errno(err, "cannot mount %s at %s", p->lowers[0],
+					      p->target);
 		return 0;
 	}
 	if (errno != ENOSYS)
@@ -371,7 +386,8 @@ static int bind_readonly(const spfs_mount_plan *p, bool replace, sp_error *err)
 		return err->code;
 	if (mount(p->lowers[0], p->target, NULL, MS_BIND, NULL) < 0)
 		return sp_error_errno(err, "cannot bind %s at %s", p->lowers[0], p->target);
-	if (mount(NULL, p->target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+	if (mount(NULL, p->target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV,
+		  NULL) < 0)
 		return sp_error_errno(err, "cannot make %s read-only", p->target);
 	return 0;
 }
@@ -395,10 +411,11 @@ int spfs_mount__overlay(const spfs_mount_plan *p, bool replace, sp_error *err)
 	char opts[LEGACY_OPTS_MAX + 1];
 	size_t len = 0;
 	if (!legacy_opts(opts, sizeof(opts), &len, p))
-		return sp_error_set(err, SP_EINVALID,
-				    "%zu layers do not fit in the %u-byte mount(2) option string and this kernel "
-				    "lacks fsconfig(\"lowerdir+\"); lower spfs.runtime.max_layers",
-				    p->lower_count, LEGACY_OPTS_MAX);
+		return sp_error_set(
+		    err, SP_EINVALID,
+		    "%zu layers do not fit in the %u-byte mount(2) option string and this kernel "
+		    "lacks fsconfig(\"lowerdir+\"); lower spfs.runtime.max_layers",
+		    p->lower_count, LEGACY_OPTS_MAX);
 	if (replace && detach_target(p, err))
 		return err->code;
 	unsigned long flags = MS_NOSUID | MS_NODEV | (p->upper ? 0 : MS_RDONLY);

@@ -55,9 +55,11 @@ static void stack_free(stack *st)
 static int stack_push(stack *st, const sp_digest *d, const sp_digest *m, sp_error *err)
 {
 	if (st->count >= SPFS_MAX_LAYERS)
-		return sp_error_set(err, SP_EINVALID, "a stack of more than %u layers", SPFS_MAX_LAYERS);
+		return sp_error_set(err, SP_EINVALID, "a stack of more than %u layers",
+				    SPFS_MAX_LAYERS);
 	if ((st->count & (st->count - 1)) == 0) {
-		int rc = sp_realloc_array((void **)&st->items, st->count ? st->count * 2 : 8, sizeof(*st->items), err);
+		int rc = sp_realloc_array((void **)&st->items, st->count ? st->count * 2 : 8,
+					  sizeof(*st->items), err);
 		if (rc)
 			return rc;
 	}
@@ -67,8 +69,8 @@ static int stack_push(stack *st, const sp_digest *d, const sp_digest *m, sp_erro
 	return 0;
 }
 
-static int push_object(stack *st, spfs_store *s, const sp_digest *d, spfs_kind kind, const char *ref,
-		       sp_error *err)
+static int push_object(stack *st, spfs_store *s, const sp_digest *d, spfs_kind kind,
+		       const char *ref, sp_error *err)
 {
 	int rc = 0;
 	switch (kind) {
@@ -86,12 +88,11 @@ static int push_object(stack *st, spfs_store *s, const sp_digest *d, spfs_kind k
 			return rc;
 		return stack_push(st, d, &l->manifest, err);
 	}
-	case SPFS_KIND_MANIFEST:
-		return stack_push(st, d, d, err);
-	case SPFS_KIND_BLOB:
-		break;
+	case SPFS_KIND_MANIFEST: return stack_push(st, d, d, err);
+	case SPFS_KIND_BLOB: break;
 	}
-	return sp_error_set(err, SP_EINVALID, "'%s' is a blob, not a platform, layer or manifest", ref);
+	return sp_error_set(err, SP_EINVALID, "'%s' is a blob, not a platform, layer or manifest",
+			    ref);
 }
 
 /* Resolves one ref; "A+B" (when no tag of that name exists) is A then B. */
@@ -112,7 +113,8 @@ static int resolve_ref(stack *st, spfs_store *s, const char *ref, sp_error *err)
 	sp_error_clear(err);
 	char *save = NULL;
 	for (char *part = strtok_r(copy, "+", &save); part; part = strtok_r(NULL, "+", &save)) {
-		if ((rc = spfs_resolve(&d, &kind, s, part, err)) || (rc = push_object(st, s, &d, kind, part, err)))
+		if ((rc = spfs_resolve(&d, &kind, s, part, err)) ||
+		    (rc = push_object(st, s, &d, kind, part, err)))
 			return rc;
 	}
 	return 0;
@@ -147,7 +149,8 @@ static int mkparents_at(int root, const char *path, sp_error *err)
 }
 
 /* Ensures runtimes/masks/xx/<62hex> (with whiteouts) or <62hex>.none. */
-static int ensure_masks(bool *has, spfs_store *s, int rdir, const sp_digest *manifest, sp_error *err)
+static int ensure_masks(bool *has, spfs_store *s, int rdir, const sp_digest *manifest,
+			sp_error *err)
 {
 	char hex[SP_DIGEST_HEX_LEN + 1], none[SP_DIGEST_HEX_LEN + 8];
 	sp_digest_to_hex(manifest, hex);
@@ -202,7 +205,8 @@ static int ensure_masks(bool *has, spfs_store *s, int rdir, const sp_digest *man
 	}
 	if (rc)
 		goto fail;
-	if (renameat2(shard, tmp, shard, hex + 2, RENAME_NOREPLACE) < 0 && errno != EEXIST && errno != ENOTEMPTY) {
+	if (renameat2(shard, tmp, shard, hex + 2, RENAME_NOREPLACE) < 0 && errno != EEXIST &&
+	    errno != ENOTEMPTY) {
 		rc = sp_error_errno(err, "rename runtimes/masks/%s/%s", xx, hex + 2);
 		goto fail;
 	}
@@ -231,7 +235,8 @@ static int max_lowers(size_t *out, sp_error *err)
 		char *end = NULL;
 		unsigned long v = strtoul(env, &end, 10);
 		if (*end || v < 2 || v > SPFS_RUNTIME_MAX_LOWERS)
-			return sp_error_set(err, SP_EINVALID, "max_layers '%s' is not a number from 2 to %u", env,
+			return sp_error_set(err, SP_EINVALID,
+					    "max_layers '%s' is not a number from 2 to %u", env,
 					    SPFS_RUNTIME_MAX_LOWERS);
 		*out = v;
 	}
@@ -239,8 +244,8 @@ static int max_lowers(size_t *out, sp_error *err)
 }
 
 /* The merged manifest of the bottom `n` items (cached under runtimes/flat). */
-static int flatten_bottom(sp_digest *out, spfs_store *s, int rdir, const stack_item *items, size_t n,
-			  sp_error *err)
+static int flatten_bottom(sp_digest *out, spfs_store *s, int rdir, const stack_item *items,
+			  size_t n, sp_error *err)
 {
 	sp_buf key = {0};
 	char hex[SP_DIGEST_HEX_LEN + 1];
@@ -263,8 +268,9 @@ static int flatten_bottom(sp_digest *out, spfs_store *s, int rdir, const stack_i
 	_cleanup_free_ char *cached = NULL;
 	size_t len = 0;
 	sp_error ignored = {0};
-	if (sp_read_file_at(&cached, &len, fdir, khex, 128, &ignored) == 0 && len >= SP_DIGEST_HEX_LEN &&
-	    sp_digest_from_hex(out, cached, &ignored) == 0 && spfs_has_object(s, out))
+	if (sp_read_file_at(&cached, &len, fdir, khex, 128, &ignored) == 0 &&
+	    len >= SP_DIGEST_HEX_LEN && sp_digest_from_hex(out, cached, &ignored) == 0 &&
+	    spfs_has_object(s, out))
 		return 0;
 	_cleanup_(spfs_manifest_freep) spfs_manifest *merged = calloc(1, sizeof(*merged));
 	if (!merged)
@@ -339,8 +345,10 @@ static int build_lowers(spfs_runtime *rt, spfs_store *s, const stack *st, sp_err
 		if ((rc = spfs_render_stored(&path, s, &st->items[i].manifest, err)))
 			return rc;
 		if (has[i])
-			rt->lowers[rt->lower_count++] = (spfs_runtime_lower){SPFS_LOWER_MASKS, st->items[i].manifest};
-		rt->lowers[rt->lower_count++] = (spfs_runtime_lower){SPFS_LOWER_RENDER, st->items[i].manifest};
+			rt->lowers[rt->lower_count++] =
+			    (spfs_runtime_lower){SPFS_LOWER_MASKS, st->items[i].manifest};
+		rt->lowers[rt->lower_count++] =
+		    (spfs_runtime_lower){SPFS_LOWER_RENDER, st->items[i].manifest};
 	}
 	if (rt->lower_count == 0) {
 		if (sp_sys_mkdirat(rdir, "empty", 0755) < 0 && errno != EEXIST)
@@ -376,9 +384,10 @@ static int quick_line(sp_buf *b, spfs_store *s, const char *ref, sp_error *err)
 	struct stat st;
 	if (fstatat(s->tags_fd, file, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
 		return SPFS_ENOTFOUND;
-	return sp_buf_printf(b, err, "tag %llu %llu %llu %lld %ld %s\n", (unsigned long long)st.st_dev,
-			     (unsigned long long)st.st_ino, (unsigned long long)st.st_size,
-			     (long long)st.st_mtim.tv_sec, (long)st.st_mtim.tv_nsec, ref);
+	return sp_buf_printf(b, err, "tag %llu %llu %llu %lld %ld %s\n",
+			     (unsigned long long)st.st_dev, (unsigned long long)st.st_ino,
+			     (unsigned long long)st.st_size, (long long)st.st_mtim.tv_sec,
+			     (long)st.st_mtim.tv_nsec, ref);
 }
 
 /* The plan's key lines for refs; false when a ref needs the slow path
@@ -390,8 +399,9 @@ static bool quick_key(sp_buf *key, spfs_store *s, const char *const *refs, size_
 		return false;
 	for (size_t i = 0; i < nrefs; i++) {
 		const char *ref = refs[i];
-		int rc = strlen(ref) <= SPFS_MAX_TAG_NAME || !strchr(ref, '+') ? quick_line(key, s, ref, &e)
-										: SPFS_ENOTFOUND;
+		int rc = strlen(ref) <= SPFS_MAX_TAG_NAME || !strchr(ref, '+')
+			     ? quick_line(key, s, ref, &e)
+			     : SPFS_ENOTFOUND;
 		if (rc == 0)
 			continue;
 		if (rc != SPFS_ENOTFOUND || !strchr(ref, '+'))
@@ -400,7 +410,8 @@ static bool quick_key(sp_buf *key, spfs_store *s, const char *const *refs, size_
 		if (!copy)
 			return false;
 		char *save = NULL;
-		for (char *part = strtok_r(copy, "+", &save); part; part = strtok_r(NULL, "+", &save))
+		for (char *part = strtok_r(copy, "+", &save); part;
+		     part = strtok_r(NULL, "+", &save))
 			if (quick_line(key, s, part, &e))
 				return false;
 	}
@@ -423,7 +434,8 @@ static bool lower_exists(spfs_store *s, int rdir, const spfs_runtime_lower *l)
 	switch (l->kind) {
 	case SPFS_LOWER_RENDER:
 		snprintf(rel, sizeof(rel), "%.2s/%s", hex, hex + 2);
-		return fstatat(s->renders_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+		return fstatat(s->renders_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		       S_ISDIR(st.st_mode);
 	case SPFS_LOWER_MASKS:
 		snprintf(rel, sizeof(rel), "masks/%.2s/%s", hex, hex + 2);
 		return fstatat(rdir, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
@@ -491,7 +503,8 @@ static void save_plan(const spfs_runtime *rt, spfs_store *s, const sp_buf *key)
 	plan_name(name, key);
 	sp_random_name(rnd, 16);
 	snprintf(tmp, sizeof(tmp), ".tmp-%s", rnd);
-	int fd = rc ? -1 : openat(pdir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int fd =
+	    rc ? -1 : openat(pdir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd >= 0) {
 		/* not fsynced: a torn plan fails the comparison and is redone */
 		if (sp_write_all(fd, b.data, b.len, &e) || renameat(pdir, tmp, pdir, name) < 0)
@@ -503,14 +516,15 @@ static void save_plan(const spfs_runtime *rt, spfs_store *s, const sp_buf *key)
 
 /* ------------------------------------------------------------ durable */
 
-static int durable_prepare(spfs_runtime *rt, stack *st, spfs_store *s, const spfs_run_opts *o, int *lock_fd,
-			   sp_error *err)
+static int durable_prepare(spfs_runtime *rt, stack *st, spfs_store *s, const spfs_run_opts *o,
+			   int *lock_fd, sp_error *err)
 {
 	const char *name = o->durable;
 	if (!spfs_runtime__name_valid(name))
-		return sp_error_set(err, SP_EINVALID,
-				    "'%.80s' is not a durable runtime name (letters, digits, . _ -; at most %u)", name,
-				    SPFS_RUNTIME_NAME_MAX);
+		return sp_error_set(
+		    err, SP_EINVALID,
+		    "'%.80s' is not a durable runtime name (letters, digits, . _ -; at most %u)",
+		    name, SPFS_RUNTIME_NAME_MAX);
 	_cleanup_close_ int rdir = -1;
 	_cleanup_close_ int ddir = -1;
 	_cleanup_close_ int ndir = -1;
@@ -546,8 +560,10 @@ static int durable_prepare(spfs_runtime *rt, stack *st, spfs_store *s, const spf
 		for (char *p = data; *p && !rc;) {
 			char *nl = strchr(p, '\n');
 			sp_digest d;
-			if (!nl || nl - p != 6 + SP_DIGEST_HEX_LEN || strncmp(p, "layer ", 6) != 0) {
-				rc = sp_error_set(err, SP_EINVALID, "durable/%s/stack is malformed", name);
+			if (!nl || nl - p != 6 + SP_DIGEST_HEX_LEN ||
+			    strncmp(p, "layer ", 6) != 0) {
+				rc = sp_error_set(err, SP_EINVALID, "durable/%s/stack is malformed",
+						  name);
 				break;
 			}
 			*nl = '\0';
@@ -568,12 +584,15 @@ static int durable_prepare(spfs_runtime *rt, stack *st, spfs_store *s, const spf
 		} else {
 			bool same = saved.count == st->count;
 			for (size_t i = 0; same && i < st->count; i++)
-				same = sp_digest_cmp(&saved.items[i].digest, &st->items[i].digest) == 0;
+				same = sp_digest_cmp(&saved.items[i].digest,
+						     &st->items[i].digest) == 0;
 			stack_free(&saved);
 			if (!same)
 				return sp_error_set(err, SP_EEXISTS,
-						    "durable runtime '%s' exists with another stack; use --rerun %s, or "
-						    "'spfs runtime rm %s'", name, name, name);
+						    "durable runtime '%s' exists with another "
+						    "stack; use --rerun %s, or "
+						    "'spfs runtime rm %s'",
+						    name, name, name);
 		}
 	} else {
 		sp_buf b = {0};
@@ -582,7 +601,8 @@ static int durable_prepare(spfs_runtime *rt, stack *st, spfs_store *s, const spf
 			rc = sp_buf_printf(&b, err, "layer %s\n", hex);
 		}
 		if (!rc)
-			rc = sp_atomic_write_at(ndir, "stack", b.data ? b.data : "", b.len, 0644, err);
+			rc = sp_atomic_write_at(ndir, "stack", b.data ? b.data : "", b.len, 0644,
+						err);
 		sp_buf_free(&b);
 		if (rc)
 			return sp_error_prefix(err, "cannot create durable runtime '%s'", name);
@@ -675,7 +695,8 @@ static int exec_argv(char ***out, char *const *argv, const spfs_run_opts *o, sp_
 	int rc = 0;
 	char path[PATH_MAX];
 	for (size_t i = 0; i < ns && !rc; i++) {
-		snprintf(path, sizeof(path), SPFS_RUNTIME_MOUNTPOINT "/etc/spfs/startup.d/%s", scripts[i]);
+		snprintf(path, sizeof(path), SPFS_RUNTIME_MOUNTPOINT "/etc/spfs/startup.d/%s",
+			 scripts[i]);
 		rc = sp_buf_append(&script, csh ? "source " : ". ", csh ? 7 : 2, err);
 		if (!rc)
 			rc = quote_append(&script, path, err);
@@ -685,7 +706,8 @@ static int exec_argv(char ***out, char *const *argv, const spfs_run_opts *o, sp_
 	if (rc)
 		return rc;
 	if (csh) {
-		if ((rc = sp_buf_append(&script, "exec ", 5, err)) || (rc = quote_append(&script, shell, err)) ||
+		if ((rc = sp_buf_append(&script, "exec ", 5, err)) ||
+		    (rc = quote_append(&script, shell, err)) ||
 		    (rc = sp_buf_append(&script, "", 1, err)))
 			return rc;
 		v[0] = (char *)shell;
@@ -720,19 +742,22 @@ static _Noreturn void child_fail(int fd, int code, const sp_error *err)
 	_exit(code);
 }
 
-static _Noreturn void child_main(int status_fd, const sigset_t *oldmask, spfs_runtime *rt, spfs_store *s,
-				 const spfs_mount_plan *plan, char *const *argv, const spfs_run_opts *o)
+static _Noreturn void child_main(int status_fd, const sigset_t *oldmask, spfs_runtime *rt,
+				 spfs_store *s, const spfs_mount_plan *plan, char *const *argv,
+				 const spfs_run_opts *o)
 {
 	sp_error err = {0};
 	/* Default dispositions and the caller's mask for the command. */
 	signal(SIGPIPE, SIG_DFL);
-	if ((plan->rootless ? spfs_mount__enter_rootless(geteuid(), getegid(), &err) : spfs_mount__enter(&err)) ||
-	    (plan->scratch && spfs_mount__scratch(plan, &err)) || spfs_mount__overlay(plan, false, &err) ||
-	    (plan->rootless && spfs_mount__drop(&err))) {
+	if ((plan->rootless ? spfs_mount__enter_rootless(geteuid(), getegid(), &err)
+			    : spfs_mount__enter(&err)) ||
+	    (plan->scratch && spfs_mount__scratch(plan, &err)) ||
+	    spfs_mount__overlay(plan, false, &err) || (plan->rootless && spfs_mount__drop(&err))) {
 		sp_error_prefix(&err, "cannot set up runtime %s", rt->id);
 		child_fail(status_fd, SPFS_RUN_ESETUP, &err);
 	}
-	if (setenv("SPFS_RUNTIME", rt->id, 1) < 0 || setenv("SPFS_STORAGE", spfs_store_path(s), 1) < 0) {
+	if (setenv("SPFS_RUNTIME", rt->id, 1) < 0 ||
+	    setenv("SPFS_STORAGE", spfs_store_path(s), 1) < 0) {
 		sp_error_set(&err, SP_ENOMEM, "cannot set the environment");
 		child_fail(status_fd, SPFS_RUN_ESETUP, &err);
 	}
@@ -841,11 +866,13 @@ static void write_record(spfs_runtime *rt, spfs_store *s, pid_t child)
 	rt->mntns = (uint64_t)st.st_ino;
 	sp_error err = {0};
 	if (spfs_runtime__write(s, rt, &err))
-		sp_warn("runtime %s has no record (spfs clean will not see it): %s", rt->id, err.msg);
+		sp_warn("runtime %s has no record (spfs clean will not see it): %s", rt->id,
+			err.msg);
 }
 
-static int run(int *exit_status, spfs_store *s, const char *const *refs, size_t nrefs, char *const *argv,
-	       const spfs_run_opts *o, const sigset_t *set, const sigset_t *old, sp_error *err)
+static int run(int *exit_status, spfs_store *s, const char *const *refs, size_t nrefs,
+	       char *const *argv, const spfs_run_opts *o, const sigset_t *set, const sigset_t *old,
+	       sp_error *err)
 {
 	static const spfs_run_opts defaults = {0};
 	if (!o)
@@ -872,7 +899,8 @@ static int run(int *exit_status, spfs_store *s, const char *const *refs, size_t 
 	sp_buf key = {0};
 	size_t max = 0;
 	bool planned = false, keyed = false;
-	if (!o->durable && (rc = max_lowers(&max, err)) == 0 && quick_key(&key, s, refs, nrefs, max)) {
+	if (!o->durable && (rc = max_lowers(&max, err)) == 0 &&
+	    quick_key(&key, s, refs, nrefs, max)) {
 		_cleanup_close_ int rdir = -1;
 		sp_error ignored = {0};
 		keyed = true;
@@ -907,11 +935,14 @@ static int run(int *exit_status, spfs_store *s, const char *const *refs, size_t 
 	}
 	if (!rc) {
 		struct stat sb;
-		if (stat(SPFS_RUNTIME_MOUNTPOINT, &sb) < 0 && mkdir(SPFS_RUNTIME_MOUNTPOINT, 0755) < 0 && errno != EEXIST)
-			rc = rootless ? sp_error_set(err, SP_ENOTFOUND, "%s does not exist; root must create it once "
-									"(mkdir %s)", SPFS_RUNTIME_MOUNTPOINT,
-						    SPFS_RUNTIME_MOUNTPOINT)
-				      : sp_error_errno(err, "cannot create %s", SPFS_RUNTIME_MOUNTPOINT);
+		if (stat(SPFS_RUNTIME_MOUNTPOINT, &sb) < 0 &&
+		    mkdir(SPFS_RUNTIME_MOUNTPOINT, 0755) < 0 && errno != EEXIST)
+			rc = rootless
+				 ? sp_error_set(err, SP_ENOTFOUND,
+						"%s does not exist; root must create it once "
+						"(mkdir %s)",
+						SPFS_RUNTIME_MOUNTPOINT, SPFS_RUNTIME_MOUNTPOINT)
+				 : sp_error_errno(err, "cannot create %s", SPFS_RUNTIME_MOUNTPOINT);
 	}
 	stack_free(&st);
 	if (rc) {
@@ -976,7 +1007,8 @@ int spfs_runtime_run(int *exit_status, spfs_store *s, const char *const *refs, s
 	 * being dropped by, or for SIGTERM killing us through) another thread. */
 	sigset_t set, old;
 	sigemptyset(&set);
-	static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD};
+	static const int forwarded[] = {SIGINT,	 SIGTERM, SIGHUP, SIGQUIT,
+					SIGUSR1, SIGUSR2, SIGCHLD};
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		sigaddset(&set, forwarded[i]);
 	pthread_sigmask(SIG_BLOCK, &set, &old);

@@ -51,9 +51,9 @@ const char *spfs_entry_kind_name(spfs_entry_kind kind);
 /* One entry of a manifest. Modes are normalised: files 0644 or 0755, dirs
  * 0755, symlinks 0777, masks 0. */
 typedef struct spfs_entry {
-	char *path;       /* relative, '/'-separated, no leading slash; owned */
-	char *target;     /* symlink target, verbatim; owned; NULL otherwise */
-	uint64_t size;    /* file size or target length */
+	char *path;	  /* relative, '/'-separated, no leading slash; owned */
+	char *target;	  /* symlink target, verbatim; owned; NULL otherwise */
+	uint64_t size;	  /* file size or target length */
 	sp_digest digest; /* blob digest (files), SHA-256 of target (symlinks) */
 	uint32_t mode;
 	spfs_entry_kind kind;
@@ -86,12 +86,12 @@ typedef struct spfs_platform {
 
 /* Limits applied when decoding untrusted objects. */
 #define SPFS_MAX_OBJECT_SIZE ((size_t)1 << 30)
-#define SPFS_MAX_ENTRIES 10000000u
-#define SPFS_MAX_PATH 4096u
-#define SPFS_MAX_NAME 255u
-#define SPFS_MAX_DEPTH 256u
-#define SPFS_MAX_TARGET 4096u
-#define SPFS_MAX_LAYERS 65536u
+#define SPFS_MAX_ENTRIES     10000000u
+#define SPFS_MAX_PATH	     4096u
+#define SPFS_MAX_NAME	     255u
+#define SPFS_MAX_DEPTH	     256u
+#define SPFS_MAX_TARGET	     4096u
+#define SPFS_MAX_LAYERS	     65536u
 #define SPFS_MAX_ANNOTATIONS 4096u
 
 void spfs_manifest_free(spfs_manifest *m);
@@ -140,7 +140,7 @@ int spfs_store_open(spfs_store **out, const char *path, bool create, sp_error *e
 void spfs_store_free(spfs_store *s);
 void spfs_store_freep(spfs_store **s);
 const char *spfs_store_path(const spfs_store *s); /* borrowed */
-int spfs_store_dirfd(const spfs_store *s);         /* borrowed */
+int spfs_store_dirfd(const spfs_store *s);	  /* borrowed */
 
 /* Shared lock for commit/render/tag; exclusive (non-blocking) for clean. */
 int spfs_store_lock_shared(spfs_store *s, sp_error *err);
@@ -180,22 +180,21 @@ int spfs_manifest_overlay(spfs_manifest *lower, const spfs_manifest *upper, bool
 
 typedef struct spfs_commit_stats {
 	uint64_t files, dirs, symlinks;
-	uint64_t bytes;      /* all file bytes in the tree */
-	uint64_t new_blobs;  /* payloads written by this commit */
-	uint64_t new_bytes;  /* bytes of those payloads */
+	uint64_t bytes;	    /* all file bytes in the tree */
+	uint64_t new_blobs; /* payloads written by this commit */
+	uint64_t new_bytes; /* bytes of those payloads */
 } spfs_commit_stats;
 
 typedef struct spfs_commit_opts {
-	const char *tag;  /* optional tag to point at the new layer */
+	const char *tag; /* optional tag to point at the new layer */
 	const spfs_annotation *annotations;
 	size_t annotation_count;
 } spfs_commit_opts;
 
 /* Commits a directory as a layer. Writes payloads and objects as one
  * transaction (see commit.c), then moves the tag. */
-int spfs_commit_dir(sp_digest *out_layer, sp_digest *out_manifest, spfs_store *s,
-		    const char *dir, const spfs_commit_opts *opts, spfs_commit_stats *stats,
-		    sp_error *err);
+int spfs_commit_dir(sp_digest *out_layer, sp_digest *out_manifest, spfs_store *s, const char *dir,
+		    const spfs_commit_opts *opts, spfs_commit_stats *stats, sp_error *err);
 /* Writes a platform of the given layers (bottom first) and tags it. */
 int spfs_commit_platform(sp_digest *out, spfs_store *s, const sp_digest *layers, size_t count,
 			 const char *tag, sp_error *err);
@@ -271,8 +270,7 @@ typedef struct spfs_check_stats {
 /* Re-hashes every object and payload, decodes every object and tag file
  * and verifies every tag's closure. Returns 0 when the walk finished;
  * stats->problems says whether anything was wrong. */
-int spfs_check(spfs_store *s, spfs_problem_cb cb, void *ud, spfs_check_stats *stats,
-	       sp_error *err);
+int spfs_check(spfs_store *s, spfs_problem_cb cb, void *ud, spfs_check_stats *stats, sp_error *err);
 
 /* Counts objects, payloads, tags and their bytes without re-hashing. */
 int spfs_store_usage(spfs_check_stats *out, spfs_store *s, sp_error *err);
@@ -295,7 +293,11 @@ int spfs_clean(spfs_store *s, const spfs_clean_opts *opts, spfs_clean_cb cb, voi
 
 /* ---------------------------------------------------------------- diff */
 
-typedef enum spfs_diff_op { SPFS_DIFF_ADDED = '+', SPFS_DIFF_REMOVED = '-', SPFS_DIFF_CHANGED = '~' } spfs_diff_op;
+typedef enum spfs_diff_op {
+	SPFS_DIFF_ADDED = '+',
+	SPFS_DIFF_REMOVED = '-',
+	SPFS_DIFF_CHANGED = '~'
+} spfs_diff_op;
 typedef void (*spfs_diff_cb)(spfs_diff_op op, const spfs_entry *a, const spfs_entry *b, void *ud);
 /* Walks two canonical manifests in step. */
 void spfs_manifest_diff(const spfs_manifest *a, const spfs_manifest *b, spfs_diff_cb cb, void *ud);
@@ -309,11 +311,11 @@ void spfs_manifest_diff(const spfs_manifest *a, const spfs_manifest *b, spfs_dif
  * live runtime has a record under STORE/runtimes/<id>/ so that `spfs clean`
  * keeps its layers and `spfs runtime ls|info|rm|prune` can see it. */
 
-#define SPFS_RUNTIME_ID_LEN 16u     /* lowercase hex */
-#define SPFS_RUNTIME_NAME_MAX 64u   /* durable names: [A-Za-z0-9._-], not starting with '.' */
-#define SPFS_RUNTIME_MOUNTPOINT "/spfs"
+#define SPFS_RUNTIME_ID_LEN	   16u /* lowercase hex */
+#define SPFS_RUNTIME_NAME_MAX	   64u /* durable names: [A-Za-z0-9._-], not starting with '.' */
+#define SPFS_RUNTIME_MOUNTPOINT	   "/spfs"
 #define SPFS_RUNTIME_DEFAULT_TMPFS "10%"
-#define SPFS_RUNTIME_MAX_LOWERS 500u /* overlayfs' stack limit (OVL_MAX_STACK) */
+#define SPFS_RUNTIME_MAX_LOWERS	   500u /* overlayfs' stack limit (OVL_MAX_STACK) */
 
 /* Exit codes of `spfs run` itself (otherwise the command's status, or
  * 128+N when it died of signal N). */
@@ -322,8 +324,8 @@ enum { SPFS_RUN_ESETUP = 125, SPFS_RUN_ENOEXEC = 126, SPFS_RUN_ENOENT = 127 };
 /* One lower directory of the overlay, bottom first. */
 typedef enum spfs_lower_kind {
 	SPFS_LOWER_RENDER = 'r', /* STORE/renders/xx/<manifest> */
-	SPFS_LOWER_MASKS = 'w',  /* STORE/runtimes/masks/xx/<manifest>: whiteouts of its masks */
-	SPFS_LOWER_EMPTY = 'e',  /* STORE/runtimes/empty: an empty stack */
+	SPFS_LOWER_MASKS = 'w',	 /* STORE/runtimes/masks/xx/<manifest>: whiteouts of its masks */
+	SPFS_LOWER_EMPTY = 'e',	 /* STORE/runtimes/empty: an empty stack */
 } spfs_lower_kind;
 
 typedef struct spfs_runtime_lower {
@@ -334,19 +336,19 @@ typedef struct spfs_runtime_lower {
 /* A runtime record (STORE/runtimes/<id>/record). */
 typedef struct spfs_runtime {
 	char id[SPFS_RUNTIME_ID_LEN + 1];
-	int pid;              /* the process that runs the command */
+	int pid;	      /* the process that runs the command */
 	uint64_t start_ticks; /* its start time (/proc/PID/stat), against pid reuse */
-	uint64_t mntns;       /* inode of its mount namespace */
+	uint64_t mntns;	      /* inode of its mount namespace */
 	int64_t started;      /* seconds since the epoch */
 	bool editable;
-	bool live;            /* filled by spfs_runtime_read/list */
-	char *durable;        /* owned; NULL unless durable */
-	sp_digest *layers;    /* owned; the stack, bottom first (layers or manifests) */
+	bool live;	   /* filled by spfs_runtime_read/list */
+	char *durable;	   /* owned; NULL unless durable */
+	sp_digest *layers; /* owned; the stack, bottom first (layers or manifests) */
 	size_t layer_count;
 	spfs_runtime_lower *lowers; /* owned; what is mounted, bottom first */
 	size_t lower_count;
-	char *upper, *work;   /* owned; NULL while read-only */
-	char *scratch;        /* owned; the tmpfs mountpoint, NULL when none */
+	char *upper, *work; /* owned; NULL while read-only */
+	char *scratch;	    /* owned; the tmpfs mountpoint, NULL when none */
 } spfs_runtime;
 
 void spfs_runtime_free(spfs_runtime *rt);
@@ -354,10 +356,10 @@ void spfs_runtime_freep(spfs_runtime **rt);
 
 typedef struct spfs_run_opts {
 	bool editable;
-	const char *durable;    /* keep the upper under STORE/runtimes/durable/NAME */
-	bool rerun;             /* reuse durable NAME's stack (no refs) */
-	bool shell;             /* argv empty: start $SHELL */
-	bool no_startup;        /* do not source /spfs/etc/spfs/startup.d */
+	const char *durable; /* keep the upper under STORE/runtimes/durable/NAME */
+	bool rerun;	     /* reuse durable NAME's stack (no refs) */
+	bool shell;	     /* argv empty: start $SHELL */
+	bool no_startup;     /* do not source /spfs/etc/spfs/startup.d */
 } spfs_run_opts;
 
 /* Runs argv (argv[0] looked up in PATH) in a new runtime over the stack of

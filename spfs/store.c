@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MARKER "spfs-store"
+#define MARKER	       "spfs-store"
 #define MARKER_CONTENT "spfs-store 1\n"
 
 /* -------------------------------------------------------- storage path */
@@ -49,7 +49,8 @@ int spfs_default_storage(char **out, sp_error *err)
 			if (xdg && *xdg)
 				snprintf(buf, sizeof(buf), "%s/spfs", xdg);
 			else
-				snprintf(buf, sizeof(buf), "%s/.local/share/spfs", home ? home : "/tmp");
+				snprintf(buf, sizeof(buf), "%s/.local/share/spfs",
+					 home ? home : "/tmp");
 			path = strdup(buf);
 		}
 	}
@@ -76,9 +77,11 @@ int spfs_store_init(const char *path, sp_error *err)
 		*p = '\0';
 		struct stat st;
 		if (mkdir(copy, 0755) < 0 && errno != EEXIST)
-			return sp_error_errno(err, "cannot create store at %s: mkdir %s", path, copy);
+			return sp_error_errno(err, "cannot create store at %s: mkdir %s", path,
+					      copy);
 		if (stat(copy, &st) < 0 || !S_ISDIR(st.st_mode))
-			return sp_error_set(err, SP_EINVALID, "cannot create store at %s: %s is not a directory",
+			return sp_error_set(err, SP_EINVALID,
+					    "cannot create store at %s: %s is not a directory",
 					    path, copy);
 		*p = saved;
 		if (!saved)
@@ -87,16 +90,19 @@ int spfs_store_init(const char *path, sp_error *err)
 	_cleanup_close_ int dfd = -1;
 	if ((rc = sp_open_dir_at(&dfd, AT_FDCWD, path, err)))
 		return sp_error_prefix(err, "cannot open store");
-	static const char *const dirs[] = {"objects", "payloads", "tags", "renders", "tmp", "locks"};
+	static const char *const dirs[] = {"objects", "payloads", "tags",
+					   "renders", "tmp",	  "locks"};
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		if (sp_sys_mkdirat(dfd, dirs[i], 0755) < 0 && errno != EEXIST)
 			return sp_error_errno(err, "cannot create %s/%s", path, dirs[i]);
-	_cleanup_close_ int lfd = openat(dfd, "locks/store", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	_cleanup_close_ int lfd =
+	    openat(dfd, "locks/store", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (lfd < 0)
 		return sp_error_errno(err, "cannot create %s/locks/store", path);
 	struct stat st;
 	if (fstatat(dfd, MARKER, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-		if ((rc = sp_atomic_write_at(dfd, MARKER, MARKER_CONTENT, strlen(MARKER_CONTENT), 0644, err)))
+		if ((rc = sp_atomic_write_at(dfd, MARKER, MARKER_CONTENT, strlen(MARKER_CONTENT),
+					     0644, err)))
 			return sp_error_prefix(err, "cannot initialise store at %s", path);
 	}
 	return 0;
@@ -112,7 +118,8 @@ void spfs_store_free(spfs_store *s)
 		if (s->payload_shards[i] >= 0)
 			close(s->payload_shards[i]);
 	}
-	int fds[] = {s->dirfd, s->objects_fd, s->payloads_fd, s->tags_fd, s->renders_fd, s->tmp_fd, s->lock_fd};
+	int fds[] = {s->dirfd,	    s->objects_fd, s->payloads_fd, s->tags_fd,
+		     s->renders_fd, s->tmp_fd,	   s->lock_fd};
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
@@ -145,7 +152,8 @@ static int store_open(spfs_store **out, const char *path, sp_error *err)
 	_cleanup_(spfs_store_freep) spfs_store *s = calloc(1, sizeof(*s));
 	if (!s)
 		return sp_error_set(err, SP_ENOMEM, "out of memory");
-	s->dirfd = s->objects_fd = s->payloads_fd = s->tags_fd = s->renders_fd = s->tmp_fd = s->lock_fd = -1;
+	s->dirfd = s->objects_fd = s->payloads_fd = s->tags_fd = s->renders_fd = s->tmp_fd =
+	    s->lock_fd = -1;
 	for (int i = 0; i < 256; i++)
 		s->object_shards[i] = s->payload_shards[i] = -1;
 	pthread_mutex_init(&s->shard_lock, NULL);
@@ -158,22 +166,28 @@ static int store_open(spfs_store **out, const char *path, sp_error *err)
 	if (s->dirfd < 0) {
 		if (errno == ENOENT)
 			return sp_error_set(err, SPFS_ENOTFOUND,
-					    "no store at %s (create one with 'spfs init %s')", path, path);
+					    "no store at %s (create one with 'spfs init %s')", path,
+					    path);
 		return sp_error_errno(err, "cannot open store %s", path);
 	}
 	struct stat st;
 	if (fstatat(s->dirfd, MARKER, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
-		return sp_error_set(err, SPFS_ENOTFOUND,
-				    "%s is not an spfs store (no %s file; create one with 'spfs init %s')",
-				    path, MARKER, path);
-	struct { int *fd; const char *name; } dirs[] = {
-		{&s->objects_fd, "objects"}, {&s->payloads_fd, "payloads"}, {&s->tags_fd, "tags"},
-		{&s->renders_fd, "renders"}, {&s->tmp_fd, "tmp"},
+		return sp_error_set(
+		    err, SPFS_ENOTFOUND,
+		    "%s is not an spfs store (no %s file; create one with 'spfs init %s')", path,
+		    MARKER, path);
+	struct {
+		int *fd;
+		const char *name;
+	} dirs[] = {
+	    {&s->objects_fd, "objects"}, {&s->payloads_fd, "payloads"}, {&s->tags_fd, "tags"},
+	    {&s->renders_fd, "renders"}, {&s->tmp_fd, "tmp"},
 	};
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
 		if ((rc = sp_open_dir_at(dirs[i].fd, s->dirfd, dirs[i].name, err)))
 			return sp_error_prefix(err, "store %s is damaged", path);
-	s->lock_fd = openat(s->dirfd, "locks/store", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	s->lock_fd =
+	    openat(s->dirfd, "locks/store", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (s->lock_fd < 0)
 		s->lock_fd = openat(s->dirfd, "locks/store", O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (s->lock_fd < 0)
@@ -250,18 +264,21 @@ int spfs_store__shard_fd(int *out, spfs_store *s, bool payload, const sp_digest 
 		int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd < 0 && errno == ENOENT && create) {
 			if (sp_sys_mkdirat(parent, name, 0755) < 0 && errno != EEXIST) {
-				int rc = sp_error_errno(err, "cannot create %s/%s", payload ? "payloads" : "objects", name);
+				int rc = sp_error_errno(err, "cannot create %s/%s",
+							payload ? "payloads" : "objects", name);
 				pthread_mutex_unlock(&s->shard_lock);
 				return rc;
 			}
 			fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		}
 		if (fd < 0) {
-			int rc = errno == ENOENT ? sp_error_set(err, SPFS_ENOTFOUND, "not found")
-						 : sp_error_errno(err, "cannot open %s/%s",
-								  payload ? "payloads" : "objects", name);
+			int rc = errno == ENOENT
+				     ? sp_error_set(err, SPFS_ENOTFOUND, "not found")
+				     : sp_error_errno(err, "cannot open %s/%s",
+						      payload ? "payloads" : "objects", name);
 			if (errno == ELOOP || errno == ENOTDIR)
-				rc = sp_error_set(err, SPFS_ECORRUPT, "%s/%s is not a directory (a symlink?)",
+				rc = sp_error_set(err, SPFS_ECORRUPT,
+						  "%s/%s is not a directory (a symlink?)",
 						  payload ? "payloads" : "objects", name);
 			pthread_mutex_unlock(&s->shard_lock);
 			return rc;
@@ -323,16 +340,19 @@ int spfs_open_payload(int *out_fd, spfs_store *s, const sp_digest *d, sp_error *
 		int fd = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 		if (fd >= 0) {
 			struct stat st;
-			if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || fcntl(fd, F_SETFL, 0) < 0) {
+			if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+			    fcntl(fd, F_SETFL, 0) < 0) {
 				close(fd);
-				return sp_error_set(err, SPFS_ECORRUPT, "payload %s is not a regular file", hex);
+				return sp_error_set(err, SPFS_ECORRUPT,
+						    "payload %s is not a regular file", hex);
 			}
 			*out_fd = fd;
 			return 0;
 		}
 		if (errno == ELOOP)
 			return sp_error_set(err, SPFS_ECORRUPT,
-					    "payload %s is a symbolic link; refusing to follow it", hex);
+					    "payload %s is a symbolic link; refusing to follow it",
+					    hex);
 		if (errno != ENOENT)
 			return sp_error_errno(err, "cannot open payload %s", hex);
 	}
@@ -366,8 +386,9 @@ int spfs_read_object(sp_buf *out, spfs_kind *kind, spfs_store *s, const sp_diges
 		char got[SP_DIGEST_HEX_LEN + 1];
 		sp_digest_to_hex(&actual, got);
 		free(data);
-		return sp_error_set(err, SPFS_EMISMATCH, "object %s is corrupt: expected digest %s, got %s",
-				    hex, hex, got);
+		return sp_error_set(err, SPFS_EMISMATCH,
+				    "object %s is corrupt: expected digest %s, got %s", hex, hex,
+				    got);
 	}
 	if (kind && (rc = spfs_object_kind(kind, data, len, err))) {
 		free(data);
@@ -380,24 +401,24 @@ int spfs_read_object(sp_buf *out, spfs_kind *kind, spfs_store *s, const sp_diges
 	return 0;
 }
 
-#define READ_TYPED(fn, type, KIND, decode)                                                       \
-	int fn(type **out, spfs_store *s, const sp_digest *d, sp_error *err)                     \
-	{                                                                                        \
-		sp_buf b = {0};                                                                  \
-		spfs_kind kind;                                                                  \
-		int rc = spfs_read_object(&b, &kind, s, d, err);                                 \
-		if (rc)                                                                          \
-			return rc;                                                               \
-		char hex[SP_DIGEST_HEX_LEN + 1];                                                 \
-		sp_digest_to_hex(d, hex);                                                        \
-		if (kind != KIND) {                                                              \
-			sp_buf_free(&b);                                                         \
-			return sp_error_set(err, SP_EINVALID, "%s is a %s, not a %s", hex,       \
-					    spfs_kind_name(kind), spfs_kind_name(KIND));         \
-		}                                                                                \
-		rc = decode(out, b.data, b.len, err);                                            \
-		sp_buf_free(&b);                                                                 \
-		return rc ? sp_error_prefix(err, "object %s", hex) : 0;                          \
+#define READ_TYPED(fn, type, KIND, decode)                                                         \
+	int fn(type **out, spfs_store *s, const sp_digest *d, sp_error *err)                       \
+	{                                                                                          \
+		sp_buf b = {0};                                                                    \
+		spfs_kind kind;                                                                    \
+		int rc = spfs_read_object(&b, &kind, s, d, err);                                   \
+		if (rc)                                                                            \
+			return rc;                                                                 \
+		char hex[SP_DIGEST_HEX_LEN + 1];                                                   \
+		sp_digest_to_hex(d, hex);                                                          \
+		if (kind != KIND) {                                                                \
+			sp_buf_free(&b);                                                           \
+			return sp_error_set(err, SP_EINVALID, "%s is a %s, not a %s", hex,         \
+					    spfs_kind_name(kind), spfs_kind_name(KIND));           \
+		}                                                                                  \
+		rc = decode(out, b.data, b.len, err);                                              \
+		sp_buf_free(&b);                                                                   \
+		return rc ? sp_error_prefix(err, "object %s", hex) : 0;                            \
 	}
 
 READ_TYPED(spfs_read_manifest, spfs_manifest, SPFS_KIND_MANIFEST, spfs_manifest_decode)
@@ -409,8 +430,8 @@ READ_TYPED(spfs_read_platform, spfs_platform, SPFS_KIND_PLATFORM, spfs_platform_
 /* Writes bytes under a final digest name: temp file in the shard, fsync,
  * rename without replacing. EEXIST means another writer got there first:
  * the content is the same by construction. */
-static int write_named(spfs_store *s, bool payload, const sp_digest *d, bool exec,
-		       const void *data, size_t n, sp_error *err)
+static int write_named(spfs_store *s, bool payload, const sp_digest *d, bool exec, const void *data,
+		       size_t n, sp_error *err)
 {
 	int sfd;
 	int rc = spfs_store__shard_fd(&sfd, s, payload, d, true, err);
@@ -423,7 +444,8 @@ static int write_named(spfs_store *s, bool payload, const sp_digest *d, bool exe
 		return 0;
 	sp_random_name(rnd, 16);
 	snprintf(tmp, sizeof(tmp), ".tmp-%s", rnd);
-	_cleanup_close_ int fd = sp_sys_openat(sfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	_cleanup_close_ int fd =
+	    sp_sys_openat(sfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return sp_error_errno(err, "cannot create temporary file");
 	if ((rc = sp_write_all(fd, data, n, err)))
@@ -446,7 +468,8 @@ static int write_named(spfs_store *s, bool payload, const sp_digest *d, bool exe
 		/* Another writer's copy is fine; a symlink or a directory under
 		 * the name is not (the object could never be read). */
 		if (fstatat(sfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode)) {
-			rc = sp_error_set(err, SPFS_ECORRUPT, "%s is in the way and not a regular file", name);
+			rc = sp_error_set(err, SPFS_ECORRUPT,
+					  "%s is in the way and not a regular file", name);
 			goto fail;
 		}
 	}

@@ -8,13 +8,13 @@
 
 struct spfs_store {
 	char *path;
-	int dirfd;      /* the store root */
+	int dirfd;	/* the store root */
 	int objects_fd; /* objects/ */
 	int payloads_fd;
 	int tags_fd;
 	int renders_fd;
 	int tmp_fd;
-	int lock_fd;    /* locks/store, flock()ed */
+	int lock_fd;	/* locks/store, flock()ed */
 	int lock_depth; /* nested shared locks taken by this handle */
 	/* shard directory fds (xx/), opened on first use; -1 = not yet */
 	int object_shards[256];
@@ -41,8 +41,6 @@ int spfs_store__payload_variant(spfs_store *s, const sp_digest *d, bool exec, sp
 void spfs_store__threadpool_size(void);
 /* Takes the exclusive lock without waiting. */
 int spfs_store__lock_exclusive(spfs_store *s, sp_error *err);
-
-
 
 /* A growable hash set of digests (open addressing). */
 typedef struct spfs_dset {

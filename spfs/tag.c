@@ -20,8 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define TAG_SUFFIX ".tag"
-#define RECORD_LEN (SP_DIGEST_HEX_LEN + 1 + 20 + 1 + 8 + 1)
+#define TAG_SUFFIX   ".tag"
+#define RECORD_LEN   (SP_DIGEST_HEX_LEN + 1 + 20 + 1 + 8 + 1)
 #define MAX_TAG_FILE ((size_t)64 << 20)
 
 bool spfs_tag_name_valid(const char *name)
@@ -109,7 +109,8 @@ int spfs_tag_parse(spfs_tag_history *out, const char *data, size_t n, sp_error *
 {
 	memset(out, 0, sizeof(*out));
 	if (n > MAX_TAG_FILE)
-		return sp_error_set(err, SPFS_ECORRUPT, "tag file larger than %zu bytes", MAX_TAG_FILE);
+		return sp_error_set(err, SPFS_ECORRUPT, "tag file larger than %zu bytes",
+				    MAX_TAG_FILE);
 	size_t cap = 0;
 	size_t pos = 0;
 	while (pos < n) {
@@ -125,7 +126,8 @@ int spfs_tag_parse(spfs_tag_history *out, const char *data, size_t n, sp_error *
 		} else {
 			if (out->count == cap) {
 				cap = cap ? cap * 2 : 8;
-				int rc = sp_realloc_array((void **)&out->records, cap, sizeof(*out->records), err);
+				int rc = sp_realloc_array((void **)&out->records, cap,
+							  sizeof(*out->records), err);
 				if (rc) {
 					spfs_tag_history_free(out);
 					return rc;
@@ -142,9 +144,11 @@ int spfs_tag_parse(spfs_tag_history *out, const char *data, size_t n, sp_error *
 static int tag_file(char *buf, size_t n, const char *name, sp_error *err)
 {
 	if (!spfs_tag_name_valid(name))
-		return sp_error_set(err, SP_EINVALID,
-				    "'%.200s' is not a valid tag name (use letters, digits and . _ - + , = @, "
-				    "separated by '/', no part starting with '.')", name);
+		return sp_error_set(
+		    err, SP_EINVALID,
+		    "'%.200s' is not a valid tag name (use letters, digits and . _ - + , = @, "
+		    "separated by '/', no part starting with '.')",
+		    name);
 	snprintf(buf, n, "%s" TAG_SUFFIX, name);
 	return 0;
 }
@@ -168,7 +172,8 @@ int spfs_tag_read(spfs_tag_history *out, spfs_store *s, const char *name, sp_err
 		return sp_error_prefix(err, "tag '%s'", name);
 	if (out->count == 0) {
 		spfs_tag_history_free(out);
-		return sp_error_set(err, SPFS_ECORRUPT, "tag '%s' is damaged: no complete record", name);
+		return sp_error_set(err, SPFS_ECORRUPT, "tag '%s' is damaged: no complete record",
+				    name);
 	}
 	return 0;
 }
@@ -319,7 +324,8 @@ static int collect(name_list *l, int dirfd, const char *prefix, unsigned depth, 
 		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		if (S_ISDIR(st.st_mode)) {
-			_cleanup_close_ int sub = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			_cleanup_close_ int sub = openat(
+			    dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (sub >= 0)
 				rc = collect(l, sub, path, depth + 1, err);
 			continue;
@@ -331,7 +337,8 @@ static int collect(name_list *l, int dirfd, const char *prefix, unsigned depth, 
 		path[n - strlen(TAG_SUFFIX)] = '\0';
 		if (l->count == l->cap) {
 			l->cap = l->cap ? l->cap * 2 : 64;
-			if ((rc = sp_realloc_array((void **)&l->names, l->cap, sizeof(char *), err)))
+			if ((rc =
+				 sp_realloc_array((void **)&l->names, l->cap, sizeof(char *), err)))
 				break;
 		}
 		if (!(l->names[l->count] = strdup(path))) {
@@ -363,7 +370,9 @@ int spfs_tag_list(spfs_store *s, const char *prefix, spfs_tag_cb cb, void *ud, s
 			return 0; /* no tag can start with an invalid prefix */
 		int dfd = openat(s->tags_fd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (dfd < 0)
-			return errno == ENOENT || errno == ENOTDIR ? 0 : sp_error_errno(err, "cannot read tags/%s", base);
+			return errno == ENOENT || errno == ENOTDIR
+				   ? 0
+				   : sp_error_errno(err, "cannot read tags/%s", base);
 		rc = collect(&l, dfd, base, 1, err);
 		close(dfd);
 	} else {

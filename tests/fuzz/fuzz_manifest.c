@@ -47,7 +47,8 @@ static void check_overlay(const spfs_manifest *upper, bool keep_masks)
 		abort();
 	sp_buf b = {0};
 	spfs_manifest *again = NULL;
-	if (spfs_manifest_encode(lower, &b, &err) || spfs_manifest_decode(&again, b.data, b.len, &err))
+	if (spfs_manifest_encode(lower, &b, &err) ||
+	    spfs_manifest_decode(&again, b.data, b.len, &err))
 		abort();
 	for (size_t i = 0; i < upper->count; i++) {
 		const spfs_entry *u = &upper->entries[i];

@@ -38,8 +38,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (solver_range_parse(&r, a, s, size, NULL, &e) == 0) {
 		solver_version probe;
 		if (solver_version_parse(&probe, a, "1.2.3", 5, NULL, &e) == 0) {
-			(void)solver_range_allows(&r, &probe, c.nparts ? &c : NULL, SOLVER_COMPAT_API,
-						  NULL, 0);
+			(void)solver_range_allows(&r, &probe, c.nparts ? &c : NULL,
+						  SOLVER_COMPAT_API, NULL, 0);
 			(void)solver_range_allows(&r, &probe, NULL, SOLVER_COMPAT_BINARY, NULL, 0);
 		}
 		sp_buf b = {0};

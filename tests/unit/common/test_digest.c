@@ -11,10 +11,10 @@
 #include "common/common.h"
 #include "common/tmpdir.h"
 
-#define SHA_EMPTY "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-#define SHA_ABC "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-#define SHA_448 "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
-#define MSG_448 "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
+#define SHA_EMPTY     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+#define SHA_ABC	      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+#define SHA_448	      "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+#define MSG_448	      "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
 #define SHA_MILLION_A "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
 
 static void hex_of(const sp_digest *d, char *hex)
@@ -110,7 +110,8 @@ static void test_hex_round_trip(void **state)
 		char hex[SP_DIGEST_HEX_LEN + 1];
 		sp_digest_to_hex(&d, hex);
 		for (size_t i = 0; i < SP_DIGEST_HEX_LEN; i++)
-			assert_true((hex[i] >= '0' && hex[i] <= '9') || (hex[i] >= 'a' && hex[i] <= 'f'));
+			assert_true((hex[i] >= '0' && hex[i] <= '9') ||
+				    (hex[i] >= 'a' && hex[i] <= 'f'));
 		assert_int_equal(sp_digest_from_hex(&back, hex, &err), 0);
 		assert_memory_equal(d.bytes, back.bytes, SP_DIGEST_LEN);
 	}
@@ -122,15 +123,15 @@ static void test_hex_round_trip(void **state)
 static void test_hex_rejects(void **state)
 {
 	const char *bad[] = {
-		"",
-		"BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD", /* uppercase */
-		"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015aD", /* one upper */
-		"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015a",  /* 63 */
-		"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad0", /* 65 */
-		"ga7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", /* g */
-		"ba7816bf8f01cfea414140de5dae2223 00361a396177a9cb410ff61f20015ad", /* space */
-		"0xba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015",
-		"ba7816bf",
+	    "",
+	    "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD",	 /* uppercase */
+	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015aD",	 /* one upper */
+	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015a",	 /* 63 */
+	    "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad0", /* 65 */
+	    "ga7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",	 /* g */
+	    "ba7816bf8f01cfea414140de5dae2223 00361a396177a9cb410ff61f20015ad",	 /* space */
+	    "0xba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015",
+	    "ba7816bf",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		sp_error err = {0};
@@ -163,12 +164,12 @@ static void test_is_hex_cmp_zero(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_known_vectors),
-		cmocka_unit_test(test_hasher_incremental_and_reuse),
-		cmocka_unit_test_setup_teardown(test_digest_fd, tmpdir_setup, tmpdir_teardown),
-		cmocka_unit_test(test_hex_round_trip),
-		cmocka_unit_test(test_hex_rejects),
-		cmocka_unit_test(test_is_hex_cmp_zero),
+	    cmocka_unit_test(test_known_vectors),
+	    cmocka_unit_test(test_hasher_incremental_and_reuse),
+	    cmocka_unit_test_setup_teardown(test_digest_fd, tmpdir_setup, tmpdir_teardown),
+	    cmocka_unit_test(test_hex_round_trip),
+	    cmocka_unit_test(test_hex_rejects),
+	    cmocka_unit_test(test_is_hex_cmp_zero),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,9 +36,12 @@ static void test_null_error_is_allowed(void **state)
 
 static void test_errno_codes(void **state)
 {
-	struct { int e; int code; } cases[] = {
-		{ENOENT, SP_ENOTFOUND}, {EEXIST, SP_EEXISTS}, {ENOMEM, SP_ENOMEM},
-		{EACCES, SP_EIO}, {ENOSPC, SP_EIO}, {EIO, SP_EIO},
+	struct {
+		int e;
+		int code;
+	} cases[] = {
+	    {ENOENT, SP_ENOTFOUND}, {EEXIST, SP_EEXISTS}, {ENOMEM, SP_ENOMEM},
+	    {EACCES, SP_EIO},	    {ENOSPC, SP_EIO},	  {EIO, SP_EIO},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		sp_error err = {0};
@@ -155,16 +158,16 @@ static void test_prefix_near_full_keeps_bound(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_set_leaf),
-		cmocka_unit_test(test_null_error_is_allowed),
-		cmocka_unit_test(test_errno_codes),
-		cmocka_unit_test(test_prefix_chain),
-		cmocka_unit_test(test_prefix_without_code_is_generic),
-		cmocka_unit_test(test_clear),
-		cmocka_unit_test(test_long_leaf_truncated),
-		cmocka_unit_test(test_very_long_chain_truncated),
-		cmocka_unit_test(test_prefix_longer_than_buffer),
-		cmocka_unit_test(test_prefix_near_full_keeps_bound),
+	    cmocka_unit_test(test_set_leaf),
+	    cmocka_unit_test(test_null_error_is_allowed),
+	    cmocka_unit_test(test_errno_codes),
+	    cmocka_unit_test(test_prefix_chain),
+	    cmocka_unit_test(test_prefix_without_code_is_generic),
+	    cmocka_unit_test(test_clear),
+	    cmocka_unit_test(test_long_leaf_truncated),
+	    cmocka_unit_test(test_very_long_chain_truncated),
+	    cmocka_unit_test(test_prefix_longer_than_buffer),
+	    cmocka_unit_test(test_prefix_near_full_keeps_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

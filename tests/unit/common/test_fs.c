@@ -78,7 +78,8 @@ static void test_atomic_write_failure_keeps_old_and_cleans_up(void **state)
 	tmpdir *t = *state;
 	sp_error err = {0};
 	assert_int_equal(sp_atomic_write_at(t->fd, "f", "old", 3, 0644, &err), 0);
-	const char *faults[] = {"fsync:1:EIO", "rename:1:ENOSPC", "write:1:EDQUOT", "open:1:EACCES"};
+	const char *faults[] = {"fsync:1:EIO", "rename:1:ENOSPC", "write:1:EDQUOT",
+				"open:1:EACCES"};
 	const int errs[] = {EIO, ENOSPC, EDQUOT, EACCES};
 	for (size_t i = 0; i < sizeof(faults) / sizeof(faults[0]); i++) {
 		sp_sys_fault_reset();
@@ -387,18 +388,18 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, tmpdir_setup, tmpdir_teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_atomic_write_creates_and_replaces),
-		T(test_atomic_write_replaces_symlink_not_target),
-		T(test_atomic_write_failure_keeps_old_and_cleans_up),
-		T(test_atomic_write_dir_fsync_failure_reported),
-		T(test_read_file_basic),
-		T(test_read_file_refuses),
-		T(test_mkdir_p),
-		T(test_mkdir_p_refuses),
-		T(test_open_dir_at),
-		T(test_rm_rf_read_only_dirs),
-		T(test_write_all_and_random_name),
-		cmocka_unit_test(test_expand_home),
+	    T(test_atomic_write_creates_and_replaces),
+	    T(test_atomic_write_replaces_symlink_not_target),
+	    T(test_atomic_write_failure_keeps_old_and_cleans_up),
+	    T(test_atomic_write_dir_fsync_failure_reported),
+	    T(test_read_file_basic),
+	    T(test_read_file_refuses),
+	    T(test_mkdir_p),
+	    T(test_mkdir_p_refuses),
+	    T(test_open_dir_at),
+	    T(test_rm_rf_read_only_dirs),
+	    T(test_write_all_and_random_name),
+	    cmocka_unit_test(test_expand_home),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -122,10 +122,10 @@ static void test_escaping(void **state)
 static void test_invalid_utf8_replaced(void **state)
 {
 	check_string("\xff", 1, "\"\\ufffd\"");
-	check_string("a\x80z", 3, "\"a\\ufffdz\"");             /* lone continuation */
-	check_string("\xc3", 1, "\"\\ufffd\"");                 /* truncated at the end */
-	check_string("\xc3(", 2, "\"\\ufffd(\"");               /* bad continuation */
-	check_string("\xc0\xaf", 2, "\"\\ufffd\\ufffd\"");      /* overlong '/' */
+	check_string("a\x80z", 3, "\"a\\ufffdz\"");		      /* lone continuation */
+	check_string("\xc3", 1, "\"\\ufffd\"");			      /* truncated at the end */
+	check_string("\xc3(", 2, "\"\\ufffd(\"");		      /* bad continuation */
+	check_string("\xc0\xaf", 2, "\"\\ufffd\\ufffd\"");	      /* overlong '/' */
 	check_string("\xe0\x80\xaf", 3, "\"\\ufffd\\ufffd\\ufffd\""); /* overlong 3-byte */
 	check_string("\xed\xa0\x80", 3, "\"\\ufffd\\ufffd\\ufffd\""); /* surrogate */
 	check_string("\xf4\x90\x80\x80", 4, "\"\\ufffd\\ufffd\\ufffd\\ufffd\""); /* > U+10FFFF */
@@ -146,29 +146,33 @@ static void test_invalid_utf8_replaced(void **state)
 
 static void test_utf8_valid(void **state)
 {
-	const struct { const char *s; size_t n; bool ok; } cases[] = {
-		{"", 0, true},
-		{"ascii", 5, true},
-		{"a\0b", 3, true},
-		{"\xc3\xa9", 2, true},
-		{"\xe2\x82\xac", 3, true},
-		{"\xf0\x9f\x98\x80", 4, true},
-		{"\xef\xbf\xbd", 3, true},
-		{"\xf4\x8f\xbf\xbf", 4, true},
-		{"\x80", 1, false},
-		{"\xc3", 1, false},
-		{"\xc3\xa9", 1, false}, /* n cuts the sequence */
-		{"\xc0\x80", 2, false},
-		{"\xc1\xbf", 2, false},
-		{"\xe0\x9f\xbf", 3, false},
-		{"\xed\xa0\x80", 3, false},
-		{"\xed\xbf\xbf", 3, false},
-		{"\xf0\x8f\xbf\xbf", 4, false},
-		{"\xf4\x90\x80\x80", 4, false},
-		{"\xf8\x88\x80\x80\x80", 5, false},
-		{"\xfe", 1, false},
-		{"\xff", 1, false},
-		{"ok\xe2\x82", 4, false},
+	const struct {
+		const char *s;
+		size_t n;
+		bool ok;
+	} cases[] = {
+	    {"", 0, true},
+	    {"ascii", 5, true},
+	    {"a\0b", 3, true},
+	    {"\xc3\xa9", 2, true},
+	    {"\xe2\x82\xac", 3, true},
+	    {"\xf0\x9f\x98\x80", 4, true},
+	    {"\xef\xbf\xbd", 3, true},
+	    {"\xf4\x8f\xbf\xbf", 4, true},
+	    {"\x80", 1, false},
+	    {"\xc3", 1, false},
+	    {"\xc3\xa9", 1, false}, /* n cuts the sequence */
+	    {"\xc0\x80", 2, false},
+	    {"\xc1\xbf", 2, false},
+	    {"\xe0\x9f\xbf", 3, false},
+	    {"\xed\xa0\x80", 3, false},
+	    {"\xed\xbf\xbf", 3, false},
+	    {"\xf0\x8f\xbf\xbf", 4, false},
+	    {"\xf4\x90\x80\x80", 4, false},
+	    {"\xf8\x88\x80\x80\x80", 5, false},
+	    {"\xfe", 1, false},
+	    {"\xff", 1, false},
+	    {"ok\xe2\x82", 4, false},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		if (sp_utf8_valid(cases[i].s, cases[i].n) != cases[i].ok)
@@ -179,12 +183,12 @@ static void test_utf8_valid(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_document_compact),
-		cmocka_unit_test(test_document_pretty),
-		cmocka_unit_test(test_integers),
-		cmocka_unit_test(test_escaping),
-		cmocka_unit_test(test_invalid_utf8_replaced),
-		cmocka_unit_test(test_utf8_valid),
+	    cmocka_unit_test(test_document_compact),
+	    cmocka_unit_test(test_document_pretty),
+	    cmocka_unit_test(test_integers),
+	    cmocka_unit_test(test_escaping),
+	    cmocka_unit_test(test_invalid_utf8_replaced),
+	    cmocka_unit_test(test_utf8_valid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,10 +11,21 @@
 
 static void test_parse_duration_good(void **state)
 {
-	const struct { const char *s; uint64_t want; } cases[] = {
-		{"0", 0}, {"0s", 0}, {"42", 42}, {"90s", 90}, {"15m", 900}, {"2h", 7200},
-		{"7d", 604800}, {"1w", 604800}, {"007s", 7},
-		{"18446744073709551615", UINT64_MAX}, {"307445734561825860m", 307445734561825860ull * 60},
+	const struct {
+		const char *s;
+		uint64_t want;
+	} cases[] = {
+	    {"0", 0},
+	    {"0s", 0},
+	    {"42", 42},
+	    {"90s", 90},
+	    {"15m", 900},
+	    {"2h", 7200},
+	    {"7d", 604800},
+	    {"1w", 604800},
+	    {"007s", 7},
+	    {"18446744073709551615", UINT64_MAX},
+	    {"307445734561825860m", 307445734561825860ull * 60},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		sp_error err = {0};
@@ -27,38 +38,51 @@ static void test_parse_duration_good(void **state)
 
 static void test_parse_duration_bad(void **state)
 {
-	const struct { const char *s; const char *why; } cases[] = {
-		{"", "not a duration"},
-		{"s", "not a duration"},
-		{"-1", "not a duration"},
-		{"+1", "not a duration"},
-		{" 1", "not a duration"},
-		{"1 s", "not a duration"},
-		{"1ss", "not a duration"},
-		{"1.5h", "not a duration"},
-		{"1x", "unknown unit 'x'"},
-		{"1S", "unknown unit 'S'"},
-		{"99999999999999999999", "too large"},
-		{"18446744073709551615s1", "not a duration"},
-		{"307445734561825861m", "too large"},
-		{"30500568904943664w", "too large"},
+	const struct {
+		const char *s;
+		const char *why;
+	} cases[] = {
+	    {"", "not a duration"},
+	    {"s", "not a duration"},
+	    {"-1", "not a duration"},
+	    {"+1", "not a duration"},
+	    {" 1", "not a duration"},
+	    {"1 s", "not a duration"},
+	    {"1ss", "not a duration"},
+	    {"1.5h", "not a duration"},
+	    {"1x", "unknown unit 'x'"},
+	    {"1S", "unknown unit 'S'"},
+	    {"99999999999999999999", "too large"},
+	    {"18446744073709551615s1", "not a duration"},
+	    {"307445734561825861m", "too large"},
+	    {"30500568904943664w", "too large"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		sp_error err = {0};
 		uint64_t v = 12345;
 		assert_int_equal(sp_parse_duration(&v, cases[i].s, &err), SP_EINVALID);
 		if (!strstr(err.msg, cases[i].why))
-			fail_msg("'%s': message '%s' lacks '%s'", cases[i].s, err.msg, cases[i].why);
+			fail_msg("'%s': message '%s' lacks '%s'", cases[i].s, err.msg,
+				 cases[i].why);
 		assert_int_equal(v, 12345); /* untouched on failure */
 	}
 }
 
 static void test_format_bytes(void **state)
 {
-	const struct { uint64_t n; const char *want; } cases[] = {
-		{0, "0 B"}, {1, "1 B"}, {1023, "1023 B"}, {1024, "1.0 KiB"}, {1536, "1.5 KiB"},
-		{1048576, "1.0 MiB"}, {(uint64_t)3 << 30, "3.0 GiB"}, {(uint64_t)5 << 40, "5.0 TiB"},
-		{(uint64_t)2048 << 40, "2048.0 TiB"},
+	const struct {
+		uint64_t n;
+		const char *want;
+	} cases[] = {
+	    {0, "0 B"},
+	    {1, "1 B"},
+	    {1023, "1023 B"},
+	    {1024, "1.0 KiB"},
+	    {1536, "1.5 KiB"},
+	    {1048576, "1.0 MiB"},
+	    {(uint64_t)3 << 30, "3.0 GiB"},
+	    {(uint64_t)5 << 40, "5.0 TiB"},
+	    {(uint64_t)2048 << 40, "2048.0 TiB"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char buf[32];
@@ -98,11 +122,11 @@ static void test_progress_counts_without_terminal(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_duration_good),
-		cmocka_unit_test(test_parse_duration_bad),
-		cmocka_unit_test(test_format_bytes),
-		cmocka_unit_test(test_now_ms_monotonic),
-		cmocka_unit_test(test_progress_counts_without_terminal),
+	    cmocka_unit_test(test_parse_duration_good),
+	    cmocka_unit_test(test_parse_duration_bad),
+	    cmocka_unit_test(test_format_bytes),
+	    cmocka_unit_test(test_now_ms_monotonic),
+	    cmocka_unit_test(test_progress_counts_without_terminal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

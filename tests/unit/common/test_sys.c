@@ -64,7 +64,8 @@ static void test_every_operation(void **state)
 	sp_sys_fault_reset();
 	assert_int_equal(sp_sys_fault_set("write:1:ENOSPC,open:1:EACCES,mkdir:1:EDQUOT,"
 					  "rename:1:EROFS,link:1:EMLINK,syncfs:1:EIO",
-					  &err), 0);
+					  &err),
+			 0);
 	errno = 0;
 	assert_int_equal(sp_sys_openat(t->fd, "o", O_WRONLY | O_CREAT | O_CLOEXEC, 0644), -1);
 	assert_int_equal(errno, EACCES);
@@ -103,9 +104,9 @@ static void test_every_operation(void **state)
 static void test_invalid_specs(void **state)
 {
 	const char *bad[] = {
-		"fsync", "fsync:2", "fsync:0:EIO", "fsync:-1:EIO", "fsync:x:EIO", "fsync:2x:EIO",
-		"fsync::EIO", "bogus:1:EIO", "fsync:1:EWHAT", "fsync:1:", "FSYNC:1:EIO",
-		"fsync:1:eio",
+	    "fsync",	     "fsync:2",	     "fsync:0:EIO", "fsync:-1:EIO",
+	    "fsync:x:EIO",   "fsync:2x:EIO", "fsync::EIO",  "bogus:1:EIO",
+	    "fsync:1:EWHAT", "fsync:1:",     "FSYNC:1:EIO", "fsync:1:eio",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		sp_error err = {0};
@@ -132,7 +133,8 @@ static void test_invalid_spec_arms_nothing(void **state)
 	int fd = open_file(t);
 	assert_int_equal(sp_sys_fsync(fd), 0);
 	/* a valid item before a bad one is not armed either */
-	assert_int_equal(sp_sys_fault_set("fsync:1:EIO,write:1:EIO,bogus:1:EIO", &err), SP_EINVALID);
+	assert_int_equal(sp_sys_fault_set("fsync:1:EIO,write:1:EIO,bogus:1:EIO", &err),
+			 SP_EINVALID);
 	assert_non_null(strstr(err.msg, "bogus"));
 	assert_int_equal(sp_sys_fsync(fd), 0);
 	assert_int_equal(sp_sys_write(fd, "x", 1), 1);
@@ -144,11 +146,9 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, tmpdir_setup, tmpdir_teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_fsync_second_call_fails),
-		T(test_reset_restarts_count),
-		T(test_every_operation),
-		cmocka_unit_test(test_invalid_specs),
-		T(test_invalid_spec_arms_nothing),
+	    T(test_fsync_second_call_fails),   T(test_reset_restarts_count),
+	    T(test_every_operation),	       cmocka_unit_test(test_invalid_specs),
+	    T(test_invalid_spec_arms_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

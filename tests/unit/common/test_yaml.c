@@ -35,7 +35,8 @@ static void expect_error(const char *text, size_t n, const char *needle)
 static void test_lookup(void **state)
 {
 	(void)state;
-	sp_yaml_node *doc = parse_ok("spfs:\n  storage: /data/spfs\n  runtime:\n    tmpfs_size: 2G\nlist: [a, b]\n");
+	sp_yaml_node *doc = parse_ok(
+	    "spfs:\n  storage: /data/spfs\n  runtime:\n    tmpfs_size: 2G\nlist: [a, b]\n");
 	const sp_yaml_node *n = sp_yaml_lookup(doc, "spfs.storage");
 	assert_non_null(n);
 	assert_int_equal(n->kind, SP_YAML_SCALAR);
@@ -126,10 +127,10 @@ static void test_config_get(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_lookup),
-		cmocka_unit_test(test_empty_is_empty_map),
-		cmocka_unit_test(test_bad_inputs),
-		cmocka_unit_test(test_config_get),
+	    cmocka_unit_test(test_lookup),
+	    cmocka_unit_test(test_empty_is_empty_map),
+	    cmocka_unit_test(test_bad_inputs),
+	    cmocka_unit_test(test_config_get),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,81 +36,80 @@ static pkg_spec **parse(const char *text, size_t *n)
 	return v;
 }
 
-static const char *full =
-	"pkg: my-pkg/1.2.3\n"
-	"api: v0/package\n"
-	"meta:\n"
-	"  description: a test package\n"
-	"  license: MIT\n"
-	"compat: x.ab\n"
-	"deprecated: false\n"
-	"sources:\n"
-	"  - path: ./src\n"
-	"  - git: https://example.com/x.git\n"
-	"    ref: v1\n"
-	"build:\n"
-	"  auto_host_vars: Distro\n"
-	"  options:\n"
-	"    - var: debug/off\n"
-	"      choices: [on, off]\n"
-	"    - var: abi\n"
-	"      default: cp39\n"
-	"      inheritance: Strong\n"
-	"      required: true\n"
-	"    - var: os\n"
-	"      static: linux\n"
-	"    - pkg: cmake/3.16\n"
-	"    - pkg: python\n"
-	"      default: 3.9\n"
-	"  variants:\n"
-	"    - { debug: on }\n"
-	"    - { debug: off }\n"
-	"  script:\n"
-	"    - cmake -S . -B build\n"
-	"    - cmake --build build\n"
-	"  validation:\n"
-	"    rules:\n"
-	"      - allow: EmptyPackage\n"
-	"install:\n"
-	"  requirements:\n"
-	"    - pkg: python/3.9\n"
-	"    - pkg: openssl/1.1\n"
-	"      include: IfAlreadyPresent\n"
-	"    - pkg: numpy\n"
-	"      prereleasePolicy: IncludeAll\n"
-	"    - var: python.abi/cp39\n"
-	"    - pkg: gcc\n"
-	"      fromBuildEnv: x.x\n"
-	"    - var: debug\n"
-	"      fromBuildEnv: true\n"
-	"  embedded:\n"
-	"    - pkg: qt/5.15.2\n"
-	"      install:\n"
-	"        components:\n"
-	"          - name: run\n"
-	"  components:\n"
-	"    - name: run\n"
-	"      files: [lib/]\n"
-	"      uses: [lib]\n"
-	"    - name: lib\n"
-	"      requirements:\n"
-	"        - pkg: zlib/1.2\n"
-	"      embedded:\n"
-	"        - pkg: half/2.1.0\n"
-	"    - name: build\n"
-	"  environment:\n"
-	"    - priority: 50\n"
-	"    - comment: hello\n"
-	"    - set: MY_PKG\n"
-	"      value: /spfs\n"
-	"    - append: PATH\n"
-	"      value: /spfs/bin\n"
-	"      separator: ':'\n"
-	"    - prepend: LD_LIBRARY_PATH\n"
-	"      value: /spfs/lib\n"
-	"tests:\n"
-	"  - stage: install\n"
-	"    script: [true]\n";
+static const char *full = "pkg: my-pkg/1.2.3\n"
+			  "api: v0/package\n"
+			  "meta:\n"
+			  "  description: a test package\n"
+			  "  license: MIT\n"
+			  "compat: x.ab\n"
+			  "deprecated: false\n"
+			  "sources:\n"
+			  "  - path: ./src\n"
+			  "  - git: https://example.com/x.git\n"
+			  "    ref: v1\n"
+			  "build:\n"
+			  "  auto_host_vars: Distro\n"
+			  "  options:\n"
+			  "    - var: debug/off\n"
+			  "      choices: [on, off]\n"
+			  "    - var: abi\n"
+			  "      default: cp39\n"
+			  "      inheritance: Strong\n"
+			  "      required: true\n"
+			  "    - var: os\n"
+			  "      static: linux\n"
+			  "    - pkg: cmake/3.16\n"
+			  "    - pkg: python\n"
+			  "      default: 3.9\n"
+			  "  variants:\n"
+			  "    - { debug: on }\n"
+			  "    - { debug: off }\n"
+			  "  script:\n"
+			  "    - cmake -S . -B build\n"
+			  "    - cmake --build build\n"
+			  "  validation:\n"
+			  "    rules:\n"
+			  "      - allow: EmptyPackage\n"
+			  "install:\n"
+			  "  requirements:\n"
+			  "    - pkg: python/3.9\n"
+			  "    - pkg: openssl/1.1\n"
+			  "      include: IfAlreadyPresent\n"
+			  "    - pkg: numpy\n"
+			  "      prereleasePolicy: IncludeAll\n"
+			  "    - var: python.abi/cp39\n"
+			  "    - pkg: gcc\n"
+			  "      fromBuildEnv: x.x\n"
+			  "    - var: debug\n"
+			  "      fromBuildEnv: true\n"
+			  "  embedded:\n"
+			  "    - pkg: qt/5.15.2\n"
+			  "      install:\n"
+			  "        components:\n"
+			  "          - name: run\n"
+			  "  components:\n"
+			  "    - name: run\n"
+			  "      files: [lib/]\n"
+			  "      uses: [lib]\n"
+			  "    - name: lib\n"
+			  "      requirements:\n"
+			  "        - pkg: zlib/1.2\n"
+			  "      embedded:\n"
+			  "        - pkg: half/2.1.0\n"
+			  "    - name: build\n"
+			  "  environment:\n"
+			  "    - priority: 50\n"
+			  "    - comment: hello\n"
+			  "    - set: MY_PKG\n"
+			  "      value: /spfs\n"
+			  "    - append: PATH\n"
+			  "      value: /spfs/bin\n"
+			  "      separator: ':'\n"
+			  "    - prepend: LD_LIBRARY_PATH\n"
+			  "      value: /spfs/lib\n"
+			  "tests:\n"
+			  "  - stage: install\n"
+			  "    script: [true]\n";
 
 static void test_full(void **st)
 {
@@ -222,46 +221,50 @@ static void test_build_id(void **st)
 static const struct {
 	const char *text, *frag;
 } bad[] = {
-	{"", NULL},
-	{"pkg: [a]\n", "t.yaml:1:6: pkg: expected a value, got a list"},
-	{"- a\n- b\n", "t.yaml:1:1: spec: expected a mapping, got a list"},
-	{"api: v0/package\n", "missing 'pkg"},
-	{"pkg: A/1\n", "t.yaml:1:6: pkg: invalid package name"},
-	{"pkg: a/1.x\n", "t.yaml:1:6: pkg"},
-	{"pkg: a/1/B-C\n", "invalid build"},
-	{"pkg: a/1\napi: v0/platform\n", "t.yaml:2:6: api: only v0/package"},
-	{"pkg: a/1\ncompat: x.y\n", "t.yaml:2:9"},
-	{"pkg: a/1\ndeprecated: maybe\n", "t.yaml:2:13: deprecated: expected true or false"},
-	{"pkg: a/1\nbuild: [x]\n", "t.yaml:2:8: build: expected a mapping"},
-	{"pkg: a/1\nbuild:\n  options:\n    - {var: a, pkg: b}\n", "exactly one of 'var' or 'pkg'"},
-	{"pkg: a/1\nbuild:\n  options:\n    - var: x/3\n      choices: [1, 2]\n", "not one of its choices"},
-	{"pkg: a/1\nbuild:\n  options:\n    - var: x\n    - var: x\n", "declared twice"},
-	{"pkg: a/1\nbuild:\n  options:\n    - var: x\n      inheritance: Sometimes\n", "inheritance"},
-	{"pkg: a/1\nbuild:\n  auto_host_vars: Planet\n", "auto_host_vars"},
-	{"pkg: a/1\ninstall:\n  requirements:\n    - pkg: B/1\n", "t.yaml:4:12"},
-	{"pkg: a/1\ninstall:\n  requirements:\n    - pkg: b/~1\n", "~ needs at least two"},
-	{"pkg: a/1\ninstall:\n  requirements:\n    - pkg: b\n      include: Sometimes\n", "include: expected"},
-	{"pkg: a/1\ninstall:\n  requirements:\n    - pkg: b\n      prereleasePolicy: Some\n", "prereleasePolicy"},
-	{"pkg: a/1\ninstall:\n  requirements:\n    - var: debug\n", "var: expected name/value"},
-	{"pkg: a/1\ninstall:\n  requirements:\n    - {}\n", "exactly one of 'pkg' or 'var'"},
-	{"pkg: a/1\ninstall:\n  requirements: {pkg: b}\n", "expected a list"},
-	{"pkg: a/1\ninstall:\n  components:\n    - name: run\n    - name: run\n", "defined twice"},
-	{"pkg: a/1\ninstall:\n  components:\n    - name: run\n      uses: [nope]\n", "uses 'nope'"},
-	{"pkg: a/1\ninstall:\n  components:\n    - files: [x]\n", "missing 'name'"},
-	{"pkg: a/1\ninstall:\n  embedded:\n    - pkg: b/1/XYZ\n", "expected name/version"},
-	{"pkg: a/1\ninstall:\n  environment:\n    - set: X\n", "missing 'value'"},
-	{"pkg: a/1\ninstall:\n  environment:\n    - set: X\n      append: Y\n      value: 1\n", "more than one"},
-	{"pkg: a/1\ninstall:\n  environment:\n    - priority: 500\n", "priority"},
-	{"pkg: a/1\ninstall:\n  environment:\n    - value: 1\n", "expected one of set"},
-	{"pkg: a/1\ntests: {}\n", "tests: expected a list"},
-	{"pkg: a/1\nsources: [1]\n", "source: expected a mapping"},
-	{"pkg: &x a/1\nmeta: *x\n", "aliases are not supported"},
-	{"pkg: a/1\nmeta: {description: [1]}\n", "description: expected a value"},
-	{"pkg: a/1\n  bad: indent\n", "t.yaml:2:"},
-	{"pkg: 'a/1\n", "invalid YAML"},
-	{"pkg: a/1\n\xff\xfe: x\n", "invalid YAML"},
-	{"{{{{{{{{", "invalid YAML"},
-	{"pkg: a/1\n---\npkg: B\n", "t.yaml:3:6"},
+    {"", NULL},
+    {"pkg: [a]\n", "t.yaml:1:6: pkg: expected a value, got a list"},
+    {"- a\n- b\n", "t.yaml:1:1: spec: expected a mapping, got a list"},
+    {"api: v0/package\n", "missing 'pkg"},
+    {"pkg: A/1\n", "t.yaml:1:6: pkg: invalid package name"},
+    {"pkg: a/1.x\n", "t.yaml:1:6: pkg"},
+    {"pkg: a/1/B-C\n", "invalid build"},
+    {"pkg: a/1\napi: v0/platform\n", "t.yaml:2:6: api: only v0/package"},
+    {"pkg: a/1\ncompat: x.y\n", "t.yaml:2:9"},
+    {"pkg: a/1\ndeprecated: maybe\n", "t.yaml:2:13: deprecated: expected true or false"},
+    {"pkg: a/1\nbuild: [x]\n", "t.yaml:2:8: build: expected a mapping"},
+    {"pkg: a/1\nbuild:\n  options:\n    - {var: a, pkg: b}\n", "exactly one of 'var' or 'pkg'"},
+    {"pkg: a/1\nbuild:\n  options:\n    - var: x/3\n      choices: [1, 2]\n",
+     "not one of its choices"},
+    {"pkg: a/1\nbuild:\n  options:\n    - var: x\n    - var: x\n", "declared twice"},
+    {"pkg: a/1\nbuild:\n  options:\n    - var: x\n      inheritance: Sometimes\n", "inheritance"},
+    {"pkg: a/1\nbuild:\n  auto_host_vars: Planet\n", "auto_host_vars"},
+    {"pkg: a/1\ninstall:\n  requirements:\n    - pkg: B/1\n", "t.yaml:4:12"},
+    {"pkg: a/1\ninstall:\n  requirements:\n    - pkg: b/~1\n", "~ needs at least two"},
+    {"pkg: a/1\ninstall:\n  requirements:\n    - pkg: b\n      include: Sometimes\n",
+     "include: expected"},
+    {"pkg: a/1\ninstall:\n  requirements:\n    - pkg: b\n      prereleasePolicy: Some\n",
+     "prereleasePolicy"},
+    {"pkg: a/1\ninstall:\n  requirements:\n    - var: debug\n", "var: expected name/value"},
+    {"pkg: a/1\ninstall:\n  requirements:\n    - {}\n", "exactly one of 'pkg' or 'var'"},
+    {"pkg: a/1\ninstall:\n  requirements: {pkg: b}\n", "expected a list"},
+    {"pkg: a/1\ninstall:\n  components:\n    - name: run\n    - name: run\n", "defined twice"},
+    {"pkg: a/1\ninstall:\n  components:\n    - name: run\n      uses: [nope]\n", "uses 'nope'"},
+    {"pkg: a/1\ninstall:\n  components:\n    - files: [x]\n", "missing 'name'"},
+    {"pkg: a/1\ninstall:\n  embedded:\n    - pkg: b/1/XYZ\n", "expected name/version"},
+    {"pkg: a/1\ninstall:\n  environment:\n    - set: X\n", "missing 'value'"},
+    {"pkg: a/1\ninstall:\n  environment:\n    - set: X\n      append: Y\n      value: 1\n",
+     "more than one"},
+    {"pkg: a/1\ninstall:\n  environment:\n    - priority: 500\n", "priority"},
+    {"pkg: a/1\ninstall:\n  environment:\n    - value: 1\n", "expected one of set"},
+    {"pkg: a/1\ntests: {}\n", "tests: expected a list"},
+    {"pkg: a/1\nsources: [1]\n", "source: expected a mapping"},
+    {"pkg: &x a/1\nmeta: *x\n", "aliases are not supported"},
+    {"pkg: a/1\nmeta: {description: [1]}\n", "description: expected a value"},
+    {"pkg: a/1\n  bad: indent\n", "t.yaml:2:"},
+    {"pkg: 'a/1\n", "invalid YAML"},
+    {"pkg: a/1\n\xff\xfe: x\n", "invalid YAML"},
+    {"{{{{{{{{", "invalid YAML"},
+    {"pkg: a/1\n---\npkg: B\n", "t.yaml:3:6"},
 };
 
 static void test_bad(void **st)
@@ -271,7 +274,8 @@ static void test_bad(void **st)
 		pkg_spec **v;
 		size_t n;
 		sp_error e = {0};
-		int rc = pkg_spec_parse(&v, &n, A, bad[i].text, strlen(bad[i].text), "t.yaml", NULL, &e);
+		int rc =
+		    pkg_spec_parse(&v, &n, A, bad[i].text, strlen(bad[i].text), "t.yaml", NULL, &e);
 		if (!bad[i].frag) {
 			assert_int_equal(rc, 0);
 			assert_int_equal(n, 0);
@@ -324,9 +328,9 @@ static void test_limits(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_full),     cmocka_unit_test(test_kinds_and_docs),
-		cmocka_unit_test(test_build_id), cmocka_unit_test(test_bad),
-		cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_full),     cmocka_unit_test(test_kinds_and_docs),
+	    cmocka_unit_test(test_build_id), cmocka_unit_test(test_bad),
+	    cmocka_unit_test(test_limits),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

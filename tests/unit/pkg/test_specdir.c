@@ -50,9 +50,11 @@ static void test_walk(void **st)
 {
 	(void)st;
 	put("a/python.yaml", "pkg: python/3.9.7\n---\npkg: python/3.10.1\n");
-	put("a/b/c/maya.yml", "pkg: maya/2024.2.0\ninstall:\n  requirements:\n    - pkg: python/3.10\n"
-			      "  embedded:\n    - pkg: qt/5.15.2\n");
-	put("a/b/build.yaml", "pkg: python/3.9.7/ABCDEFGH\nbuild:\n  options:\n    - var: abi/cp39\n");
+	put("a/b/c/maya.yml",
+	    "pkg: maya/2024.2.0\ninstall:\n  requirements:\n    - pkg: python/3.10\n"
+	    "  embedded:\n    - pkg: qt/5.15.2\n");
+	put("a/b/build.yaml",
+	    "pkg: python/3.9.7/ABCDEFGH\nbuild:\n  options:\n    - var: abi/cp39\n");
 	put("a/notes.txt", "pkg: not/read\n");
 	put("a/.hidden.yaml", "pkg: hidden/1\n");
 	put("a/src.yaml", "pkg: python/3.9.7/src\n");
@@ -97,8 +99,8 @@ static void test_walk(void **st)
 	assert_int_equal(solver_solve(&res, &o, &e), 0);
 	assert_int_equal(solver_result_count(res), 3);
 	assert_string_equal(solver_result_get(res, 1)->build->name, "python");
-	assert_string_equal(solver_version_str(&solver_result_get(res, 1)->build->version, v, sizeof(v)),
-			    "3.10.1");
+	assert_string_equal(
+	    solver_version_str(&solver_result_get(res, 1)->build->version, v, sizeof(v)), "3.10.1");
 	assert_string_equal(solver_result_get(res, 2)->build->build, "embedded");
 	solver_result_free(res);
 	solver_arena_free(a);
@@ -164,9 +166,9 @@ static void test_symlinks_skipped(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_walk),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_symlinks_skipped),
+	    cmocka_unit_test(test_walk),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_symlinks_skipped),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -28,35 +28,35 @@ static int teardown(void **st)
 static const struct {
 	const char *text, *repo, *name, *comps, *range, *build, *fmt;
 } good[] = {
-	{"python", NULL, "python", "", "*", NULL, "python"},
-	{"python/3.9", NULL, "python", "", "3.9", NULL, "python/3.9"},
-	{"python/>=3.7,<4", NULL, "python", "", ">=3.7,<4", NULL, "python/>=3.7,<4"},
-	{"python/~3.7.2", NULL, "python", "", "~3.7.2", NULL, "python/~3.7.2"},
-	{"maya/=2024.2", NULL, "maya", "", "=2024.2", NULL, "maya/=2024.2"},
-	{"maya/2024.2/ABCDEF12", NULL, "maya", "", "2024.2", "ABCDEF12", "maya/2024.2/ABCDEF12"},
-	{"maya/2024.2/src", NULL, "maya", "", "2024.2", "src", "maya/2024.2/src"},
-	{"local/maya", "local", "maya", "", "*", NULL, "local/maya"},
-	{"local/maya/1.0", "local", "maya", "", "1.0", NULL, "local/maya/1.0"},
-	{"local/maya/1.0/XYZ", "local", "maya", "", "1.0", "XYZ", "local/maya/1.0/XYZ"},
-	{"maya:run", NULL, "maya", "run", "*", NULL, "maya:run"},
-	{"maya:{run,docs}", NULL, "maya", "run,docs", "*", NULL, "maya:{run,docs}"},
-	{"maya:{run, docs}/1.0", NULL, "maya", "run,docs", "1.0", NULL, "maya:{run,docs}/1.0"},
-	{"maya:{run,run}", NULL, "maya", "run", "*", NULL, "maya:run"},
-	{"maya:all/2", NULL, "maya", "all", "2", NULL, "maya:all/2"},
-	{"origin/maya:docs/^1", "origin", "maya", "docs", "^1", NULL, "origin/maya:docs/^1"},
-	{"my-plugin/1.0.0", NULL, "my-plugin", "", "1.0.0", NULL, "my-plugin/1.0.0"},
-	{"p000/>=1.2.0,<2.0.0", NULL, "p000", "", ">=1.2.0,<2.0.0", NULL, "p000/>=1.2.0,<2.0.0"},
-	{"python/API:3.9", NULL, "python", "", "API:3.9", NULL, "python/API:3.9"},
-	{"python/Binary:3.9", NULL, "python", "", "Binary:3.9", NULL, "python/Binary:3.9"},
-	{"python/3.*", NULL, "python", "", "3.*", NULL, "python/3.*"},
-	{"python/*", NULL, "python", "", "*", NULL, "python"},
-	{"x/!=1.0", NULL, "x", "", "!=1.0", NULL, "x/!=1.0"},
-	{"x/!==1.0", NULL, "x", "", "!==1.0", NULL, "x/!==1.0"},
-	{"x/==1.0+r.1", NULL, "x", "", "==1.0+r.1", NULL, "x/==1.0+r.1"},
-	{"x/1.0-beta.1", NULL, "x", "", "1.0-beta.1", NULL, "x/1.0-beta.1"},
-	{"x/1.0-a.1,b.2", NULL, "x", "", "1.0-a.1,b.2", NULL, "x/1.0-a.1,b.2"},
-	{"9lives/1", NULL, "9lives", "", "1", NULL, "9lives/1"},
-	{"x/<2", NULL, "x", "", "<2", NULL, "x/<2"},
+    {"python", NULL, "python", "", "*", NULL, "python"},
+    {"python/3.9", NULL, "python", "", "3.9", NULL, "python/3.9"},
+    {"python/>=3.7,<4", NULL, "python", "", ">=3.7,<4", NULL, "python/>=3.7,<4"},
+    {"python/~3.7.2", NULL, "python", "", "~3.7.2", NULL, "python/~3.7.2"},
+    {"maya/=2024.2", NULL, "maya", "", "=2024.2", NULL, "maya/=2024.2"},
+    {"maya/2024.2/ABCDEF12", NULL, "maya", "", "2024.2", "ABCDEF12", "maya/2024.2/ABCDEF12"},
+    {"maya/2024.2/src", NULL, "maya", "", "2024.2", "src", "maya/2024.2/src"},
+    {"local/maya", "local", "maya", "", "*", NULL, "local/maya"},
+    {"local/maya/1.0", "local", "maya", "", "1.0", NULL, "local/maya/1.0"},
+    {"local/maya/1.0/XYZ", "local", "maya", "", "1.0", "XYZ", "local/maya/1.0/XYZ"},
+    {"maya:run", NULL, "maya", "run", "*", NULL, "maya:run"},
+    {"maya:{run,docs}", NULL, "maya", "run,docs", "*", NULL, "maya:{run,docs}"},
+    {"maya:{run, docs}/1.0", NULL, "maya", "run,docs", "1.0", NULL, "maya:{run,docs}/1.0"},
+    {"maya:{run,run}", NULL, "maya", "run", "*", NULL, "maya:run"},
+    {"maya:all/2", NULL, "maya", "all", "2", NULL, "maya:all/2"},
+    {"origin/maya:docs/^1", "origin", "maya", "docs", "^1", NULL, "origin/maya:docs/^1"},
+    {"my-plugin/1.0.0", NULL, "my-plugin", "", "1.0.0", NULL, "my-plugin/1.0.0"},
+    {"p000/>=1.2.0,<2.0.0", NULL, "p000", "", ">=1.2.0,<2.0.0", NULL, "p000/>=1.2.0,<2.0.0"},
+    {"python/API:3.9", NULL, "python", "", "API:3.9", NULL, "python/API:3.9"},
+    {"python/Binary:3.9", NULL, "python", "", "Binary:3.9", NULL, "python/Binary:3.9"},
+    {"python/3.*", NULL, "python", "", "3.*", NULL, "python/3.*"},
+    {"python/*", NULL, "python", "", "*", NULL, "python"},
+    {"x/!=1.0", NULL, "x", "", "!=1.0", NULL, "x/!=1.0"},
+    {"x/!==1.0", NULL, "x", "", "!==1.0", NULL, "x/!==1.0"},
+    {"x/==1.0+r.1", NULL, "x", "", "==1.0+r.1", NULL, "x/==1.0+r.1"},
+    {"x/1.0-beta.1", NULL, "x", "", "1.0-beta.1", NULL, "x/1.0-beta.1"},
+    {"x/1.0-a.1,b.2", NULL, "x", "", "1.0-a.1,b.2", NULL, "x/1.0-a.1,b.2"},
+    {"9lives/1", NULL, "9lives", "", "1", NULL, "9lives/1"},
+    {"x/<2", NULL, "x", "", "<2", NULL, "x/<2"},
 };
 
 static void join_comps(const solver_request *r, char *buf, size_t n)
@@ -105,33 +105,33 @@ static void test_good(void **st)
 }
 
 static const char *bad[] = {
-	"",
-	"/",
-	"Python",
-	"py_thon",
-	"python/",
-	"python//",
-	"python/3.9/",
-	"python/3.9/AB-CD",
-	"python/~3",
-	"python/3.9/ABC/extra",
-	"a/b/c/d/e",
-	"a/b/c/d/e/f",
-	"python:",
-	"python:{",
-	"python:{run",
-	"python:{}",
-	"python:{run,}",
-	"python:Run",
-	"-python",
-	"python\n",
-	"python\t/1",
-	"pyth\xc3\xa9on",
-	"python/>=",
-	"python/1.0 2.0",
-	"repo:x/python",
-	"REPO/python",
-	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    "",
+    "/",
+    "Python",
+    "py_thon",
+    "python/",
+    "python//",
+    "python/3.9/",
+    "python/3.9/AB-CD",
+    "python/~3",
+    "python/3.9/ABC/extra",
+    "a/b/c/d/e",
+    "a/b/c/d/e/f",
+    "python:",
+    "python:{",
+    "python:{run",
+    "python:{}",
+    "python:{run,}",
+    "python:Run",
+    "-python",
+    "python\n",
+    "python\t/1",
+    "pyth\xc3\xa9on",
+    "python/>=",
+    "python/1.0 2.0",
+    "repo:x/python",
+    "REPO/python",
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 };
 
 static void test_bad(void **st)
@@ -140,7 +140,8 @@ static void test_bad(void **st)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		solver_request r;
 		sp_error e = {0};
-		int rc = solver_request_parse(&r, A, bad[i], strlen(bad[i]), SOLVER_COMPAT_API, NULL, &e);
+		int rc = solver_request_parse(&r, A, bad[i], strlen(bad[i]), SOLVER_COMPAT_API,
+					      NULL, &e);
 		if (rc == 0)
 			fail_msg("request '%s' should not parse", bad[i]);
 		assert_int_equal(rc, SP_EINVALID);
@@ -151,21 +152,22 @@ static void test_bad(void **st)
 static const struct {
 	const char *text, *pkg, *var, *value;
 } vars[] = {
-	{"debug/on", NULL, "debug", "on"},
-	{"debug=on", NULL, "debug", "on"},
-	{"python.abi/cp39", "python", "abi", "cp39"},
-	{"python.abi=cp39", "python", "abi", "cp39"},
-	{"os/linux", NULL, "os", "linux"},
-	{"centos/7", NULL, "centos", "7"},
-	{"arch=x86_64", NULL, "arch", "x86_64"},
-	{"path=/usr/local", NULL, "path", "/usr/local"},
-	{"x.y/a/b", "x", "y", "a/b"},
-	{"empty=", NULL, "empty", ""},
-	{"Mixed_Case/1", NULL, "Mixed_Case", "1"},
+    {"debug/on", NULL, "debug", "on"},
+    {"debug=on", NULL, "debug", "on"},
+    {"python.abi/cp39", "python", "abi", "cp39"},
+    {"python.abi=cp39", "python", "abi", "cp39"},
+    {"os/linux", NULL, "os", "linux"},
+    {"centos/7", NULL, "centos", "7"},
+    {"arch=x86_64", NULL, "arch", "x86_64"},
+    {"path=/usr/local", NULL, "path", "/usr/local"},
+    {"x.y/a/b", "x", "y", "a/b"},
+    {"empty=", NULL, "empty", ""},
+    {"Mixed_Case/1", NULL, "Mixed_Case", "1"},
 };
 
-static const char *bad_vars[] = {"", "debug", "=on", "/on", "py thon.abi/x", "Py.abi/x",
-				 ".abi/x", "python./x", "a.b.c/x", "de bug/on", "debug\n/on"};
+static const char *bad_vars[] = {"",	      "debug",	"=on",	     "/on",	"py thon.abi/x",
+				 "Py.abi/x",  ".abi/x", "python./x", "a.b.c/x", "de bug/on",
+				 "debug\n/on"};
 
 static void test_vars(void **st)
 {
@@ -195,11 +197,11 @@ static const struct {
 	const char *text;
 	int kind;
 } cli[] = {
-	{"python", SOLVER_REQ_PKG},         {"python/3.9", SOLVER_REQ_PKG},
-	{"python.abi/cp39", SOLVER_REQ_VAR}, {"debug=on", SOLVER_REQ_VAR},
-	{"python/>=3.7,<4", SOLVER_REQ_PKG}, {"python/==3.9", SOLVER_REQ_PKG},
-	{"python/!=3.9", SOLVER_REQ_PKG},    {"maya:{run,docs}/1.0", SOLVER_REQ_PKG},
-	{"repo/maya/1.0", SOLVER_REQ_PKG},  {"python/3.9.1", SOLVER_REQ_PKG},
+    {"python", SOLVER_REQ_PKG},		 {"python/3.9", SOLVER_REQ_PKG},
+    {"python.abi/cp39", SOLVER_REQ_VAR}, {"debug=on", SOLVER_REQ_VAR},
+    {"python/>=3.7,<4", SOLVER_REQ_PKG}, {"python/==3.9", SOLVER_REQ_PKG},
+    {"python/!=3.9", SOLVER_REQ_PKG},	 {"maya:{run,docs}/1.0", SOLVER_REQ_PKG},
+    {"repo/maya/1.0", SOLVER_REQ_PKG},	 {"python/3.9.1", SOLVER_REQ_PKG},
 };
 
 static void test_cli(void **st)
@@ -250,9 +252,9 @@ static void test_limits(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good),  cmocka_unit_test(test_bad),
-		cmocka_unit_test(test_vars),  cmocka_unit_test(test_cli),
-		cmocka_unit_test(test_names), cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_good),  cmocka_unit_test(test_bad),
+	    cmocka_unit_test(test_vars),  cmocka_unit_test(test_cli),
+	    cmocka_unit_test(test_names), cmocka_unit_test(test_limits),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

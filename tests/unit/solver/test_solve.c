@@ -36,8 +36,8 @@ static int mem_builds(void *self, const char *name, const solver_build *const **
 	return 0;
 }
 
-static int mem_embedders(void *self, const char *name, const solver_build *const **out,
-			 size_t *n, sp_error *err)
+static int mem_embedders(void *self, const char *name, const solver_build *const **out, size_t *n,
+			 sp_error *err)
 {
 	memrepo *r = self;
 	const solver_build **v = solver_arena_array(r->a, r->n + 1, sizeof(*v), err);
@@ -135,7 +135,7 @@ static solver_build *mk_list(const char *ident, const char *const *reqs)
 }
 
 #define mk(ident, ...) mk_list(ident, (const char *const[]){__VA_ARGS__, NULL})
-#define mk0(ident) mk_list(ident, NULL)
+#define mk0(ident)     mk_list(ident, NULL)
 
 static void set_opt(solver_build *b, const char *name, const char *value)
 {
@@ -158,8 +158,14 @@ static solver_result *solve_opts(const char *const *reqs, const solver_opt *opts
 	char *tbuf = NULL;
 	size_t tlen = 0;
 	FILE *tf = open_memstream(&tbuf, &tlen);
-	solver_options o = {.repos = &repo, .nrepos = 1, .requests = rq, .nrequests = n,
-			    .opts = opts, .nopts = nopts, .allow_builds = allow, .trace = tf};
+	solver_options o = {.repos = &repo,
+			    .nrepos = 1,
+			    .requests = rq,
+			    .nrequests = n,
+			    .opts = opts,
+			    .nopts = nopts,
+			    .allow_builds = allow,
+			    .trace = tf};
 	solver_result *r = NULL;
 	sp_error e = {0};
 	int rc = solver_solve(&r, &o, &e);
@@ -183,7 +189,8 @@ static solver_result *solve_traced(const char *const *reqs, int *rc_out, char **
 	size_t n;
 	const solver_request *rq = req_array(reqs, &n, SOLVER_COMPAT_API);
 	FILE *f = open_memstream(buf, len);
-	solver_options o = {.repos = &repo, .nrepos = 1, .requests = rq, .nrequests = n, .trace = f};
+	solver_options o = {
+	    .repos = &repo, .nrepos = 1, .requests = rq, .nrequests = n, .trace = f};
 	solver_result *r = NULL;
 	sp_error e = {0};
 	int rc = solver_solve(&r, &o, &e);
@@ -209,15 +216,15 @@ static char *ids(const solver_result *r)
 	return buf;
 }
 
-#define SOLVE(want, ...)                                                                  \
-	do {                                                                              \
-		int rc_;                                                                  \
-		solver_result *r_ = solve_opts((const char *const[]){__VA_ARGS__, NULL}, NULL, 0, \
-					       false, &rc_);                              \
-		if (rc_)                                                          \
-			fail_msg("unsat:\n%s", solver_result_explanation(r_));             \
-		assert_string_equal(ids(r_), want);                                       \
-		solver_result_free(r_);                                                   \
+#define SOLVE(want, ...)                                                                           \
+	do {                                                                                       \
+		int rc_;                                                                           \
+		solver_result *r_ =                                                                \
+		    solve_opts((const char *const[]){__VA_ARGS__, NULL}, NULL, 0, false, &rc_);    \
+		if (rc_)                                                                           \
+			fail_msg("unsat:\n%s", solver_result_explanation(r_));                     \
+		assert_string_equal(ids(r_), want);                                                \
+		solver_result_free(r_);                                                            \
 	} while (0)
 
 /* Unsat, and the explanation contains each of the given fragments. */
@@ -233,8 +240,10 @@ static void unsat(const char *const *reqs, const char *const *frags)
 			fail_msg("explanation lacks '%s':\n%s", frags[i], ex);
 	solver_result_free(r);
 }
-#define UNSAT(reqs, ...) unsat((const char *const[]){reqs, NULL}, (const char *const[]){__VA_ARGS__, NULL})
-#define UNSAT2(r1, r2, ...) unsat((const char *const[]){r1, r2, NULL}, (const char *const[]){__VA_ARGS__, NULL})
+#define UNSAT(reqs, ...)                                                                           \
+	unsat((const char *const[]){reqs, NULL}, (const char *const[]){__VA_ARGS__, NULL})
+#define UNSAT2(r1, r2, ...)                                                                        \
+	unsat((const char *const[]){r1, r2, NULL}, (const char *const[]){__VA_ARGS__, NULL})
 
 /* ---------------------------------------------------------- scenarios */
 
@@ -247,7 +256,7 @@ static void test_newest(void **st)
 	mk0("a/1.10.0");
 	SOLVE("a/1.10.0/BLD", "a");
 	SOLVE("a/1.2.0/BLD", "a/<1.10");
-	SOLVE("a/1.10.0/BLD", "a/1.0");   /* API compat: any 1.x */
+	SOLVE("a/1.10.0/BLD", "a/1.0"); /* API compat: any 1.x */
 	SOLVE("a/1.0.0/BLD", "a/Binary:1.0");
 }
 
@@ -409,7 +418,7 @@ static void test_components(void **st)
 	b->ncomponents = 4;
 	mk0("libz/1.2.0");
 	mk0("viewer/1.0.0");
-	SOLVE("a/1.0.0/BLD libz/1.2.0/BLD", "a");       /* run uses lib */
+	SOLVE("a/1.0.0/BLD libz/1.2.0/BLD", "a"); /* run uses lib */
 	SOLVE("a/1.0.0/BLD viewer/1.0.0/BLD", "a:docs");
 	SOLVE("a/1.0.0/BLD libz/1.2.0/BLD viewer/1.0.0/BLD", "a:{run,docs}");
 	SOLVE("a/1.0.0/BLD libz/1.2.0/BLD viewer/1.0.0/BLD", "a:all");
@@ -542,7 +551,8 @@ static void test_repos(void **st)
 	R = first;
 	solver_repo repos[2] = {{&mem_ops, &first, "one"}, {&mem_ops, &second, "two"}};
 	size_t n;
-	const solver_request *rq = req_array((const char *const[]){"two/a/0.9", NULL}, &n, SOLVER_COMPAT_API);
+	const solver_request *rq =
+	    req_array((const char *const[]){"two/a/0.9", NULL}, &n, SOLVER_COMPAT_API);
 	solver_options o = {.repos = repos, .nrepos = 2, .requests = rq, .nrequests = n};
 	solver_result *r = NULL;
 	assert_int_equal(solver_solve(&r, &o, &e), 0);
@@ -593,8 +603,10 @@ static void test_dot_and_limit(void **st)
 	mk0("z/1.0.0");
 	solver_repo repo = {&mem_ops, &R, "mem"};
 	size_t n;
-	const solver_request *rq = req_array((const char *const[]){"a", NULL}, &n, SOLVER_COMPAT_API);
-	solver_options o = {.repos = &repo, .nrepos = 1, .requests = rq, .nrequests = n, .max_steps = 5};
+	const solver_request *rq =
+	    req_array((const char *const[]){"a", NULL}, &n, SOLVER_COMPAT_API);
+	solver_options o = {
+	    .repos = &repo, .nrepos = 1, .requests = rq, .nrequests = n, .max_steps = 5};
 	assert_int_equal(solver_solve(&r, &o, &e), SOLVER_EUNSAT);
 	const char *ex = solver_result_explanation(r);
 	if (!strstr(ex, "these facts cannot all hold at once") ||
@@ -735,7 +747,8 @@ static void test_brute_force(void **st)
 		solver_result *r = solve_traced(rq_text, &rc, &tbuf, &tlen);
 		/* the clause solver agrees with the search and the brute force */
 		if (!strstr(tbuf, exists ? ": solvable" : ": unsolvable"))
-			fail_msg("round %d: clause solver disagrees (%d):\n%.300s", round, exists, tbuf);
+			fail_msg("round %d: clause solver disagrees (%d):\n%.300s", round, exists,
+				 tbuf);
 		free(tbuf);
 		if (exists != (rc == 0))
 			fail_msg("round %d: brute force says %d, solver says %d\n%s", round, exists,
@@ -769,7 +782,8 @@ static void test_brute_force(void **st)
 			solver_result_free(r2);
 		} else {
 			unsatc++;
-			assert_non_null(strstr(solver_result_explanation(r), "cannot be satisfied"));
+			assert_non_null(
+			    strstr(solver_result_explanation(r), "cannot be satisfied"));
 		}
 		solver_result_free(r);
 	}
@@ -789,24 +803,15 @@ static int teardown(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_newest),
-		cmocka_unit_test(test_backtrack),
-		cmocka_unit_test(test_deep_backjump),
-		cmocka_unit_test(test_unsat_explained),
-		cmocka_unit_test(test_root_conflict),
-		cmocka_unit_test(test_missing),
-		cmocka_unit_test(test_if_present),
-		cmocka_unit_test(test_deprecated),
-		cmocka_unit_test(test_prerelease),
-		cmocka_unit_test(test_vars),
-		cmocka_unit_test(test_components),
-		cmocka_unit_test(test_embedded),
-		cmocka_unit_test(test_source),
-		cmocka_unit_test(test_allow_builds),
-		cmocka_unit_test(test_cycles),
-		cmocka_unit_test(test_repos),
-		cmocka_unit_test(test_dot_and_limit),
-		cmocka_unit_test(test_brute_force),
+	    cmocka_unit_test(test_newest),	  cmocka_unit_test(test_backtrack),
+	    cmocka_unit_test(test_deep_backjump), cmocka_unit_test(test_unsat_explained),
+	    cmocka_unit_test(test_root_conflict), cmocka_unit_test(test_missing),
+	    cmocka_unit_test(test_if_present),	  cmocka_unit_test(test_deprecated),
+	    cmocka_unit_test(test_prerelease),	  cmocka_unit_test(test_vars),
+	    cmocka_unit_test(test_components),	  cmocka_unit_test(test_embedded),
+	    cmocka_unit_test(test_source),	  cmocka_unit_test(test_allow_builds),
+	    cmocka_unit_test(test_cycles),	  cmocka_unit_test(test_repos),
+	    cmocka_unit_test(test_dot_and_limit), cmocka_unit_test(test_brute_force),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }

@@ -16,7 +16,8 @@ static inline spfs_entry fx_entry(spfs_entry_kind kind, const char *path)
 	case SPFS_ENTRY_FILE:
 		e.mode = 0644;
 		e.size = strlen(path);
-		memset(e.digest.bytes, (int)(strlen(path) * 13 + (unsigned char)path[0]), SP_DIGEST_LEN);
+		memset(e.digest.bytes, (int)(strlen(path) * 13 + (unsigned char)path[0]),
+		       SP_DIGEST_LEN);
 		break;
 	case SPFS_ENTRY_SYMLINK: e.mode = 0777; break;
 	case SPFS_ENTRY_MASK: e.mode = 0; break;
@@ -57,8 +58,9 @@ static inline spfs_manifest *fx_manifest(const char *spec)
 			*gt = '\0';
 			fx_push(m, fx_symlink(path, gt + 1));
 		} else {
-			spfs_entry_kind kind = k == 'd' ? SPFS_ENTRY_DIR : k == 'f' ? SPFS_ENTRY_FILE
-							: SPFS_ENTRY_MASK;
+			spfs_entry_kind kind = k == 'd'	  ? SPFS_ENTRY_DIR
+					       : k == 'f' ? SPFS_ENTRY_FILE
+							  : SPFS_ENTRY_MASK;
 			fx_push(m, fx_entry(kind, path));
 		}
 	}
@@ -73,9 +75,12 @@ static inline void fx_listing(const spfs_manifest *m, char *out, size_t n)
 	out[0] = '\0';
 	for (size_t i = 0; i < m->count && pos < n; i++) {
 		const spfs_entry *e = &m->entries[i];
-		const char *suffix = e->kind == SPFS_ENTRY_DIR ? "/" : e->kind == SPFS_ENTRY_MASK ? "!"
-				     : e->kind == SPFS_ENTRY_SYMLINK ? "@" : "";
-		pos += (size_t)snprintf(out + pos, n - pos, "%s%s%s", i ? " " : "", e->path, suffix);
+		const char *suffix = e->kind == SPFS_ENTRY_DIR	     ? "/"
+				     : e->kind == SPFS_ENTRY_MASK    ? "!"
+				     : e->kind == SPFS_ENTRY_SYMLINK ? "@"
+								     : "";
+		pos +=
+		    (size_t)snprintf(out + pos, n - pos, "%s%s%s", i ? " " : "", e->path, suffix);
 	}
 }
 

@@ -11,7 +11,7 @@
 
 #include "spfs/fixtures.h"
 
-#define HDR_LEN 16 /* "spfs:manifest:1\n" */
+#define HDR_LEN	    16 /* "spfs:manifest:1\n" */
 #define ENTRY_FIXED (1 + 4 + 8 + SP_DIGEST_LEN + 2)
 
 /* Encodes entries verbatim, in the given order, without any checks. */
@@ -161,7 +161,8 @@ static void test_object_kind_unknown(void **state)
 	spfs_kind kind = 0;
 	const char *bad[] = {"", "spfs:manifest:1", "spfs:blob:1\n", "SPFS:manifest:1\n", "hello"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		assert_int_equal(spfs_object_kind(&kind, bad[i], strlen(bad[i]), &err), SPFS_ECORRUPT);
+		assert_int_equal(spfs_object_kind(&kind, bad[i], strlen(bad[i]), &err),
+				 SPFS_ECORRUPT);
 		assert_non_null(strstr(err.msg, "unknown header"));
 	}
 	assert_int_equal(spfs_kind_name(SPFS_KIND_BLOB)[0], 'b');
@@ -218,7 +219,17 @@ static void test_manifest_truncated_at_every_offset(void **state)
 }
 
 /* Byte ranges of the sample's encoding, by field. */
-typedef enum { F_HEADER, F_COUNT, F_KIND, F_MODE, F_SIZE, F_DIGEST, F_PLEN, F_PATH, F_TARGET } field;
+typedef enum {
+	F_HEADER,
+	F_COUNT,
+	F_KIND,
+	F_MODE,
+	F_SIZE,
+	F_DIGEST,
+	F_PLEN,
+	F_PATH,
+	F_TARGET
+} field;
 
 static field field_at(const spfs_manifest *m, size_t off, const spfs_entry **which)
 {
@@ -290,15 +301,18 @@ static void test_manifest_bit_flip_at_every_offset(void **state)
 			/* Structure, kinds and modes admit no single-bit change
 			 * (valid modes differ in more than one bit); a file's
 			 * size and digest are free-form and stay decodable. */
-			bool must_fail = f == F_HEADER || f == F_COUNT || f == F_KIND || f == F_MODE ||
-					 f == F_TARGET ||
-					 ((f == F_SIZE || f == F_DIGEST) && e->kind != SPFS_ENTRY_FILE);
-			bool must_pass = (f == F_SIZE || f == F_DIGEST) && e->kind == SPFS_ENTRY_FILE;
+			bool must_fail =
+			    f == F_HEADER || f == F_COUNT || f == F_KIND || f == F_MODE ||
+			    f == F_TARGET ||
+			    ((f == F_SIZE || f == F_DIGEST) && e->kind != SPFS_ENTRY_FILE);
+			bool must_pass =
+			    (f == F_SIZE || f == F_DIGEST) && e->kind == SPFS_ENTRY_FILE;
 			if (must_fail && rc == 0)
-				fail_msg("flip of bit %d at offset %zu (field %d) was accepted", bit, off, f);
+				fail_msg("flip of bit %d at offset %zu (field %d) was accepted",
+					 bit, off, f);
 			if (must_pass && rc != 0)
-				fail_msg("flip of bit %d at offset %zu (field %d) was rejected: %s", bit, off,
-					 f, err.msg);
+				fail_msg("flip of bit %d at offset %zu (field %d) was rejected: %s",
+					 bit, off, f, err.msg);
 			free(copy);
 		}
 	}
@@ -384,15 +398,19 @@ static void test_layer_and_platform_truncated_and_flipped(void **state)
 static void test_bad_names(void **state)
 {
 	spfs_entry dir = fx_entry(SPFS_ENTRY_DIR, "a");
-	const struct { const char *path; const char *needle; bool with_dir; } cases[] = {
-		{"..", "invalid entry name '..'", false},
-		{".", "invalid entry name '.'", false},
-		{"/etc", "invalid entry name '' in '/etc'", false},
-		{"a/", "invalid entry name '' in 'a/'", true},
-		{"a//b", "invalid entry name '' in 'a//b'", true},
-		{"a/../b", "invalid entry name '..' in 'a/../b'", true},
-		{"a/./b", "invalid entry name '.' in 'a/./b'", true},
-		{"a/..", "invalid entry name '..'", true},
+	const struct {
+		const char *path;
+		const char *needle;
+		bool with_dir;
+	} cases[] = {
+	    {"..", "invalid entry name '..'", false},
+	    {".", "invalid entry name '.'", false},
+	    {"/etc", "invalid entry name '' in '/etc'", false},
+	    {"a/", "invalid entry name '' in 'a/'", true},
+	    {"a//b", "invalid entry name '' in 'a//b'", true},
+	    {"a/../b", "invalid entry name '..' in 'a/../b'", true},
+	    {"a/./b", "invalid entry name '.' in 'a/./b'", true},
+	    {"a/..", "invalid entry name '..'", true},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		spfs_entry es[2] = {dir, fx_entry(SPFS_ENTRY_FILE, cases[i].path)};
@@ -450,15 +468,18 @@ static void test_order_duplicates_parents(void **state)
 	spfs_entry bytewise[] = {fx_entry(SPFS_ENTRY_DIR, "a"), fx_entry(SPFS_ENTRY_FILE, "a.txt"),
 				 fx_entry(SPFS_ENTRY_FILE, "a/b")};
 	expect_entries_corrupt(bytewise, 3, "'a/b' is out of order or repeated");
-	spfs_entry child_first[] = {fx_entry(SPFS_ENTRY_FILE, "a/b"), fx_entry(SPFS_ENTRY_DIR, "a")};
+	spfs_entry child_first[] = {fx_entry(SPFS_ENTRY_FILE, "a/b"),
+				    fx_entry(SPFS_ENTRY_DIR, "a")};
 	expect_entries_corrupt(child_first, 2, "'a/b' has no parent directory");
 	spfs_entry orphan[] = {fx_entry(SPFS_ENTRY_FILE, "x/y")};
 	expect_entries_corrupt(orphan, 1, "'x/y' has no parent directory");
 	spfs_entry grand[] = {fx_entry(SPFS_ENTRY_DIR, "x"), fx_entry(SPFS_ENTRY_FILE, "x/y/z")};
 	expect_entries_corrupt(grand, 2, "'x/y/z' has no parent directory");
-	spfs_entry file_parent[] = {fx_entry(SPFS_ENTRY_FILE, "x"), fx_entry(SPFS_ENTRY_FILE, "x/y")};
+	spfs_entry file_parent[] = {fx_entry(SPFS_ENTRY_FILE, "x"),
+				    fx_entry(SPFS_ENTRY_FILE, "x/y")};
 	expect_entries_corrupt(file_parent, 2, "'x/y' has no parent directory");
-	spfs_entry mask_parent[] = {fx_entry(SPFS_ENTRY_MASK, "x"), fx_entry(SPFS_ENTRY_FILE, "x/y")};
+	spfs_entry mask_parent[] = {fx_entry(SPFS_ENTRY_MASK, "x"),
+				    fx_entry(SPFS_ENTRY_FILE, "x/y")};
 	expect_entries_corrupt(mask_parent, 2, "'x/y' has no parent directory");
 	spfs_entry link_parent[] = {fx_symlink("x", "/tmp"), fx_entry(SPFS_ENTRY_FILE, "x/y")};
 	expect_entries_corrupt(link_parent, 2, "'x/y' has no parent directory");
@@ -466,14 +487,18 @@ static void test_order_duplicates_parents(void **state)
 
 static void test_bad_modes_and_kinds(void **state)
 {
-	const struct { spfs_entry_kind kind; uint32_t mode; const char *needle; } cases[] = {
-		{SPFS_ENTRY_DIR, 0700, "mode 700 is not valid for a dir"},
-		{SPFS_ENTRY_DIR, 040755, "mode 40755 is not valid for a dir"},
-		{SPFS_ENTRY_FILE, 0600, "mode 600 is not valid for a file"},
-		{SPFS_ENTRY_FILE, 04755, "mode 4755 is not valid for a file"},
-		{SPFS_ENTRY_FILE, 0777, "mode 777 is not valid for a file"},
-		{SPFS_ENTRY_SYMLINK, 0755, "mode 755 is not valid for a symlink"},
-		{SPFS_ENTRY_MASK, 0644, "mode 644 is not valid for a mask"},
+	const struct {
+		spfs_entry_kind kind;
+		uint32_t mode;
+		const char *needle;
+	} cases[] = {
+	    {SPFS_ENTRY_DIR, 0700, "mode 700 is not valid for a dir"},
+	    {SPFS_ENTRY_DIR, 040755, "mode 40755 is not valid for a dir"},
+	    {SPFS_ENTRY_FILE, 0600, "mode 600 is not valid for a file"},
+	    {SPFS_ENTRY_FILE, 04755, "mode 4755 is not valid for a file"},
+	    {SPFS_ENTRY_FILE, 0777, "mode 777 is not valid for a file"},
+	    {SPFS_ENTRY_SYMLINK, 0755, "mode 755 is not valid for a symlink"},
+	    {SPFS_ENTRY_MASK, 0644, "mode 644 is not valid for a mask"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		spfs_entry e = cases[i].kind == SPFS_ENTRY_SYMLINK ? fx_symlink("x", "t")
@@ -598,32 +623,51 @@ static void test_hostile_layers_and_platforms(void **state)
 	memcpy(buf, "spfs:layer:1\n", 13);
 	memset(buf + 13, 0, SP_DIGEST_LEN);
 	size_t base = 13 + SP_DIGEST_LEN;
-#define ANN(p, k, v)                                                   \
-	do {                                                           \
-		(p)[0] = 0;                                            \
-		(p)[1] = (char)(sizeof(k) - 1);                        \
-		memcpy((p) + 2, k, sizeof(k) - 1);                     \
-		put_u32((p) + 2 + sizeof(k) - 1, sizeof(v) - 1);       \
-		memcpy((p) + 6 + sizeof(k) - 1, v, sizeof(v) - 1);     \
-		(p) += 6 + sizeof(k) - 1 + sizeof(v) - 1;              \
+#define ANN(p, k, v)                                                                               \
+	do {                                                                                       \
+		(p)[0] = 0;                                                                        \
+		(p)[1] = (char)(sizeof(k) - 1);                                                    \
+		memcpy((p) + 2, k, sizeof(k) - 1);                                                 \
+		put_u32((p) + 2 + sizeof(k) - 1, sizeof(v) - 1);                                   \
+		memcpy((p) + 6 + sizeof(k) - 1, v, sizeof(v) - 1);                                 \
+		(p) += 6 + sizeof(k) - 1 + sizeof(v) - 1;                                          \
 	} while (0)
-	struct { const char *needle; int n; } cases[] = {
-		{"annotation keys out of order at 'a'", 0}, {"annotation keys out of order at 'k'", 1},
-		{"annotation 0 is malformed", 2}, {"annotation 0 is malformed", 3},
-		{"annotation 0 is malformed", 4},
+	struct {
+		const char *needle;
+		int n;
+	} cases[] = {
+	    {"annotation keys out of order at 'a'", 0}, {"annotation keys out of order at 'k'", 1},
+	    {"annotation 0 is malformed", 2},		{"annotation 0 is malformed", 3},
+	    {"annotation 0 is malformed", 4},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *p = buf + base + 4;
 		uint32_t count = 2;
 		switch (cases[i].n) {
-		case 0: ANN(p, "b", "1"); ANN(p, "a", "2"); break;
-		case 1: ANN(p, "k", "1"); ANN(p, "k", "2"); break;
-		case 2: count = 1; ANN(p, "", "v"); break;
-		case 3: count = 1; ANN(p, "a\0b", "v"); break;
-		case 4: count = 1; ANN(p, "k", "v\0w"); break;
+		case 0:
+			ANN(p, "b", "1");
+			ANN(p, "a", "2");
+			break;
+		case 1:
+			ANN(p, "k", "1");
+			ANN(p, "k", "2");
+			break;
+		case 2:
+			count = 1;
+			ANN(p, "", "v");
+			break;
+		case 3:
+			count = 1;
+			ANN(p, "a\0b", "v");
+			break;
+		case 4:
+			count = 1;
+			ANN(p, "k", "v\0w");
+			break;
 		}
 		put_u32(buf + base, count);
-		assert_int_equal(spfs_layer_decode(&l, buf, (size_t)(p - buf), &err), SPFS_ECORRUPT);
+		assert_int_equal(spfs_layer_decode(&l, buf, (size_t)(p - buf), &err),
+				 SPFS_ECORRUPT);
 		assert_null(l);
 		if (!strstr(err.msg, cases[i].needle))
 			fail_msg("case %zu: '%s' lacks '%s'", i, err.msg, cases[i].needle);
@@ -640,7 +684,8 @@ static void test_hostile_layers_and_platforms(void **state)
 	char pbuf[16 + 4 + 2 * SP_DIGEST_LEN + 1] = "spfs:platform:1\n";
 	memset(pbuf + 20, 7, sizeof(pbuf) - 20);
 	put_u32(pbuf + 16, 3);
-	assert_int_equal(spfs_platform_decode(&p, pbuf, 20 + 2 * SP_DIGEST_LEN, &err), SPFS_ECORRUPT);
+	assert_int_equal(spfs_platform_decode(&p, pbuf, 20 + 2 * SP_DIGEST_LEN, &err),
+			 SPFS_ECORRUPT);
 	assert_non_null(strstr(err.msg, "layer count 3 does not match its size"));
 	put_u32(pbuf + 16, 0xffffffffu);
 	assert_int_equal(spfs_platform_decode(&p, pbuf, sizeof(pbuf), &err), SPFS_ECORRUPT);
@@ -650,7 +695,8 @@ static void test_hostile_layers_and_platforms(void **state)
 	assert_int_equal(p->count, 2);
 	spfs_platform_free(p);
 	p = NULL;
-	assert_int_equal(spfs_platform_decode(&p, "spfs:manifest:1\n\0\0\0\0", 20, &err), SPFS_ECORRUPT);
+	assert_int_equal(spfs_platform_decode(&p, "spfs:manifest:1\n\0\0\0\0", 20, &err),
+			 SPFS_ECORRUPT);
 	assert_non_null(strstr(err.msg, "missing header 'spfs:platform:1'"));
 }
 
@@ -675,23 +721,23 @@ static void test_name_valid(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_manifest_round_trip),
-		cmocka_unit_test(test_empty_manifest),
-		cmocka_unit_test(test_layer_round_trip),
-		cmocka_unit_test(test_platform_round_trip),
-		cmocka_unit_test(test_object_kind_unknown),
-		cmocka_unit_test(test_encoders_refuse_bad_input),
-		cmocka_unit_test(test_manifest_truncated_at_every_offset),
-		cmocka_unit_test(test_manifest_bit_flip_at_every_offset),
-		cmocka_unit_test(test_layer_and_platform_truncated_and_flipped),
-		cmocka_unit_test(test_bad_names),
-		cmocka_unit_test(test_name_with_nul),
-		cmocka_unit_test(test_order_duplicates_parents),
-		cmocka_unit_test(test_bad_modes_and_kinds),
-		cmocka_unit_test(test_bad_symlinks),
-		cmocka_unit_test(test_counts_limits_and_framing),
-		cmocka_unit_test(test_hostile_layers_and_platforms),
-		cmocka_unit_test(test_name_valid),
+	    cmocka_unit_test(test_manifest_round_trip),
+	    cmocka_unit_test(test_empty_manifest),
+	    cmocka_unit_test(test_layer_round_trip),
+	    cmocka_unit_test(test_platform_round_trip),
+	    cmocka_unit_test(test_object_kind_unknown),
+	    cmocka_unit_test(test_encoders_refuse_bad_input),
+	    cmocka_unit_test(test_manifest_truncated_at_every_offset),
+	    cmocka_unit_test(test_manifest_bit_flip_at_every_offset),
+	    cmocka_unit_test(test_layer_and_platform_truncated_and_flipped),
+	    cmocka_unit_test(test_bad_names),
+	    cmocka_unit_test(test_name_with_nul),
+	    cmocka_unit_test(test_order_duplicates_parents),
+	    cmocka_unit_test(test_bad_modes_and_kinds),
+	    cmocka_unit_test(test_bad_symlinks),
+	    cmocka_unit_test(test_counts_limits_and_framing),
+	    cmocka_unit_test(test_hostile_layers_and_platforms),
+	    cmocka_unit_test(test_name_valid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,8 +25,8 @@ static int sign(int v)
 static void test_path_cmp_order(void **state)
 {
 	/* strictly increasing in canonical order */
-	const char *order[] = {"a",    "a/b",   "a/b/c", "a/b.c", "a/c", "a!",  "a-b",
-			       "a.txt", "a0",   "ab",    "b",     "b/a", "\x7f", "\xff"};
+	const char *order[] = {"a",	"a/b", "a/b/c", "a/b.c", "a/c", "a!",	"a-b",
+			       "a.txt", "a0",  "ab",	"b",	 "b/a", "\x7f", "\xff"};
 	size_t n = sizeof(order) / sizeof(order[0]);
 	for (size_t i = 0; i < n; i++) {
 		assert_int_equal(spfs_path_cmp(order[i], order[i]), 0);
@@ -45,7 +45,7 @@ static void test_path_cmp_order(void **state)
 static void test_sort_and_find(void **state)
 {
 	_cleanup_(spfs_manifest_freep) spfs_manifest *m =
-		fx_manifest("f:b d:a/b f:a.txt f:a/b/z d:a s:a/l>x f:a/b.c f:a/b/a d:a/b/c");
+	    fx_manifest("f:b d:a/b f:a.txt f:a/b/z d:a s:a/l>x f:a/b.c f:a/b/a d:a/b/c");
 	spfs_manifest_sort(m);
 	assert_listing(m, "a/ a/b/ a/b/a a/b/c/ a/b/z a/b.c a/l@ a.txt b");
 	for (size_t i = 0; i < m->count; i++)
@@ -158,8 +158,8 @@ static void test_overlay_merged_dirs_keep_lower_children(void **state)
 static void test_overlay_upper_only_dir_and_nested_hides(void **state)
 {
 	/* nested: upper file deep inside merged dirs hides only its own subtree */
-	overlay_case("d:a d:a/b d:a/b/c f:a/b/c/f f:a/b/g d:a/h f:a/h/i",
-		     "d:a d:a/b f:a/b/c", false, "a/ a/b/ a/b/c a/b/g a/h/ a/h/i");
+	overlay_case("d:a d:a/b d:a/b/c f:a/b/c/f f:a/b/g d:a/h f:a/h/i", "d:a d:a/b f:a/b/c",
+		     false, "a/ a/b/ a/b/c a/b/g a/h/ a/h/i");
 	/* lower entries whose names extend the hidden name stay */
 	overlay_case("d:x f:x/1 f:x-y f:x.z d:x0 f:x0/1", "m:x", false, "x-y x.z x0/ x0/1");
 }
@@ -190,9 +190,9 @@ static void diff_cb(spfs_diff_op op, const spfs_entry *a, const spfs_entry *b, v
 static void test_diff(void **state)
 {
 	_cleanup_(spfs_manifest_freep) spfs_manifest *a =
-		fx_manifest("f:same f:w f:x d:y f:y/z f:mode s:link>one");
+	    fx_manifest("f:same f:w f:x d:y f:y/z f:mode s:link>one");
 	_cleanup_(spfs_manifest_freep) spfs_manifest *b =
-		fx_manifest("f:same f:v f:x d:y f:y/q f:mode s:link>two");
+	    fx_manifest("f:same f:v f:x d:y f:y/q f:mode s:link>two");
 	spfs_manifest_sort(a);
 	spfs_manifest_sort(b);
 	memset(((spfs_entry *)spfs_manifest_find(b, "x"))->digest.bytes, 0x99, SP_DIGEST_LEN);
@@ -221,15 +221,15 @@ static void test_diff(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_path_cmp_order),
-		cmocka_unit_test(test_sort_and_find),
-		cmocka_unit_test(test_push_copies),
-		cmocka_unit_test(test_overlay_file_replaces_dir_subtree),
-		cmocka_unit_test(test_overlay_upper_wins_same_path),
-		cmocka_unit_test(test_overlay_mask_deletes),
-		cmocka_unit_test(test_overlay_merged_dirs_keep_lower_children),
-		cmocka_unit_test(test_overlay_upper_only_dir_and_nested_hides),
-		cmocka_unit_test(test_diff),
+	    cmocka_unit_test(test_path_cmp_order),
+	    cmocka_unit_test(test_sort_and_find),
+	    cmocka_unit_test(test_push_copies),
+	    cmocka_unit_test(test_overlay_file_replaces_dir_subtree),
+	    cmocka_unit_test(test_overlay_upper_wins_same_path),
+	    cmocka_unit_test(test_overlay_mask_deletes),
+	    cmocka_unit_test(test_overlay_merged_dirs_keep_lower_children),
+	    cmocka_unit_test(test_overlay_upper_only_dir_and_nested_hides),
+	    cmocka_unit_test(test_diff),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

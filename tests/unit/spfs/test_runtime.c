@@ -37,20 +37,20 @@ static void rm_store(char *path)
 }
 
 static const char good[] =
-	"spfs-runtime 1\n"
-	"id 0123456789abcdef\n"
-	"pid 42\n"
-	"start 123\n"
-	"mntns 4026531840\n"
-	"started 1700000000\n"
-	"editable 1\n"
-	"durable dev-1\n"
-	"upper /s/runtimes/durable/dev-1/upper\n"
-	"work /s/runtimes/durable/dev-1/work\n"
-	"layer 1111111111111111111111111111111111111111111111111111111111111111\n"
-	"lower r 2222222222222222222222222222222222222222222222222222222222222222\n"
-	"lower w 3333333333333333333333333333333333333333333333333333333333333333\n"
-	"future-key is ignored\n";
+    "spfs-runtime 1\n"
+    "id 0123456789abcdef\n"
+    "pid 42\n"
+    "start 123\n"
+    "mntns 4026531840\n"
+    "started 1700000000\n"
+    "editable 1\n"
+    "durable dev-1\n"
+    "upper /s/runtimes/durable/dev-1/upper\n"
+    "work /s/runtimes/durable/dev-1/work\n"
+    "layer 1111111111111111111111111111111111111111111111111111111111111111\n"
+    "lower r 2222222222222222222222222222222222222222222222222222222222222222\n"
+    "lower w 3333333333333333333333333333333333333333333333333333333333333333\n"
+    "future-key is ignored\n";
 
 static void test_parse_good(void **state)
 {
@@ -99,17 +99,18 @@ static void test_parse_hostile(void **state)
 		}
 	free(buf);
 	static const char *const bad[] = {
-		"spfs-runtime 2\nid 0123456789abcdef\npid 1\n",
-		"spfs-runtime 1\nid 0123456789ABCDEF\npid 1\n",
-		"spfs-runtime 1\nid 0123456789abcdef\n",
-		"spfs-runtime 1\nid 0123456789abcdef\npid 0\n",
-		"spfs-runtime 1\nid 0123456789abcdef\npid 99999999999\n",
-		"spfs-runtime 1\nid 0123456789abcdef\npid 1\nlower x 2222222222222222222222222222222222222222222222222222222222222222\n",
-		"spfs-runtime 1\nid 0123456789abcdef\npid 1\nupper relative/path\nwork /w\n",
-		"spfs-runtime 1\nid 0123456789abcdef\npid 1\nupper /u\n",
-		"spfs-runtime 1\nid 0123456789abcdef\npid 1\ndurable ../../etc\n",
-		"spfs-runtime 1\nid 0123456789abcdef\npid 1\nlayer 12\n",
-		"spfs-runtime 1\nid 0123456789abcdef\npid 1",
+	    "spfs-runtime 2\nid 0123456789abcdef\npid 1\n",
+	    "spfs-runtime 1\nid 0123456789ABCDEF\npid 1\n",
+	    "spfs-runtime 1\nid 0123456789abcdef\n",
+	    "spfs-runtime 1\nid 0123456789abcdef\npid 0\n",
+	    "spfs-runtime 1\nid 0123456789abcdef\npid 99999999999\n",
+	    "spfs-runtime 1\nid 0123456789abcdef\npid 1\nlower x "
+	    "2222222222222222222222222222222222222222222222222222222222222222\n",
+	    "spfs-runtime 1\nid 0123456789abcdef\npid 1\nupper relative/path\nwork /w\n",
+	    "spfs-runtime 1\nid 0123456789abcdef\npid 1\nupper /u\n",
+	    "spfs-runtime 1\nid 0123456789abcdef\npid 1\ndurable ../../etc\n",
+	    "spfs-runtime 1\nid 0123456789abcdef\npid 1\nlayer 12\n",
+	    "spfs-runtime 1\nid 0123456789abcdef\npid 1",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		spfs_runtime *rt = NULL;
@@ -147,7 +148,8 @@ static void test_mount_check(void **state)
 	assert_int_equal(spfs_mount__check(&p, &err), 0);
 	p.scratch = "/s/runtimes/x.scratch";
 	static const char *const sizes_ok[] = {"10%", "1G", "512m", "1048576"};
-	static const char *const sizes_bad[] = {"", "%", "10%%", "1T", "1G,uid=0", "-1", "9999999999999"};
+	static const char *const sizes_bad[] = {"",	    "%",  "10%%",	  "1T",
+						"1G,uid=0", "-1", "9999999999999"};
 	for (size_t i = 0; i < 4; i++) {
 		p.tmpfs_size = sizes_ok[i];
 		assert_int_equal(spfs_mount__check(&p, &err), 0);
@@ -157,7 +159,8 @@ static void test_mount_check(void **state)
 		assert_int_not_equal(spfs_mount__check(&p, &err), 0);
 	}
 	p.tmpfs_size = "1G";
-	static const char *const paths_bad[] = {"relative", "/", "/a/../etc", "/a/./b", "/a//b", "/a/b/", "/a\nb", ""};
+	static const char *const paths_bad[] = {"relative", "/",     "/a/../etc", "/a/./b",
+						"/a//b",    "/a/b/", "/a\nb",	  ""};
 	for (size_t i = 0; i < sizeof(paths_bad) / sizeof(paths_bad[0]); i++) {
 		lowers[1] = paths_bad[i];
 		assert_int_not_equal(spfs_mount__check(&p, &err), 0);
@@ -207,7 +210,8 @@ static void test_records(void **state)
 	spfs_store *s = NULL;
 	char *path = tmp_store(&s);
 	sp_error err = {0};
-	spfs_runtime live = {.id = "00000000000000aa", .pid = (int)getpid(), .started = 1, .editable = false};
+	spfs_runtime live = {
+	    .id = "00000000000000aa", .pid = (int)getpid(), .started = 1, .editable = false};
 	assert_true(spfs_runtime__proc_start(live.pid, &live.start_ticks));
 	sp_digest layers[2];
 	memset(layers, 0x5a, sizeof(layers));
@@ -254,10 +258,10 @@ static void test_records(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_good),  cmocka_unit_test(test_parse_hostile),
-		cmocka_unit_test(test_names),       cmocka_unit_test(test_mount_check),
-		cmocka_unit_test(test_legacy_len),  cmocka_unit_test(test_proc_start),
-		cmocka_unit_test(test_records),
+	    cmocka_unit_test(test_parse_good), cmocka_unit_test(test_parse_hostile),
+	    cmocka_unit_test(test_names),      cmocka_unit_test(test_mount_check),
+	    cmocka_unit_test(test_legacy_len), cmocka_unit_test(test_proc_start),
+	    cmocka_unit_test(test_records),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -154,7 +154,8 @@ static void test_write_blob_idempotent(void **state)
 	/* the empty blob */
 	assert_int_equal(spfs_write_blob(&d, f->s, "", 0, &err), 0);
 	hex_of(&d, hex);
-	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	assert_string_equal(hex,
+			    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 	assert_true(spfs_has_payload(f->s, &d));
 	assert_int_equal(tmpdir_count(f->sfd, "tmp"), 0);
 }
@@ -516,7 +517,8 @@ static void test_flatten_platform(void **state)
 	sp_digest blob;
 	assert_int_equal(spfs_write_blob(&blob, f->s, "b", 1, &err), 0);
 	spfs_manifest *none = NULL;
-	assert_int_equal(spfs_flatten(&none, f->s, &blob, SPFS_KIND_BLOB, false, &err), SP_EINVALID);
+	assert_int_equal(spfs_flatten(&none, f->s, &blob, SPFS_KIND_BLOB, false, &err),
+			 SP_EINVALID);
 	assert_non_null(strstr(err.msg, "not a tree"));
 	/* a platform whose layer is missing names what is missing */
 	sp_digest ghost;
@@ -528,7 +530,8 @@ static void test_flatten_platform(void **state)
 	sp_digest qd;
 	assert_int_equal(spfs_write_object(&qd, f->s, &c, &err), 0);
 	sp_buf_free(&c);
-	assert_int_equal(spfs_flatten(&none, f->s, &qd, SPFS_KIND_PLATFORM, false, &err), SPFS_ENOTFOUND);
+	assert_int_equal(spfs_flatten(&none, f->s, &qd, SPFS_KIND_PLATFORM, false, &err),
+			 SPFS_ENOTFOUND);
 	hex_of(&ghost, hex);
 	assert_non_null(strstr(err.msg, hex));
 	assert_null(none);
@@ -775,21 +778,21 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, store_setup, store_teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_open_and_init),
-		T(test_write_blob_idempotent),
-		T(test_write_object_idempotent),
-		T(test_write_object_fault_leaves_nothing),
-		T(test_read_object_detects_flipped_byte),
-		T(test_read_object_missing),
-		T(test_payload_symlink_refused),
-		T(test_object_symlink_refused),
-		T(test_write_over_planted_entry_is_not_success),
-		T(test_fifo_in_store_does_not_block),
-		T(test_read_typed_reports_undecodable_object),
-		T(test_flatten_platform),
-		T(test_resolve),
-		T(test_tag_history_and_remove),
-		T(test_tag_read_damaged),
+	    T(test_open_and_init),
+	    T(test_write_blob_idempotent),
+	    T(test_write_object_idempotent),
+	    T(test_write_object_fault_leaves_nothing),
+	    T(test_read_object_detects_flipped_byte),
+	    T(test_read_object_missing),
+	    T(test_payload_symlink_refused),
+	    T(test_object_symlink_refused),
+	    T(test_write_over_planted_entry_is_not_success),
+	    T(test_fifo_in_store_does_not_block),
+	    T(test_read_typed_reports_undecodable_object),
+	    T(test_flatten_platform),
+	    T(test_resolve),
+	    T(test_tag_history_and_remove),
+	    T(test_tag_read_damaged),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -58,13 +58,15 @@ static void three_records(sp_buf *b, size_t ends[3])
 
 static void test_name_valid(void **state)
 {
-	const char *good[] = {"a", "A", "release", "team/app/1.0", "v1.2.3-rc.1+build,x=y@z",
-			      "a_b", "a..b", "x/y.", "0"};
+	const char *good[] = {
+	    "a",    "A",    "release", "team/app/1.0", "v1.2.3-rc.1+build,x=y@z", "a_b",
+	    "a..b", "x/y.", "0"};
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
 		if (!spfs_tag_name_valid(good[i]))
 			fail_msg("'%s' should be valid", good[i]);
-	const char *bad[] = {"", ".", "..", ".hidden", "a/.b", "a/..", "a/../b", "/a", "a/", "a//b",
-			     "a b", "a~1", "a:b", "a\\b", "caf\xc3\xa9", "a\tb", "a*", "a?", "$x", "a\nb"};
+	const char *bad[] = {"",   ".",	   "..",  ".hidden", "a/.b", "a/..", "a/../b",	    "/a",
+			     "a/", "a//b", "a b", "a~1",     "a:b",  "a\\b", "caf\xc3\xa9", "a\tb",
+			     "a*", "a?",   "$x",  "a\nb"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (spfs_tag_name_valid(bad[i]))
 			fail_msg("'%s' should be invalid", bad[i]);
@@ -119,8 +121,8 @@ static void test_parse_truncated_at_every_offset(void **state)
 			complete++;
 		bool torn = n > 0 && (complete == 0 ? true : ends[complete - 1] != n);
 		if (h.count != complete || h.dropped != (torn ? 1u : 0u))
-			fail_msg("at %zu: %zu records, %zu dropped; want %zu, %d", n, h.count, h.dropped,
-				 complete, torn);
+			fail_msg("at %zu: %zu records, %zu dropped; want %zu, %d", n, h.count,
+				 h.dropped, complete, torn);
 		for (size_t i = 0; i < complete; i++) {
 			sp_digest d = digest_n((int)i);
 			assert_memory_equal(h.records[i].target.bytes, d.bytes, SP_DIGEST_LEN);
@@ -150,8 +152,8 @@ static void test_parse_flipped_byte_drops_record(void **state)
 			sp_error err = {0};
 			assert_int_equal(spfs_tag_parse(&h, copy, b.len, &err), 0);
 			if (h.count != 2 || h.dropped != 1)
-				fail_msg("flip bit %d at %zu: %zu records, %zu dropped", bit, off, h.count,
-					 h.dropped);
+				fail_msg("flip bit %d at %zu: %zu records, %zu dropped", bit, off,
+					 h.count, h.dropped);
 			sp_digest d0 = digest_n(0), d2 = digest_n(2);
 			assert_memory_equal(h.records[0].target.bytes, d0.bytes, SP_DIGEST_LEN);
 			assert_memory_equal(h.records[1].target.bytes, d2.bytes, SP_DIGEST_LEN);
@@ -176,26 +178,30 @@ static void test_parse_flipped_byte_drops_record(void **state)
 static void test_parse_spellings(void **state)
 {
 	const char *hex = "bd9189068da5cf835bc48de086e478ec537bc3b19b139b1b6cbd305b8368b32a";
-	const struct { const char *spelled, *checked; bool ok; int64_t t; } cases[] = {
-		{"0", "0", true, 0},
-		{"7", "7", true, 7},
-		{"-5", "-5", true, -5},
-		{"9223372036854775807", "9223372036854775807", true, INT64_MAX},
-		{"-9223372036854775807", "-9223372036854775807", true, -INT64_MAX},
-		/* one accepted spelling per time */
-		{"007", "7", false, 0},
-		{"00", "0", false, 0},
-		{"-0", "0", false, 0},
-		{"-0", "-0", false, 0},
-		{"-07", "-7", false, 0},
-		{"+7", "7", false, 0},
-		{"-", "-", false, 0},
-		{"", "", false, 0},
-		{"9223372036854775808", "9223372036854775808", false, 0},
-		{"-9223372036854775808", "-9223372036854775808", false, 0}, /* not written by us */
-		{"99999999999999999999", "99999999999999999999", false, 0},
-		{"1 2", "1 2", false, 0},
-		{"1x", "1x", false, 0},
+	const struct {
+		const char *spelled, *checked;
+		bool ok;
+		int64_t t;
+	} cases[] = {
+	    {"0", "0", true, 0},
+	    {"7", "7", true, 7},
+	    {"-5", "-5", true, -5},
+	    {"9223372036854775807", "9223372036854775807", true, INT64_MAX},
+	    {"-9223372036854775807", "-9223372036854775807", true, -INT64_MAX},
+	    /* one accepted spelling per time */
+	    {"007", "7", false, 0},
+	    {"00", "0", false, 0},
+	    {"-0", "0", false, 0},
+	    {"-0", "-0", false, 0},
+	    {"-07", "-7", false, 0},
+	    {"+7", "7", false, 0},
+	    {"-", "-", false, 0},
+	    {"", "", false, 0},
+	    {"9223372036854775808", "9223372036854775808", false, 0},
+	    {"-9223372036854775808", "-9223372036854775808", false, 0}, /* not written by us */
+	    {"99999999999999999999", "99999999999999999999", false, 0},
+	    {"1 2", "1 2", false, 0},
+	    {"1x", "1x", false, 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		sp_buf b = {0};
@@ -204,7 +210,8 @@ static void test_parse_spellings(void **state)
 		sp_error err = {0};
 		assert_int_equal(spfs_tag_parse(&h, b.data, b.len, &err), 0);
 		if (h.count != (cases[i].ok ? 1u : 0u) || h.dropped != (cases[i].ok ? 0u : 1u))
-			fail_msg("time '%s': %zu records, %zu dropped", cases[i].spelled, h.count, h.dropped);
+			fail_msg("time '%s': %zu records, %zu dropped", cases[i].spelled, h.count,
+				 h.dropped);
 		if (cases[i].ok)
 			assert_int_equal(h.records[0].time, cases[i].t);
 		spfs_tag_history_free(&h);
@@ -264,13 +271,13 @@ static void test_parse_too_large(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_name_valid),
-		cmocka_unit_test(test_parse_three_records),
-		cmocka_unit_test(test_parse_truncated_at_every_offset),
-		cmocka_unit_test(test_parse_flipped_byte_drops_record),
-		cmocka_unit_test(test_parse_spellings),
-		cmocka_unit_test(test_parse_damage),
-		cmocka_unit_test(test_parse_too_large),
+	    cmocka_unit_test(test_name_valid),
+	    cmocka_unit_test(test_parse_three_records),
+	    cmocka_unit_test(test_parse_truncated_at_every_offset),
+	    cmocka_unit_test(test_parse_flipped_byte_drops_record),
+	    cmocka_unit_test(test_parse_spellings),
+	    cmocka_unit_test(test_parse_damage),
+	    cmocka_unit_test(test_parse_too_large),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
