@@ -324,7 +324,26 @@ bool spfs_runtime__alive(const spfs_runtime *rt)
 
 static int read_durable_stack(spfs_runtime **out, spfs_store *s, const char *name, sp_error *err);
 
+static int read_once(spfs_runtime **out, spfs_store *s, const char *id, sp_error *err);
+
 int spfs_runtime_read(spfs_runtime **out, spfs_store *s, const char *id, sp_error *err)
+{
+	int rc = read_once(out, s, id, err);
+	/* Asked from inside that very runtime right after it started: `spfs
+	 * run` writes the record while the command starts, so wait for it
+	 * (up to a second) rather than say it does not exist. */
+	const char *self = getenv("SPFS_RUNTIME");
+	for (int tries = 0; rc == SPFS_ENOTFOUND && self && strcmp(self, id) == 0 && tries < 500;
+	     tries++) {
+		struct timespec ts = {0, 2000000};
+		nanosleep(&ts, NULL);
+		sp_error_clear(err);
+		rc = read_once(out, s, id, err);
+	}
+	return rc;
+}
+
+static int read_once(spfs_runtime **out, spfs_store *s, const char *id, sp_error *err)
 {
 	if (!id_valid(id) && spfs_runtime__name_valid(id))
 		return read_durable_stack(out, s, id, err);

@@ -9,8 +9,11 @@ T=$(mktemp -d /tmp/spawn-e2e.XXXXXX)
 export SPFS_STORAGE="$T/store"
 cleanup() {
 	local rc=$?
-	# Unmount anything a test mounted below $T before removing it.
 	set +e
+	# A test that failed may have left background commands waiting (for a
+	# file that will never appear): stop them so ctest does not wait.
+	for j in $(jobs -p); do kill -TERM "$j" 2>/dev/null; done
+	# Unmount anything a test mounted below $T before removing it.
 	grep -o " $T[^ ]*" /proc/mounts 2>/dev/null | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
 	chmod -R u+w "$T" 2>/dev/null || true
 	rm -rf "$T"
