@@ -1,5 +1,6 @@
 /* spfs.c - the `spfs` command: argument parsing and output only. */
 #include "spfs/spfs.h"
+#include "cli/spfs_cli.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -179,7 +180,6 @@ static int cmd_init(int argc, char **argv)
 	return 0;
 }
 
-int spfs_cli_commit_runtime(int argc, char **argv, const char *store);
 static int cmd_commit(int argc, char **argv)
 {
 	for (int k = 1; k < argc; k++) /* `spfs commit layer|platform` inside a runtime */
@@ -618,14 +618,9 @@ static int cmd_cat(int argc, char **argv)
 	return cat_payload(s, &e->digest, &err) ? fail(&err) : 0;
 }
 
-typedef struct diff_out {
-	sp_json *j;
-	int changes;
-} diff_out;
-
-static void on_diff(spfs_diff_op op, const spfs_entry *a, const spfs_entry *b, void *ud)
+void spfs_cli_print_diff(spfs_diff_op op, const spfs_entry *a, const spfs_entry *b, void *ud)
 {
-	diff_out *o = ud;
+	spfs_cli_diff_out *o = ud;
 	const spfs_entry *e = b ? b : a;
 	o->changes++;
 	if (o->j) {
@@ -640,7 +635,6 @@ static void on_diff(spfs_diff_op op, const spfs_entry *a, const spfs_entry *b, v
 	printf("%c %s%s\n", op, e->path, e->kind == SPFS_ENTRY_DIR ? "/" : "");
 }
 
-int spfs_cli_diff_runtime(int argc, char **argv, const char *store);
 static int cmd_diff(int argc, char **argv)
 {
 	bool operands = false; /* no operand inside a runtime: its changes */
@@ -662,13 +656,13 @@ static int cmd_diff(int argc, char **argv)
 	    resolve_tree(&b, s, f.pos[1], &err))
 		return fail(&err);
 	sp_json j;
-	diff_out o = {0};
+	spfs_cli_diff_out o = {0};
 	if (f.json) {
 		sp_json_init(&j, stdout, false);
 		sp_json_begin_array(&j);
 		o.j = &j;
 	}
-	spfs_manifest_diff(a, b, on_diff, &o);
+	spfs_manifest_diff(a, b, spfs_cli_print_diff, &o);
 	if (f.json) {
 		sp_json_end_array(&j);
 		sp_json_finish(&j);
@@ -1019,11 +1013,6 @@ static int cmd_clean(int argc, char **argv)
 }
 
 /* The runtime subcommands (cli/spfs_runtime.c) take the --store value. */
-int spfs_cli_run(int argc, char **argv, const char *store);
-int spfs_cli_shell(int argc, char **argv, const char *store);
-int spfs_cli_edit(int argc, char **argv, const char *store);
-int spfs_cli_reset(int argc, char **argv, const char *store);
-int spfs_cli_runtime(int argc, char **argv, const char *store);
 static int cmd_run(int argc, char **argv)
 {
 	return spfs_cli_run(argc, argv, store_path_opt);

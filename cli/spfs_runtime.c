@@ -2,20 +2,13 @@
  * output only (the work is in spfs/runtime*.c). Each takes the command's
  * argv (argv[0] is the subcommand) and the --store value (or NULL). */
 #include "spfs/spfs.h"
+#include "cli/spfs_cli.h"
 
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-int spfs_cli_run(int argc, char **argv, const char *store);
-int spfs_cli_shell(int argc, char **argv, const char *store);
-int spfs_cli_edit(int argc, char **argv, const char *store);
-int spfs_cli_commit_runtime(int argc, char **argv, const char *store);
-int spfs_cli_reset(int argc, char **argv, const char *store);
-int spfs_cli_diff_runtime(int argc, char **argv, const char *store);
-int spfs_cli_runtime(int argc, char **argv, const char *store);
 
 static const char run_usage[] =
     "usage: spfs run [--edit] [--durable NAME] [--no-startup] REF[+REF...] [REF...] -- CMD "
@@ -215,28 +208,6 @@ int spfs_cli_reset(int argc, char **argv, const char *store)
 	return 0;
 }
 
-typedef struct diff_out {
-	sp_json *j;
-	size_t changes;
-} diff_out;
-
-static void on_diff(spfs_diff_op op, const spfs_entry *a, const spfs_entry *b, void *ud)
-{
-	diff_out *o = ud;
-	const spfs_entry *e = b ? b : a;
-	o->changes++;
-	if (o->j) {
-		sp_json_begin_object(o->j);
-		char ops[2] = {(char)op, 0};
-		sp_json_key(o->j, "op"), sp_json_string(o->j, ops);
-		sp_json_key(o->j, "path"), sp_json_string(o->j, e->path);
-		sp_json_key(o->j, "kind"), sp_json_string(o->j, spfs_entry_kind_name(e->kind));
-		sp_json_end_object(o->j);
-		return;
-	}
-	printf("%c %s%s\n", op, e->path, e->kind == SPFS_ENTRY_DIR ? "/" : "");
-}
-
 /* `spfs diff` without operands inside a runtime. */
 int spfs_cli_diff_runtime(int argc, char **argv, const char *store)
 {
@@ -252,13 +223,13 @@ int spfs_cli_diff_runtime(int argc, char **argv, const char *store)
 	if (open_store(&s, store, &err))
 		return fail(&err);
 	sp_json j;
-	diff_out o = {0};
+	spfs_cli_diff_out o = {0};
 	if (json) {
 		sp_json_init(&j, stdout, false);
 		sp_json_begin_array(&j);
 		o.j = &j;
 	}
-	if (spfs_runtime_diff(s, on_diff, &o, &err))
+	if (spfs_runtime_diff(s, spfs_cli_print_diff, &o, &err))
 		return fail(&err);
 	if (json) {
 		sp_json_end_array(&j);
