@@ -766,6 +766,21 @@ static int cmd_build(const args *a)
 /* Builds every from-source package of res from its stored recipe with the
  * option values the solve chose. Returns how many were built (0: none to
  * build), or a negative code (messages printed). */
+/* The command line's positional requests, parsed into the arena. */
+static int parse_requests(solver_request **out, solver_arena *ar, const args *a, sp_error *err)
+{
+	solver_request *reqs = solver_arena_array(ar, (size_t)a->npos, sizeof(*reqs), err);
+	if (!reqs)
+		return err->code ? err->code : SP_ENOMEM;
+	for (int i = 0; i < a->npos; i++) {
+		int rc = solver_request_parse_cli(&reqs[i], ar, a->pos[i], NULL, err);
+		if (rc)
+			return rc;
+	}
+	*out = reqs;
+	return 0;
+}
+
 static int make_missing(pkg_repo *r, const solver_result *res, int round, sp_error *err)
 {
 	int made = 0, pending = 0;
@@ -856,12 +871,9 @@ static int cmd_env(const args *a)
 	_cleanup_(solver_arena_freep) solver_arena *ar = NULL;
 	if (open_repo(&s, &r, a, false, &err) || solver_arena_new(&ar, &err))
 		return fail(a, &err);
-	solver_request *reqs = solver_arena_array(ar, (size_t)a->npos, sizeof(*reqs), &err);
-	if (!reqs)
+	solver_request *reqs = NULL;
+	if (parse_requests(&reqs, ar, a, &err))
 		return fail(a, &err);
-	for (int i = 0; i < a->npos; i++)
-		if (solver_request_parse_cli(&reqs[i], ar, a->pos[i], NULL, &err))
-			return fail(a, &err);
 	solver_options so = {.repos = pkg_repo_solver(r),
 			     .nrepos = 1,
 			     .requests = reqs,
@@ -1011,12 +1023,9 @@ static int cmd_explain(const args *a)
 	_cleanup_(solver_arena_freep) solver_arena *ar = NULL;
 	if (open_repo(&s, &r, a, false, &err) || solver_arena_new(&ar, &err))
 		return fail(a, &err);
-	solver_request *reqs = solver_arena_array(ar, (size_t)a->npos, sizeof(*reqs), &err);
-	if (!reqs)
+	solver_request *reqs = NULL;
+	if (parse_requests(&reqs, ar, a, &err))
 		return fail(a, &err);
-	for (int i = 0; i < a->npos; i++)
-		if (solver_request_parse_cli(&reqs[i], ar, a->pos[i], NULL, &err))
-			return fail(a, &err);
 	solver_options so = {.repos = pkg_repo_solver(r),
 			     .nrepos = 1,
 			     .requests = reqs,

@@ -8,21 +8,7 @@
 
 #include "solver/solver.h"
 
-static solver_arena *A;
-
-static int setup(void **st)
-{
-	(void)st;
-	sp_error e = {0};
-	return solver_arena_new(&A, &e);
-}
-
-static int teardown(void **st)
-{
-	(void)st;
-	solver_arena_free(A);
-	return 0;
-}
+#include "solver/arena_fixture.h"
 
 static solver_version V(const char *s)
 {
