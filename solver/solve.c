@@ -2098,6 +2098,138 @@ static int presolve(state *s, int *verdict, char **core_text)
 
 /* ------------------------------------------------------------- results */
 
+/* Solve order (see solver_result_get_ordered): a queue of names, seeded
+ * with the command-line requests; placing a package appends its embedded
+ * packages right after it and queues what its requirements name. */
+typedef struct order_ctx {
+	state *s;
+	const int *pos;	  /* name -> item index */
+	const int *first; /* per name: its requirements in cons[by[first..]] */
+	const int *by;	  /* constraint ids grouped by source name */
+	bool *placed;
+	int *queue;
+	size_t nq, qcap;
+	int *out;
+	size_t nout;
+} order_ctx;
+
+static void order_place(order_ctx *c, int X)
+{
+	state *s = c->s;
+	solver__name *n = &s->names[X];
+	if (c->placed[X] || n->assigned < 0)
+		return;
+	const solver__cand *cd = &n->cands[n->assigned];
+	if (cd->kind == K_EMBED && cd->parent_name >= 0 && !c->placed[cd->parent_name]) {
+		order_place(c, cd->parent_name);
+		if (c->placed[X])
+			return;
+	}
+	c->placed[X] = true;
+	c->out[c->nout++] = c->pos[X];
+	if (cd->kind != K_EMBED) {
+		/* its embedded packages, in the order the spec lists them */
+		const solver_build *b = cd->b;
+		for (size_t m = 0; m <= b->ncomponents && m <= 64; m++) {
+			const solver_embedded *em = b->embedded;
+			size_t ne = b->nembedded;
+			if (m > 0) {
+				if (!(n->comps >> (m - 1) & 1))
+					continue;
+				em = b->components[m - 1].embedded;
+				ne = b->components[m - 1].nembedded;
+			}
+			for (size_t i = 0; i < ne; i++) {
+				int E = find_name(s, em[i].name);
+				if (E < 0 || c->placed[E] || s->names[E].assigned < 0)
+					continue;
+				const solver__cand *ec = &s->names[E].cands[s->names[E].assigned];
+				if (ec->kind == K_EMBED && ec->parent_name == X) {
+					c->placed[E] = true;
+					c->out[c->nout++] = c->pos[E];
+				}
+			}
+		}
+	}
+	/* what its requirements bring, in the order they were added */
+	for (int k = c->first[X]; k < c->first[X + 1]; k++) {
+		const solver__cons *kc = &s->cons[c->by[k]];
+		if (kc->exact_cand >= 0 || kc->req->include != SOLVER_INCLUDE_ALWAYS)
+			continue;
+		if (c->nq < c->qcap)
+			c->queue[c->nq++] = kc->name;
+	}
+}
+
+static int solve_order(state *s, solver_result *res, const int *pos)
+{
+	size_t nn = s->nnames ? s->nnames : 1;
+	int *first = calloc(nn + 2, sizeof(int));
+	int *by = calloc(s->ncons ? s->ncons : 1, sizeof(int));
+	bool *placed = calloc(nn, sizeof(bool));
+	size_t qcap = s->ncons + s->o->nrequests + 1;
+	int *queue = calloc(qcap, sizeof(int));
+	res->order = solver_arena_array(s->a, res->nitems ? res->nitems : 1, sizeof(int), s->err);
+	if (!first || !by || !placed || !queue || !res->order) {
+		free(first);
+		free(by);
+		free(placed);
+		free(queue);
+		return sp_error_set(s->err, SP_ENOMEM, "out of memory (solve order)");
+	}
+	/* counting sort of the constraints by source, keeping their order */
+	for (size_t k = 0; k < s->ncons; k++)
+		if (s->cons[k].src_name >= 0)
+			first[s->cons[k].src_name + 1]++;
+	for (size_t i = 0; i < s->nnames; i++)
+		first[i + 1] += first[i];
+	first[s->nnames + 1] = first[s->nnames];
+	int *fill = calloc(nn, sizeof(int));
+	if (!fill) {
+		free(first);
+		free(by);
+		free(placed);
+		free(queue);
+		return sp_error_set(s->err, SP_ENOMEM, "out of memory (solve order)");
+	}
+	for (size_t k = 0; k < s->ncons; k++) {
+		int src = s->cons[k].src_name;
+		if (src >= 0)
+			by[first[src] + fill[src]++] = (int)k;
+	}
+	free(fill);
+	order_ctx c = {.s = s,
+		       .pos = pos,
+		       .first = first,
+		       .by = by,
+		       .placed = placed,
+		       .queue = queue,
+		       .qcap = qcap,
+		       .out = res->order};
+	for (size_t i = 0; i < s->o->nrequests; i++) {
+		const solver_request *r = &s->o->requests[i];
+		if (r->kind != SOLVER_REQ_PKG || r->include != SOLVER_INCLUDE_ALWAYS)
+			continue;
+		int Y = find_name(s, r->name);
+		if (Y >= 0 && c.nq < qcap)
+			queue[c.nq++] = Y;
+	}
+	for (size_t q = 0; q < c.nq; q++)
+		order_place(&c, queue[q]);
+	/* anything not reached (nothing should be) follows, by name */
+	memset(placed, 0, nn * sizeof(bool));
+	for (size_t j = 0; j < c.nout; j++)
+		placed[res->order[j]] = true;
+	for (size_t i = 0; i < res->nitems; i++)
+		if (!placed[i])
+			res->order[c.nout++] = (int)i;
+	free(first);
+	free(by);
+	free(placed);
+	free(queue);
+	return 0;
+}
+
 static int build_result(state *s, solver_result *res)
 {
 	size_t count = 0;
@@ -2224,6 +2356,8 @@ static int build_result(state *s, solver_result *res)
 	}
 	res->nitems = k;
 	res->nedges = nedges;
+	if (!rc)
+		rc = solve_order(s, res, pos);
 	free(order);
 	free(pos);
 	return rc;
@@ -2415,6 +2549,11 @@ size_t solver_result_count(const solver_result *r)
 const solver_resolved *solver_result_get(const solver_result *r, size_t i)
 {
 	return r && i < r->nitems ? &r->items[i] : NULL;
+}
+
+const solver_resolved *solver_result_get_ordered(const solver_result *r, size_t i)
+{
+	return r && r->order && i < r->nitems ? &r->items[r->order[i]] : NULL;
 }
 
 const char *solver_result_explanation(const solver_result *r)

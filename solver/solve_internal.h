@@ -96,6 +96,7 @@ struct solver_result {
 	bool ok;
 	solver_resolved *items;
 	size_t nitems;
+	int *order; /* item indices in solve order */
 	char *explanation;
 	/* kept for dot output of a conflict */
 	solver__name *names;

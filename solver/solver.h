@@ -335,6 +335,12 @@ bool solver_result_ok(const solver_result *r);
 /* Resolved packages, sorted by name. */
 size_t solver_result_count(const solver_result *r);
 const solver_resolved *solver_result_get(const solver_result *r, size_t i);
+/* Resolved packages in solve order (SPK's solution order, the order in
+ * which install.environment operations apply): the command-line requests
+ * in the order given, then what they brought in, breadth first (each
+ * package's requirements in the order its spec lists them); a package's
+ * embedded packages follow it directly. NULL past the end. */
+const solver_resolved *solver_result_get_ordered(const solver_result *r, size_t i);
 /* The plain-words explanation of a failure ("" on success). */
 const char *solver_result_explanation(const solver_result *r);
 /* Graphviz dot of the solution or of the conflict. */

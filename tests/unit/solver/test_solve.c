@@ -702,6 +702,69 @@ static const char *rand_range(char *buf, size_t n)
 	return buf;
 }
 
+static char *ordered_ids(const solver_result *r)
+{
+	static char buf[4096];
+	buf[0] = '\0';
+	for (size_t i = 0; solver_result_get_ordered(r, i); i++) {
+		const solver_resolved *it = solver_result_get_ordered(r, i);
+		char one[300];
+		snprintf(one, sizeof(one), "%s%s", i ? " " : "", it->build->name);
+		strncat(buf, one, sizeof(buf) - strlen(buf) - 1);
+	}
+	return buf;
+}
+
+/* Solve order: requests as given, then breadth first what each brought,
+ * embedded packages right after their parent. */
+static void test_solve_order(void **st)
+{
+	(void)st;
+	reset();
+	mk("app/1.0.0", "zlib/1", "maya/2024");
+	solver_build *maya = mk("maya/2024.0.0", "python/3");
+	sp_error e = {0};
+	solver_embedded *em = solver_arena_array(R.a, 1, sizeof(*em), &e);
+	em->name = "qt";
+	assert_int_equal(solver_version_parse(&em->version, R.a, "5.15.2", 6, NULL, &e), 0);
+	maya->embedded = em;
+	maya->nembedded = 1;
+	mk("python/3.9.0", "zlib/1");
+	mk0("zlib/1.2.0");
+	mk("tool/1.0.0", "python");
+	mk("b/1.0.0", "?zlib/1", "a");
+	mk("a/1.0.0", "zlib");
+	static const struct {
+		const char *reqs[4];
+		const char *want;
+	} cases[] = {
+	    {{"app"}, "app zlib maya qt python"},
+	    {{"tool", "app"}, "tool app python zlib maya qt"},
+	    {{"app", "tool"}, "app tool zlib maya qt python"},
+	    {{"python", "maya"}, "python maya qt zlib"},
+	    /* a stand-in brings its parent first */
+	    {{"qt/5.15", "zlib"}, "maya qt zlib python"},
+	    /* IfAlreadyPresent does not place a package */
+	    {{"b"}, "b a zlib"},
+	    {{"zlib", "b"}, "zlib b a"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc;
+		solver_result *r = solve_opts(cases[i].reqs, NULL, 0, false, &rc);
+		if (rc)
+			fail_msg("case %zu unsat:\n%s", i, solver_result_explanation(r));
+		if (strcmp(ordered_ids(r), cases[i].want))
+			fail_msg("case %zu: got '%s', want '%s'", i, ordered_ids(r), cases[i].want);
+		size_t words = 1;
+		for (const char *p = cases[i].want; *p; p++)
+			words += *p == ' ';
+		assert_int_equal(solver_result_count(r), words);
+		assert_null(solver_result_get_ordered(r, solver_result_count(r)));
+		solver_result_free(r);
+	}
+	assert_null(solver_result_get_ordered(NULL, 0));
+}
+
 static void test_brute_force(void **st)
 {
 	(void)st;
@@ -812,6 +875,7 @@ int main(void)
 	    cmocka_unit_test(test_source),	  cmocka_unit_test(test_allow_builds),
 	    cmocka_unit_test(test_cycles),	  cmocka_unit_test(test_repos),
 	    cmocka_unit_test(test_dot_and_limit), cmocka_unit_test(test_brute_force),
+	    cmocka_unit_test(test_solve_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }
