@@ -21,6 +21,7 @@
 #include "runtime_internal.h"
 
 #include <dirent.h>
+#include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -29,7 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -620,116 +623,164 @@ static int durable_prepare(spfs_runtime *rt, stack *st, spfs_store *s, const spf
 
 /* -------------------------------------------------------------- exec */
 
-static int name_cmp(const void *a, const void *b)
+/* The child's memory. As root the child is started with CLONE_VM |
+ * CLONE_VFORK (the supervisor's pages are not copied, which was a third of
+ * a fast launch): it then shares the supervisor's heap and must not call
+ * malloc, so everything it builds goes into this arena, allocated before
+ * the clone. The fork path (rootless, sanitizers) uses the same code. */
+typedef struct child_arena {
+	char *buf;
+	size_t used, cap;
+} child_arena;
+
+enum { CHILD_ARENA_SIZE = 256 * 1024, CHILD_STACK_SIZE = 256 * 1024, MAX_STARTUP = 256 };
+
+static void *arena_alloc(child_arena *a, size_t n)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	size_t at = (a->used + 15) & ~(size_t)15;
+	if (at > a->cap || n > a->cap - at)
+		return NULL;
+	a->used = at + n;
+	return a->buf + at;
 }
 
-/* Startup scripts in name order (*.sh, or *.csh for csh/tcsh). */
-static size_t startup_scripts(char ***out, const char *suffix)
+static char *arena_strdup(child_arena *a, const char *s)
 {
-	*out = NULL;
-	DIR *d = opendir(SPFS_RUNTIME_MOUNTPOINT "/etc/spfs/startup.d");
-	if (!d)
-		return 0;
-	char **names = NULL;
-	size_t n = 0;
-	struct dirent *de;
-	size_t sl = strlen(suffix);
-	while ((de = readdir(d)) && n < 1000) {
-		size_t l = strlen(de->d_name);
-		if (l <= sl || strcmp(de->d_name + l - sl, suffix) != 0 || de->d_name[0] == '.')
-			continue;
-		char **grown = realloc(names, (n + 1) * sizeof(*names));
-		if (!grown)
-			break;
-		names = grown;
-		if (!(names[n] = strdup(de->d_name)))
-			break;
-		n++;
-	}
-	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(*names), name_cmp);
-	*out = names;
-	return n;
+	size_t n = strlen(s) + 1;
+	char *d = arena_alloc(a, n);
+	if (d)
+		memcpy(d, s, n);
+	return d;
+}
+
+/* Appends to the string being built at the arena's end (no alignment). */
+static bool arena_cat(child_arena *a, const char *s, size_t n)
+{
+	if (n > a->cap - a->used)
+		return false;
+	memcpy(a->buf + a->used, s, n);
+	a->used += n;
+	return true;
 }
 
 /* Appends s single-quoted for sh and csh ('\'' inside). */
-static int quote_append(sp_buf *b, const char *s, sp_error *err)
+static bool arena_quote(child_arena *a, const char *s)
 {
-	int rc = sp_buf_append(b, "'", 1, err);
-	for (; *s && !rc; s++)
-		rc = *s == '\'' ? sp_buf_append(b, "'\\''", 4, err) : sp_buf_append(b, s, 1, err);
-	return rc ? rc : sp_buf_append(b, "'", 1, err);
+	bool ok = arena_cat(a, "'", 1);
+	for (; *s && ok; s++)
+		ok = *s == '\'' ? arena_cat(a, "'\\''", 4) : arena_cat(a, s, 1);
+	return ok && arena_cat(a, "'", 1);
+}
+
+/* Startup scripts in name order (*.sh, or *.csh for csh/tcsh), read with
+ * getdents64 (opendir allocates). */
+static size_t startup_scripts(char **names, child_arena *a, const char *suffix)
+{
+	int fd =
+	    open(SPFS_RUNTIME_MOUNTPOINT "/etc/spfs/startup.d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	size_t n = 0, sl = strlen(suffix);
+	char buf[8192];
+	long got;
+	while (n < MAX_STARTUP && (got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < got && n < MAX_STARTUP;) {
+			struct dirent64 *de = (struct dirent64 *)(buf + off);
+			off += de->d_reclen;
+			size_t l = strlen(de->d_name);
+			if (l <= sl || strcmp(de->d_name + l - sl, suffix) != 0 ||
+			    de->d_name[0] == '.')
+				continue;
+			char *copy = arena_strdup(a, de->d_name);
+			if (!copy)
+				break;
+			/* insertion sort: qsort may allocate */
+			size_t i = n++;
+			for (; i > 0 && strcmp(names[i - 1], copy) > 0; i--)
+				names[i] = names[i - 1];
+			names[i] = copy;
+		}
+	}
+	close(fd);
+	return n;
 }
 
 /* argv for exec: the command itself, or a shell that sources the startup
- * scripts first. Memory is the child's, freed by exec. */
-static int exec_argv(char ***out, char *const *argv, const spfs_run_opts *o, sp_error *err)
+ * scripts first. NULL when the arena is full. */
+static char **exec_argv(child_arena *a, char *const *argv, const spfs_run_opts *o)
 {
 	const char *shell = getenv("SHELL");
 	if (!shell || shell[0] != '/')
 		shell = "/bin/sh";
 	const char *base = strrchr(shell, '/') ? strrchr(shell, '/') + 1 : shell;
 	bool csh = o->shell && (strcmp(base, "csh") == 0 || strcmp(base, "tcsh") == 0);
-	char **scripts = NULL;
-	size_t ns = o->no_startup ? 0 : startup_scripts(&scripts, csh ? ".csh" : ".sh");
+	char *scripts[MAX_STARTUP];
+	size_t ns = o->no_startup ? 0 : startup_scripts(scripts, a, csh ? ".csh" : ".sh");
 	size_t argc = 0;
 	while (argv && argv[argc])
 		argc++;
-	char **v = calloc(argc + 8, sizeof(*v));
+	char **v = arena_alloc(a, (argc + 8) * sizeof(*v));
 	if (!v)
-		return sp_error_set(err, SP_ENOMEM, "out of memory");
+		return NULL;
+	memset(v, 0, (argc + 8) * sizeof(*v));
+	char *const *cmd = o->shell ? (char *const[]){(char *)shell, NULL} : argv;
+	size_t cmdc = o->shell ? 1 : argc;
 	if (ns == 0) {
-		if (o->shell) {
-			v[0] = (char *)shell;
-		} else {
-			for (size_t i = 0; i < argc; i++)
-				v[i] = argv[i];
-		}
-		*out = v;
-		return 0;
+		memcpy(v, cmd, cmdc * sizeof(*v));
+		return v;
 	}
-	sp_buf script = {0};
-	int rc = 0;
-	char path[PATH_MAX];
-	for (size_t i = 0; i < ns && !rc; i++) {
-		snprintf(path, sizeof(path), SPFS_RUNTIME_MOUNTPOINT "/etc/spfs/startup.d/%s",
-			 scripts[i]);
-		rc = sp_buf_append(&script, csh ? "source " : ". ", csh ? 7 : 2, err);
-		if (!rc)
-			rc = quote_append(&script, path, err);
-		if (!rc)
-			rc = sp_buf_append(&script, "\n", 1, err);
-	}
-	if (rc)
-		return rc;
+	char *script = a->buf + a->used;
+	bool ok = true;
+	for (size_t i = 0; i < ns && ok; i++)
+		ok = arena_cat(a, csh ? "source " : ". ", csh ? 7 : 2) &&
+		     arena_quote(a, SPFS_RUNTIME_MOUNTPOINT "/etc/spfs/startup.d/") &&
+		     arena_quote(a, scripts[i]) && arena_cat(a, "\n", 1);
+	/* '/dir/''name': adjacent quoted words join in sh and csh */
+	if (csh)
+		ok = ok && arena_cat(a, "exec ", 5) && arena_quote(a, shell) && arena_cat(a, "", 1);
+	else
+		ok = ok && arena_cat(a, "exec \"$@\"", 10);
+	if (!ok)
+		return NULL;
 	if (csh) {
-		if ((rc = sp_buf_append(&script, "exec ", 5, err)) ||
-		    (rc = quote_append(&script, shell, err)) ||
-		    (rc = sp_buf_append(&script, "", 1, err)))
-			return rc;
 		v[0] = (char *)shell;
 		v[1] = "-c";
-		v[2] = script.data;
-		*out = v;
-		return 0;
+		v[2] = script;
+		return v;
 	}
-	if ((rc = sp_buf_append(&script, "exec \"$@\"", 10, err)))
-		return rc;
 	v[0] = "/bin/sh";
 	v[1] = "-c";
-	v[2] = script.data;
+	v[2] = script;
 	v[3] = "spfs-startup";
-	if (o->shell) {
-		v[4] = (char *)shell;
-	} else {
-		for (size_t i = 0; i < argc; i++)
-			v[4 + i] = argv[i];
-	}
-	*out = v;
-	return 0;
+	memcpy(v + 4, cmd, cmdc * sizeof(*v));
+	return v;
+}
+
+/* The environment for the command: the caller's, with SPFS_RUNTIME and
+ * SPFS_STORAGE set. */
+static char **exec_envp(child_arena *a, const char *id, const char *storage)
+{
+	size_t n = 0;
+	while (environ[n])
+		n++;
+	char **e = arena_alloc(a, (n + 3) * sizeof(*e));
+	if (!e)
+		return NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "SPFS_RUNTIME=", 13) != 0 &&
+		    strncmp(environ[i], "SPFS_STORAGE=", 13) != 0)
+			e[k++] = environ[i];
+	char *rt = a->buf + a->used;
+	if (!arena_cat(a, "SPFS_RUNTIME=", 13) || !arena_cat(a, id, strlen(id) + 1))
+		return NULL;
+	char *st = a->buf + a->used;
+	if (!arena_cat(a, "SPFS_STORAGE=", 13) || !arena_cat(a, storage, strlen(storage) + 1))
+		return NULL;
+	e[k++] = rt;
+	e[k++] = st;
+	e[k] = NULL;
+	return e;
 }
 
 /* In the child: report an error through the pipe and exit. */
@@ -742,10 +793,23 @@ static _Noreturn void child_fail(int fd, int code, const sp_error *err)
 	_exit(code);
 }
 
-static _Noreturn void child_main(int status_fd, const sigset_t *oldmask, spfs_runtime *rt,
-				 spfs_store *s, const spfs_mount_plan *plan, char *const *argv,
-				 const spfs_run_opts *o)
+typedef struct child_args {
+	int status_fd;
+	const sigset_t *oldmask;
+	spfs_runtime *rt;
+	spfs_store *s;
+	const spfs_mount_plan *plan;
+	char *const *argv;
+	const spfs_run_opts *o;
+	child_arena arena;
+} child_args;
+
+/* Enters the namespace, mounts and execs. Allocates nothing (see
+ * child_arena): it may share the supervisor's memory. */
+static int child_main(void *arg)
 {
+	child_args *c = arg;
+	const spfs_mount_plan *plan = c->plan;
 	sp_error err = {0};
 	/* Default dispositions and the caller's mask for the command. */
 	signal(SIGPIPE, SIG_DFL);
@@ -753,13 +817,8 @@ static _Noreturn void child_main(int status_fd, const sigset_t *oldmask, spfs_ru
 			    : spfs_mount__enter(&err)) ||
 	    (plan->scratch && spfs_mount__scratch(plan, &err)) ||
 	    spfs_mount__overlay(plan, false, &err) || (plan->rootless && spfs_mount__drop(&err))) {
-		sp_error_prefix(&err, "cannot set up runtime %s", rt->id);
-		child_fail(status_fd, SPFS_RUN_ESETUP, &err);
-	}
-	if (setenv("SPFS_RUNTIME", rt->id, 1) < 0 ||
-	    setenv("SPFS_STORAGE", spfs_store_path(s), 1) < 0) {
-		sp_error_set(&err, SP_ENOMEM, "cannot set the environment");
-		child_fail(status_fd, SPFS_RUN_ESETUP, &err);
+		sp_error_prefix(&err, "cannot set up runtime %s", c->rt->id);
+		child_fail(c->status_fd, SPFS_RUN_ESETUP, &err);
 	}
 	/* A working directory inside /spfs referred to the old mount. */
 	char cwd[PATH_MAX];
@@ -767,14 +826,50 @@ static _Noreturn void child_main(int status_fd, const sigset_t *oldmask, spfs_ru
 	    (cwd[5] == '/' || cwd[5] == '\0') && chdir(cwd) < 0 && chdir("/") < 0) {
 		/* stay where we are */
 	}
-	char **v = NULL;
-	if (exec_argv(&v, argv, o, &err))
-		child_fail(status_fd, SPFS_RUN_ESETUP, &err);
-	sigprocmask(SIG_SETMASK, oldmask, NULL);
-	execvp(v[0], v);
+	char **v = exec_argv(&c->arena, c->argv, c->o);
+	char **envp = exec_envp(&c->arena, c->rt->id, spfs_store_path(c->s));
+	if (!v || !envp) {
+		sp_error_set(&err, SP_ENOMEM, "the command line and environment are too long");
+		child_fail(c->status_fd, SPFS_RUN_ESETUP, &err);
+	}
+	sigprocmask(SIG_SETMASK, c->oldmask, NULL);
+	execvpe(v[0], v, envp);
 	int e = errno;
 	sp_error_errno(&err, "cannot run %s", v[0]);
-	child_fail(status_fd, e == ENOENT ? SPFS_RUN_ENOENT : SPFS_RUN_ENOEXEC, &err);
+	child_fail(c->status_fd, e == ENOENT ? SPFS_RUN_ENOENT : SPFS_RUN_ENOEXEC, &err);
+}
+
+/* Starts child_main. As root, with CLONE_VM | CLONE_VFORK: this returns
+ * once the child has exec'd or failed. Rootless needs fork: a process
+ * sharing its memory cannot unshare(CLONE_NEWUSER). ASan cannot follow a
+ * child running on a stack of ours, so sanitized builds fork too. */
+static pid_t start_child(child_args *c, bool may_share_vm)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	may_share_vm = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+	may_share_vm = false;
+#endif
+#endif
+	if (!may_share_vm) {
+		pid_t pid = fork();
+		if (pid == 0)
+			child_main(c);
+		return pid;
+	}
+	char *stk = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stk == MAP_FAILED)
+		return -1;
+	/* a guard page below the stack (it grows down) */
+	mprotect(stk, 4096, PROT_NONE);
+	pid_t pid =
+	    clone(child_main, stk + CHILD_STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD, c);
+	int e = errno;
+	munmap(stk, CHILD_STACK_SIZE);
+	errno = e;
+	return pid;
 }
 
 static int status_of(int wstatus)
@@ -958,17 +1053,23 @@ static int run(int *exit_status, spfs_store *s, const char *const *refs, size_t 
 		goto fail;
 	}
 	fflush(NULL);
-	pid_t child = fork();
+	child_args ca = {.status_fd = pfd[1],
+			 .oldmask = old,
+			 .rt = rt,
+			 .s = s,
+			 .plan = &plan,
+			 .argv = argv,
+			 .o = o,
+			 .arena = {.buf = malloc(CHILD_ARENA_SIZE), .cap = CHILD_ARENA_SIZE}};
+	pid_t child = ca.arena.buf ? start_child(&ca, !rootless) : (errno = ENOMEM, -1);
 	if (child < 0) {
-		rc = sp_error_errno(err, "fork");
+		rc = sp_error_errno(err, "cannot start the runtime's process");
+		free(ca.arena.buf);
 		close(pfd[0]);
 		close(pfd[1]);
 		goto fail;
 	}
-	if (child == 0) {
-		close(pfd[0]);
-		child_main(pfd[1], old, rt, s, &plan, argv, o);
-	}
+	free(ca.arena.buf);
 	close(pfd[1]);
 	char msg[SP_ERROR_MSG_MAX];
 	size_t got = 0;
