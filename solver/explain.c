@@ -185,16 +185,21 @@ static int line(ex *x, sp_buf *b, const solver__reason *r)
 	case R_DEP_WIPEOUT:
 		note_origin(x, r->name, r->cand);
 		if (!(rc = ident(x, b, r->name, r->cand)))
-			rc = sp_buf_printf(b, x->err,
-					   " requires %s, and no candidate of %s is left:", rt,
-					   x->names[r->oname].name);
-		return rc;
+			rc =
+			    sp_buf_printf(b, x->err, " requires %s, and no candidate of %s is left",
+					  rt, x->names[r->oname].name);
+		if (!rc && r->detail)
+			rc = sp_buf_printf(b, x->err, " (%s)", r->detail);
+		return rc ? rc : sp_buf_printf(b, x->err, ":");
 	case R_ROOT_WIPEOUT:
 		note_root(x, -1, r->req);
-		return sp_buf_printf(b, x->err,
-				     "the command line requires %s, and no candidate of %s "
-				     "satisfies all the requests:",
-				     rt, x->names[r->oname].name);
+		rc = sp_buf_printf(b, x->err,
+				   "the command line requires %s, and no candidate of %s "
+				   "satisfies all the requests",
+				   rt, x->names[r->oname].name);
+		if (!rc && r->detail)
+			rc = sp_buf_printf(b, x->err, " (%s)", r->detail);
+		return rc ? rc : sp_buf_printf(b, x->err, ":");
 	case R_VAR_CLASH:
 		note_root(x, r->name, r->req);
 		if (!(rc = ident(x, b, r->name, r->cand)))

@@ -1,6 +1,6 @@
 /* range.c - SPK version ranges: ^ ~ >= > <= < = == != !== API: Binary:,
  * wildcards, bare compat versions, comma-separated intersections. */
-#include "solver/solver.h"
+#include "solver/solve_internal.h"
 
 #include <string.h>
 
@@ -189,7 +189,8 @@ int solver_range_parse(solver_range *out, solver_arena *a, const char *s, size_t
 		nr = 0;
 	out->rules = rules;
 	out->nrules = nr;
-	return 0;
+	/* SPK merges the rules of one range: ">=1.0,>=1.2" is ">=1.2" */
+	return solver__range_simplify(out, a, true, err);
 }
 
 static bool tags_equal(const solver_tag *a, size_t na, const solver_tag *b, size_t nb)
@@ -360,4 +361,302 @@ int solver_range_format(const solver_range *r, sp_buf *b, sp_error *err)
 			return rc;
 	}
 	return 0;
+}
+
+/* ------------------------------------------------------------- bounds
+ *
+ * SPK gives every rule a lower (inclusive) and an upper (exclusive) bound;
+ * "v plus epsilon" is the smallest version above v. Simplification and the
+ * intersection test below work on those bounds only, as SPK's do. */
+
+static int wild_bounds(const solver_rule *r, solver_arena *a, solver__bound *lo, solver__bound *hi,
+		       sp_error *err)
+{
+	uint32_t *lp = solver_arena_array(a, r->nwild + 1, sizeof(*lp), err);
+	uint32_t *hp = solver_arena_array(a, r->nwild + 1, sizeof(*hp), err);
+	if (!lp || !hp)
+		return err->code;
+	for (size_t i = 0; i < r->nwild; i++)
+		lp[i] = r->wild[i] == UINT32_MAX ? 0 : r->wild[i];
+	lo->set = true;
+	lo->v.parts = lp;
+	lo->v.nparts = r->nwild;
+	/* 1.2.* is below 1.3, 1.*.3 below 2.0; a leading * has no limit */
+	size_t n = 0;
+	for (size_t i = 0; i < r->nwild; i++) {
+		bool star = r->wild[i] == UINT32_MAX;
+		bool last = i + 1 == r->nwild;
+		if (star) {
+			if (!last && i > 0)
+				hp[n++] = 0;
+			break;
+		}
+		if (!last && r->wild[i + 1] == UINT32_MAX) {
+			if (r->wild[i] == UINT32_MAX - 1)
+				return 0; /* no representable limit */
+			hp[n++] = r->wild[i] + 1;
+		} else {
+			hp[n++] = r->wild[i];
+		}
+	}
+	if (n && r->wild[0] != UINT32_MAX) {
+		hi->set = true;
+		hi->v.parts = hp;
+		hi->v.nparts = n;
+	}
+	return 0;
+}
+
+int solver__rule_bounds(const solver_rule *r, solver_arena *a, solver__bound *lo, solver__bound *hi,
+			sp_error *err)
+{
+	memset(lo, 0, sizeof(*lo));
+	memset(hi, 0, sizeof(*hi));
+	switch (r->op) {
+	case SOLVER_OP_COMPAT:
+	case SOLVER_OP_API:
+	case SOLVER_OP_BINARY:
+	case SOLVER_OP_GE: *lo = (solver__bound){r->v, true, false}; break;
+	case SOLVER_OP_CARET:
+	case SOLVER_OP_TILDE:
+		*lo = (solver__bound){r->v, true, false};
+		*hi = (solver__bound){r->upper, true, false};
+		break;
+	case SOLVER_OP_GT: *lo = (solver__bound){r->v, true, true}; break;
+	case SOLVER_OP_LE: *hi = (solver__bound){r->v, true, true}; break;
+	case SOLVER_OP_LT: *hi = (solver__bound){r->v, true, false}; break;
+	case SOLVER_OP_EQ:
+	case SOLVER_OP_EQEQ:
+		*lo = (solver__bound){r->v, true, false};
+		*hi = (solver__bound){r->v, true, true};
+		break;
+	case SOLVER_OP_NE:
+	case SOLVER_OP_NENE:
+		/* everything but [v, v+e): the bounds are crossed on purpose */
+		*lo = (solver__bound){r->v, true, true};
+		*hi = (solver__bound){r->v, true, false};
+		break;
+	case SOLVER_OP_WILDCARD: return wild_bounds(r, a, lo, hi, err);
+	}
+	return 0;
+}
+
+int solver__bound_cmp(const solver__bound *x, const solver__bound *y)
+{
+	int c = solver_version_cmp(&x->v, &y->v);
+	if (c)
+		return c;
+	return (int)x->eps - (int)y->eps;
+}
+
+int solver__range_bounds(const solver_range *r, solver_arena *a, solver__bound *lo,
+			 solver__bound *hi, sp_error *err)
+{
+	memset(lo, 0, sizeof(*lo));
+	memset(hi, 0, sizeof(*hi));
+	for (size_t i = 0; i < r->nrules; i++) {
+		solver__bound l, h;
+		int rc = solver__rule_bounds(&r->rules[i], a, &l, &h, err);
+		if (rc)
+			return rc;
+		if (l.set && (!lo->set || solver__bound_cmp(&l, lo) > 0))
+			*lo = l;
+		if (h.set && (!hi->set || solver__bound_cmp(&h, hi) < 0))
+			*hi = h;
+	}
+	return 0;
+}
+
+/* The versions one rule's bounds leave: one or two pieces. */
+typedef struct piece {
+	const solver__bound *from, *to; /* NULL = unbounded */
+} piece;
+
+static size_t pieces(const solver__bound *lo, const solver__bound *hi, piece p[2])
+{
+	const solver__bound *l = lo->set ? lo : NULL, *h = hi->set ? hi : NULL;
+	if (l && h && solver__bound_cmp(l, h) >= 0) {
+		/* crossed (!=): below h, or from l on */
+		p[0] = (piece){NULL, h};
+		p[1] = (piece){l, NULL};
+		return 2;
+	}
+	p[0] = (piece){l, h};
+	return 1;
+}
+
+static bool piece_meets(const piece *x, const piece *y)
+{
+	/* [a1, a2) and [b1, b2) meet when a1 < b2 and b1 < a2 */
+	if (x->from && y->to && solver__bound_cmp(x->from, y->to) >= 0)
+		return false;
+	if (y->from && x->to && solver__bound_cmp(y->from, x->to) >= 0)
+		return false;
+	return true;
+}
+
+bool solver__bounds_meet(const solver__bound *lo1, const solver__bound *hi1,
+			 const solver__bound *lo2, const solver__bound *hi2)
+{
+	piece a[2], b[2];
+	size_t na = pieces(lo1, hi1, a), nb = pieces(lo2, hi2, b);
+	for (size_t i = 0; i < na; i++)
+		for (size_t j = 0; j < nb; j++)
+			if (piece_meets(&a[i], &b[j]))
+				return true;
+	return false;
+}
+
+static int compat_level(const solver_rule *r)
+{
+	return r->op == SOLVER_OP_API ? 1 : r->op == SOLVER_OP_BINARY ? 2 : 0;
+}
+
+/* Does rule x allow every version rule y allows (by SPK's bounds test)? */
+static bool rule_contains(const solver_rule *x, const solver__bound *xl, const solver__bound *xh,
+			  const solver_rule *y, const solver__bound *yl, const solver__bound *yh)
+{
+	int cx = compat_level(x), cy = compat_level(y);
+	if (cx && !cy) {
+		/* Binary:1.2.3 contains =1.2.3 and ==1.2.3 only */
+		if (!((y->op == SOLVER_OP_EQ || y->op == SOLVER_OP_EQEQ) &&
+		      solver_version_cmp(&x->v, &y->v) == 0))
+			return false;
+	} else if (cx && cy && cx > cy) {
+		return false;
+	}
+	/* SPK's bound table, once for the lower bounds (x's against y's, y's
+	 * upper opposite) and once for the upper ones (y's against x's) */
+	const solver__bound *t[2][3] = {{xl, yl, yh}, {yh, xh, xl}};
+	for (int k = 0; k < 2; k++) {
+		const solver__bound *l = t[k][0]->set ? t[k][0] : NULL;
+		const solver__bound *r = t[k][1]->set ? t[k][1] : NULL;
+		const solver__bound *o = t[k][2]->set ? t[k][2] : NULL;
+		if (!l && !r)
+			continue;
+		if (!l) {
+			if (!o || solver__bound_cmp(o, r) < 0)
+				return false;
+		} else if (!r) {
+			if (!o || solver__bound_cmp(o, l) > 0)
+				return false;
+		} else if (solver__bound_cmp(l, r) > 0) {
+			return false;
+		}
+	}
+	return solver__bounds_meet(xl, xh, yl, yh);
+}
+
+static bool rule_same(const solver_rule *x, const solver_rule *y)
+{
+	if (x->op != y->op)
+		return false;
+	if (x->op == SOLVER_OP_WILDCARD) {
+		if (x->nwild != y->nwild)
+			return false;
+		for (size_t i = 0; i < x->nwild; i++)
+			if (x->wild[i] != y->wild[i])
+				return false;
+		return true;
+	}
+	return solver_version_cmp(&x->v, &y->v) == 0 && solver_version_parts_eq(&x->v, &y->v) &&
+	       x->v.nparts == y->v.nparts;
+}
+
+/* Rules whose versions are exactly their bounds (or, for compat rules,
+ * that SPK lets merge by their bounds). */
+static bool bounds_exact(const solver_rule *r)
+{
+	switch (r->op) {
+	case SOLVER_OP_GE:
+	case SOLVER_OP_GT:
+	case SOLVER_OP_LE:
+	case SOLVER_OP_LT:
+	case SOLVER_OP_CARET:
+	case SOLVER_OP_TILDE:
+	case SOLVER_OP_COMPAT:
+	case SOLVER_OP_API:
+	case SOLVER_OP_BINARY: return true;
+	default: return false;
+	}
+}
+
+int solver__range_simplify(solver_range *r, solver_arena *a, bool merge_compat, sp_error *err)
+{
+	if (r->nrules <= 1)
+		return 0;
+	solver_rule *rules = (solver_rule *)r->rules;
+	size_t n = r->nrules;
+	solver__bound *lo = solver_arena_array(a, n, sizeof(*lo), err);
+	solver__bound *hi = solver_arena_array(a, n, sizeof(*hi), err);
+	if (!lo || !hi)
+		return err->code;
+	for (size_t i = 0; i < n; i++) {
+		int rc = solver__rule_bounds(&rules[i], a, &lo[i], &hi[i], err);
+		if (rc)
+			return rc;
+	}
+	/* drop a rule written twice, then any rule that allows everything
+	 * another one allows (keep the stricter), until none is left */
+	bool changed = true;
+	while (changed && n > 1) {
+		changed = false;
+		for (size_t i = 0; i < n && !changed; i++)
+			for (size_t j = 0; j < n && !changed; j++) {
+				if (i == j)
+					continue;
+				const solver_rule *x = &rules[i], *y = &rules[j];
+				bool cx = x->op == SOLVER_OP_COMPAT || compat_level(x);
+				bool cy = y->op == SOLVER_OP_COMPAT || compat_level(y);
+				if (rule_same(x, y)) {
+					if (i < j)
+						continue; /* remove the later copy */
+				} else if (!bounds_exact(x) || y->op == SOLVER_OP_NE ||
+					   y->op == SOLVER_OP_NENE) {
+					/* bounds would not tell the whole story:
+					 * dropping x could let more versions in */
+					continue;
+				} else if (!merge_compat && (cx || cy)) {
+					bool eq =
+					    (y->op == SOLVER_OP_EQ || y->op == SOLVER_OP_EQEQ) &&
+					    cx && solver_version_cmp(&x->v, &y->v) == 0;
+					if (!eq)
+						continue;
+				}
+				if (!rule_same(x, y) &&
+				    !rule_contains(x, &lo[i], &hi[i], y, &lo[j], &hi[j]))
+					continue;
+				memmove(&rules[i], &rules[i + 1], (n - i - 1) * sizeof(*rules));
+				memmove(&lo[i], &lo[i + 1], (n - i - 1) * sizeof(*lo));
+				memmove(&hi[i], &hi[i + 1], (n - i - 1) * sizeof(*hi));
+				n--;
+				changed = true;
+			}
+	}
+	r->nrules = n;
+	return 0;
+}
+
+bool solver__ranges_meet(const solver_range *x, const solver_range *y, solver_arena *a,
+			 const solver_rule **rx, const solver_rule **ry)
+{
+	sp_error e = {0};
+	for (size_t i = 0; i < x->nrules; i++) {
+		solver__bound l1, h1;
+		if (solver__rule_bounds(&x->rules[i], a, &l1, &h1, &e))
+			return true;
+		for (size_t j = 0; j < y->nrules; j++) {
+			solver__bound l2, h2;
+			if (solver__rule_bounds(&y->rules[j], a, &l2, &h2, &e))
+				return true;
+			if (!solver__bounds_meet(&l1, &h1, &l2, &h2)) {
+				if (rx)
+					*rx = &x->rules[i];
+				if (ry)
+					*ry = &y->rules[j];
+				return false;
+			}
+		}
+	}
+	return true;
 }

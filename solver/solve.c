@@ -896,6 +896,7 @@ static uint64_t comps_wanted(const state *s, int X, int c)
 
 static int add_req(state *s, const solver_request *req, int src_name, int src_cand, solver__src src,
 		   int exact_cand, int target, uint64_t *conf, solver__reason **why);
+static const char *ident(state *s, int X, int c, char *buf, size_t n);
 
 static int add_reqs_of(state *s, int X, int c, const solver_request *reqs, size_t n,
 		       solver__src src, uint64_t *conf, solver__reason **why)
@@ -1061,6 +1062,36 @@ static int add_req(state *s, const solver_request *req, int src_name, int src_ca
 			       src_cand);
 		r->req = req;
 		r->oname = Y;
+		/* two ranges with no version in common: say so, naming both */
+		for (int k = s->cons[kid].next; k >= 0 && r != &s->limit_reason;
+		     k = s->cons[k].next) {
+			const solver_rule *ra = NULL, *rb = NULL;
+			const solver__cons *kk = &s->cons[k];
+			if (kk->exact_cand >= 0 ||
+			    solver__ranges_meet(&kk->req->range, &req->range, s->a, &ra, &rb))
+				continue;
+			sp_buf t = {0}, u = {0};
+			sp_error e2 = {0};
+			solver_rule one_a = *ra, one_b = *rb;
+			solver_range xa = {&one_a, 1}, xb = {&one_b, 1};
+			char who[256];
+			if (!solver_range_format(&xa, &t, &e2) &&
+			    !solver_range_format(&xb, &u, &e2)) {
+				char tmp[900];
+				snprintf(tmp, sizeof(tmp),
+					 "%s from %s and %s share no version: %s and %s do not "
+					 "intersect",
+					 kk->req->text,
+					 kk->src_name < 0 ? "the command line"
+							  : ident(s, kk->src_name, kk->src_cand,
+								  who, sizeof(who)),
+					 req->text, t.data, u.data);
+				r->detail = rdetail(s, tmp);
+			}
+			sp_buf_free(&t);
+			sp_buf_free(&u);
+			break;
+		}
 		if (y->ncands == 0)
 			r->child = new_reason(s, R_NOPKG, Y, -1);
 	}

@@ -4,6 +4,31 @@
 
 #include "solver/solver.h"
 
+/* range.c: SPK's bounds of a rule or range. A lower bound is inclusive,
+ * an upper one exclusive; eps means "just above v"; set false means none.
+ * Wildcard bounds are allocated in the arena. */
+typedef struct solver__bound {
+	solver_version v;
+	bool set;
+	bool eps;
+} solver__bound;
+int solver__rule_bounds(const solver_rule *r, solver_arena *a, solver__bound *lo, solver__bound *hi,
+			sp_error *err);
+int solver__range_bounds(const solver_range *r, solver_arena *a, solver__bound *lo,
+			 solver__bound *hi, sp_error *err);
+int solver__bound_cmp(const solver__bound *x, const solver__bound *y);
+/* Do the versions of two bound pairs overlap (crossed bounds, as != has,
+ * stand for everything outside them)? */
+bool solver__bounds_meet(const solver__bound *lo1, const solver__bound *hi1,
+			 const solver__bound *lo2, const solver__bound *hi2);
+/* Drops rules that another rule of the range makes redundant (SPK's
+ * simplification; merge_compat lets bare/API/Binary rules merge too). */
+int solver__range_simplify(solver_range *r, solver_arena *a, bool merge_compat, sp_error *err);
+/* False when some rule of x and some rule of y share no version by their
+ * bounds; *rx and *ry (may be NULL) name them. */
+bool solver__ranges_meet(const solver_range *x, const solver_range *y, solver_arena *a,
+			 const solver_rule **rx, const solver_rule **ry);
+
 enum { K_BUILD = 0, K_EMBED = 1, K_FROMSRC = 2 };
 
 /* Decision levels a constraint depends on: up to 4 explicit levels, or

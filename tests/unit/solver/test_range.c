@@ -225,6 +225,48 @@ static void test_format(void **st)
 	}
 }
 
+/* SPK's simplification of one range: a rule that another one makes
+ * redundant is dropped (the stricter stays); impossible ranges stay. */
+static const char *simplify[][2] = {
+    {">=1.0,>=1.2", ">=1.2"},
+    {">=1.2,>=1.0", ">=1.2"},
+    {">1.0,>2.0", ">2.0"},
+    {"<3,<2", "<2"},
+    {">=1,<3,<2", ">=1,<2"},
+    {"<=2,<2", "<2"},
+    {">=1.2,>1.2", ">1.2"},
+    {">=1,>=1", ">=1"},
+    {"^1.2,>=1.5", "^1.2,>=1.5"},
+    {"^1.2,<1.5", "^1.2,<1.5"},
+    {">=1,^1.2", "^1.2"},
+    {"~1.2.3,<2", "~1.2.3"},
+    {"1.2,1.4", "1.4"},
+    {"Binary:1.2,=1.2", "=1.2"},
+    {"API:1.2,Binary:1.2", "Binary:1.2"},
+    {">=2,<1", ">=2,<1"},
+    /* rules whose versions are not just their bounds are kept */
+    {">=1,!=1.5", ">=1,!=1.5"},
+    {"1.*.3,=1.5.0", "1.*.3,=1.5.0"},
+    {"=1.0,>=0.5", "=1.0"},
+    {">=1.0,1.*", "1.*"},
+};
+
+static void test_simplify(void **st)
+{
+	(void)st;
+	for (size_t i = 0; i < sizeof(simplify) / sizeof(simplify[0]); i++) {
+		solver_range r;
+		sp_error e = {0};
+		assert_int_equal(
+		    solver_range_parse(&r, A, simplify[i][0], strlen(simplify[i][0]), NULL, &e), 0);
+		sp_buf b = {0};
+		assert_int_equal(solver_range_format(&r, &b, &e), 0);
+		if (strcmp(b.data, simplify[i][1]))
+			fail_msg("%s: got %s, want %s", simplify[i][0], b.data, simplify[i][1]);
+		sp_buf_free(&b);
+	}
+}
+
 static void test_prerelease_named(void **st)
 {
 	(void)st;
@@ -252,7 +294,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_allows), cmocka_unit_test(test_bad),
 	    cmocka_unit_test(test_format), cmocka_unit_test(test_prerelease_named),
-	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_limits), cmocka_unit_test(test_simplify),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

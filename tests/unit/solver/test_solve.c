@@ -319,6 +319,14 @@ static void test_root_conflict(void **st)
 	mk0("python/4.0.0");
 	UNSAT2("python/3.9", "python/4", "no candidate of python satisfies all the requests",
 	       "python/4.0.0/BLD does not satisfy python/3.9 from the command line");
+	/* ranges with no version in common are named, both of them */
+	UNSAT2("python/>=3.9", "python/<3", "no candidate of python satisfies all the requests",
+	       "python/>=3.9 from the command line and python/<3 share no version: >=3.9 and "
+	       "<3 do not intersect");
+	mk("tool/1.0.0", "python/~2.7");
+	UNSAT2("python/>=3", "tool",
+	       "python/>=3 from the command line and python/~2.7 share no version: >=3 and ~2.7 "
+	       "do not intersect");
 }
 
 static void test_missing(void **st)
