@@ -998,16 +998,18 @@ static int cmd_clean(int argc, char **argv)
 		sp_json_key(&j, "renders"), sp_json_uint(&j, st.renders);
 		sp_json_key(&j, "temps"), sp_json_uint(&j, st.temps);
 		sp_json_key(&j, "bytes"), sp_json_uint(&j, st.bytes);
+		sp_json_key(&j, "runtime_caches"), sp_json_uint(&j, st.runtime_caches);
 		sp_json_key(&j, "kept_young"), sp_json_uint(&j, st.kept_young);
 		sp_json_end_object(&j);
 		sp_json_finish(&j);
 	} else {
 		fprintf(stderr,
-			"%s %llu objects, %llu payloads, %llu renders, %llu temporary files (%s); "
-			"kept %llu younger than the grace period\n",
+			"%s %llu objects, %llu payloads, %llu renders, %llu temporary files (%s), "
+			"%llu runtime cache entries; kept %llu younger than the grace period\n",
 			f.dry_run ? "would remove" : "removed", (unsigned long long)st.objects,
 			(unsigned long long)st.payloads, (unsigned long long)st.renders,
-			(unsigned long long)st.temps, b, (unsigned long long)st.kept_young);
+			(unsigned long long)st.temps, b, (unsigned long long)st.runtime_caches,
+			(unsigned long long)st.kept_young);
 	}
 	return 0;
 }

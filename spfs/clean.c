@@ -164,6 +164,127 @@ static int sweep_tmp(clean_ctx *c, sp_error *err)
 	return rc;
 }
 
+/* Removes one cache entry under runtimes/ unless young. */
+static int drop_cache(clean_ctx *c, int dirfd, const char *name, const char *label, bool tree,
+		      sp_error *err)
+{
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	if (is_young(c, &st)) {
+		c->stats->kept_young++;
+		return 0;
+	}
+	c->stats->runtime_caches++;
+	return remove_entry(c, dirfd, name, "runtime cache", label, tree, err);
+}
+
+/* runtimes/masks/xx/<62hex>[.none]: whiteouts of a manifest's masks, kept
+ * while the manifest is. */
+static int sweep_masks(clean_ctx *c, int rdir, sp_error *err)
+{
+	int mfd = openat(rdir, "masks", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *top = mfd >= 0 ? fdopendir(mfd) : NULL;
+	if (!top) {
+		if (mfd >= 0)
+			close(mfd);
+		return 0;
+	}
+	int rc = 0;
+	struct dirent *de;
+	while (!rc && (de = readdir(top))) {
+		if (strlen(de->d_name) != 2 || !sp_digest_is_hex(de->d_name, 2))
+			continue;
+		int sfd =
+		    openat(dirfd(top), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		DIR *d = sfd >= 0 ? fdopendir(sfd) : NULL;
+		if (!d) {
+			if (sfd >= 0)
+				close(sfd);
+			continue;
+		}
+		struct dirent *fe;
+		while (!rc && (fe = readdir(d))) {
+			const char *n = fe->d_name;
+			size_t len = strlen(n);
+			bool none =
+			    len == SP_DIGEST_HEX_LEN - 2 + 5 && strcmp(n + len - 5, ".none") == 0;
+			bool tmp = strncmp(n, ".tmp-", 5) == 0;
+			if (!tmp && ((len != SP_DIGEST_HEX_LEN - 2 && !none) ||
+				     !sp_digest_is_hex(n, SP_DIGEST_HEX_LEN - 2)))
+				continue;
+			char full[SP_DIGEST_HEX_LEN + 1], label[400];
+			snprintf(label, sizeof(label), "runtimes/masks/%s/%s", de->d_name, n);
+			sp_digest d_;
+			snprintf(full, sizeof(full), "%s%.62s", de->d_name, n);
+			if (!tmp &&
+			    (sp_digest_from_hex(&d_, full, err) || spfs_dset__has(&c->live, &d_)))
+				continue;
+			rc = drop_cache(c, dirfd(d), n, label, !none, err);
+		}
+		closedir(d);
+	}
+	closedir(top);
+	return rc;
+}
+
+/* runtimes/flat/<key> names a flattened manifest: kept while it is;
+ * runtimes/plans/<name> are cached mount plans: a cache of what a run
+ * recomputes in a few milliseconds, so every one past the grace period
+ * goes (a plan whose tags moved would otherwise stay forever). */
+static int sweep_flat_and_plans(clean_ctx *c, int rdir, const char *sub, sp_error *err)
+{
+	int fd = openat(rdir, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	bool flat = strcmp(sub, "flat") == 0;
+	int rc = 0;
+	struct dirent *de;
+	while (!rc && (de = readdir(d))) {
+		const char *n = de->d_name;
+		if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
+			continue;
+		char label[400];
+		snprintf(label, sizeof(label), "runtimes/%s/%s", sub, n);
+		if (flat && strncmp(n, ".tmp-", 5) != 0) {
+			_cleanup_free_ char *data = NULL;
+			size_t len = 0;
+			sp_error ignored = {0};
+			sp_digest d_;
+			if (sp_read_file_at(&data, &len, dirfd(d), n, 128, &ignored) == 0 &&
+			    len >= SP_DIGEST_HEX_LEN) {
+				data[SP_DIGEST_HEX_LEN] = '\0';
+				if (sp_digest_from_hex(&d_, data, &ignored) == 0 &&
+				    spfs_dset__has(&c->live, &d_))
+					continue;
+			}
+		}
+		rc = drop_cache(c, dirfd(d), n, label, false, err);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* The runtimes/ caches whose objects went (or, for plans, all old ones).
+ * Runs after the sweep of renders: a live runtime's lowers are marked. */
+static int sweep_runtime_caches(clean_ctx *c, sp_error *err)
+{
+	int rdir = openat(c->s->dirfd, "runtimes", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (rdir < 0)
+		return 0;
+	int rc = sweep_masks(c, rdir, err);
+	if (!rc)
+		rc = sweep_flat_and_plans(c, rdir, "flat", err);
+	if (!rc)
+		rc = sweep_flat_and_plans(c, rdir, "plans", err);
+	close(rdir);
+	return rc;
+}
+
 int spfs_clean(spfs_store *s, const spfs_clean_opts *opts, spfs_clean_cb cb, void *ud,
 	       spfs_clean_stats *stats, sp_error *err)
 {
@@ -186,6 +307,8 @@ int spfs_clean(spfs_store *s, const spfs_clean_opts *opts, spfs_clean_cb cb, voi
 		rc = sweep(&c, s->payloads_fd, "payloads", err);
 	if (!rc)
 		rc = sweep_tmp(&c, err);
+	if (!rc)
+		rc = sweep_runtime_caches(&c, err);
 	if (!rc && !opts->dry_run && sp_sys_syncfs(s->dirfd) < 0)
 		rc = sp_error_errno(err, "cannot sync store");
 	spfs_store_unlock(s);

@@ -18,7 +18,8 @@
  *      render each (spfs_render_stored, reused) and its masks; flatten the
  *      bottom of the stack into one cached render when the stack exceeds
  *      the overlay limit; build and check the whole mount plan;
- *   2. fork. The child enters a new mount namespace, mounts, and execs the
+ *   2. clone (CLONE_VM|CLONE_VFORK as root, fork otherwise). The child
+ *      enters a new mount namespace, mounts, and execs the
  *      command (through a /bin/sh wrapper that sources the startup scripts,
  *      only when there are any). A CLOEXEC pipe tells the parent that the
  *      exec happened (EOF) or carries the error;

@@ -282,6 +282,7 @@ typedef struct spfs_clean_opts {
 
 typedef struct spfs_clean_stats {
 	uint64_t objects, payloads, renders, temps, bytes, kept_young;
+	uint64_t runtime_caches; /* mount plans, mask lowers, flattening notes */
 } spfs_clean_stats;
 
 typedef void (*spfs_clean_cb)(const char *what, const char *name, void *ud);

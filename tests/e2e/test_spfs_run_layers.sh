@@ -55,4 +55,22 @@ expect_eq "$(stat -c %Y "$SPFS_STORAGE/renders/${MF:0:2}/${MF:2}")" "$st1" "rend
 unset SPFS_RUNTIME_MAX_LAYERS
 expect_status 125 env SPFS_RUNTIME_MAX_LAYERS=1 "$S" run t/p300 -- true; expect_match "$ERR" "max_layers" "bad limit refused"
 
+# Clean drops the runtime caches whose objects went: the flattened stack
+# (its manifest was never tagged), and every mount plan past the grace
+# period; the masks of a still tagged layer stay.
+rt_count() { find "$SPFS_STORAGE/runtimes/$1" -mindepth "${2:-1}" -maxdepth "${2:-1}" 2>/dev/null | wc -l; }
+[ "$(rt_count plans)" -gt 0 ] || fail "runs left no cached plan"
+expect_eq "$(rt_count masks 2)" 301 "one mask note per layer manifest"
+expect_status 0 spfs clean --older-than 1h --json
+expect_eq "$(json_get /dev/stdin 'd["runtime_caches"]' <<<"$OUT")" 0 "nothing past a 1h grace period"
+expect_status 0 spfs clean --older-than 0s --json
+expect_eq "$(rt_count flat)" 0 "flattening note of the cleaned manifest removed"
+expect_eq "$(rt_count plans)" 0 "cached plans removed"
+expect_eq "$(rt_count masks 2)" 301 "mask notes of tagged layers kept"
+expect_match "$(json_get /dev/stdin 'd["runtime_caches"]' <<<"$OUT")" "^[1-9]" "clean reports the cache entries"
+expect_status 0 spfs run t/p300 -- cat /spfs/f/004; expect_eq "$OUT" 004 "runs after clean rebuild the caches"
+expect_status 0 spfs untag t/p300
+expect_status 0 spfs clean --older-than 0s
+expect_eq "$(rt_count masks 2)" 0 "mask notes go with their manifests"
+
 expect_eq "$(host_mounts)" "$BEFORE" "host mount table unchanged"
