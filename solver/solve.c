@@ -549,6 +549,233 @@ static int cand_cmp(const void *pa, const void *pb)
 	return a->repo - b->repo;
 }
 
+/* ---------------------------------------------- build order (SPK's key)
+ *
+ * Builds of one version are ordered by their option values, as SPK's
+ * build key does: the options whose values differ between the builds (or
+ * that some builds lack) are compared one by one, gcc and python first,
+ * then the others by name. A value that reads as a version range compares
+ * by its upper limit, then its lower one (the limits spelled out in parts,
+ * tags after the numbers); such values come before text values, which come
+ * before a missing value; higher first, text in reverse alphabetical order
+ * ("on" before "off"). Equal keys keep the build id order. */
+
+enum { KEY_NOTSET = 0, KEY_TEXT = 1, KEY_VERSION = 2 };
+
+typedef struct keyent {
+	int type;
+	solver__bound max, min;
+	const char *text;
+} keyent;
+
+typedef struct keyctx {
+	const keyent *ents;
+	size_t nnames;
+	const solver__cand *v;
+} keyctx;
+
+static int tags_key_cmp(const solver_tag *a, size_t na, const solver_tag *b, size_t nb)
+{
+	if (!na || !nb)
+		return (na > 0) - (nb > 0);
+	for (size_t i = 0; i < na && i < nb; i++) {
+		int c = strcmp(a[i].name, b[i].name);
+		if (c)
+			return c;
+		if (a[i].num != b[i].num)
+			return a[i].num < b[i].num ? -1 : 1;
+	}
+	return (na > nb) - (na < nb);
+}
+
+/* SPK's build-key order of a version: parts as a list (a shorter prefix
+ * first), then post tags, then pre tags (none before some). */
+static int key_version_cmp(const solver__bound *a, const solver__bound *b)
+{
+	const solver_version *x = &a->v, *y = &b->v;
+	for (size_t i = 0; i < x->nparts && i < y->nparts; i++)
+		if (x->parts[i] != y->parts[i])
+			return x->parts[i] < y->parts[i] ? -1 : 1;
+	if (x->nparts != y->nparts)
+		return x->nparts < y->nparts ? -1 : 1;
+	int c = tags_key_cmp(x->post, x->npost, y->post, y->npost);
+	if (!c)
+		c = tags_key_cmp(x->pre, x->npre, y->pre, y->npre);
+	if (!c)
+		c = (int)a->eps - (int)b->eps;
+	return c;
+}
+
+static int keyent_cmp(const keyent *a, const keyent *b)
+{
+	if (a->type != b->type)
+		return a->type - b->type;
+	int c = 0;
+	if (a->type == KEY_VERSION) {
+		c = key_version_cmp(&a->max, &b->max);
+		if (!c)
+			c = key_version_cmp(&a->min, &b->min);
+	}
+	if (!c && a->type != KEY_NOTSET)
+		c = strcmp(a->text, b->text);
+	return c;
+}
+
+static int key_cmp(const void *pa, const void *pb, void *arg)
+{
+	const keyctx *k = arg;
+	size_t ia = *(const size_t *)pa, ib = *(const size_t *)pb;
+	for (size_t n = 0; n < k->nnames; n++) {
+		int c = keyent_cmp(&k->ents[ib * k->nnames + n], &k->ents[ia * k->nnames + n]);
+		if (c)
+			return c; /* higher first */
+	}
+	return cand_cmp(&k->v[ia], &k->v[ib]);
+}
+
+static const uint32_t key_max_parts[3] = {UINT32_MAX, UINT32_MAX, UINT32_MAX};
+static const uint32_t key_min_parts[3] = {0, 0, 0};
+
+static int key_entry(state *s, keyent *e, const char *value)
+{
+	e->text = value;
+	e->type = KEY_TEXT;
+	solver_range r;
+	sp_error ignore = {0};
+	if (*value && solver_range_parse(&r, s->a, value, strlen(value), NULL, &ignore))
+		return 0;
+	if (!*value)
+		r.nrules = 0;
+	int rc = solver__range_bounds(&r, s->a, &e->min, &e->max, s->err);
+	if (rc)
+		return rc;
+	if (!e->max.set)
+		e->max = (solver__bound){{.parts = key_max_parts, .nparts = 3}, true, false};
+	if (!e->min.set)
+		e->min = (solver__bound){{.parts = key_min_parts, .nparts = 3}, true, false};
+	e->type = KEY_VERSION;
+	return 0;
+}
+
+static const char *opt_value(const solver_build *b, const char *name)
+{
+	for (size_t i = 0; i < b->noptions; i++)
+		if (!strcmp(b->options[i].name, name))
+			return b->options[i].value;
+	return NULL;
+}
+
+static bool key_candidate(const solver__cand *c)
+{
+	return c->kind == K_BUILD && !c->is_source;
+}
+
+/* Reorders the published builds of each version of v[0..n) (sorted by
+ * cand_cmp) by their build keys. */
+static int order_builds(state *s, solver__cand *v, size_t n)
+{
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc;) {
+		size_t j = i + 1;
+		while (j < n && !solver_version_cmp(v[i].ver, v[j].ver))
+			j++;
+		size_t nb = 0;
+		for (size_t k = i; k < j; k++)
+			nb += key_candidate(&v[k]);
+		if (nb >= 2) {
+			/* the option names worth a place in the key */
+			const char **names = NULL;
+			size_t nn = 0, capn = 0;
+			for (size_t k = i; k < j && !rc; k++) {
+				if (!key_candidate(&v[k]))
+					continue;
+				for (size_t o = 0; o < v[k].b->noptions && !rc; o++) {
+					const char *nm = v[k].b->options[o].name;
+					bool seen = false;
+					for (size_t q = 0; q < nn && !seen; q++)
+						seen = !strcmp(names[q], nm);
+					if (seen)
+						continue;
+					size_t count = 0;
+					const char *first = NULL;
+					bool differ = false;
+					for (size_t m = i; m < j; m++) {
+						const char *val;
+						if (!key_candidate(&v[m]) ||
+						    !(val = opt_value(v[m].b, nm)))
+							continue;
+						count++;
+						if (!first)
+							first = val;
+						else if (strcmp(first, val))
+							differ = true;
+					}
+					if (!differ && count == nb)
+						continue;
+					if (!(rc = GROW(names, nn, capn, s->err)))
+						names[nn++] = nm;
+				}
+			}
+			/* gcc, python, then by name */
+			for (size_t a = 1; !rc && a < nn; a++)
+				for (size_t z = a; z > 0; z--) {
+					const char *p = names[z - 1], *q = names[z];
+					int rp = !strcmp(p, "gcc")	? 0
+						 : !strcmp(p, "python") ? 1
+									: 2;
+					int rq = !strcmp(q, "gcc")	? 0
+						 : !strcmp(q, "python") ? 1
+									: 2;
+					if (rp < rq || (rp == rq && strcmp(p, q) <= 0))
+						break;
+					names[z - 1] = q;
+					names[z] = p;
+				}
+			/* sort each run of published, non-source builds */
+			for (size_t a = i; !rc && nn && a < j;) {
+				size_t z = a + 1;
+				if (key_candidate(&v[a]))
+					while (z < j && key_candidate(&v[z]) &&
+					       v[z].deprecated == v[a].deprecated)
+						z++;
+				size_t cnt = z - a;
+				if (cnt >= 2) {
+					keyent *ents = calloc(cnt * nn, sizeof(*ents));
+					size_t *idx = calloc(cnt, sizeof(*idx));
+					solver__cand *tmp = calloc(cnt, sizeof(*tmp));
+					if (!ents || !idx || !tmp)
+						rc = sp_error_set(s->err, SP_ENOMEM,
+								  "out of memory");
+					for (size_t m = 0; !rc && m < cnt; m++) {
+						idx[m] = m;
+						for (size_t q = 0; !rc && q < nn; q++) {
+							const char *val =
+							    opt_value(v[a + m].b, names[q]);
+							if (val)
+								rc = key_entry(s, &ents[m * nn + q],
+									       val);
+						}
+					}
+					if (!rc) {
+						keyctx kc = {ents, nn, v + a};
+						qsort_r(idx, cnt, sizeof(*idx), key_cmp, &kc);
+						for (size_t m = 0; m < cnt; m++)
+							tmp[m] = v[a + idx[m]];
+						memcpy(v + a, tmp, cnt * sizeof(*tmp));
+					}
+					free(ents);
+					free(idx);
+					free(tmp);
+				}
+				a = z;
+			}
+			free(names);
+		}
+		i = j;
+	}
+	return rc;
+}
+
 typedef struct cand_list {
 	solver__cand *v;
 	size_t n, cap;
@@ -651,6 +878,12 @@ static int load_name(state *s, int id)
 	}
 	if (l.n)
 		qsort(l.v, l.n, sizeof(*l.v), cand_cmp);
+	if (!rc && l.n > 1)
+		rc = order_builds(s, l.v, l.n);
+	if (rc) {
+		free(l.v);
+		return rc;
+	}
 	solver__cand *arr = solver_arena_array(s->a, l.n ? l.n : 1, sizeof(*arr), s->err);
 	if (!arr) {
 		free(l.v);

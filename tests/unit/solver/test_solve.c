@@ -392,7 +392,7 @@ static void test_vars(void **st)
 	set_opt(mk0("py/3.9.0/CP39"), "abi", "cp39");
 	set_opt(mk0("py/3.9.0/CP39M"), "abi", "cp39m");
 	mk("mod/1.0.0", "py/3.9", "var:py.abi/cp39m");
-	SOLVE("a/1.0.0/OFF", "a");
+	SOLVE("a/1.0.0/ON", "a"); /* SPK's build order: "on" before "off" */
 	SOLVE("a/1.0.0/ON", "a", "var:debug/on");
 	SOLVE("a/1.0.0/OFF", "a", "var:a.debug/off");
 	SOLVE("mod/1.0.0/BLD py/3.9.0/CP39M", "mod");
@@ -773,6 +773,55 @@ static void test_solve_order(void **st)
 	assert_null(solver_result_get_ordered(NULL, 0));
 }
 
+/* Builds of one version in SPK's build-key order: the solver takes the
+ * first, so each case lists builds (id: options) and the one chosen. */
+static void test_build_order(void **st)
+{
+	(void)st;
+	static const struct {
+		const char *builds[4]; /* "ID name=value name=value" */
+		const char *want;
+	} cases[] = {
+	    {{"OFF debug=off", "ON debug=on"}, "ON"}, /* text: reverse alphabetical */
+	    {{"A python=2.7", "B python=3.7"}, "B"},  /* versions: higher first */
+	    {{"A v=1.9", "B v=1.10"}, "B"},
+	    {{"A gcc=6 abi=z", "B gcc=9 abi=a"}, "B"}, /* gcc comes first */
+	    {{"A python=3.7 abi=z", "B python=2.7 abi=a"}, "A"},
+	    {{"A abi=z zlib=1.0", "B abi=a zlib=2.0"}, "A"}, /* then by name */
+	    {{"A cmake=apples", "B cmake=3.0"}, "B"},	     /* a version before text */
+	    {{"A", "B debug=on"}, "B"},			     /* a missing value is last */
+	    {{"A gcc=~6.3.1", "B gcc=~9.3.1"}, "B"},
+	    {{"A gcc=~6.3.1", "B gcc=6.3.1"}, "B"},    /* no upper limit is highest */
+	    {{"B same=1 x=on", "A same=1 x=on"}, "A"}, /* equal keys: build id */
+	    {{"A x=a", "B x=b", "C x=c"}, "C"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		reset();
+		for (size_t k = 0; k < 4 && cases[i].builds[k]; k++) {
+			char buf[200], id[64];
+			snprintf(buf, sizeof(buf), "%s", cases[i].builds[k]);
+			char *save = NULL, *tok = strtok_r(buf, " ", &save);
+			snprintf(id, sizeof(id), "a/1.0.0/%s", tok);
+			solver_build *b = mk0(id);
+			while ((tok = strtok_r(NULL, " ", &save))) {
+				char *eq = strchr(tok, '=');
+				*eq = '\0';
+				sp_error e = {0};
+				set_opt(b, solver_arena_strdup(R.a, tok, &e),
+					solver_arena_strdup(R.a, eq + 1, &e));
+			}
+		}
+		int rc;
+		solver_result *r =
+		    solve_opts((const char *const[]){"a", NULL}, NULL, 0, false, &rc);
+		assert_int_equal(rc, 0);
+		if (strcmp(solver_result_get(r, 0)->build->build, cases[i].want))
+			fail_msg("case %zu: chose %s, want %s", i,
+				 solver_result_get(r, 0)->build->build, cases[i].want);
+		solver_result_free(r);
+	}
+}
+
 static void test_brute_force(void **st)
 {
 	(void)st;
@@ -883,7 +932,7 @@ int main(void)
 	    cmocka_unit_test(test_source),	  cmocka_unit_test(test_allow_builds),
 	    cmocka_unit_test(test_cycles),	  cmocka_unit_test(test_repos),
 	    cmocka_unit_test(test_dot_and_limit), cmocka_unit_test(test_brute_force),
-	    cmocka_unit_test(test_solve_order),
+	    cmocka_unit_test(test_solve_order),	  cmocka_unit_test(test_build_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }
