@@ -23,8 +23,6 @@
 # Environment:
 #   SPAWN_SHARED_BENCH  the kit (default: <script dir>/../../shared/bench)
 #   SPFS                spfs binary (default: build it into $BUILD_DIR)
-#   SPFS_STATIC         the same with libcrypto static (default: $BUILD_DIR-static,
-#                       cmake -DOPENSSL_USE_STATIC_LIBS=TRUE)
 #   BUILD_DIR           default <repo>/build-bench-rt
 #   RESULTS             default <repo>/bench/results/runtime
 #   WORK                scratch, default /tmp/bench-runtime
@@ -53,14 +51,6 @@ if [ -z "${SPFS:-}" ]; then
 	cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSPAWN_TESTS=OFF >/dev/null
 	ninja -C "$BUILD_DIR" spfs >/dev/null
 	SPFS=$BUILD_DIR/cli/spfs
-fi
-# The same sources with libcrypto linked statically: most of a fast
-# `spfs run` is otherwise the dynamic loader binding libcrypto (BIND_NOW).
-if [ -z "${SPFS_STATIC:-}" ]; then
-	cmake -S "$ROOT" -B "$BUILD_DIR-static" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSPAWN_TESTS=OFF \
-		-DOPENSSL_USE_STATIC_LIBS=TRUE >/dev/null
-	ninja -C "$BUILD_DIR-static" spfs >/dev/null
-	SPFS_STATIC=$BUILD_DIR-static/cli/spfs
 fi
 mkdir -p "$WORK/bin" "$WORK/mnt" "$RESULTS"
 cc -O2 -o "$WORK/bin/ovl_exec" "$KIT/ovl_exec.c"
@@ -114,8 +104,6 @@ run_suite runtime_launch -N --runs "$RUNS" --warmup "$WARMUP" \
 	-n limit-10 "$OVL 10 ro $L $M true" -n spfs-10 "$SPFS run bench/p10 -- true" \
 	-n limit-50 "$OVL 50 ro $L $M true" -n spfs-50 "$SPFS run bench/p50 -- true" \
 	-n limit-10-rw "$OVL 10 rw $L $M true" -n spfs-10-edit "$SPFS run --edit bench/p10 -- true" \
-	-n static-1 "$SPFS_STATIC run bench/p1 -- true" -n static-10 "$SPFS_STATIC run bench/p10 -- true" \
-	-n static-50 "$SPFS_STATIC run bench/p50 -- true" -n static-10-edit "$SPFS_STATIC run --edit bench/p10 -- true" \
 	-n bwrap "bwrap --bind / / true" -n unshare-m "$OVL 0 ro $L $M true"
 
 # First run: the renders of the 10 layers are removed before each run.
@@ -129,9 +117,9 @@ run_suite runtime_first -N --runs "$FIRST_RUNS" --warmup 2 \
 # sample of each per round): on a loaded machine the load then falls on
 # every command alike, which sequential hyperfine batches cannot promise.
 python3 - "$RESULTS/runtime_interleaved.json" "${INTERLEAVED_RUNS:-300}" \
-	"limit-1=$OVL 1 ro $L $M true" "spfs-1=$SPFS run bench/p1 -- true" "static-1=$SPFS_STATIC run bench/p1 -- true" \
-	"limit-10=$OVL 10 ro $L $M true" "spfs-10=$SPFS run bench/p10 -- true" "static-10=$SPFS_STATIC run bench/p10 -- true" \
-	"limit-50=$OVL 50 ro $L $M true" "spfs-50=$SPFS run bench/p50 -- true" "static-50=$SPFS_STATIC run bench/p50 -- true" \
+	"limit-1=$OVL 1 ro $L $M true" "spfs-1=$SPFS run bench/p1 -- true" \
+	"limit-10=$OVL 10 ro $L $M true" "spfs-10=$SPFS run bench/p10 -- true" \
+	"limit-50=$OVL 50 ro $L $M true" "spfs-50=$SPFS run bench/p50 -- true" \
 	"bwrap=/usr/bin/bwrap --bind / / /usr/bin/true" <<'PY'
 import json, os, statistics, sys, time
 out, runs, specs = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
@@ -161,11 +149,7 @@ m = med("runtime_launch")
 f = med("runtime_first")
 il = json.load(open(os.path.join(res, "runtime_interleaved.json")))
 rows = [("spfs run, 1 layer", "spfs-1", "limit-1"), ("spfs run, 10 layers", "spfs-10", "limit-10"),
-        ("spfs run, 50 layers", "spfs-50", "limit-50"), ("spfs run --edit, 10 layers", "spfs-10-edit", "limit-10-rw"),
-        ("static libcrypto: spfs run, 1 layer", "static-1", "limit-1"),
-        ("static libcrypto: spfs run, 10 layers", "static-10", "limit-10"),
-        ("static libcrypto: spfs run, 50 layers", "static-50", "limit-50"),
-        ("static libcrypto: spfs run --edit, 10 layers", "static-10-edit", "limit-10-rw")]
+        ("spfs run, 50 layers", "spfs-50", "limit-50"), ("spfs run --edit, 10 layers", "spfs-10-edit", "limit-10-rw")]
 out = ["| case | spfs (ms) | limit (ms) | spfs / limit | spfs / bwrap |", "|---|---|---|---|---|"]
 for label, a, b in rows:
     out.append("| %s | %.2f | %.2f | %.2fx | %.2fx |" % (label, m[a] * 1e3, m[b] * 1e3, m[a] / m[b], m[a] / m["bwrap"]))
@@ -176,17 +160,16 @@ out.append("first run of 10 layers (renders made): %.2f ms, against %.2f ms with
 out.append("")
 out.append("interleaved (round robin; medians, min in brackets):")
 out.append("")
-out.append("| layers | limit (ms) | spfs (ms) | spfs / limit | static libcrypto (ms) | static / limit |")
-out.append("|---|---|---|---|---|---|")
+out.append("| layers | limit (ms) | spfs (ms) | spfs / limit |")
+out.append("|---|---|---|---|")
 for n in (1, 10, 50):
-    l, a, b = il["limit-%d" % n], il["spfs-%d" % n], il["static-%d" % n]
-    out.append("| %d | %.2f [%.2f] | %.2f [%.2f] | %.2fx | %.2f [%.2f] | %.2fx |" % (n, l["median"] * 1e3, l["min"] * 1e3,
-               a["median"] * 1e3, a["min"] * 1e3, a["median"] / l["median"], b["median"] * 1e3, b["min"] * 1e3,
-               b["median"] / l["median"]))
+    l, a = il["limit-%d" % n], il["spfs-%d" % n]
+    out.append("| %d | %.2f [%.2f] | %.2f [%.2f] | %.2fx |" % (n, l["median"] * 1e3, l["min"] * 1e3,
+               a["median"] * 1e3, a["min"] * 1e3, a["median"] / l["median"]))
 out.append("")
 out.append("bwrap --bind / / true (interleaved): %.2f ms" % (il["bwrap"]["median"] * 1e3))
 out.append("")
-for name in ("spfs-10", "static-10"):
+for name in ("spfs-10",):
     goal = m[name] / m["limit-10"]
     out.append("goal %s / limit-10 <= 1.5 (hyperfine): %.2fx %s" % (name, goal, "MET" if goal <= 1.5 else "NOT MET"))
     goal = il[name]["median"] / il["limit-10"]["median"]
