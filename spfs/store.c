@@ -304,7 +304,7 @@ int spfs_store__stage_dir(int *out_fd, char *name, spfs_store *s, sp_error *err)
 
 static bool shard_has(spfs_store *s, bool payload, const sp_digest *d, bool exec)
 {
-	int fd;
+	int fd = -1;
 	sp_error err = {0};
 	if (spfs_store__shard_fd(&fd, s, payload, d, false, &err))
 		return false;
@@ -328,7 +328,7 @@ int spfs_open_payload(int *out_fd, spfs_store *s, const sp_digest *d, sp_error *
 {
 	char hex[SP_DIGEST_HEX_LEN + 1];
 	sp_digest_to_hex(d, hex);
-	int sfd;
+	int sfd = -1;
 	int rc = spfs_store__shard_fd(&sfd, s, true, d, false, err);
 	if (rc)
 		return rc == SPFS_ENOTFOUND ? sp_error_set(err, rc, "payload %s is missing", hex)
@@ -363,7 +363,7 @@ int spfs_read_object(sp_buf *out, spfs_kind *kind, spfs_store *s, const sp_diges
 {
 	char hex[SP_DIGEST_HEX_LEN + 1];
 	sp_digest_to_hex(d, hex);
-	int sfd;
+	int sfd = -1;
 	int rc = spfs_store__shard_fd(&sfd, s, false, d, false, err);
 	if (rc)
 		return rc == SPFS_ENOTFOUND ? sp_error_set(err, rc, "object %s is missing", hex)
