@@ -61,7 +61,18 @@ static const cmd_help helps[] = {
      "with its spec. An existing build is kept unless --force. A failing script\n"
      "publishes nothing and shows the end of its log. A recipe with\n"
      "build.variants is built once per variant (--variant N: only the N-th,\n"
-     "from 0); --opt applies on top. Needs root.\n"},
+     "from 0); --opt applies on top. The script runs in the recipe's sources\n"
+     "(collected as spk make-source does, published with the build as\n"
+     "NAME/VERSION/src). Needs root.\n"},
+    {"make-source", "usage: spk make-source SPEC.yaml [--store PATH]\n"
+		    "\n"
+		    "Collects each recipe's sources (path, git, tar and script entries of\n"
+		    "`sources`, in order; without them the spec's directory) into one layer\n"
+		    "and publishes the source package NAME/VERSION/src: the files are at\n"
+		    "/spfs/spk/pkg/NAME/VERSION/src in a runtime. Path, tar and local git\n"
+		    "sources are relative to the spec's directory; a path source must stay\n"
+		    "inside it, tar members and symbolic links must stay inside the sources.\n"
+		    "Does not need root.\n"},
     {"env", "usage: spk env REQUEST... [--allow-builds --make-missing] [--store PATH]\n"
 	    "               [-- CMD [ARGS...]]\n"
 	    "\n"
@@ -693,6 +704,63 @@ static void spfs_exe(char *out, size_t n)
 		snprintf(out, n, "%s", cand);
 }
 
+/* Reads and parses one spec file named on the command line. */
+static int read_spec_file(char **text, size_t *len, solver_arena **ar, pkg_spec ***specs, size_t *n,
+			  const args *a, const char *path)
+{
+	sp_error err = {0};
+	if (sp_read_file_at(text, len, AT_FDCWD, path, pkg_limits_default.max_file, &err)) {
+		sp_error_prefix(&err, "%s", path);
+		fail(a, &err);
+		return EXIT_USAGE;
+	}
+	if (solver_arena_new(ar, &err) ||
+	    pkg_spec_parse(specs, n, *ar, *text, *len, path, NULL, &err))
+		return fail(a, &err);
+	return EXIT_OK;
+}
+
+static int cmd_make_source(const args *a)
+{
+	if (a->npos != 1) {
+		fprintf(stderr, "spk make-source: expected one SPEC.yaml\n");
+		print_usage(stderr, "make-source");
+		return EXIT_USAGE;
+	}
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0, n = 0;
+	_cleanup_(solver_arena_freep) solver_arena *ar = NULL;
+	pkg_spec **specs = NULL;
+	int ret = read_spec_file(&text, &len, &ar, &specs, &n, a, a->pos[0]);
+	if (ret != EXIT_OK)
+		return ret;
+	sp_error err = {0};
+	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
+	_cleanup_(pkg_repo_freep) pkg_repo *r = NULL;
+	if (open_repo(&s, &r, a, true, &err))
+		return fail(a, &err);
+	size_t made = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (specs[i]->kind != PKG_RECIPE)
+			continue;
+		pkg_source_result res;
+		if (pkg_repo_make_source(&res, r, specs[i], text, len, a->pos[0], true, &err))
+			return fail(a, &err);
+		char hex[SP_DIGEST_HEX_LEN + 1];
+		sp_digest_to_hex(&res.layer, hex);
+		printf("%s %s (%zu entr%s, layer %.12s)\n",
+		       res.changed ? "published " : "up to date", res.ident, res.files,
+		       res.files == 1 ? "y" : "ies", hex);
+		made++;
+	}
+	if (!made) {
+		fprintf(stderr, "spk make-source: %s holds no recipe (pkg: name/version)\n",
+			a->pos[0]);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
 static int cmd_build(const args *a)
 {
 	if (a->npos != 1) {
@@ -720,8 +788,11 @@ static int cmd_build(const args *a)
 		return fail(a, &err);
 	char exe[4096];
 	spfs_exe(exe, sizeof(exe));
-	pkg_build_opts bo = {
-	    .opts = a->opts, .nopts = a->nopts, .spfs_exe = exe, .force = a->force};
+	pkg_build_opts bo = {.opts = a->opts,
+			     .nopts = a->nopts,
+			     .spfs_exe = exe,
+			     .force = a->force,
+			     .make_source = true};
 	size_t built = 0;
 	for (size_t i = 0, var = 0; i < n; var = 0, i++) {
 		if (specs[i]->kind != PKG_RECIPE)
@@ -750,8 +821,9 @@ static int cmd_build(const args *a)
 		if (res.skipped)
 			printf("already built %s%s (--force rebuilds it)\n", res.ident, vtxt);
 		else
-			printf("built %s%s (%zu component%s)\n", res.ident, vtxt, res.ncomponents,
-			       res.ncomponents == 1 ? "" : "s");
+			printf("built %s%s (%zu component%s) from %s%s\n", res.ident, vtxt,
+			       res.ncomponents, res.ncomponents == 1 ? "" : "s", res.source,
+			       res.source_changed ? " (published)" : "");
 		built++;
 		if (a->variant < 0 && ++var < specs[i]->nvariants)
 			goto next_variant;
@@ -1057,8 +1129,9 @@ static int cmd_explain(const args *a)
 /* Runs a repository command; -1 when argv[0] is not one. */
 int spk_repo_command(int argc, char **argv)
 {
-	static const char *const names[] = {"publish", "ls",	"info", "deprecate", "undeprecate",
-					    "remove",  "build", "env",	"lint",	     "explain"};
+	static const char *const names[] = {"publish",	   "ls",      "info",	    "deprecate",
+					    "undeprecate", "remove",  "build",	    "env",
+					    "lint",	   "explain", "make-source"};
 	bool known = false;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && !known; i++)
 		known = argc > 0 && !strcmp(argv[0], names[i]);
@@ -1086,5 +1159,7 @@ int spk_repo_command(int argc, char **argv)
 		return cmd_lint(&a);
 	if (!strcmp(a.cmd, "explain"))
 		return cmd_explain(&a);
+	if (!strcmp(a.cmd, "make-source"))
+		return cmd_make_source(&a);
 	return cmd_remove(&a);
 }

@@ -69,6 +69,29 @@ typedef struct pkg_option_decl {
 	size_t nchoices;
 } pkg_option_decl;
 
+/* One entry of `sources` (see docs/spec.md, pkg/source.c). */
+typedef enum {
+	PKG_SRC_PATH = 1,   /* a local directory or file, relative to the spec's directory */
+	PKG_SRC_GIT = 2,    /* a git repository (URL or local path), cloned */
+	PKG_SRC_TAR = 3,    /* a local tar file (any compression libarchive reads) */
+	PKG_SRC_SCRIPT = 4, /* a shell script run in the source directory */
+} pkg_source_kind;
+
+typedef struct pkg_source_decl {
+	pkg_source_kind kind;
+	const char *value;  /* the path, URL or script text */
+	const char *subdir; /* where in the source package; NULL: its root */
+	const char *ref;    /* git: branch or tag; NULL: the default branch */
+	unsigned depth;	    /* git: clone depth (default 1) */
+	/* path: exclude patterns and filter rules; (size_t)-1 when not given
+	 * (defaults: exclude .git/ and .svn/; filter ":- .gitignore") */
+	const char *const *exclude;
+	size_t nexclude;
+	const char *const *filter;
+	size_t nfilter;
+	size_t line, col; /* of the entry */
+} pkg_source_decl;
+
 typedef struct pkg_spec {
 	solver_build build; /* the solver's view; origin is "file:line" */
 	pkg_kind kind;
@@ -82,7 +105,9 @@ typedef struct pkg_spec {
 	const pkg_env_op *env;
 	size_t nenv;
 	size_t ntests;
+	const pkg_source_decl *sources;
 	size_t nsources;
+	bool has_sources; /* `sources` is given (else: the spec's directory) */
 } pkg_spec;
 
 /* Parses every document of one spec file (text[0..len), named `file` in
@@ -260,6 +285,33 @@ const solver_repo *pkg_source_repo(pkg_source *s); /* borrowed */
  * at spk/spec/NAME/VERSION/BUILD last. A failing script publishes nothing.
  * Needs what `spfs run` needs (root or the spfs-enter helper). */
 
+/* ------------------------------------- source packages (pkg/source.c)
+ *
+ * A recipe's `sources` (without them: the spec's directory, as SPK does)
+ * are collected into one layer holding spk/pkg/NAME/VERSION/src/ (at
+ * /spfs/spk/pkg/NAME/VERSION/src in a runtime, SPK's layout), published as
+ * the source package NAME/VERSION/src: layer tag
+ * spk/pkg/NAME/VERSION/src/src, spec tag spk/spec/NAME/VERSION/src. Path,
+ * tar and local git sources are named relative to the spec's directory; a
+ * path source must stay beneath it; tar members must not leave the source
+ * directory; no symbolic link in the sources may point outside them. */
+
+typedef struct pkg_source_result {
+	char ident[512]; /* NAME/VERSION/src */
+	sp_digest layer; /* the src component's layer */
+	bool changed;	 /* publishing moved (or created) the layer tag */
+	size_t files;	 /* entries collected (files, directories, links) */
+} pkg_source_result;
+
+/* Collects the sources of recipe `spec` (a document of the spec file whose
+ * text is text[0..len), named `file`) and commits them as a layer; with
+ * `publish`, also tags it, publishes the source package's spec, the
+ * recipe when missing and the index. Any error leaves no tag behind;
+ * errors name file:line:column of the source entry and what is wrong. */
+int pkg_repo_make_source(pkg_source_result *res, pkg_repo *r, const pkg_spec *spec,
+			 const char *text, size_t len, const char *file, bool publish,
+			 sp_error *err);
+
 typedef struct pkg_build_opts {
 	const solver_opt *opts; /* --opt NAME=VALUE for the recipe's options */
 	size_t nopts;
@@ -267,15 +319,21 @@ typedef struct pkg_build_opts {
 	bool force;	      /* rebuild an existing build */
 	int variant;	      /* build.variants[variant] sets option values
 			       * (before opts); -1 for none */
+	bool make_source;     /* collect the sources from the spec's directory
+			       * (spk build); else use the published source
+			       * package, or, for a recipe without `sources`
+			       * that has none, the spec file's directory */
 } pkg_build_opts;
 
 typedef struct pkg_build_result {
-	char ident[512];    /* NAME/VERSION/BUILD */
-	bool skipped;	    /* already built (and not forced) */
-	int script_status;  /* the script's exit status (0 when it ran fine) */
-	char log[4096];	    /* the script's full log, kept when it failed */
-	char tail[2048];    /* its last lines, when it failed */
-	size_t ncomponents; /* layers published */
+	char ident[512];     /* NAME/VERSION/BUILD */
+	bool skipped;	     /* already built (and not forced) */
+	int script_status;   /* the script's exit status (0 when it ran fine) */
+	char log[4096];	     /* the script's full log, kept when it failed */
+	char tail[2048];     /* its last lines, when it failed */
+	size_t ncomponents;  /* layers published */
+	char source[512];    /* the source package built from ("" when none) */
+	bool source_changed; /* spk build published new sources for it */
 } pkg_build_result;
 
 /* Builds the recipe `spec` (a document of a parsed spec file whose text is

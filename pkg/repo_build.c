@@ -8,6 +8,7 @@
  * payloads) and tag them; publish the build spec last, so a build is only
  * visible once every layer of it is; drop the temporary tag. */
 #include "pkg/pkg.h"
+#include "pkg/source.h"
 #include "pkg/yamltree.h"
 
 #include <errno.h>
@@ -36,22 +37,15 @@ static const pkg__ynode *yget(const pkg__ynode *m, const char *key)
 	return NULL;
 }
 
-typedef struct edit {
-	size_t line, col;  /* 1-based start of the scalar to replace */
-	const char *text;  /* replacement, written single-quoted */
-	size_t start, end; /* found byte range */
-	bool found;
-} edit;
-
 static int edit_cmp(const void *pa, const void *pb)
 {
-	const edit *a = pa, *b = pb;
+	const pkg__edit *a = pa, *b = pb;
 	return a->start < b->start ? -1 : a->start > b->start;
 }
 
 /* Replaces the scalars at the edits' positions. */
-static int edit_scalars(sp_buf *out, const char *text, size_t len, edit *ed, size_t n,
-			const char *what, sp_error *err)
+int pkg__edit_scalars(sp_buf *out, const char *text, size_t len, pkg__edit *ed, size_t n,
+		      const char *what, sp_error *err)
 {
 	yaml_parser_t p;
 	if (!yaml_parser_initialize(&p))
@@ -173,6 +167,53 @@ static int split_manifest(spfs_manifest *out, const spfs_manifest *m, const char
 			rc = spfs_manifest_push(out, &m->entries[i], err);
 	if (!rc)
 		spfs_manifest_sort(out);
+	return rc;
+}
+
+/* Drops the source directory `rel` (and whatever is below it) from m, and
+ * those of its parent directories that are left with nothing below them:
+ * a build writing into its sources (an in-source build) does not ship
+ * them, as SPK purges them. */
+static bool in_or_above(const char *q, const char *rel, size_t rl)
+{
+	size_t ql = strlen(q);
+	if (!strncmp(q, rel, rl) && (q[rl] == '\0' || q[rl] == '/'))
+		return true;					  /* the sources or below */
+	return ql < rl && !strncmp(rel, q, ql) && rel[ql] == '/'; /* a parent */
+}
+
+static int drop_sources(spfs_manifest *m, const char *rel, sp_error *err)
+{
+	size_t rl = strlen(rel);
+	spfs_manifest *kept = calloc(1, sizeof(*kept));
+	if (!kept)
+		return sp_error_set(err, SP_ENOMEM, "out of memory");
+	int rc = 0;
+	for (size_t i = 0; !rc && i < m->count; i++) {
+		const char *p = m->entries[i].path;
+		size_t pl = strlen(p);
+		if (in_or_above(p, rel, rl)) {
+			if (pl >= rl)
+				continue; /* the sources */
+			/* a parent: kept when something else is below it */
+			bool other = false;
+			for (size_t k = 0; k < m->count && !other; k++) {
+				const char *q = m->entries[k].path;
+				other =
+				    !strncmp(q, p, pl) && q[pl] == '/' && !in_or_above(q, rel, rl);
+			}
+			if (!other)
+				continue;
+		}
+		rc = spfs_manifest_push(kept, &m->entries[i], err);
+	}
+	if (!rc) {
+		spfs_manifest_sort(kept);
+		spfs_manifest t = *m;
+		*m = *kept;
+		*kept = t;
+	}
+	spfs_manifest_free(kept);
 	return rc;
 }
 
@@ -548,6 +589,37 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 			return 0;
 		}
 	}
+	/* the sources: collected now (spk build), else the published source
+	 * package; its layer goes on top of the build environment and the
+	 * script runs in it */
+	pkg_source_result src = {0};
+	bool have_src = false;
+	char src_rel[SPFS_MAX_PATH + 1];
+	snprintf(src_rel, sizeof(src_rel), "spk/pkg/%s/%s/src", b->name, ver);
+	if (o->make_source) {
+		if ((rc = pkg_repo_make_source(&src, r, spec, text, len, file, false, err)))
+			return rc;
+		have_src = true;
+	} else {
+		char st[SPFS_MAX_TAG_NAME + 1];
+		snprintf(st, sizeof(st), "%s/src", src_rel);
+		sp_error why = {0};
+		int src_rc = spfs_resolve(&src.layer, NULL, s, st, &why);
+		if (src_rc && src_rc != SP_ENOTFOUND)
+			return sp_error_set(err, src_rc, "%s", why.msg);
+		have_src = src_rc == 0;
+		if (!have_src && spec->has_sources)
+			return sp_error_set(err, SP_ENOTFOUND,
+					    "%s/%s has sources but no source package %s/%s/src "
+					    "(spk make-source SPEC.yaml makes it)",
+					    b->name, ver, b->name, ver);
+	}
+	if (have_src) {
+		snprintf(res->source, sizeof(res->source), "%s/%s/src", b->name, ver);
+		if ((rc = sp_realloc_array((void **)&layers, nlayers + 1, sizeof(*layers), err)))
+			return rc;
+		layers[nlayers++] = src.layer;
+	}
 	if (nlayers == 0) {
 		/* spfs run needs a stack: one empty layer */
 		spfs_manifest empty = {0};
@@ -587,7 +659,9 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 	if (slash == file)
 		snprintf(cwd, sizeof(cwd), "/");
 	char abscwd[4096];
-	if (!realpath(cwd, abscwd))
+	if (have_src)
+		snprintf(abscwd, sizeof(abscwd), "%s/%s", SPFS_RUNTIME_MOUNTPOINT, src_rel);
+	else if (!realpath(cwd, abscwd))
 		return sp_error_errno(err, "%s", cwd);
 	if (env) {
 		size_t ne = solver_result_count(env);
@@ -672,6 +746,9 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 		if (!m)
 			return sp_error_set(err, SP_ENOMEM, "out of memory");
 	}
+	/* what the script changed in the sources is not part of the package */
+	if (have_src && (rc = drop_sources(m, src_rel, err)))
+		return rc;
 	/* the component globs, from the document's YAML */
 	const pkg__ynode *comps = yget(yget(docs[0], "install"), "components");
 	for (size_t c = 0; !rc && c < b->ncomponents; c++) {
@@ -720,9 +797,9 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 	if (!rc) {
 		const pkg__ynode *pk = yget(docs[0], "pkg");
 		const pkg__ynode *ol = yget(yget(docs[0], "build"), "options");
-		edit ed[66];
+		pkg__edit ed[66];
 		size_t ne = 0;
-		ed[ne++] = (edit){.line = pk->line, .col = pk->col, .text = res->ident};
+		ed[ne++] = (pkg__edit){.line = pk->line, .col = pk->col, .text = res->ident};
 		for (size_t i = 0;
 		     ol && ol->type == PKG__Y_SEQ && i < ol->n && i < b->noptions && !rc; i++) {
 			if (!strcmp(vals[i].value, b->options[i].value))
@@ -749,10 +826,15 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 				break;
 			}
 			snprintf(t, tl, "%.*s/%s", pl, w->s, vals[i].value);
-			ed[ne++] = (edit){.line = w->line, .col = w->col, .text = t};
+			ed[ne++] = (pkg__edit){.line = w->line, .col = w->col, .text = t};
 		}
 		if (!rc)
-			rc = edit_scalars(&bs, dtext, dlen, ed, ne, file, err);
+			rc = pkg__edit_scalars(&bs, dtext, dlen, ed, ne, file, err);
+	}
+	/* the sources collected for this build are published with it */
+	if (!rc && o->make_source) {
+		rc = pkg_repo__publish_source(&src, r, spec, text, len, file, err);
+		res->source_changed = src.changed;
 	}
 	if (!rc)
 		rc = pkg_repo__put_spec(r, spec_tag, bs.data, bs.len, err);

@@ -1,6 +1,8 @@
 /* spec.c - SPK `api: v0/package` spec documents to pkg_spec / solver_build. */
+#include "pkg/source.h"
 #include "pkg/yamltree.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -524,19 +526,19 @@ static int parse_options(ctx *c, const ynode *n, solver_build *b, pkg_spec *spec
 static const char *const build_keys[] = {"options",	   "variants", "script", "validation",
 					 "auto_host_vars", "test",     NULL};
 
-static int join_script(ctx *c, const ynode *n, const char **out)
+static int join_script(ctx *c, const ynode *n, const char *what, const char **out)
 {
 	if (n->type == PKG__Y_SCALAR) {
 		*out = n->s;
 		return 0;
 	}
-	int rc = want(c, n, PKG__Y_SEQ, "build.script");
+	int rc = want(c, n, PKG__Y_SEQ, what);
 	if (rc)
 		return rc;
 	sp_buf b = {0};
 	for (size_t i = 0; i < n->n && !rc; i++) {
 		const char *s;
-		rc = str(c, n->items[i], "build.script", &s);
+		rc = str(c, n->items[i], what, &s);
 		if (!rc)
 			rc = sp_buf_printf(&b, c->err, "%s\n", s);
 	}
@@ -565,7 +567,7 @@ static int parse_build(ctx *c, const ynode *n, solver_build *b, pkg_spec *spec)
 				return rc;
 		spec->nvariants = x->n;
 	}
-	if ((x = get(n, "script")) && (rc = join_script(c, x, &spec->script)))
+	if ((x = get(n, "script")) && (rc = join_script(c, x, "build.script", &spec->script)))
 		return rc;
 	if ((x = get(n, "validation")) && (rc = want(c, x, PKG__Y_MAP, "build.validation")))
 		return rc;
@@ -639,6 +641,121 @@ static int parse_env(ctx *c, const ynode *n, pkg_spec *spec)
 	return 0;
 }
 
+static const char *const source_keys[] = {"path",    "git",    "tar", "script", "subdir",
+					  "exclude", "filter", "ref", "depth",	NULL};
+
+/* One entry of `sources`: exactly one of path, git, tar, script; the
+ * fields that go with it (see docs/spec.md). Paths are checked against
+ * the file system when the sources are collected (pkg/source.c). */
+static int parse_source(ctx *c, const ynode *e, pkg_source_decl *sd)
+{
+	int rc = want(c, e, PKG__Y_MAP, "source");
+	if (rc)
+		return rc;
+	check_keys(c, e, "a source", source_keys);
+	static const char *const kinds[] = {"path", "git", "tar", "script"};
+	const ynode *which = NULL;
+	for (size_t k = 0; k < 4; k++) {
+		const ynode *x = get(e, kinds[k]);
+		if (!x)
+			continue;
+		if (which)
+			return fail(c, e, "source: more than one of path, git, tar, script");
+		which = x;
+		sd->kind = (pkg_source_kind)(k + 1);
+	}
+	if (!which)
+		return fail(c, e, "source: expected one of path, git, tar, script");
+	sd->line = e->line;
+	sd->col = e->col;
+	sd->depth = 1;
+	if (sd->kind == PKG_SRC_SCRIPT)
+		rc = join_script(c, which, "source script", &sd->value);
+	else
+		rc = str(c, which, kinds[sd->kind - 1], &sd->value);
+	if (rc)
+		return rc;
+	if (!sd->value[0])
+		return fail(c, which, "%s: empty", kinds[sd->kind - 1]);
+	const ynode *x;
+	if ((x = get(e, "subdir"))) {
+		char why[200];
+		if ((rc = str(c, x, "subdir", &sd->subdir)))
+			return rc;
+		if (pkg__source_check_path(sd->subdir, why, sizeof(why)))
+			return fail(c, x, "subdir '%s': %s", sd->subdir, why);
+	}
+	/* fields of one kind named on another are mistakes, not unknowns */
+	static const struct {
+		const char *key;
+		pkg_source_kind kind;
+	} own[] = {{"exclude", PKG_SRC_PATH},
+		   {"filter", PKG_SRC_PATH},
+		   {"ref", PKG_SRC_GIT},
+		   {"depth", PKG_SRC_GIT}};
+	for (size_t k = 0; k < sizeof(own) / sizeof(own[0]); k++)
+		if ((x = get(e, own[k].key)) && own[k].kind != sd->kind)
+			return fail(c, x, "%s: only a %s source has it", own[k].key,
+				    kinds[own[k].kind - 1]);
+	if ((x = get(e, "ref")) && (rc = str(c, x, "ref", &sd->ref)))
+		return rc;
+	if (sd->ref && (!sd->ref[0] || sd->ref[0] == '-'))
+		return fail(c, x, "ref: expected a branch or tag name, got '%s'", sd->ref);
+	if ((x = get(e, "depth"))) {
+		const char *s;
+		if ((rc = str(c, x, "depth", &s)))
+			return rc;
+		char *end;
+		errno = 0;
+		long v = strtol(s, &end, 10);
+		if (errno || *end || end == s || v < 1 || v > 1000000)
+			return fail(c, x, "depth: expected a number from 1 to 1000000, got '%s'",
+				    s);
+		sd->depth = (unsigned)v;
+	}
+	sd->nexclude = (size_t)-1;
+	sd->nfilter = (size_t)-1;
+	if ((x = get(e, "exclude")) &&
+	    (rc = str_list(c, x, "exclude", &sd->exclude, &sd->nexclude)))
+		return rc;
+	if ((x = get(e, "filter"))) {
+		if ((rc = str_list(c, x, "filter", &sd->filter, &sd->nfilter)))
+			return rc;
+		for (size_t i = 0; i < sd->nfilter; i++) {
+			const char *f = sd->filter[i];
+			bool ok = (!strncmp(f, ":- ", 3) && f[3] && !strchr(f + 3, '/')) ||
+				  ((f[0] == '-' || f[0] == '+') && f[1] == ' ' && f[2]);
+			if (!ok)
+				return fail(c, x->items[i],
+					    "filter: '%s' is not a supported rule (\":- FILE\", "
+					    "\"- PATTERN\" or \"+ PATTERN\")",
+					    f);
+		}
+	}
+	return 0;
+}
+
+static int parse_sources(ctx *c, const ynode *n, pkg_spec *spec)
+{
+	int rc = want(c, n, PKG__Y_SEQ, "sources");
+	if (rc)
+		return rc;
+	if (n->n > 1000)
+		return fail(c, n, "sources: at most 1000 entries");
+	pkg_source_decl *v = arr(c, n->n, sizeof(*v));
+	if (!v)
+		return c->err->code;
+	for (size_t i = 0; i < n->n; i++) {
+		memset(&v[i], 0, sizeof(v[i]));
+		if ((rc = parse_source(c, n->items[i], &v[i])))
+			return rc;
+	}
+	spec->sources = v;
+	spec->nsources = n->n;
+	spec->has_sources = true;
+	return 0;
+}
+
 static const char *const install_keys[] = {"requirements", "embedded", "components", "environment",
 					   NULL};
 static const char *const top_keys[] = {"pkg",	  "api",   "meta",    "compat", "deprecated",
@@ -690,14 +807,8 @@ static int parse_doc(ctx *c, const ynode *d, pkg_spec *spec)
 	}
 	if ((x = get(d, "deprecated")) && (rc = boolean(c, x, "deprecated", &b->deprecated)))
 		return rc;
-	if ((x = get(d, "sources"))) {
-		if ((rc = want(c, x, PKG__Y_SEQ, "sources")))
-			return rc;
-		for (size_t i = 0; i < x->n; i++)
-			if ((rc = want(c, x->items[i], PKG__Y_MAP, "source")))
-				return rc;
-		spec->nsources = x->n;
-	}
+	if ((x = get(d, "sources")) && (rc = parse_sources(c, x, spec)))
+		return rc;
 	if ((x = get(d, "build")) && (rc = parse_build(c, x, b, spec)))
 		return rc;
 	const ynode *inst = get(d, "install");

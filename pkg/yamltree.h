@@ -21,4 +21,18 @@ typedef struct pkg__ynode {
 int pkg__yaml_load(pkg__ynode ***docs, size_t *ndocs, solver_arena *a, const char *text, size_t len,
 		   const char *file, const pkg_limits *lim, sp_error *err);
 
+/* A scalar of a YAML text to replace: found by its 1-based position, written
+ * back single-quoted. */
+typedef struct pkg__edit {
+	size_t line, col;  /* 1-based start of the scalar to replace */
+	const char *text;  /* replacement, written single-quoted */
+	size_t start, end; /* found byte range */
+	bool found;
+} pkg__edit;
+
+/* A copy of text[0..len) with the scalars at the edits' positions
+ * replaced (repo_build.c); `what` names the text in messages. */
+int pkg__edit_scalars(sp_buf *out, const char *text, size_t len, pkg__edit *ed, size_t n,
+		      const char *what, sp_error *err);
+
 #endif

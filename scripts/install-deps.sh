@@ -3,7 +3,7 @@
 # Runs apt-get only for what is missing; needs root (or sudo) for that.
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config python3
-      libssl-dev libuv1-dev libyaml-dev libcmocka-dev zlib1g-dev
+      libssl-dev libuv1-dev libyaml-dev libcmocka-dev zlib1g-dev libarchive-dev
       liblua5.4-dev libcurl4-openssl-dev clang-format)
 missing=()
 for p in "${pkgs[@]}"; do

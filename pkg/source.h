@@ -1,0 +1,39 @@
+/* source.h - checks on source package contents (pkg-internal; see
+ * pkg/source.c). Pure functions over strings, fuzzed by
+ * tests/fuzz/fuzz_sources.c. */
+#ifndef SPAWN_PKG_SOURCE_H
+#define SPAWN_PKG_SOURCE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "pkg/pkg.h"
+
+/* Longest path inside a source package. */
+#define PKG__SRC_MAX_PATH 4095
+
+/* Checks a relative path inside a source package (a `subdir`, a tar
+ * member's name, a hard link's target): not empty, not absolute, no `..`
+ * component, no NUL, at most PKG__SRC_MAX_PATH bytes. 0 when fine, else -1
+ * with the reason in why. */
+int pkg__source_check_path(const char *path, char *why, size_t nwhy);
+
+/* Checks that a symbolic link at `path` (relative to the source root) with
+ * target `target` stays inside the source root when followed: the target
+ * is relative, and walking it from the link's directory never goes above
+ * the root. 0 when fine, else -1 with the reason in why. */
+int pkg__source_check_symlink(const char *path, const char *target, char *why, size_t nwhy);
+
+/* gitignore-like matching of one pattern against a path relative to the
+ * directory the pattern belongs to: a trailing '/' matches directories
+ * only; a pattern with a '/' (other than a trailing one) is anchored there;
+ * one without matches the last component at any depth; '*', '?', '[...]'
+ * and '**' as git has them. */
+bool pkg__source_match(const char *pattern, const char *path, bool is_dir);
+
+/* Publishes a source package collected by pkg_repo_make_source (without
+ * publish): layer tag, spec, recipe when missing, index. */
+int pkg_repo__publish_source(pkg_source_result *res, pkg_repo *r, const pkg_spec *spec,
+			     const char *text, size_t len, const char *file, sp_error *err);
+
+#endif
