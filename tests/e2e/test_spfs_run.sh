@@ -17,12 +17,19 @@ printf '#!/bin/sh\necho tool "$@"\n' >"$T/a/bin/tool"; chmod +x "$T/a/bin/tool"
 echo B >"$T/b/file"
 echo 'export FROM_STARTUP=b${FROM_STARTUP:-}' >"$T/b/etc/spfs/startup.d/20-b.sh"
 echo 'export FROM_STARTUP=a' >"$T/b/etc/spfs/startup.d/10-a.sh"
+# a name that needs quoting; and files that are not *.sh are not sourced
+echo 'export QUOTED="it works"' >"$T/b/etc/spfs/startup.d/30-it's \$x.sh"
+echo 'exit 3' >"$T/b/etc/spfs/startup.d/40-not-a-script.txt"
 LA=$(spfs commit "$T/a" -t t/a); LB=$(spfs commit "$T/b" -t t/b)
 spfs merge t/a t/b -t t/ab >/dev/null
 
 # The stack: later on top, lower files visible, exec works, startup.d sourced in order.
 expect_status 0 spfs run t/ab -- sh -c 'cat /spfs/file /spfs/keep; /spfs/bin/tool x; echo "$FROM_STARTUP"'
 expect_eq "$OUT" "$(printf 'B\nkeep\ntool x\nba')" "platform stack, startup scripts in name order"
+expect_status 0 spfs run t/ab -- sh -c 'echo "$QUOTED"'; expect_eq "$OUT" "it works" "a startup script whose name needs quoting"
+expect_status 0 spfs run t/ab -- env; expect_eq "$(grep -c '^SPFS_RUNTIME=' <<<"$OUT")" 1 "SPFS_RUNTIME set once"
+expect_match "$OUT" "SPFS_STORAGE=$SPFS_STORAGE" "SPFS_STORAGE passed to the command"
+SPFS_RUNTIME=stale expect_status 0 spfs run t/a -- env; expect_eq "$(grep -c '^SPFS_RUNTIME=' <<<"$OUT")" 1 "an inherited SPFS_RUNTIME is replaced, not doubled"
 expect_status 0 spfs run t/a+t/b -- cat /spfs/file; expect_eq "$OUT" B "A+B puts B on top"
 expect_status 0 spfs run t/b+t/a -- cat /spfs/file; expect_eq "$OUT" A "B+A puts A on top"
 expect_status 0 spfs run "$LA" -- cat /spfs/file; expect_eq "$OUT" A "a single layer by digest (bind mount)"
