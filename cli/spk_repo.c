@@ -821,9 +821,11 @@ static int cmd_build(const args *a)
 		if (res.skipped)
 			printf("already built %s%s (--force rebuilds it)\n", res.ident, vtxt);
 		else
-			printf("built %s%s (%zu component%s) from %s%s\n", res.ident, vtxt,
-			       res.ncomponents, res.ncomponents == 1 ? "" : "s", res.source,
-			       res.source_changed ? " (published)" : "");
+			printf("built %s%s (%zu component%s) from %s\n", res.ident, vtxt,
+			       res.ncomponents, res.ncomponents == 1 ? "" : "s",
+			       res.source[0] ? res.source : "the spec's directory");
+		if (res.source_changed)
+			printf("published  %s (its sources)\n", res.source);
 		built++;
 		if (a->variant < 0 && ++var < specs[i]->nvariants)
 			goto next_variant;

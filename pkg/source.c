@@ -306,7 +306,8 @@ typedef struct ignore_file {
 
 typedef struct copy_ctx {
 	const pkg_source_decl *sd;
-	const char *base; /* the target's path below the source root ("" or subdir) */
+	const char *base;    /* the target's path below the source root ("" or subdir) */
+	struct stat skip[2]; /* never copied: the SpFS store, the staging directory */
 	ignore_file stack[MAX_DEPTH * 2];
 	size_t nstack;
 	size_t files;
@@ -510,6 +511,16 @@ static int copy_tree(copy_ctx *c, int sfd, int dfd, const char *rel, int depth, 
 		}
 		if (excluded(c, sub, S_ISDIR(st.st_mode)))
 			continue;
+		bool skip = false;
+		for (size_t k = 0; k < 2 && S_ISDIR(st.st_mode); k++)
+			skip = skip ||
+			       (st.st_dev == c->skip[k].st_dev && st.st_ino == c->skip[k].st_ino);
+		if (skip) {
+			sp_info("source %s: leaving out %s (the SpFS store or the staging "
+				"directory)",
+				c->sd->value, sub);
+			continue;
+		}
 		if (++c->files > MAX_FILES) {
 			rc = sp_error_set(err, SP_EINVALID, "more than %d entries", MAX_FILES);
 			break;
@@ -595,7 +606,7 @@ static int open_beneath(int *out, int specfd, const char *specdir, const char *p
 }
 
 static int collect_path(const pkg_source_decl *sd, int specfd, const char *specdir, int dfd,
-			const char *base, size_t *files, sp_error *err)
+			const char *base, const struct stat skip[2], size_t *files, sp_error *err)
 {
 	_cleanup_close_ int fd = -1;
 	int rc = open_beneath(&fd, specfd, specdir, sd->value, err);
@@ -636,6 +647,8 @@ static int collect_path(const pkg_source_decl *sd, int specfd, const char *specd
 		return sp_error_set(err, SP_ENOMEM, "out of memory");
 	c->sd = sd;
 	c->base = base;
+	c->skip[0] = skip[0];
+	c->skip[1] = skip[1];
 	rc = copy_tree(c, fd, dfd, "", 0, err);
 	*files += c->files;
 	return rc;
@@ -1010,6 +1023,14 @@ int pkg_repo_make_source(pkg_source_result *res, pkg_repo *r, const pkg_spec *sp
 		rc = sp_mkdir_p_at(stagefd, rel, 0755, err);
 	if (!rc)
 		rc = sp_open_dir_at(&srcfd, stagefd, rel, err);
+	/* a spec next to the store (or a staging directory below the spec's
+	 * directory) must not collect them */
+	struct stat skip[2];
+	memset(skip, 0, sizeof(skip));
+	if (!rc && stat(spfs_store_path(pkg_repo_store(r)), &skip[0]) < 0)
+		rc = sp_error_errno(err, "stat %s", spfs_store_path(pkg_repo_store(r)));
+	if (!rc && fstat(stagefd, &skip[1]) < 0)
+		rc = sp_error_errno(err, "stat %s", stage);
 	/* each source, in order; without `sources`, the spec's directory */
 	pkg_source_decl dflt = {.kind = PKG_SRC_PATH,
 				.value = ".",
@@ -1035,7 +1056,8 @@ int pkg_repo_make_source(pkg_source_result *res, pkg_repo *r, const pkg_spec *sp
 		if (!rc) {
 			switch (sd->kind) {
 			case PKG_SRC_PATH:
-				rc = collect_path(sd, specfd, specdir, dfd, base, &files, err);
+				rc =
+				    collect_path(sd, specfd, specdir, dfd, base, skip, &files, err);
 				break;
 			case PKG_SRC_TAR:
 				rc = collect_tar(sd, specfd, dest, base, &files, err);

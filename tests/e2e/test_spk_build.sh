@@ -23,8 +23,9 @@ expect_match "$OUT" "^usage: spk env REQUEST" "env --help"
 
 # a library: two components split by globs, an environment operation
 expect_status 0 spk build "$S/greetlib.yaml"
-expect_match "$OUT" "^built greetlib/1.0.0/[A-Z2-7]{8} \(2 components\)$" "build greetlib"
-plain=$(echo "$OUT" | sed -E 's|^built greetlib/1.0.0/([A-Z2-7]{8}).*|\1|')
+expect_match "$OUT" "^built greetlib/1.0.0/[A-Z2-7]{8} \(2 components\) from greetlib/1.0.0/src$" "build greetlib"
+expect_match "$OUT" "^published  greetlib/1.0.0/src \(its sources\)$" "its sources are published"
+plain=$(echo "$OUT" | sed -nE 's|^built greetlib/1.0.0/([A-Z2-7]{8}).*|\1|p')
 expect_status 0 spfs ls "spk/pkg/greetlib/1.0.0/$plain/run" -R
 expect_match "$OUT" "lib/libgreet.txt" "run has lib/"
 expect_eq "$(echo "$OUT" | grep -c include || true)" 0 "run lacks include/"
@@ -42,7 +43,7 @@ expect_status 0 spk build "$S/greetlib.yaml" --force
 expect_match "$OUT" "^built greetlib/1.0.0/$plain" "forced rebuild"
 # other options: another build of the same version
 expect_status 0 spk build "$S/greetlib.yaml" --opt flavour=fancy
-fancy=$(echo "$OUT" | sed -E 's|^built greetlib/1.0.0/([A-Z2-7]{8}).*|\1|')
+fancy=$(echo "$OUT" | sed -nE 's|^built greetlib/1.0.0/([A-Z2-7]{8}).*|\1|p')
 [ "$fancy" != "$plain" ] || fail "another option value, another build id"; ok
 expect_status 0 spfs cat "spk/spec/greetlib/1.0.0/$fancy"
 expect_match "$OUT" "var: 'flavour/fancy'" "the option value is recorded"
@@ -51,7 +52,8 @@ expect_eq "$OUT" "greet-fancy" "fancy build"
 expect_status 2 spk build "$S/greetlib.yaml" --opt flavour=weird
 expect_match "$ERR" "'weird' is not one of its choices" "choices checked"
 expect_status 0 spk ls greetlib/1.0.0
-expect_eq "$(echo "$OUT" | grep -c '/1.0.0/')" 2 "two builds"
+expect_eq "$(echo "$OUT" | grep -c '/1.0.0/[A-Z2-7]\{8\}$')" 2 "two builds"
+expect_match "$OUT" "^greetlib/1.0.0/src$" "and the source package"
 
 # variants: every variant by default, or the one asked for
 expect_status 0 spk build "$S/variants.yaml"
@@ -66,7 +68,7 @@ expect_match "$ERR" "multi has no variant 2 \(it has 2\)" "no such variant"
 expect_status 0 spk env multi flavour=fancy -- cat /spfs/share/multi/flavour
 expect_eq "$OUT" fancy "a variant chosen by a var request"
 expect_status 0 spk ls multi/1.0.0
-expect_eq "$(echo "$OUT" | grep -c '/1.0.0/')" 3 "three builds"
+expect_eq "$(echo "$OUT" | grep -c '/1.0.0/[A-Z2-7]\{8\}$')" 3 "three builds"
 
 # two recipes in one file: the first one's variables do not reach the second
 cat >"$T/two.yaml" <<'YAML'
@@ -130,7 +132,7 @@ expect_eq "$OUT" aa "priority 90 wins over the default 50"
 # an application built against the library (build env: the library's layers)
 expect_status 0 spk build "$S/greet.yaml"
 expect_match "$OUT" "^built greet/2.0.0/" "build greet"
-gb=$(echo "$OUT" | sed -E 's|^built greet/2.0.0/([A-Z2-7]{8}).*|\1|')
+gb=$(echo "$OUT" | sed -nE 's|^built greet/2.0.0/([A-Z2-7]{8}).*|\1|p')
 expect_status 0 spfs cat "spk/spec/greet/2.0.0/$gb"
 expect_match "$OUT" "pkg: 'greetlib/1.0.0'" "a pkg option records the version it resolved to"
 expect_status 0 spk env greet -- greet
@@ -170,7 +172,7 @@ rm -rf "$(dirname "$log")"
 export OUTSIDE_FILE="$T/outside.txt"
 expect_status 0 spk build "$S/outside.yaml"
 expect_eq "$(cat "$T/outside.txt")" outside "the host file"
-b=$(spk ls outside/1.0.0 | grep -v recipe | cut -d/ -f3)
+b=$(spk ls outside/1.0.0 | grep -v -e recipe -e /src | cut -d/ -f3)
 expect_status 0 spfs ls "spk/pkg/outside/1.0.0/$b/run" -R
 expect_eq "$(echo "$OUT" | grep -c outside || true)" 0 "not in the package"
 expect_match "$OUT" "share/inside.txt" "inside is"
