@@ -4,6 +4,7 @@
 #include "spfs/spfs.h"
 #include "cli/spfs_cli.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,8 +315,26 @@ static int on_pruned(const spfs_runtime *rt, void *ud)
 	return 0;
 }
 
+/* `spfs runtime __startup [--shell] -- CMD...`: the last stage of a
+ * runtime started through spfs-enter, run by it inside the namespace. */
+static int startup_stage(int argc, char **argv)
+{
+	int i = 2;
+	bool shell = i < argc && strcmp(argv[i], "--shell") == 0;
+	i += shell;
+	if (i >= argc || strcmp(argv[i], "--") != 0 || (!shell && i + 1 >= argc))
+		return fputs("usage: spfs runtime __startup [--shell] -- CMD [ARGS...]\n", stderr),
+		       2;
+	sp_error err = {0};
+	spfs_runtime_startup_exec(argv + i + 1, shell, &err);
+	fprintf(stderr, "spfs: %s\n", err.msg);
+	return err.sys_errno == ENOENT ? SPFS_RUN_ENOENT : SPFS_RUN_ENOEXEC;
+}
+
 int spfs_cli_runtime(int argc, char **argv, const char *store)
 {
+	if (argc >= 2 && strcmp(argv[1], "__startup") == 0)
+		return startup_stage(argc, argv);
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		fputs(runtime_usage, argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;

@@ -5,6 +5,8 @@
 
 #include "store_internal.h"
 
+#include <signal.h>
+
 /* ------------------------------------------------------- mount plan */
 
 /* Everything the namespace code needs, as data: checked whole by
@@ -75,5 +77,20 @@ void spfs_runtime__free_paths(char **paths, size_t n);
 int spfs_runtime__tmpfs_size(char **out, sp_error *err);
 /* True when name is a valid durable runtime name. */
 bool spfs_runtime__name_valid(const char *name);
+
+/* ------------------------------------------- non-root: the helper
+ * (runtime_enter.c) */
+
+/* For a caller who is not root: *out gets the path of the setcap helper
+ * spfs-enter to use (caller frees), or NULL for rootless mode, by
+ * $SPFS_RUNTIME_MODE / spfs.runtime.mode (auto|helper|rootless). */
+int spfs_runtime__helper(char **out, sp_error *err);
+/* True when path is a helper this process can use; else why says why. */
+bool spfs_runtime__helper_usable(const char *path, char *why, size_t n);
+/* In the forked child: execs the helper for rt (status pipe as fd 3). */
+_Noreturn void spfs_runtime__exec_helper(int status_fd, const sigset_t *oldmask, const char *helper,
+					 const spfs_runtime *rt, spfs_store *s,
+					 const spfs_mount_plan *plan, char *const *argv,
+					 const spfs_run_opts *o);
 
 #endif

@@ -783,6 +783,21 @@ static char **exec_envp(child_arena *a, const char *id, const char *storage)
 	return e;
 }
 
+int spfs_runtime_startup_exec(char *const *argv, bool shell, sp_error *err)
+{
+	child_arena a = {.buf = malloc(CHILD_ARENA_SIZE), .cap = CHILD_ARENA_SIZE};
+	spfs_run_opts o = {.shell = shell};
+	char **v = a.buf ? exec_argv(&a, argv, &o) : NULL;
+	if (!v) {
+		free(a.buf);
+		return sp_error_set(err, SP_ENOMEM, "the command line is too long");
+	}
+	execvp(v[0], v);
+	sp_error_errno(err, "cannot run %s", v[0]);
+	free(a.buf);
+	return err->code;
+}
+
 /* In the child: report an error through the pipe and exit. */
 static _Noreturn void child_fail(int fd, int code, const sp_error *err)
 {
@@ -801,6 +816,7 @@ typedef struct child_args {
 	const spfs_mount_plan *plan;
 	char *const *argv;
 	const spfs_run_opts *o;
+	const char *helper; /* not root: exec spfs-enter (runtime_enter.c), or NULL */
 	child_arena arena;
 } child_args;
 
@@ -811,6 +827,9 @@ static int child_main(void *arg)
 	child_args *c = arg;
 	const spfs_mount_plan *plan = c->plan;
 	sp_error err = {0};
+	if (c->helper) /* forked, not sharing memory: may allocate */
+		spfs_runtime__exec_helper(c->status_fd, c->oldmask, c->helper, c->rt, c->s, plan,
+					  c->argv, c->o);
 	/* Default dispositions and the caller's mask for the command. */
 	signal(SIGPIPE, SIG_DFL);
 	if ((plan->rootless ? spfs_mount__enter_rootless(geteuid(), getegid(), &err)
@@ -978,6 +997,10 @@ static int run(int *exit_status, spfs_store *s, const char *const *refs, size_t 
 	if (o->rerun && !o->durable)
 		return sp_error_set(err, SP_EINVALID, "rerun needs a durable runtime name");
 	bool rootless = geteuid() != 0; /* then in a user namespace of our own */
+	/* or, not root, through the setcap helper spfs-enter (runtime_enter.c) */
+	_cleanup_free_ char *helper = NULL;
+	if (rootless && spfs_runtime__helper(&helper, err))
+		return sp_error_prefix(err, "cannot start a runtime");
 	if (strchr(spfs_store_path(s), '\n'))
 		return sp_error_set(err, SP_EINVALID, "the store path contains a newline");
 	_cleanup_(spfs_runtime_freep) spfs_runtime *rt = calloc(1, sizeof(*rt));
@@ -1060,6 +1083,7 @@ static int run(int *exit_status, spfs_store *s, const char *const *refs, size_t 
 			 .plan = &plan,
 			 .argv = argv,
 			 .o = o,
+			 .helper = helper,
 			 .arena = {.buf = malloc(CHILD_ARENA_SIZE), .cap = CHILD_ARENA_SIZE}};
 	pid_t child = ca.arena.buf ? start_child(&ca, !rootless) : (errno = ENOMEM, -1);
 	if (child < 0) {

@@ -372,6 +372,10 @@ typedef struct spfs_run_opts {
  * (rootless, docs/runtime.md). */
 int spfs_runtime_run(int *exit_status, spfs_store *s, const char *const *refs, size_t nrefs,
 		     char *const *argv, const spfs_run_opts *opts, sp_error *err);
+/* The last stage of a non-root runtime started through the helper, inside
+ * the namespace (`spfs runtime __startup`): sources the startup scripts
+ * and execs argv (or $SHELL). Returns only on failure (sys_errno set). */
+int spfs_runtime_startup_exec(char *const *argv, bool shell, sp_error *err);
 
 /* Reads a runtime record by id (or durable name, for a durable one). */
 int spfs_runtime_read(spfs_runtime **out, spfs_store *s, const char *id, sp_error *err);

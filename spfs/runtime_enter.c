@@ -1,0 +1,227 @@
+/* runtime_enter.c - `spfs run` for a user who is not root: which mode
+ * (docs/runtime.md, "Root or not"), and the exec of the setcap helper
+ * spfs-enter (spfs/enter.c) in the forked child.
+ *
+ * Mode: spfs.runtime.mode in the config or $SPFS_RUNTIME_MODE (which wins):
+ *   auto     (default) the helper when one with its file capabilities is
+ *            found, else rootless;
+ *   helper   the helper, or an error saying what to install;
+ *   rootless a user namespace of our own (runtime_mount.c).
+ * The helper is looked for next to the running spfs (the directory of
+ * /proc/self/exe), then in the install's libexec directory. Usable means:
+ * a regular executable file on a file system mounted without nosuid whose
+ * security.capability xattr grants cap_dac_override, cap_setpcap and
+ * cap_sys_admin, permitted and effective (v2, or v3 with root id 0), and this process has
+ * no no_new_privs (which would keep the capabilities from being gained, as
+ * in a nested runtime).
+ *
+ * Helper mode, in the child: the status pipe becomes fd 3 (kept across
+ * the exec: the helper makes it CLOEXEC, so EOF again means the command
+ * was executed, as for child_main), the caller's signal mask comes back,
+ * and the helper gets the store, the id, --edit SIZE or --durable NAME and
+ * the lowers as digests; the command is the user's, run through
+ * `spfs runtime __startup` (spfs_runtime_startup_exec, runtime_run.c) unless
+ * --no-startup,
+ * because only inside the namespace can the startup scripts be listed. */
+#include "runtime_internal.h"
+#include "enter.h"
+
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#ifndef SPAWN_LIBEXECDIR
+#define SPAWN_LIBEXECDIR "/usr/local/libexec"
+#endif
+
+#define HELPER_NAME "spfs-enter"
+
+bool spfs_runtime__helper_usable(const char *path, char *why, size_t n)
+{
+	struct stat st;
+	if (stat(path, &st) < 0) {
+		snprintf(why, n, "%s: %s", path, strerror(errno));
+		return false;
+	}
+	if (!S_ISREG(st.st_mode) || access(path, X_OK) < 0) {
+		snprintf(why, n, "%s is not an executable file", path);
+		return false;
+	}
+	struct statvfs vfs;
+	if (statvfs(path, &vfs) == 0 && (vfs.f_flag & ST_NOSUID)) {
+		snprintf(why, n, "%s is on a nosuid file system (file capabilities are ignored)",
+			 path);
+		return false;
+	}
+	struct vfs_ns_cap_data cap;
+	memset(&cap, 0, sizeof(cap));
+	ssize_t len = getxattr(path, "security.capability", &cap, sizeof(cap));
+	if (len < (ssize_t)XATTR_CAPS_SZ_2) {
+		snprintf(why, n, "%s has no file capabilities (setcap " SPFS_ENTER_CAPS ")", path);
+		return false;
+	}
+	uint32_t magic = le32toh(cap.magic_etc);
+	uint32_t rev = magic & VFS_CAP_REVISION_MASK;
+	uint32_t need = (1u << CAP_SYS_ADMIN) | (1u << CAP_SETPCAP) | (1u << CAP_DAC_OVERRIDE);
+	bool ok = (rev == VFS_CAP_REVISION_2 ||
+		   (rev == VFS_CAP_REVISION_3 && len >= (ssize_t)XATTR_CAPS_SZ_3 &&
+		    le32toh(cap.rootid) == 0)) &&
+		  (magic & VFS_CAP_FLAGS_EFFECTIVE) &&
+		  (le32toh(cap.data[0].permitted) & need) == need;
+	if (!ok) {
+		snprintf(why, n, "%s lacks " SPFS_ENTER_CAPS, path);
+		return false;
+	}
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1) {
+		snprintf(why, n,
+			 "no_new_privs is set (a nested runtime?): %s cannot gain its "
+			 "capabilities",
+			 path);
+		return false;
+	}
+	return true;
+}
+
+/* The directory of the running executable (caller frees), or NULL. */
+static char *self_path(void)
+{
+	char buf[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	return strdup(buf);
+}
+
+int spfs_runtime__helper(char **out, sp_error *err)
+{
+	*out = NULL;
+	const char *mode = getenv("SPFS_RUNTIME_MODE");
+	_cleanup_free_ char *cfg = NULL;
+	if (!mode || !*mode) {
+		int rc = sp_config_get(&cfg, "spfs.runtime.mode", err);
+		if (rc)
+			return rc;
+		mode = cfg && *cfg ? cfg : "auto";
+	}
+	if (strcmp(mode, "rootless") == 0)
+		return 0;
+	if (strcmp(mode, "auto") != 0 && strcmp(mode, "helper") != 0)
+		return sp_error_set(err, SP_EINVALID,
+				    "runtime mode '%.40s' is not auto, helper or rootless "
+				    "(spfs.runtime.mode, $SPFS_RUNTIME_MODE)",
+				    mode);
+	char cand[2][PATH_MAX];
+	size_t nc = 0;
+	_cleanup_free_ char *self = self_path();
+	char *slash = self ? strrchr(self, '/') : NULL;
+	if (slash) {
+		*slash = '\0';
+		snprintf(cand[nc++], PATH_MAX, "%s/" HELPER_NAME, self);
+	}
+	snprintf(cand[nc++], PATH_MAX, "%s/" HELPER_NAME, SPAWN_LIBEXECDIR);
+	char why[2][PATH_MAX + 128];
+	for (size_t i = 0; i < nc; i++) {
+		if (spfs_runtime__helper_usable(cand[i], why[i], sizeof(why[i]))) {
+			if (!(*out = strdup(cand[i])))
+				return sp_error_set(err, SP_ENOMEM, "out of memory");
+			return 0;
+		}
+	}
+	if (strcmp(mode, "auto") == 0)
+		return 0;
+	return sp_error_set(err, SP_ENOTFOUND,
+			    "runtime mode is 'helper' but no usable spfs-enter was found (%s; %s); "
+			    "install it with 'cmake --install' as root, which sets its file "
+			    "capabilities, or use mode 'rootless'",
+			    why[0], nc > 1 ? why[1] : "");
+}
+
+/* In the child: report and exit (as child_main does). */
+static _Noreturn void helper_fail(int fd, sp_error *err)
+{
+	if (write(fd, err->msg, strlen(err->msg)) < 0) {
+		/* nothing more to do */
+	}
+	_exit(SPFS_RUN_ESETUP);
+}
+
+_Noreturn void spfs_runtime__exec_helper(int status_fd, const sigset_t *oldmask, const char *helper,
+					 const spfs_runtime *rt, spfs_store *s,
+					 const spfs_mount_plan *plan, char *const *argv,
+					 const spfs_run_opts *o)
+{
+	sp_error err = {0};
+	size_t argc = 0;
+	while (argv && argv[argc])
+		argc++;
+	/* helper + 8 options + 2 per lower + "--" + stage (6) + command */
+	size_t max = 1 + 8 + 2 * rt->lower_count + 1 + 6 + argc + 1;
+	char **v = calloc(max, sizeof(*v));
+	char *hex = calloc(rt->lower_count ? rt->lower_count : 1, SP_DIGEST_HEX_LEN + 1);
+	char *self = self_path();
+	if (!v || !hex || !self) {
+		sp_error_set(&err, SP_ENOMEM, "out of memory");
+		helper_fail(status_fd, &err);
+	}
+	size_t k = 0;
+	v[k++] = (char *)helper;
+	v[k++] = "--status-fd";
+	v[k++] = "3";
+	v[k++] = "--store";
+	v[k++] = (char *)spfs_store_path(s);
+	v[k++] = "--id";
+	v[k++] = (char *)rt->id;
+	if (rt->durable) {
+		v[k++] = "--durable";
+		v[k++] = rt->durable;
+	} else if (rt->upper) {
+		v[k++] = "--edit";
+		v[k++] = (char *)plan->tmpfs_size;
+	}
+	for (size_t i = 0; i < rt->lower_count; i++) {
+		const spfs_runtime_lower *l = &rt->lowers[i];
+		char *h = hex + i * (SP_DIGEST_HEX_LEN + 1);
+		sp_digest_to_hex(&l->manifest, h);
+		switch (l->kind) {
+		case SPFS_LOWER_RENDER: v[k++] = "--render", v[k++] = h; break;
+		case SPFS_LOWER_MASKS: v[k++] = "--masks", v[k++] = h; break;
+		case SPFS_LOWER_EMPTY: v[k++] = "--empty"; break;
+		}
+	}
+	v[k++] = "--";
+	if (!o->no_startup) {
+		v[k++] = self;
+		v[k++] = "runtime";
+		v[k++] = "__startup";
+		if (o->shell)
+			v[k++] = "--shell";
+		v[k++] = "--";
+	} else if (o->shell) {
+		const char *shell = getenv("SHELL");
+		v[k++] = (char *)(shell && shell[0] == '/' ? shell : "/bin/sh");
+	}
+	for (size_t i = 0; i < argc && !o->shell; i++)
+		v[k++] = argv[i];
+	v[k] = NULL;
+	/* fd 3 is the status pipe, without CLOEXEC; the helper closes the rest */
+	if (status_fd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(status_fd, 3) < 0) {
+		sp_error_errno(&err, "dup2(status pipe)");
+		helper_fail(status_fd, &err);
+	}
+	signal(SIGPIPE, SIG_DFL);
+	sigprocmask(SIG_SETMASK, oldmask, NULL);
+	execv(helper, v);
+	sp_error_errno(&err, "cannot run %s", helper);
+	helper_fail(status_fd, &err);
+}
