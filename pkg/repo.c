@@ -1724,40 +1724,8 @@ int pkg_repo_remove(pkg_repo *r, const char *ident, bool force, pkg_repo_tag_cb 
 
 static int copy_payload(spfs_store *dst, spfs_store *src, const sp_digest *d, sp_error *err)
 {
-	if (spfs_has_payload(dst, d))
-		return 0;
-	_cleanup_close_ int fd = -1;
-	int rc = spfs_open_payload(&fd, src, d, err);
-	if (rc)
-		return rc;
-	sp_buf b = {0};
-	char chunk[65536];
-	for (;;) {
-		ssize_t got = read(fd, chunk, sizeof(chunk));
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			sp_buf_free(&b);
-			return sp_error_errno(err, "read payload");
-		}
-		if (got == 0)
-			break;
-		if ((rc = sp_buf_append(&b, chunk, (size_t)got, err))) {
-			sp_buf_free(&b);
-			return rc;
-		}
-	}
-	sp_digest got;
-	rc = spfs_write_blob(&got, dst, b.data ? b.data : "", b.len, err);
-	sp_buf_free(&b);
-	if (!rc && sp_digest_cmp(&got, d)) {
-		char e[SP_DIGEST_HEX_LEN + 1], g[SP_DIGEST_HEX_LEN + 1];
-		sp_digest_to_hex(d, e);
-		sp_digest_to_hex(&got, g);
-		rc = sp_error_set(err, SP_EMISMATCH, "payload %s is corrupt: expected %s, got %s",
-				  e, e, g);
-	}
-	return rc;
+	/* streamed and verified by the store: no size limit, no bad copy */
+	return spfs_copy_payload(dst, src, d, err);
 }
 
 static int copy_object(spfs_store *dst, spfs_store *src, const sp_digest *d, sp_error *err)

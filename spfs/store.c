@@ -427,11 +427,55 @@ READ_TYPED(spfs_read_platform, spfs_platform, SPFS_KIND_PLATFORM, spfs_platform_
 
 /* ------------------------------------------------------------- writing */
 
+/* What write_named writes: bytes in memory, or the rest of an open file,
+ * hashed while it is copied and refused unless it hashes to the name. */
+typedef struct named_src {
+	const void *data;
+	size_t n;
+	int fd; /* >= 0: stream from here instead */
+} named_src;
+
+/* Copies src->fd into fd, hashing; SPFS_EMISMATCH unless it hashes to d. */
+static int copy_hashed(int fd, int src, const sp_digest *d, sp_error *err)
+{
+	_cleanup_(sp_hasher_freep) sp_hasher *h = NULL;
+	int rc = sp_hasher_new(&h, err);
+	if (rc)
+		return rc;
+	enum { CHUNK = 1 << 20 };
+	_cleanup_free_ char *buf = malloc(CHUNK);
+	if (!buf)
+		return sp_error_set(err, SP_ENOMEM, "out of memory");
+	for (;;) {
+		ssize_t n = read(src, buf, CHUNK);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return sp_error_errno(err, "read");
+		if (n == 0)
+			break;
+		if ((rc = sp_hasher_update(h, buf, (size_t)n, err)) ||
+		    (rc = sp_write_all(fd, buf, (size_t)n, err)))
+			return rc;
+	}
+	sp_digest got;
+	if ((rc = sp_hasher_final(h, &got, err)))
+		return rc;
+	if (sp_digest_cmp(&got, d)) {
+		char want[SP_DIGEST_HEX_LEN + 1], have[SP_DIGEST_HEX_LEN + 1];
+		sp_digest_to_hex(d, want);
+		sp_digest_to_hex(&got, have);
+		return sp_error_set(err, SPFS_EMISMATCH, "content hashes to %s, not %s", have,
+				    want);
+	}
+	return 0;
+}
+
 /* Writes bytes under a final digest name: temp file in the shard, fsync,
  * rename without replacing. EEXIST means another writer got there first:
  * the content is the same by construction. */
-static int write_named(spfs_store *s, bool payload, const sp_digest *d, bool exec, const void *data,
-		       size_t n, sp_error *err)
+static int write_named(spfs_store *s, bool payload, const sp_digest *d, bool exec,
+		       const named_src *src, sp_error *err)
 {
 	int sfd;
 	int rc = spfs_store__shard_fd(&sfd, s, payload, d, true, err);
@@ -448,7 +492,8 @@ static int write_named(spfs_store *s, bool payload, const sp_digest *d, bool exe
 	    sp_sys_openat(sfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return sp_error_errno(err, "cannot create temporary file");
-	if ((rc = sp_write_all(fd, data, n, err)))
+	if ((rc = src->fd >= 0 ? copy_hashed(fd, src->fd, d, err)
+			       : sp_write_all(fd, src->data, src->n, err)))
 		goto fail;
 	if (fchmod(fd, exec ? 0555 : 0444) < 0) {
 		rc = sp_error_errno(err, "chmod");
@@ -491,7 +536,9 @@ int spfs_write_object(sp_digest *out, spfs_store *s, const sp_buf *encoded, sp_e
 	spfs_kind kind;
 	if ((rc = spfs_object_kind(&kind, encoded->data, encoded->len, err)))
 		return rc;
-	if ((rc = write_named(s, false, out, false, encoded->data, encoded->len, err))) {
+	if ((rc = write_named(s, false, out, false,
+			      &(named_src){.data = encoded->data, .n = encoded->len, .fd = -1},
+			      err))) {
 		char hex[SP_DIGEST_HEX_LEN + 1];
 		sp_digest_to_hex(out, hex);
 		return sp_error_prefix(err, "cannot write %s %s", spfs_kind_name(kind), hex);
@@ -506,7 +553,8 @@ int spfs_write_blob(sp_digest *out, spfs_store *s, const void *data, size_t n, s
 		return rc;
 	if (spfs_has_payload(s, out))
 		return 0;
-	if ((rc = write_named(s, true, out, false, data, n, err))) {
+	if ((rc = write_named(s, true, out, false, &(named_src){.data = data, .n = n, .fd = -1},
+			      err))) {
 		char hex[SP_DIGEST_HEX_LEN + 1];
 		sp_digest_to_hex(out, hex);
 		return sp_error_prefix(err, "cannot write blob %s", hex);
@@ -522,41 +570,30 @@ int spfs_store__payload_variant(spfs_store *s, const sp_digest *d, bool exec, sp
 	int rc = spfs_open_payload(&src, s, d, err);
 	if (rc)
 		return rc;
-	char *data = NULL;
-	size_t len = 0;
 	/* Payload variants are rare (the same bytes committed both with and
-	 * without the exec bit); read through the open fd and write anew. */
-	sp_buf b = {.max = SPFS_MAX_OBJECT_SIZE * 64};
-	char chunk[65536];
-	for (;;) {
-		ssize_t n = read(src, chunk, sizeof(chunk));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			sp_buf_free(&b);
-			return sp_error_errno(err, "read payload");
-		}
-		if (n == 0)
-			break;
-		if ((rc = sp_buf_append(&b, chunk, (size_t)n, err))) {
-			sp_buf_free(&b);
-			return rc;
-		}
-	}
-	data = b.data;
-	len = b.len;
-	sp_digest actual;
-	if ((rc = sp_digest_buf(&actual, data ? data : "", len, err))) {
-		sp_buf_free(&b);
-		return rc;
-	}
-	if (sp_digest_cmp(&actual, d)) {
+	 * without the exec bit): a verified copy, streamed. */
+	rc = write_named(s, true, d, exec, &(named_src){.fd = src}, err);
+	if (rc) {
 		char hex[SP_DIGEST_HEX_LEN + 1];
 		sp_digest_to_hex(d, hex);
-		sp_buf_free(&b);
-		return sp_error_set(err, SPFS_EMISMATCH, "payload %s is corrupt", hex);
+		return sp_error_prefix(err, "payload %s", hex);
 	}
-	rc = write_named(s, true, d, exec, data ? data : "", len, err);
-	sp_buf_free(&b);
-	return rc;
+	return 0;
+}
+
+int spfs_copy_payload(spfs_store *dst, spfs_store *src, const sp_digest *d, sp_error *err)
+{
+	if (spfs_has_payload(dst, d))
+		return 0;
+	_cleanup_close_ int fd = -1;
+	int rc = spfs_open_payload(&fd, src, d, err);
+	if (rc)
+		return rc;
+	rc = write_named(dst, true, d, false, &(named_src){.fd = fd}, err);
+	if (rc) {
+		char hex[SP_DIGEST_HEX_LEN + 1];
+		sp_digest_to_hex(d, hex);
+		return sp_error_prefix(err, "cannot copy payload %s", hex);
+	}
+	return 0;
 }

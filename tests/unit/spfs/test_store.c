@@ -774,6 +774,66 @@ static void test_tag_read_damaged(void **state)
 	free(data);
 }
 
+/* spfs_copy_payload: a streamed, verified copy into another store; a
+ * damaged source copies nothing. Large enough to take several chunks. */
+static void test_copy_payload(void **state)
+{
+	fixture *f = *state;
+	sp_error err = {0};
+	char dst_path[4300];
+	snprintf(dst_path, sizeof(dst_path), "%s/other", f->t->path);
+	spfs_store *dst = NULL;
+	assert_int_equal(spfs_store_open(&dst, dst_path, true, &err), 0);
+	size_t n = (3u << 20) + 17;
+	char *data = malloc(n);
+	assert_non_null(data);
+	for (size_t i = 0; i < n; i++)
+		data[i] = (char)(i * 131 + (i >> 12));
+	sp_digest d;
+	assert_int_equal(spfs_write_blob(&d, f->s, data, n, &err), 0);
+	assert_false(spfs_has_payload(dst, &d));
+	assert_int_equal(spfs_copy_payload(dst, f->s, &d, &err), 0);
+	assert_true(spfs_has_payload(dst, &d));
+	int fd = -1;
+	assert_int_equal(spfs_open_payload(&fd, dst, &d, &err), 0);
+	char *back = malloc(n + 1);
+	size_t got = 0;
+	ssize_t r;
+	while ((r = read(fd, back + got, n + 1 - got)) > 0)
+		got += (size_t)r;
+	close(fd);
+	assert_int_equal(got, n);
+	assert_memory_equal(back, data, n);
+	assert_int_equal(spfs_copy_payload(dst, f->s, &d, &err), 0); /* idempotent */
+
+	/* a flipped byte in the source: refused, nothing left behind */
+	sp_digest d2;
+	assert_int_equal(spfs_write_blob(&d2, f->s, "payload two\n", 12, &err), 0);
+	char rel[128], hex[SP_DIGEST_HEX_LEN + 1], shard[16];
+	rel_path(rel, sizeof(rel), "payloads", &d2, false);
+	assert_int_equal(fchmodat(f->sfd, rel, 0644, 0), 0);
+	int w = openat(f->sfd, rel, O_WRONLY | O_CLOEXEC);
+	assert_true(w >= 0);
+	assert_int_equal(pwrite(w, "P", 1, 0), 1);
+	close(w);
+	assert_int_equal(spfs_copy_payload(dst, f->s, &d2, &err), SPFS_EMISMATCH);
+	assert_non_null(strstr(err.msg, "hashes to"));
+	assert_false(spfs_has_payload(dst, &d2));
+	hex_of(&d2, hex);
+	snprintf(shard, sizeof(shard), "payloads/%.2s", hex);
+	/* the shard was created for the temp file; no temp is left in it */
+	int sh = openat(spfs_store_dirfd(dst), shard, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(sh >= 0);
+	DIR *dir = fdopendir(sh);
+	assert_non_null(dir);
+	for (struct dirent *de; (de = readdir(dir));)
+		assert_true(strncmp(de->d_name, ".tmp-", 5) != 0);
+	closedir(dir);
+	free(back);
+	free(data);
+	spfs_store_free(dst);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, store_setup, store_teardown)
@@ -793,6 +853,7 @@ int main(void)
 	    T(test_resolve),
 	    T(test_tag_history_and_remove),
 	    T(test_tag_read_damaged),
+	    T(test_copy_payload),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
