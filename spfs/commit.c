@@ -290,33 +290,10 @@ static int copy_verified(int dst, int src, const sp_digest *want, sp_error *err)
 {
 	if (lseek(src, 0, SEEK_SET) < 0)
 		return sp_error_errno(err, "seek");
-	_cleanup_(sp_hasher_freep) sp_hasher *h = NULL;
-	int rc = sp_hasher_new(&h, err);
-	if (rc)
-		return rc;
-	enum { CHUNK = 1 << 20 };
-	_cleanup_free_ char *buf = malloc(CHUNK);
-	if (!buf)
-		return sp_error_set(err, SP_ENOMEM, "out of memory");
-	for (;;) {
-		ssize_t r = read(src, buf, CHUNK);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return sp_error_errno(err, "read");
-		}
-		if (r == 0)
-			break;
-		if ((rc = sp_hasher_update(h, buf, (size_t)r, err)) ||
-		    (rc = sp_write_all(dst, buf, (size_t)r, err)))
-			return rc;
-	}
-	sp_digest got;
-	if ((rc = sp_hasher_final(h, &got, err)))
-		return rc;
-	if (sp_digest_cmp(&got, want))
+	int rc = spfs_store__copy_hashed(dst, src, want, err);
+	if (rc == SPFS_EMISMATCH)
 		return sp_error_set(err, SP_EINVALID, "file changed while it was being committed");
-	return 0;
+	return rc;
 }
 
 static int stage_payload(commit_ctx *c, const sp_digest *d, bool exec, const char *data, size_t len,

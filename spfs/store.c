@@ -435,8 +435,7 @@ typedef struct named_src {
 	int fd; /* >= 0: stream from here instead */
 } named_src;
 
-/* Copies src->fd into fd, hashing; SPFS_EMISMATCH unless it hashes to d. */
-static int copy_hashed(int fd, int src, const sp_digest *d, sp_error *err)
+int spfs_store__copy_hashed(int fd, int src, const sp_digest *d, sp_error *err)
 {
 	_cleanup_(sp_hasher_freep) sp_hasher *h = NULL;
 	int rc = sp_hasher_new(&h, err);
@@ -492,7 +491,7 @@ static int write_named(spfs_store *s, bool payload, const sp_digest *d, bool exe
 	    sp_sys_openat(sfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return sp_error_errno(err, "cannot create temporary file");
-	if ((rc = src->fd >= 0 ? copy_hashed(fd, src->fd, d, err)
+	if ((rc = src->fd >= 0 ? spfs_store__copy_hashed(fd, src->fd, d, err)
 			       : sp_write_all(fd, src->data, src->n, err)))
 		goto fail;
 	if (fchmod(fd, exec ? 0555 : 0444) < 0) {

@@ -36,6 +36,9 @@ int spfs_store__stage_dir(int *out_fd, char *name /* >= 32 */, spfs_store *s, sp
 /* Makes sure the payload variant (exec or not) exists; copies from the
  * other variant when needed. */
 int spfs_store__payload_variant(spfs_store *s, const sp_digest *d, bool exec, sp_error *err);
+/* Copies the rest of src into fd while hashing it: SPFS_EMISMATCH when it
+ * does not hash to d (what is written is exactly what was verified). */
+int spfs_store__copy_hashed(int fd, int src, const sp_digest *d, sp_error *err);
 /* Sizes libuv's thread pool (before its first use): twice the cores, at
  * least 4, unless UV_THREADPOOL_SIZE is set. */
 void spfs_store__threadpool_size(void);
