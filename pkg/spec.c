@@ -205,8 +205,23 @@ static int parse_req(ctx *c, const ynode *n, solver_request *r, const char *wher
 							    v->col)
 					  : 0;
 			}
-			if (fb)
-				return 1; /* fromBuildEnv without a build environment: see docs */
+			if (fb) {
+				/* the value comes from the build (see docs/requests.md) */
+				sp_buf b = {0};
+				rc = sp_buf_printf(&b, c->err, "%s/-", s);
+				if (!rc)
+					rc = solver_request_parse_var(r, c->a, b.data, b.len, c->sl,
+								      c->err);
+				sp_buf_free(&b);
+				if (rc)
+					return sp_error_prefix(c->err, "%s:%zu:%zu", c->file,
+							       v->line, v->col);
+				r->value = "";
+				r->text = s;
+				r->from_build_env = true;
+				r->pin = fb->type == PKG__Y_SCALAR ? fb->s : NULL;
+				return 0;
+			}
 			return fail(c, v, "var: expected name/value, got '%s'", s);
 		}
 		rc = solver_request_parse_var(r, c->a, s, strlen(s), c->sl, c->err);
@@ -249,6 +264,7 @@ static int parse_req(ctx *c, const ynode *n, solver_request *r, const char *wher
 		if (fb->type != PKG__Y_SCALAR)
 			return fail(c, fb, "fromBuildEnv: expected a value");
 		r->from_build_env = true;
+		r->pin = fb->s;
 	}
 	return 0;
 }
@@ -500,6 +516,12 @@ static int parse_options(ctx *c, const ynode *n, solver_build *b, pkg_spec *spec
 		if ((x = get(e, "required")) &&
 		    (rc = boolean(c, x, "required", &decls[i].required)))
 			return rc;
+		opts[i].required = decls[i].required;
+		opts[i].inheritance = !strcmp(decls[i].inheritance, "Strong")
+					  ? SOLVER_INHERIT_STRONG
+				      : !strcmp(decls[i].inheritance, "StrongForBuildOnly")
+					  ? SOLVER_INHERIT_STRONG_BUILD
+					  : SOLVER_INHERIT_WEAK;
 		if (pkgn) {
 			sp_buf t = {0};
 			rc = sp_buf_printf(&t, c->err, "%.*s%s%s", (int)nl, s, *value ? "/" : "",

@@ -147,6 +147,11 @@ static int line(ex *x, sp_buf *b, const solver__reason *r)
 			rc = sp_buf_printf(
 			    b, x->err, " is a source package (used only when requested with /src)");
 		return rc;
+	case R_UNUSABLE:
+		if (!(rc = ident(x, b, r->name, r->cand)))
+			rc = sp_buf_printf(b, x->err, " cannot be used: %s",
+					   r->detail ? r->detail : "");
+		return rc;
 	case R_FROMSRC:
 		if (!(rc = ident(x, b, r->name, r->cand)))
 			rc = sp_buf_printf(b, x->err, " cannot be built: %s",

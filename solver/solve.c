@@ -82,8 +82,19 @@ typedef struct state {
 	size_t nreasons;
 	solver__reason limit_reason;
 	bool limit_hit;
-	int *pref; /* per name: the clause solver's candidate, tried first; -1 */
+	int *pref;		  /* per name: the clause solver's candidate, tried first; -1 */
+	struct pkgopt_memo *memo; /* pkg option checks, by (option, value) */
+	size_t nmemo, capmemo;
 } state;
+
+/* One pkg-option check, remembered (parsing ranges allocates). */
+typedef struct pkgopt_memo {
+	const solver_option *opt;
+	const char *value;
+	int recipe; /* 0 a build, 1 a recipe's default build, 2 from source */
+	bool ok;
+	const char *why;
+} pkgopt_memo;
 
 #define MAX_REASONS	400000
 #define MAX_NOGOODS	200000
@@ -375,6 +386,71 @@ static const solver_option *find_opt(const solver_build *b, const char *var)
 	return NULL;
 }
 
+/* A var request on a pkg option (a build dependency): the value is a
+ * version range. A build records the version it was built against: the
+ * range must allow it; a recorded range (SPK writes some that way, and a
+ * recipe's default build has its default range) must share a version with
+ * the requested one, by SPK's bounds test. A build from source takes the
+ * value as its dependency's range. An empty value matches anything. */
+static bool pkg_opt_check(const state *s, const solver__cand *cd, const solver_option *opt,
+			  const char *value, char *why, size_t whylen)
+{
+	if (!*value)
+		return true;
+	sp_error e = {0};
+	solver_range want;
+	if (solver_range_parse(&want, s->a, value, strlen(value), NULL, &e)) {
+		snprintf(why, whylen, "option %s cannot be '%s': not a version range (%s)",
+			 opt->name, value, e.msg);
+		return false;
+	}
+	if (cd->kind == K_FROMSRC || !*opt->value)
+		return true;
+	solver_version v;
+	if (!cd->b->is_recipe &&
+	    !solver_version_parse(&v, s->a, opt->value, strlen(opt->value), NULL, &e)) {
+		if (solver_range_allows(&want, &v, NULL, SOLVER_COMPAT_API, NULL, 0))
+			return true;
+		snprintf(why, whylen, "it was built against %s/%s, not %s/%s", opt->name,
+			 opt->value, opt->name, value);
+		return false;
+	}
+	solver_range have;
+	if (solver_range_parse(&have, s->a, opt->value, strlen(opt->value), NULL, &e))
+		return true; /* not a range: nothing to compare with */
+	if (solver__ranges_meet(&have, &want, s->a, NULL, NULL))
+		return true;
+	snprintf(why, whylen, "its option %s is %s, which shares no version with %s", opt->name,
+		 opt->value, value);
+	return false;
+}
+
+static bool pkg_opt_allows(const state *cs, const solver__cand *cd, const solver_option *opt,
+			   const char *value, char *why, size_t whylen)
+{
+	state *s = (state *)cs; /* the memo only */
+	int recipe = cd->kind == K_FROMSRC ? 2 : cd->b->is_recipe;
+	for (size_t i = 0; i < s->nmemo; i++) {
+		const pkgopt_memo *m = &s->memo[i];
+		if (m->opt == opt && m->value == value && m->recipe == recipe) {
+			if (!m->ok && why)
+				snprintf(why, whylen, "%s", m->why);
+			return m->ok;
+		}
+	}
+	char tmp[400];
+	bool ok = pkg_opt_check(cs, cd, opt, value, tmp, sizeof(tmp));
+	if (why && !ok)
+		snprintf(why, whylen, "%s", tmp);
+	sp_error e = {0};
+	if (s->nmemo < 4096 && !GROW(s->memo, s->nmemo, s->capmemo, &e))
+		s->memo[s->nmemo++] = (pkgopt_memo){opt, value, recipe, ok,
+						    ok ? "" : solver_arena_strdup(s->a, tmp, &e)};
+	if (s->nmemo && !s->memo[s->nmemo - 1].why)
+		s->nmemo--; /* out of memory: not remembered */
+	return ok;
+}
+
 /* Does candidate c of X agree with var constraint v? */
 static bool var_allows(const state *s, int X, int c, const solver__vcons *v, char *why,
 		       size_t whylen)
@@ -385,8 +461,10 @@ static bool var_allows(const state *s, int X, int c, const solver__vcons *v, cha
 	if (v->pkg && strcmp(v->pkg, s->names[X].name))
 		return true;
 	const solver_option *opt = find_opt(cd->b, v->var);
-	if (!opt || opt->is_pkg)
+	if (!opt)
 		return true;
+	if (opt->is_pkg)
+		return pkg_opt_allows(s, cd, opt, v->value, why, whylen);
 	if (cd->kind == K_FROMSRC) {
 		if (opt->is_static && strcmp(opt->value, v->value)) {
 			snprintf(why, whylen, "option %s is static (%s)", opt->name, opt->value);
@@ -411,6 +489,43 @@ static bool var_allows(const state *s, int X, int c, const solver__vcons *v, cha
 }
 
 static int subsolve(state *s, solver__cand *cd);
+static const char *root_value(const state *s, const solver_build *b, const solver_option *o);
+
+/* Why candidate cd cannot be used whatever else is chosen, or NULL: a
+ * `required` var option without a value. */
+static const char *cand_bad(state *s, solver__cand *cd)
+{
+	if (cd->kind == K_EMBED)
+		return NULL;
+	if (cd->bad_why)
+		return *cd->bad_why ? cd->bad_why : NULL;
+	cd->bad_why = "";
+	const solver_build *b = cd->b;
+	for (size_t i = 0; i < b->noptions; i++) {
+		const solver_option *o = &b->options[i];
+		if (o->is_pkg || !o->required)
+			continue;
+		const char *v = cd->kind == K_FROMSRC ? root_value(s, b, o) : o->value;
+		if (v && *v)
+			continue;
+		char tmp[400];
+		if (cd->kind == K_FROMSRC)
+			snprintf(tmp, sizeof(tmp),
+				 "its required option %s has no value (give one: --opt %s=VALUE, "
+				 "or a var request %s.%s/VALUE)",
+				 o->name, o->name, b->name, o->name);
+		else if (b->is_recipe)
+			snprintf(tmp, sizeof(tmp),
+				 "its required option %s has no default value (give one with --opt "
+				 "%s=VALUE and build it with --allow-builds)",
+				 o->name, o->name);
+		else
+			snprintf(tmp, sizeof(tmp), "its required option %s has no value", o->name);
+		cd->bad_why = rdetail(s, tmp);
+		break;
+	}
+	return *cd->bad_why ? cd->bad_why : NULL;
+}
 
 /* Checks candidate c of X against everything but learned conflicts (and
  * those too when use_ng). With conf/why NULL it is a quick yes/no. */
@@ -437,6 +552,13 @@ static bool check_cand(state *s, int X, int c, uint64_t *conf, solver__reason **
 				bs_all(s, conf);
 			return false;
 		}
+	}
+	if (cand_bad(s, cd)) {
+		if (why) {
+			*why = new_reason(s, R_UNUSABLE, X, c);
+			(*why)->detail = cd->bad_why;
+		}
+		return false;
 	}
 	if (cd->kind == K_FROMSRC) {
 		if (cd->fs_state == 0 && subsolve(s, cd) < 0)
@@ -990,34 +1112,301 @@ static int load_closure(state *s)
 
 /* ----------------------------------------------------------- sub-solve */
 
+/* The value a build from source (or a recipe's default build) takes for
+ * option o: its default, or what a command-line var request (or --opt)
+ * asks for. Var requests that later choices add are not seen here: the
+ * build environment is solved once per candidate. */
+static const char *root_value(const state *s, const solver_build *b, const solver_option *o)
+{
+	const char *v = o->value;
+	if (o->is_static)
+		return v;
+	for (size_t i = 0; i < s->nvcons; i++) {
+		const solver__vcons *vc = &s->vcons[i];
+		if (vc->src_name < 0 && !strcmp(vc->var, o->name) &&
+		    (!vc->pkg || !strcmp(vc->pkg, b->name)))
+			v = vc->value;
+	}
+	return v;
+}
+
+/* Solves the build environment of cd's recipe, as `spk build` does: its
+ * var options are the solve's options, its pkg options (with the values
+ * asked for) its requests. Keeps the builds it chose in cd->env. */
 static int subsolve(state *s, solver__cand *cd)
 {
+	const solver_build *b = cd->b;
+	/* a recipe's default build takes its defaults, a build from source
+	 * what the command line asks for */
+	bool given = cd->kind == K_FROMSRC;
+	sp_error e = {0};
+	solver_opt *opts = solver_arena_array(s->a, b->noptions + s->nvcons + 1, sizeof(*opts), &e);
+	solver_request *reqs = solver_arena_array(s->a, b->nbuild_reqs + 1, sizeof(*reqs), &e);
+	if (!opts || !reqs)
+		return sp_error_set(s->err, SP_ENOMEM, "out of memory (build environment)");
+	size_t nopts = 0;
+	for (size_t i = 0; i < b->noptions; i++)
+		if (!b->options[i].is_pkg)
+			opts[nopts++] = (solver_opt){b->options[i].name,
+						     given ? root_value(s, b, &b->options[i])
+							   : b->options[i].value};
+	/* the other command-line options go to the build environment too, as
+	 * SPK passes the whole option map to it */
+	for (size_t i = 0; given && i < s->nvcons; i++) {
+		const solver__vcons *vc = &s->vcons[i];
+		if (vc->src_name >= 0 || (vc->pkg && !strcmp(vc->pkg, b->name)))
+			continue;
+		if (!vc->pkg && find_opt(b, vc->var))
+			continue;
+		const char *nm = vc->var;
+		if (vc->pkg) {
+			char t[300];
+			snprintf(t, sizeof(t), "%s.%s", vc->pkg, vc->var);
+			if (!(nm = solver_arena_strdup(s->a, t, &e)))
+				return sp_error_set(s->err, SP_ENOMEM, "out of memory");
+		}
+		opts[nopts++] = (solver_opt){nm, vc->value};
+	}
+	const char *bad = NULL;
+	for (size_t i = 0; i < b->nbuild_reqs; i++) {
+		reqs[i] = b->build_reqs[i];
+		for (size_t k = 0; k < b->noptions; k++) {
+			const solver_option *o = &b->options[k];
+			const char *v = given ? root_value(s, b, o) : o->value;
+			if (!o->is_pkg || strcmp(o->name, reqs[i].name) || v == o->value)
+				continue;
+			char t[600];
+			snprintf(t, sizeof(t), "%s/%s", o->name, v);
+			if (solver_request_parse(&reqs[i], s->a, t, strlen(t), SOLVER_COMPAT_API,
+						 NULL, &e))
+				bad = e.msg;
+		}
+	}
 	solver_options o = {
 	    .repos = s->o->repos,
 	    .nrepos = s->o->nrepos,
-	    .requests = cd->b->build_reqs,
-	    .nrequests = cd->b->nbuild_reqs,
+	    .requests = reqs,
+	    .nrequests = b->nbuild_reqs,
+	    .opts = opts,
+	    .nopts = nopts,
 	    .allow_builds = false,
 	    .max_steps = s->o->max_steps,
 	};
 	solver_result *r = NULL;
-	sp_error e = {0};
-	int rc = solver_solve(&r, &o, &e);
+	int rc = bad ? SP_EINVALID : solver_solve(&r, &o, &e);
 	if (rc == 0) {
 		cd->fs_state = 1;
+		size_t n = solver_result_count(r), k = 0;
+		const solver_build **env = solver_arena_array(s->a, n ? n : 1, sizeof(*env), &e);
+		for (size_t i = 0; env && i < n; i++) {
+			const solver_resolved *it = solver_result_get(r, i);
+			if (!it->embedded_in) /* stand-ins live in r's arena */
+				env[k++] = it->build;
+		}
+		cd->env = env;
+		cd->nenv = env ? k : 0;
 	} else {
 		cd->fs_state = -1;
-		const char *why = rc == SOLVER_EUNSAT ? solver_result_explanation(r) : e.msg;
-		sp_buf b = {0};
+		const char *why = bad			? bad
+				  : rc == SOLVER_EUNSAT ? solver_result_explanation(r)
+							: e.msg;
+		sp_buf t = {0};
 		sp_error e2 = {0};
-		if (sp_buf_printf(&b, &e2, "its build environment cannot be resolved: %s", why) ==
+		if (sp_buf_printf(&t, &e2, "its build environment cannot be resolved: %s", why) ==
 		    0)
-			cd->fs_why = rdetail(s, b.data);
+			cd->fs_why = rdetail(s, t.data);
 		else
 			cd->fs_why = "its build environment cannot be resolved";
-		sp_buf_free(&b);
+		sp_buf_free(&t);
 	}
 	solver_result_free(r);
+	return 0;
+}
+
+/* ----------------------------------------------- requirements as they apply */
+
+/* Renders a fromBuildEnv pin against version v (SPK: "x.x" takes that many
+ * parts, "~x.x" keeps the ~, "Binary" and true give Binary:v, "API" API:v). */
+static int render_pin(sp_buf *out, const char *pin, const solver_version *v, sp_error *err)
+{
+	char ver[256];
+	solver_version_str(v, ver, sizeof(ver));
+	if (!pin || !strcmp(pin, "true") || !strcmp(pin, "Binary"))
+		return sp_buf_printf(out, err, "Binary:%s", ver);
+	if (!strcmp(pin, "API"))
+		return sp_buf_printf(out, err, "API:%s", ver);
+	size_t part = 0;
+	int rc = 0;
+	for (const char *p = pin; *p && !rc; p++) {
+		if (*p == 'x') {
+			rc = sp_buf_printf(out, err, "%u", part < v->nparts ? v->parts[part] : 0);
+			part++;
+		} else {
+			rc = sp_buf_append(out, p, 1, err);
+		}
+	}
+	return rc;
+}
+
+static const solver_build *env_find(const solver__cand *cd, const char *name)
+{
+	for (size_t i = 0; i < cd->nenv; i++)
+		if (!strcmp(cd->env[i]->name, name))
+			return cd->env[i];
+	return NULL;
+}
+
+/* Does some build of a name among b's build requirements pass an option on
+ * (Strong)? Only then is a recipe's default build worth a sub-solve. */
+static bool env_may_inherit(state *s, const solver_build *b)
+{
+	for (size_t i = 0; i < b->nbuild_reqs; i++)
+		for (size_t r = 0; r < s->o->nrepos; r++) {
+			const solver_build *const *bs = NULL;
+			size_t nb = 0;
+			sp_error e = {0};
+			const solver_repo *repo = &s->o->repos[r];
+			if (repo->ops->builds(repo->self, b->build_reqs[i].name, &bs, &nb, &e))
+				continue;
+			for (size_t k = 0; k < nb; k++)
+				for (size_t o = 0; o < bs[k]->noptions; o++)
+					if (!bs[k]->options[o].is_pkg &&
+					    bs[k]->options[o].inheritance == SOLVER_INHERIT_STRONG)
+						return true;
+		}
+	return false;
+}
+
+/* The install requirements of candidate cd as they apply:
+ * - fromBuildEnv: pinned to the version in its build environment (the
+ *   sub-solve of a build from source or of a recipe's default build), or,
+ *   for a published build, to the version its pkg option records; left as
+ *   written when neither knows the package;
+ * - var requests with fromBuildEnv take the build's own option value;
+ * - a Strong var option of a package in its build environment adds
+ *   "pkg.var/value" (SPK writes these into a build's spec when it builds
+ *   it; published specs carry them already). */
+static int cand_reqs(state *s, solver__cand *cd)
+{
+	if (cd->reqs_state)
+		return 0;
+	cd->reqs_state = 1;
+	const solver_build *b = cd->b;
+	cd->reqs = b->reqs;
+	cd->nreqs = b->nreqs;
+	if (cd->kind == K_EMBED)
+		return 0;
+	bool pins = false;
+	for (size_t i = 0; i < b->nreqs; i++)
+		pins = pins || b->reqs[i].from_build_env;
+	bool recipe_env = cd->kind == K_BUILD && b->is_recipe && b->nbuild_reqs &&
+			  (pins || env_may_inherit(s, b));
+	if (recipe_env && cd->fs_state == 0) {
+		int rc = subsolve(s, cd);
+		if (rc)
+			return rc;
+	}
+	size_t nstrong = 0;
+	for (size_t i = 0; i < cd->nenv; i++)
+		for (size_t o = 0; o < cd->env[i]->noptions; o++)
+			nstrong += !cd->env[i]->options[o].is_pkg &&
+				   cd->env[i]->options[o].inheritance == SOLVER_INHERIT_STRONG;
+	if (!pins && !nstrong)
+		return 0;
+	solver_request *v = solver_arena_array(s->a, b->nreqs + nstrong + 1, sizeof(*v), s->err);
+	if (!v)
+		return s->err->code;
+	size_t n = 0;
+	int rc = 0;
+	for (size_t i = 0; i < b->nreqs && !rc; i++) {
+		const solver_request *r = &b->reqs[i];
+		v[n] = *r;
+		if (!r->from_build_env) {
+			n++;
+			continue;
+		}
+		if (r->kind == SOLVER_REQ_VAR) {
+			/* the value this build used: its own option of that name */
+			const char *full = r->var_pkg ? NULL : r->var;
+			const solver_option *opt = full ? find_opt(b, full) : NULL;
+			if (!opt && r->var_pkg) {
+				const solver_build *dep = env_find(cd, r->var_pkg);
+				char nm[300];
+				snprintf(nm, sizeof(nm), "%s.%s", r->var_pkg, r->var);
+				opt = find_opt(b, nm);
+				if (!opt && dep)
+					opt = find_opt(dep, r->var);
+				if (!opt && !strcmp(r->var_pkg, b->name))
+					opt = find_opt(b, r->var);
+			}
+			const char *val =
+			    opt ? (cd->kind == K_FROMSRC ? root_value(s, b, opt) : opt->value)
+				: NULL;
+			if (!val || !*val)
+				continue; /* nothing to pin it to: dropped */
+			v[n].value = val;
+			char t[600];
+			snprintf(t, sizeof(t), "%s%s%s/%s", r->var_pkg ? r->var_pkg : "",
+				 r->var_pkg ? "." : "", r->var, val);
+			if (!(v[n].text = solver_arena_strdup(s->a, t, s->err)))
+				return s->err->code;
+			n++;
+			continue;
+		}
+		solver_version pv;
+		const solver_version *ver = NULL;
+		const solver_build *dep = env_find(cd, r->name);
+		if (dep) {
+			ver = &dep->version;
+		} else if (cd->kind == K_BUILD && !b->is_recipe) {
+			const solver_option *opt = find_opt(b, r->name);
+			sp_error e = {0};
+			if (opt && opt->is_pkg &&
+			    !solver_version_parse(&pv, s->a, opt->value, strlen(opt->value), NULL,
+						  &e))
+				ver = &pv;
+		}
+		if (!ver) {
+			n++; /* not in the build environment: as written */
+			continue;
+		}
+		sp_buf t = {0};
+		sp_error e = {0};
+		solver_range pr;
+		if (render_pin(&t, r->pin, ver, &e) == 0 &&
+		    solver_range_parse(&pr, s->a, t.data, t.len, NULL, &e) == 0) {
+			v[n].range = pr;
+			sp_buf tx = {0};
+			if (sp_buf_printf(&tx, &e, "%s/%s", r->name, t.data) == 0)
+				v[n].text = solver_arena_strdup(s->a, tx.data, &e);
+			sp_buf_free(&tx);
+			if (!v[n].text)
+				v[n].text = r->text;
+		}
+		/* a pin that does not render to a range stays as written */
+		sp_buf_free(&t);
+		n++;
+	}
+	if (rc)
+		return rc;
+	/* strong options of the build environment */
+	for (size_t i = 0; i < cd->nenv; i++) {
+		const solver_build *dep = cd->env[i];
+		for (size_t o = 0; o < dep->noptions; o++) {
+			const solver_option *opt = &dep->options[o];
+			if (opt->is_pkg || opt->inheritance != SOLVER_INHERIT_STRONG ||
+			    !*opt->value)
+				continue;
+			char t[600];
+			snprintf(t, sizeof(t), "%s.%s/%s", dep->name, opt->name, opt->value);
+			if ((rc =
+				 solver_request_parse_var(&v[n], s->a, t, strlen(t), NULL, s->err)))
+				return sp_error_prefix(s->err, "inherited option of %s", dep->name);
+			n++;
+		}
+	}
+	cd->reqs = v;
+	cd->nreqs = n;
 	return 0;
 }
 
@@ -1441,7 +1830,9 @@ static int assign(state *s, int X, int c, int L, uint64_t *conf, solver__reason 
 				if ((rc = force_embedded(s, X, c, &b->components[m].embedded[i], L,
 							 conf, why)))
 					return rc;
-	if ((rc = add_reqs_of(s, X, c, b->reqs, b->nreqs, src, conf, why)))
+	solver__cand *cm = &n->cands[c];
+	if ((rc = cand_reqs(s, cm)) ||
+	    (rc = add_reqs_of(s, X, c, cm->reqs, cm->nreqs, src, conf, why)))
 		return rc;
 	return add_comp_reqs(s, X, c, n->comps, src, conf, why);
 }
@@ -1665,6 +2056,7 @@ enum {
 	F_VAR,
 	F_VARREQ,
 	F_VARCLASH,
+	F_UNUSABLE,
 };
 
 typedef struct fact {
@@ -1959,9 +2351,17 @@ static int encode(enc *e, vreq **vout, size_t *nvout)
 					continue;
 				}
 			}
+			if (cand_bad(s, cd)) {
+				base.kind = F_UNUSABLE;
+				if ((rc = clause(e, base, false, 1, -g)))
+					return rc;
+				continue;
+			}
 			const solver_build *b = cd->b;
-			for (size_t k = 0; k < b->nreqs; k++) {
-				const solver_request *r = &b->reqs[k];
+			if ((rc = cand_reqs(s, cd)))
+				return rc;
+			for (size_t k = 0; k < cd->nreqs; k++) {
+				const solver_request *r = &cd->reqs[k];
 				if (r->kind == SOLVER_REQ_VAR) {
 					if ((rc = GROW(v, nvr, capv, s->err)))
 						return rc;
@@ -2195,6 +2595,10 @@ static int fact_line(state *s, enc *e, const fact *f, sp_buf *b)
 		return sp_buf_printf(b, s->err,
 				     "%s is a source package (used only when requested with /src)",
 				     ident(s, f->name, f->cand, id, sizeof(id)));
+	case F_UNUSABLE:
+		return sp_buf_printf(b, s->err, "%s cannot be used: %s",
+				     ident(s, f->name, f->cand, id, sizeof(id)),
+				     s->names[f->name].cands[f->cand].bad_why);
 	case F_FROMSRC:
 		return sp_buf_printf(b, s->err, "%s cannot be built: %s",
 				     ident(s, f->name, f->cand, id, sizeof(id)),
@@ -2569,9 +2973,14 @@ static int build_result(state *s, solver_result *res)
 		it->components = comps;
 		it->ncomponents = nc;
 		/* options: for a build from source, defaults overridden by vars */
-		if (cd->kind != K_EMBED && cd->b->noptions) {
+		size_t ninh = 0; /* options a build from source inherits */
+		for (size_t e = 0; cd->kind == K_FROMSRC && e < cd->nenv; e++)
+			for (size_t o = 0; o < cd->env[e]->noptions; o++)
+				ninh += !cd->env[e]->options[o].is_pkg &&
+					cd->env[e]->options[o].inheritance != SOLVER_INHERIT_WEAK;
+		if (cd->kind != K_EMBED && cd->b->noptions + ninh) {
 			solver_opt *opts =
-			    solver_arena_array(s->a, cd->b->noptions, sizeof(*opts), s->err);
+			    solver_arena_array(s->a, cd->b->noptions + ninh, sizeof(*opts), s->err);
 			if (!opts) {
 				rc = s->err->code;
 				break;
@@ -2579,15 +2988,30 @@ static int build_result(state *s, solver_result *res)
 			for (size_t o = 0; o < cd->b->noptions; o++) {
 				opts[o].name = cd->b->options[o].name;
 				opts[o].value = cd->b->options[o].value;
-				if (cd->kind == K_FROMSRC && !cd->b->options[o].is_pkg)
+				if (cd->kind == K_FROMSRC)
 					for (size_t v = 0; v < s->nvcons; v++)
 						if (!strcmp(s->vcons[v].var, opts[o].name) &&
 						    (!s->vcons[v].pkg ||
 						     !strcmp(s->vcons[v].pkg, n->name)))
 							opts[o].value = s->vcons[v].value;
 			}
+			/* Strong and StrongForBuildOnly options of its build
+			 * environment become its build options ("pkg.var") */
+			size_t no = cd->b->noptions;
+			for (size_t e = 0; ninh && e < cd->nenv; e++)
+				for (size_t o = 0; o < cd->env[e]->noptions; o++) {
+					const solver_option *eo = &cd->env[e]->options[o];
+					if (eo->is_pkg || eo->inheritance == SOLVER_INHERIT_WEAK)
+						continue;
+					char t[300];
+					snprintf(t, sizeof(t), "%s.%s", cd->env[e]->name, eo->name);
+					opts[no].name = solver_arena_strdup(s->a, t, s->err);
+					opts[no].value = eo->value;
+					if (!opts[no++].name)
+						rc = s->err->code;
+				}
 			it->options = opts;
-			it->noptions = cd->b->noptions;
+			it->noptions = no;
 		}
 		/* requested by, newest constraint last */
 		int ks[256];
@@ -2692,8 +3116,13 @@ int solver_solve(solver_result **out, const solver_options *o, sp_error *err)
 		if (rc)
 			break;
 	}
-	for (size_t i = 0; !rc && i < o->nrequests; i++)
-		rc = add_req(&st, &o->requests[i], -1, -1, src_one(-1), -1, -1, conf, &why);
+	/* var requests first: what a build from source is built with (and
+	 * whether its required options have values) depends on all of them */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; !rc && i < o->nrequests; i++)
+			if ((o->requests[i].kind == SOLVER_REQ_VAR) == (pass == 0))
+				rc = add_req(&st, &o->requests[i], -1, -1, src_one(-1), -1, -1,
+					     conf, &why);
 	char *core = NULL;
 	if (rc == 0) {
 		int verdict = -1;
@@ -2758,11 +3187,13 @@ int solver_solve(solver_result **out, const solver_options *o, sp_error *err)
 	free(st.ngs);
 	free(st.pool);
 	free(st.pref);
+	free(st.memo);
 	free(core);
 	*out = res;
 	return rc;
 fail:
 	free(st.pref);
+	free(st.memo);
 	for (size_t i = 0; i < st.nnames; i++)
 		for (size_t c = 0; c < st.names[i].ncands; c++)
 			free(st.names[i].cands[c].ng);

@@ -51,7 +51,17 @@ typedef struct solver__cand {
 	bool deprecated, prerelease, is_source;
 	int fs_state; /* K_FROMSRC sub-solve: 0 unknown, 1 ok, -1 fails */
 	const char *fs_why;
-	int *ng; /* learned conflicts (nogood ids) this candidate is part of */
+	/* the build environment it is (or was taken to be) built in: from the
+	 * sub-solve of a build from source or of a recipe's default build */
+	const solver_build *const *env;
+	size_t nenv;
+	/* install.requirements as they apply: fromBuildEnv pinned, strong
+	 * options of the build environment added (see cand_reqs) */
+	const solver_request *reqs;
+	size_t nreqs;
+	int reqs_state;	     /* 0 not computed yet, 1 computed */
+	const char *bad_why; /* unusable (a required option has no value) */
+	int *ng;	     /* learned conflicts (nogood ids) this candidate is part of */
 	size_t nng, capng;
 } solver__cand;
 
@@ -102,6 +112,7 @@ enum {
 	R_SUBTREE,	/* cand was tried, then child failed */
 	R_LIMIT,	/* details dropped to bound memory */
 	R_ROOT_WIPEOUT, /* a command-line request leaves nothing (kids) */
+	R_UNUSABLE,	/* cand cannot be used at all: detail */
 };
 
 typedef struct solver__reason {

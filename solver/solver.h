@@ -193,6 +193,8 @@ typedef struct solver_request {
 	solver_prerelease prerelease;
 	int compat_rule;     /* default rule for bare versions: API or BINARY */
 	bool from_build_env; /* fromBuildEnv was given (see docs/spec.md) */
+	const char *pin;     /* its value as written ("x.x", "~x.x", "Binary",
+			      * "API", "true"), or NULL */
 	/* SOLVER_REQ_VAR: "var/value", "var=value" or "pkg.var/value" */
 	const char *var_pkg; /* NULL for a global var */
 	const char *var;
@@ -215,6 +217,13 @@ bool solver_name_valid(const char *s, size_t n);
 
 /* ------------------------------------------------------ package builds */
 
+/* How a var option passes to packages built against this one. */
+typedef enum {
+	SOLVER_INHERIT_WEAK = 0,	 /* not at all (the default) */
+	SOLVER_INHERIT_STRONG_BUILD = 1, /* StrongForBuildOnly: their build options */
+	SOLVER_INHERIT_STRONG = 2,	 /* Strong: build options and install requirements */
+} solver_inheritance;
+
 /* One build option value of a build (build.options). */
 typedef struct solver_option {
 	const char *name;
@@ -223,6 +232,8 @@ typedef struct solver_option {
 	bool is_static;		    /* static: value cannot be changed */
 	const char *const *choices; /* allowed values, when given */
 	size_t nchoices;
+	solver_inheritance inheritance; /* var options */
+	bool required;			/* required: the value must not be empty */
 } solver_option;
 
 /* A package provided by another (install.embedded). */

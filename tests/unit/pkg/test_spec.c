@@ -146,8 +146,8 @@ static void test_full(void **st)
 	assert_int_equal(b->build_reqs[0].compat_rule, SOLVER_COMPAT_API);
 	assert_int_equal(s->nvariants, 2);
 	assert_string_equal(s->script, "cmake -S . -B build\ncmake --build build\n");
-	/* the fromBuildEnv var without a value is dropped (no build env here) */
-	assert_int_equal(b->nreqs, 5);
+	/* the fromBuildEnv var without a value takes the build's (solver) */
+	assert_int_equal(b->nreqs, 6);
 	assert_string_equal(b->reqs[0].name, "python");
 	assert_int_equal(b->reqs[0].compat_rule, SOLVER_COMPAT_BINARY);
 	assert_int_equal(b->reqs[1].include, SOLVER_INCLUDE_IF_PRESENT);
@@ -155,6 +155,18 @@ static void test_full(void **st)
 	assert_int_equal(b->reqs[3].kind, SOLVER_REQ_VAR);
 	assert_string_equal(b->reqs[3].var_pkg, "python");
 	assert_true(b->reqs[4].from_build_env);
+	assert_string_equal(b->reqs[4].pin, "x.x");
+	assert_null(b->reqs[3].pin);
+	assert_int_equal(b->reqs[5].kind, SOLVER_REQ_VAR);
+	assert_true(b->reqs[5].from_build_env);
+	assert_string_equal(b->reqs[5].var, "debug");
+	assert_string_equal(b->reqs[5].value, "");
+	assert_string_equal(b->reqs[5].pin, "true");
+	/* inheritance and required reach the solver's view of the options */
+	assert_int_equal(b->options[1].inheritance, SOLVER_INHERIT_STRONG);
+	assert_true(b->options[1].required);
+	assert_int_equal(b->options[0].inheritance, SOLVER_INHERIT_WEAK);
+	assert_false(b->options[0].required);
 	assert_int_equal(b->nembedded, 1);
 	assert_string_equal(b->embedded[0].name, "qt");
 	assert_int_equal(b->embedded[0].ncomponents, 1);

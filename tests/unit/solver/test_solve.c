@@ -822,6 +822,256 @@ static void test_build_order(void **st)
 	}
 }
 
+static solver_option *add_opt(solver_build *b, const char *name, const char *value)
+{
+	set_opt(b, name, value);
+	return (solver_option *)&b->options[b->noptions - 1];
+}
+
+/* A pkg option (a build dependency): recorded value, and its build
+ * request for recipes. */
+static void add_pkgopt(solver_build *b, const char *name, const char *value, const char *breq)
+{
+	add_opt(b, name, value)->is_pkg = true;
+	if (breq) {
+		sp_error e = {0};
+		solver_request *v = solver_arena_array(R.a, b->nbuild_reqs + 1, sizeof(*v), &e);
+		if (b->nbuild_reqs)
+			memcpy(v, b->build_reqs, b->nbuild_reqs * sizeof(*v));
+		v[b->nbuild_reqs] = parse_req(breq, SOLVER_COMPAT_API);
+		b->build_reqs = v;
+		b->nbuild_reqs++;
+	}
+}
+
+/* An install requirement with fromBuildEnv: pin. */
+static void add_pinned(solver_build *b, const char *req, const char *pin)
+{
+	sp_error e = {0};
+	solver_request *v = solver_arena_array(R.a, b->nreqs + 1, sizeof(*v), &e);
+	if (b->nreqs)
+		memcpy(v, b->reqs, b->nreqs * sizeof(*v));
+	v[b->nreqs] = parse_req(req, SOLVER_COMPAT_BINARY);
+	v[b->nreqs].from_build_env = true;
+	v[b->nreqs].pin = pin;
+	b->reqs = v;
+	b->nreqs++;
+}
+
+typedef struct scase {
+	const char *reqs[4];
+	const char *opt; /* "name=value" for --opt, or NULL */
+	bool allow;
+	const char *want; /* ids, or "!fragment" of the explanation */
+} scase;
+
+static void run_cases(const scase *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int rc;
+		solver_opt o = {0};
+		char nm[64] = "";
+		if (cases[i].opt) {
+			snprintf(nm, sizeof(nm), "%s", cases[i].opt);
+			*strchr(nm, '=') = '\0';
+			o.name = nm;
+			o.value = strchr(cases[i].opt, '=') + 1;
+		}
+		solver_result *r =
+		    solve_opts(cases[i].reqs, &o, cases[i].opt ? 1 : 0, cases[i].allow, &rc);
+		if (cases[i].want[0] == '!') {
+			if (rc != SOLVER_EUNSAT)
+				fail_msg("case %zu: expected no solution, got %s", i, ids(r));
+			if (!strstr(solver_result_explanation(r), cases[i].want + 1))
+				fail_msg("case %zu: explanation lacks '%s':\n%s", i,
+					 cases[i].want + 1, solver_result_explanation(r));
+		} else {
+			if (rc)
+				fail_msg("case %zu: unsat:\n%s", i, solver_result_explanation(r));
+			if (strcmp(ids(r), cases[i].want))
+				fail_msg("case %zu: got %s, want %s", i, ids(r), cases[i].want);
+		}
+		solver_result_free(r);
+	}
+}
+
+/* Var requests and --opt match pkg options (build dependencies) too. */
+static void test_pkg_options(void **st)
+{
+	(void)st;
+	reset();
+	add_pkgopt(mk0("a/1.0.0/PY37"), "python", "3.7.3", NULL);
+	add_pkgopt(mk0("a/1.0.0/PY39"), "python", "3.9.1", NULL);
+	solver_build *rb = mk0("r/1.0.0/DEF");
+	rb->is_recipe = true;
+	add_pkgopt(rb, "python", "3", "python/3");
+	mk0("python/3.9.1");
+	mk0("python/2.7.18");
+	static const scase cases[] = {
+	    {{"a"}, NULL, false, "a/1.0.0/PY39"},
+	    {{"a", "var:python/~3.7.0"}, NULL, false, "a/1.0.0/PY37"},
+	    {{"a", "var:a.python/<3.8"}, NULL, false, "a/1.0.0/PY37"},
+	    {{"a"}, "python=~3.7.0", false, "a/1.0.0/PY37"},
+	    {{"a"}, "python=3.7", false, "a/1.0.0/PY39"}, /* API: 3.9 is compatible */
+	    {{"a"}, "a.python=~3.9", false, "a/1.0.0/PY39"},
+	    {{"a", "var:python/4"},
+	     NULL,
+	     false,
+	     "!it was built against python/3.9.1, not python/4"},
+	    {{"a"}, "python=not a range", false, "!not a version range"},
+	    /* a recipe's default build: its default range must meet the value */
+	    {{"r"}, "python=3.9", false, "r/1.0.0/DEF"},
+	    {{"r"}, "python=~2.7", false, "!shares no version with ~2.7"},
+	    /* built from source with the value as its dependency's range */
+	    {{"r"}, "python=~2.7", true, "r/1.0.0/DEF*"},
+	};
+	run_cases(cases, sizeof(cases) / sizeof(cases[0]));
+	/* the build from source records the value it is built with */
+	int rc;
+	solver_opt o = {"python", "~2.7"};
+	solver_result *r = solve_opts((const char *const[]){"r", NULL}, &o, 1, true, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(solver_result_get(r, 0)->options[0].value, "~2.7");
+	solver_result_free(r);
+}
+
+/* required var options, and Strong inheritance into dependents. */
+static void test_required_and_inheritance(void **st)
+{
+	(void)st;
+	static const solver_inheritance kinds[] = {
+	    SOLVER_INHERIT_STRONG, SOLVER_INHERIT_STRONG_BUILD, SOLVER_INHERIT_WEAK};
+	for (size_t k = 0; k < 3; k++) {
+		reset();
+		add_opt(mk0("base/1.0.0/ON"), "flavor", "on")->inheritance = kinds[k];
+		add_opt(mk0("base/1.0.0/OFF"), "flavor", "off")->inheritance = kinds[k];
+		solver_build *top = mk("top/1.0.0/TOP", "base");
+		top->is_recipe = true;
+		add_pkgopt(top, "base", "", "base");
+		/* top's build environment has base/ON (tried first): built
+		 * against it, with Strong it needs flavor on at run time */
+		static const scase strong[] = {
+		    {{"top"}, NULL, false, "base/1.0.0/ON top/1.0.0/TOP"},
+		    {{"top", "base/1.0.0/OFF"},
+		     NULL,
+		     false,
+		     "!its option flavor is off, not on, but top/1.0.0/TOP requests "
+		     "base.flavor/on"},
+		    /* built from source against base/OFF instead */
+		    {{"top", "base/1.0.0/OFF"},
+		     "flavor=off",
+		     true,
+		     "base/1.0.0/OFF top/1.0.0/TOP*"},
+		};
+		static const scase weak[] = {
+		    {{"top", "base/1.0.0/OFF"}, NULL, false, "base/1.0.0/OFF top/1.0.0/TOP"},
+		};
+		if (kinds[k] == SOLVER_INHERIT_STRONG)
+			run_cases(strong, sizeof(strong) / sizeof(strong[0]));
+		else
+			run_cases(weak, 1);
+		/* built from source: the inherited option is one of its build
+		 * options, unless the inheritance is Weak */
+		int rc;
+		add_opt(top, "abi", "")->required = true; /* no default build now */
+		solver_opt o = {"flavor", "off"};
+		solver_result *r = solve_opts(
+		    (const char *const[]){"top", "base/1.0.0/OFF", "var:top.abi/x", NULL}, &o, 1,
+		    true, &rc);
+		assert_int_equal(rc, 0);
+		const solver_resolved *t = solver_result_get(r, 1);
+		assert_true(t->from_source);
+		bool inherited = false;
+		for (size_t i = 0; i < t->noptions; i++)
+			inherited = inherited || (!strcmp(t->options[i].name, "base.flavor") &&
+						  !strcmp(t->options[i].value, "off"));
+		assert_int_equal(inherited, kinds[k] != SOLVER_INHERIT_WEAK);
+		solver_result_free(r);
+	}
+	reset();
+	add_opt(mk0("pub/1.0.0/EMPTY"), "abi", "")->required = true;
+	add_opt(mk0("pub/0.9.0/SET"), "abi", "cp39")->required = true;
+	solver_build *rc = mk0("rec/1.0.0/DEF");
+	rc->is_recipe = true;
+	add_opt(rc, "abi", "")->required = true;
+	static const scase req[] = {
+	    {{"pub"}, NULL, false, "pub/0.9.0/SET"},
+	    {{"pub/1"},
+	     NULL,
+	     false,
+	     "!pub/1.0.0/EMPTY cannot be used: its required option abi has no value"},
+	    {{"rec"}, NULL, false, "!its required option abi has no default value"},
+	    {{"rec"},
+	     NULL,
+	     true,
+	     "!its required option abi has no value (give one: --opt abi=VALUE"},
+	    {{"rec"}, "abi=cp39", true, "rec/1.0.0/DEF*"},
+	    {{"rec", "var:rec.abi/cp311"}, NULL, true, "rec/1.0.0/DEF*"},
+	};
+	run_cases(req, sizeof(req) / sizeof(req[0]));
+}
+
+/* fromBuildEnv: pinned to the version in the build environment. */
+static void test_from_build_env(void **st)
+{
+	(void)st;
+	static const struct {
+		const char *pin, *want; /* the pinned request, as requested_by shows it */
+	} pins[] = {
+	    {"x.x", "python/3.7"},
+	    {"~x.x", "python/~3.7"},
+	    {"x.x.x", "python/3.7.3"},
+	    {"x.x.x.x", "python/3.7.3.0"},
+	    {"Binary", "python/Binary:3.7.3"},
+	    {"true", "python/Binary:3.7.3"},
+	    {"API", "python/API:3.7.3"},
+	    {">=x", "python/>=3"},
+	};
+	for (size_t i = 0; i < sizeof(pins) / sizeof(pins[0]); i++) {
+		reset();
+		mk0("python/3.7.3");
+		mk0("python/3.7.9");
+		mk0("python/3.9.1");
+		/* a published build records the version it was built against */
+		solver_build *b = mk0("lib/1.0.0/B37");
+		add_pkgopt(b, "python", "3.7.3", NULL);
+		add_pinned(b, "python", pins[i].pin);
+		int rc;
+		solver_result *r =
+		    solve_opts((const char *const[]){"lib", NULL}, NULL, 0, false, &rc);
+		assert_int_equal(rc, 0);
+		const solver_resolved *py = solver_result_get(r, 1);
+		if (!strstr(py->requested_by, pins[i].want))
+			fail_msg("pin %s: requested by '%s', want %s", pins[i].pin,
+				 py->requested_by, pins[i].want);
+		solver_result_free(r);
+	}
+	reset();
+	mk0("python/3.7.3");
+	mk0("python/3.9.1");
+	solver_build *pub = mk0("lib/1.0.0/B37");
+	add_pkgopt(pub, "python", "3.7.3", NULL);
+	add_pinned(pub, "python", "x.x");
+	/* a recipe's default build: pinned by solving its build environment */
+	solver_build *rec = mk0("tool/1.0.0/DEF");
+	rec->is_recipe = true;
+	add_pkgopt(rec, "python", "3", "python/3");
+	add_pinned(rec, "python", "~x.x");
+	/* a package not in the build environment: as written */
+	solver_build *other = mk0("other/1.0.0/OTH");
+	add_pinned(other, "python/3.7", "x.x");
+	static const scase cases[] = {
+	    {{"lib"}, NULL, false, "lib/1.0.0/B37 python/3.7.3/BLD"},
+	    {{"lib", "python/3.9"}, NULL, false, "!python/3.9"},
+	    {{"tool"}, NULL, false, "python/3.9.1/BLD tool/1.0.0/DEF"},
+	    {{"tool", "python/=3.7.3"}, NULL, false, "!python/~3.9"},
+	    /* built from source against 3.7 (the option asks for it) */
+	    {{"tool", "python/=3.7.3"}, "python=~3.7.0", true, "python/3.7.3/BLD tool/1.0.0/DEF*"},
+	    {{"other"}, NULL, false, "other/1.0.0/OTH python/3.7.3/BLD"},
+	};
+	run_cases(cases, sizeof(cases) / sizeof(cases[0]));
+}
+
 static void test_brute_force(void **st)
 {
 	(void)st;
@@ -923,16 +1173,18 @@ static int teardown(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_newest),	  cmocka_unit_test(test_backtrack),
-	    cmocka_unit_test(test_deep_backjump), cmocka_unit_test(test_unsat_explained),
-	    cmocka_unit_test(test_root_conflict), cmocka_unit_test(test_missing),
-	    cmocka_unit_test(test_if_present),	  cmocka_unit_test(test_deprecated),
-	    cmocka_unit_test(test_prerelease),	  cmocka_unit_test(test_vars),
-	    cmocka_unit_test(test_components),	  cmocka_unit_test(test_embedded),
-	    cmocka_unit_test(test_source),	  cmocka_unit_test(test_allow_builds),
-	    cmocka_unit_test(test_cycles),	  cmocka_unit_test(test_repos),
-	    cmocka_unit_test(test_dot_and_limit), cmocka_unit_test(test_brute_force),
-	    cmocka_unit_test(test_solve_order),	  cmocka_unit_test(test_build_order),
+	    cmocka_unit_test(test_newest),	   cmocka_unit_test(test_backtrack),
+	    cmocka_unit_test(test_deep_backjump),  cmocka_unit_test(test_unsat_explained),
+	    cmocka_unit_test(test_root_conflict),  cmocka_unit_test(test_missing),
+	    cmocka_unit_test(test_if_present),	   cmocka_unit_test(test_deprecated),
+	    cmocka_unit_test(test_prerelease),	   cmocka_unit_test(test_vars),
+	    cmocka_unit_test(test_components),	   cmocka_unit_test(test_embedded),
+	    cmocka_unit_test(test_source),	   cmocka_unit_test(test_allow_builds),
+	    cmocka_unit_test(test_cycles),	   cmocka_unit_test(test_repos),
+	    cmocka_unit_test(test_dot_and_limit),  cmocka_unit_test(test_brute_force),
+	    cmocka_unit_test(test_solve_order),	   cmocka_unit_test(test_build_order),
+	    cmocka_unit_test(test_pkg_options),	   cmocka_unit_test(test_required_and_inheritance),
+	    cmocka_unit_test(test_from_build_env),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }
