@@ -373,7 +373,9 @@ static int drop_verify(const creds *c, sp_error *err)
 static int open_beneath(int *out, int storefd, const char *rel, int flags, sp_error *err)
 {
 	struct open_how how = {
-	    .flags = (uint64_t)(flags | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC),
+	    /* no O_NOFOLLOW: RESOLVE_NO_SYMLINKS refuses a final symlink too,
+	     * with ELOOP rather than ENOTDIR */
+	    .flags = (uint64_t)(flags | O_DIRECTORY | O_CLOEXEC),
 	    .resolve = RESOLVE_SAFE,
 	};
 	int fd = (int)syscall(SYS_openat2, storefd, rel, &how, sizeof(how));

@@ -70,6 +70,11 @@ int spfs_enter__parse(spfs_enter_args *out, int argc, char **argv, sp_error *err
 			break;
 		if (strcmp(a, "--") == 0)
 			break;
+		if (strncmp(a, "--", 2) != 0) {
+			sp_error_set(err, SP_EINVALID, "the command must follow '--' (got '%.40s')",
+				     a);
+			goto fail;
+		}
 		const char *v = value(argc, argv, i);
 		if (strcmp(a, "--empty") == 0) {
 			if (out->lower_count == SPFS_ENTER_MAX_LOWERS)

@@ -851,6 +851,12 @@ static int child_main(void *arg)
 		sp_error_set(&err, SP_ENOMEM, "the command line and environment are too long");
 		child_fail(c->status_fd, SPFS_RUN_ESETUP, &err);
 	}
+	/* Not root: no inherited descriptor beyond 0-2 reaches the command,
+	 * as with spfs-enter (docs/runtime.md). */
+	if (plan->rootless && close_range(3, ~0u, CLOSE_RANGE_CLOEXEC) < 0) {
+		sp_error_errno(&err, "close_range");
+		child_fail(c->status_fd, SPFS_RUN_ESETUP, &err);
+	}
 	sigprocmask(SIG_SETMASK, c->oldmask, NULL);
 	execvpe(v[0], v, envp);
 	int e = errno;
