@@ -63,11 +63,6 @@ host_mounts() { grep -E " /spfs | $T" /proc/self/mountinfo | sed 's/^[0-9]* [0-9
 BEFORE=$(host_mounts)
 no_leak() { expect_eq "$(host_mounts)" "$BEFORE" "mount table outside unchanged: $1"; }
 
-# Under ASan the helper is an ASan binary: a secure-exec (file capabilities)
-# process still runs, but LeakSanitizer cannot trace it; leaks are checked
-# by the other tests.
-if ldd "$ENTER" 2>/dev/null | grep -q libasan; then export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0; fi
-
 MODES=(helper)
 if probe=$(as_user unshare -Ur -m true 2>&1); then MODES+=(rootless); else
 	echo "note: rootless checks skipped, unprivileged user namespaces are refused: $probe"
