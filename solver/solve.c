@@ -1519,6 +1519,9 @@ static uint64_t comps_wanted(const state *s, int X, int c)
 static int add_req(state *s, const solver_request *req, int src_name, int src_cand, solver__src src,
 		   int exact_cand, int target, uint64_t *conf, solver__reason **why);
 static const char *ident(state *s, int X, int c, char *buf, size_t n);
+static int stub_of(state *s, int E, int X, int c, const solver_embedded *em);
+static int add_comp_embedded(state *s, int Y, int y, uint64_t add, solver__src src, uint64_t *conf,
+			     solver__reason **why);
 
 static int add_reqs_of(state *s, int X, int c, const solver_request *reqs, size_t n,
 		       solver__src src, uint64_t *conf, solver__reason **why)
@@ -1605,6 +1608,48 @@ static int add_vreq(state *s, const solver_request *req, const char *pkg, const 
 	return 0;
 }
 
+/* The embedded packages of components in `add` of Y's candidate y, selected
+ * after Y was chosen: each becomes a constraint that its name be exactly
+ * the stand-in Y provides (from the levels of Y and of the request that
+ * selected the component, so backjumping and learned conflicts stay
+ * exact). */
+static int add_comp_embedded(state *s, int Y, int y, uint64_t add, solver__src src, uint64_t *conf,
+			     solver__reason **why)
+{
+	const solver_build *b = s->names[Y].cands[y].b;
+	for (size_t m = 0; m < b->ncomponents && m < 64; m++) {
+		if (!(add >> m & 1))
+			continue;
+		const solver_component *cp = &b->components[m];
+		for (size_t i = 0; i < cp->nembedded; i++) {
+			int E = find_name(s, cp->embedded[i].name);
+			int st = E >= 0 ? stub_of(s, E, Y, y, &cp->embedded[i]) : -1;
+			if (st < 0)
+				return sp_error_set(s->err, SP_ERROR,
+						    "internal: no embedded candidate for %s",
+						    cp->embedded[i].name);
+			solver_request *r = solver_arena_alloc(s->a, sizeof(*r), s->err);
+			if (!r)
+				return s->err->code;
+			char v[128], tmp[400];
+			snprintf(tmp, sizeof(tmp), "%s/%s (embedded in component %s)",
+				 cp->embedded[i].name,
+				 solver_version_str(&cp->embedded[i].version, v, sizeof(v)),
+				 cp->name);
+			r->kind = SOLVER_REQ_PKG;
+			r->name = s->names[E].name;
+			r->compat_rule = SOLVER_COMPAT_BINARY;
+			r->prerelease = SOLVER_PRERELEASE_INCLUDE;
+			if (!(r->text = solver_arena_strdup(s->a, tmp, s->err)))
+				return s->err->code;
+			int rc = add_req(s, r, Y, y, src, st, E, conf, why);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 /* Adds one request with its source; returns 1 on a conflict (conf gets
  * the levels involved, why the reason), 0 when fine, <0 on error. */
 static int add_req(state *s, const solver_request *req, int src_name, int src_cand, solver__src src,
@@ -1665,7 +1710,9 @@ static int add_req(state *s, const solver_request *req, int src_name, int src_ca
 					return rc;
 				y->comps = m;
 				solver__src s2 = src_merge(src, y->level);
-				return add_comp_reqs(s, Y, y->assigned, add, s2, conf, why);
+				if ((rc = add_comp_reqs(s, Y, y->assigned, add, s2, conf, why)))
+					return rc;
+				return add_comp_embedded(s, Y, y->assigned, add, s2, conf, why);
 			}
 		}
 		return 0;

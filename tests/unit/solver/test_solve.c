@@ -1072,6 +1072,51 @@ static void test_from_build_env(void **st)
 	run_cases(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
+/* A component's embedded packages apply whenever the component is
+ * selected, also by a request that comes after its package was chosen. */
+static void test_component_embedded(void **st)
+{
+	(void)st;
+	reset();
+	solver_build *m = mk0("maya/2024.0.0");
+	solver_component *c = default_comps(1);
+	c[2].name = "lib";
+	sp_error e = {0};
+	solver_embedded *em = solver_arena_array(R.a, 1, sizeof(*em), &e);
+	em->name = "half";
+	assert_int_equal(solver_version_parse(&em->version, R.a, "2.1.0", 5, NULL, &e), 0);
+	c[2].embedded = em;
+	c[2].nembedded = 1;
+	m->components = c;
+	m->ncomponents = 3;
+	mk("tool/1.0.0", "maya:lib");
+	mk("late/1.0.0", "zz");
+	mk("zz/1.0.0", "maya:lib");
+	mk0("half/3.0.0");
+	static const scase cases[] = {
+	    {{"maya"}, NULL, false, "maya/2024.0.0/BLD"},
+	    {{"maya:lib"}, NULL, false, "half/2.1.0/embedded maya/2024.0.0/BLD"},
+	    /* maya chosen first (run), lib selected afterwards by tool */
+	    {{"maya", "tool"}, NULL, false, "half/2.1.0/embedded maya/2024.0.0/BLD tool/1.0.0/BLD"},
+	    {{"maya", "late"},
+	     NULL,
+	     false,
+	     "half/2.1.0/embedded late/1.0.0/BLD maya/2024.0.0/BLD zz/1.0.0/BLD"},
+	    /* and no other build of half can be used alongside */
+	    {{"maya", "half/3", "tool"}, NULL, false, "!half"},
+	    {{"half/3", "maya"}, NULL, false, "half/3.0.0/BLD maya/2024.0.0/BLD"},
+	};
+	run_cases(cases, sizeof(cases) / sizeof(cases[0]));
+	/* the stand-in says where it comes from */
+	int rc;
+	solver_result *r =
+	    solve_opts((const char *const[]){"maya", "tool", NULL}, NULL, 0, false, &rc);
+	assert_int_equal(rc, 0);
+	assert_string_equal(solver_result_get(r, 0)->embedded_in, "maya/2024.0.0/BLD");
+	assert_non_null(strstr(solver_result_get(r, 0)->requested_by, "maya/2024.0.0/BLD"));
+	solver_result_free(r);
+}
+
 static void test_brute_force(void **st)
 {
 	(void)st;
@@ -1184,7 +1229,7 @@ int main(void)
 	    cmocka_unit_test(test_dot_and_limit),  cmocka_unit_test(test_brute_force),
 	    cmocka_unit_test(test_solve_order),	   cmocka_unit_test(test_build_order),
 	    cmocka_unit_test(test_pkg_options),	   cmocka_unit_test(test_required_and_inheritance),
-	    cmocka_unit_test(test_from_build_env),
+	    cmocka_unit_test(test_from_build_env), cmocka_unit_test(test_component_embedded),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }
