@@ -986,8 +986,11 @@ static int cmd_env(const args *a)
 	if (!specs)
 		return EXIT_USAGE;
 	size_t ns = 0;
+	/* environment operations apply in solve order (then by priority) */
 	for (size_t i = 0; i < nres; i++) {
-		const solver_resolved *it = solver_result_get(res, i);
+		const solver_resolved *it = solver_result_get_ordered(res, i);
+		if (!it)
+			break;
 		if (it->from_source) {
 			char v[256];
 			fprintf(stderr,

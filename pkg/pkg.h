@@ -350,8 +350,9 @@ int pkg_repo_layers(sp_digest **out, size_t *n, pkg_repo *r, const solver_result
 		    sp_error *err);
 
 /* The environment of a solved set of builds, as `spk env` sets it: each
- * build's install.environment operations in the given order, builds with a
- * lower `priority` (default 50) first (set, append,
+ * build's install.environment operations, builds in the given order (spk
+ * env and builds give solve order, solver_result_get_ordered) except that
+ * builds with a lower `priority` (default 50) go first (set, append,
  * prepend with their separators; default ':'; $VAR and ${VAR} in values
  * expanded), then SPK_PKG_<NAME>=name/version/build and
  * SPK_PKG_<NAME>_VERSION for each. Applied to this process's environment

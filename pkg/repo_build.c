@@ -669,11 +669,11 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 		if (!specs)
 			return err->code;
 		size_t k = 0;
+		/* in solve order, as spk env applies them */
 		for (size_t i = 0; i < ne; i++) {
+			const solver_resolved *it = solver_result_get_ordered(env, i);
 			const pkg_spec *sp =
-			    solver_result_get(env, i)->from_source
-				? NULL
-				: pkg_repo_spec_of(r, solver_result_get(env, i)->build);
+			    !it || it->from_source ? NULL : pkg_repo_spec_of(r, it->build);
 			if (sp)
 				specs[k++] = sp;
 		}

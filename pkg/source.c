@@ -919,7 +919,7 @@ static int collect_script(const pkg_source_decl *sd, const char *stage, const ch
 
 /* Every entry below fd (at rel below the source root): symbolic links stay
  * inside; nothing but files, directories and links. */
-static int check_tree(int fd, const char *rel, int depth, size_t *count, sp_error *err)
+static int check_tree(int rootfd, int fd, const char *rel, int depth, size_t *count, sp_error *err)
 {
 	if (depth > MAX_DEPTH)
 		return sp_error_set(err, SP_EINVALID, "%s: nested deeper than %d directories", rel,
@@ -956,13 +956,30 @@ static int check_tree(int fd, const char *rel, int depth, size_t *count, sp_erro
 				break;
 			}
 			target[l] = '\0';
-			if (pkg__source_check_symlink(sub, target, why, sizeof(why)))
+			if (pkg__source_check_symlink(sub, target, why, sizeof(why))) {
 				rc =
 				    sp_error_set(err, SP_EINVALID, "symbolic link %s %s", sub, why);
+				break;
+			}
+			/* each link stays inside on its own; followed through the
+			 * others, too (a dangling one is fine) */
+			struct open_how how = {
+			    .flags = O_PATH | O_CLOEXEC,
+			    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+			};
+			int lfd = (int)syscall(SYS_openat2, rootfd, sub, &how, sizeof(how));
+			if (lfd >= 0)
+				close(lfd);
+			else if (errno == EXDEV || errno == ELOOP)
+				rc =
+				    sp_error_set(err, SP_EINVALID,
+						 "symbolic link %s points outside the sources when "
+						 "followed (target '%.200s', through other links)",
+						 sub, target);
 		} else if (S_ISDIR(st.st_mode)) {
 			_cleanup_close_ int sfd = -1;
 			if (!(rc = sp_open_dir_at(&sfd, fd, de->d_name, err)))
-				rc = check_tree(sfd, sub, depth + 1, count, err);
+				rc = check_tree(rootfd, sfd, sub, depth + 1, count, err);
 		} else if (!S_ISREG(st.st_mode)) {
 			rc = sp_error_set(err, SP_EINVALID,
 					  "%s is not a file, directory or symbolic link", sub);
@@ -1071,7 +1088,7 @@ int pkg_repo_make_source(pkg_source_result *res, pkg_repo *r, const pkg_spec *sp
 		}
 		/* whatever landed (a script or git too): links stay inside */
 		if (!rc)
-			rc = check_tree(dfd, base, 0, &count, err);
+			rc = check_tree(srcfd, dfd, base, 0, &count, err);
 		if (rc) {
 			char what[200];
 			if (sd->kind == PKG_SRC_SCRIPT)
@@ -1084,7 +1101,7 @@ int pkg_repo_make_source(pkg_source_result *res, pkg_repo *r, const pkg_spec *sp
 	}
 	/* nothing collected is a mistake, not an empty package */
 	size_t total = 0;
-	if (!rc && !(rc = check_tree(srcfd, "", 0, &total, err)) && total == 0)
+	if (!rc && !(rc = check_tree(srcfd, srcfd, "", 0, &total, err)) && total == 0)
 		rc = sp_error_set(err, SP_EINVALID,
 				  "%s: no source files collected for %s (the source package would "
 				  "be empty)",
