@@ -4,7 +4,8 @@
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config python3
       libssl-dev libuv1-dev libyaml-dev libcmocka-dev zlib1g-dev libarchive-dev
-      liblua5.4-dev libcurl4-openssl-dev clang-format)
+      liblua5.4-dev libcurl4-openssl-dev clang-format
+      libcap2-bin) # setcap: cmake --install of spfs-enter, tests/e2e/test_spfs_enter.sh
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
