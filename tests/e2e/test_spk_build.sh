@@ -129,6 +129,39 @@ expect_status 0 spk publish "$T/prio.yaml"
 expect_status 0 spk env aa-prio zz-prio -- sh -c 'echo $PRIO'
 expect_eq "$OUT" aa "priority 90 wins over the default 50"
 
+# environment operations apply in solve order: the command line's requests
+# in the order given, then what they bring in (so a name order, or any
+# other, gives other values here)
+cat >"$T/order.yaml" <<'YAML'
+pkg: aa-prepend/1.0.0
+install:
+  environment:
+    - prepend: ORDER_VAR
+      value: aa
+---
+pkg: zz-set/1.0.0
+install:
+  environment:
+    - set: ORDER_VAR
+      value: zz
+---
+pkg: mm-app/1.0.0
+install:
+  requirements:
+    - pkg: aa-prepend
+  environment:
+    - set: ORDER_VAR
+      value: mm
+YAML
+expect_status 0 spk publish "$T/order.yaml"
+unset ORDER_VAR
+expect_status 0 spk env zz-set aa-prepend -- sh -c 'echo $ORDER_VAR'
+expect_eq "$OUT" "aa:zz" "zz sets, then aa prepends"
+expect_status 0 spk env aa-prepend zz-set -- sh -c 'echo $ORDER_VAR'
+expect_eq "$OUT" "zz" "aa prepends, then zz sets"
+expect_status 0 spk env mm-app -- sh -c 'echo $ORDER_VAR'
+expect_eq "$OUT" "aa:mm" "a package before what it brings in"
+
 # an application built against the library (build env: the library's layers)
 expect_status 0 spk build "$S/greet.yaml"
 expect_match "$OUT" "^built greet/2.0.0/" "build greet"
@@ -197,6 +230,10 @@ expect_status 0 spk publish --to "$T/other" greet greetlib
 expect_status 0 spfs --store "$T/other" check
 SPFS_STORAGE="$T/other" expect_status 0 spk env greet -- greet
 expect_eq "$OUT" "hello from greet 2.0.0 using greet-plain" "env in the second store"
+expect_status 0 spk solve greet --repo "$T/other"
+expect_match "$OUT" "^greetlib/1.0.0/$plain  <- greet/2.0.0/$gb: greetlib/1$" "solve in the second store"
+expect_status 0 spk ls greetlib/1.0.0 --repo "$T/other"
+expect_match "$OUT" "^greetlib/1.0.0/src$" "the sources were copied too"
 expect_status 0 spfs merge "spk/pkg/greetlib/1.0.0/$plain/run" -t platforms/shot
 expect_status 1 spk remove "greetlib/1.0.0/$plain"
 expect_match "$ERR" "platform tag platforms/shot" "in use"
