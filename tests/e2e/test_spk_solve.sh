@@ -228,6 +228,119 @@ has err "these facts cannot all hold at once"
 LAST="generated hard unsat json"; run 1 solve $TOP p028/=3.0.2 --repo "$GEN" --json
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert not d['ok'] and 'p028' in d['explanation']" "$TMP/out" || fail "json of the hard case"
 
+# SPK semantics a user sees: build order, ranges, option matching,
+# required and inherited options, fromBuildEnv, component embeds
+O="$TMP/opts"
+mkdir -p "$O"
+cat >"$O/python.yaml" <<'Y'
+pkg: python/3.9.7
+---
+pkg: python/3.10.4
+Y
+cat >"$O/lib.yaml" <<'Y'
+pkg: lib/1.0.0/AAAAAAAA
+build:
+  options:
+    - var: debug/off
+---
+pkg: lib/1.0.0/ZZZZZZZZ
+build:
+  options:
+    - var: debug/on
+Y
+cat >"$O/mod.yaml" <<'Y'
+pkg: mod/1.0.0/PYTHON39
+build:
+  options:
+    - pkg: python/3.9.7
+install:
+  requirements:
+    - pkg: python
+      fromBuildEnv: x.x
+---
+pkg: mod/1.0.0/PYTHON31
+build:
+  options:
+    - pkg: python/3.10.4
+install:
+  requirements:
+    - pkg: python
+      fromBuildEnv: ~x.x
+Y
+cat >"$O/needs.yaml" <<'Y'
+pkg: needs/1.0.0
+build:
+  options:
+    - var: abi
+      required: true
+Y
+cat >"$O/base.yaml" <<'Y'
+pkg: base/1.0.0/BASEON00
+build:
+  options:
+    - var: flavor/on
+      inheritance: Strong
+---
+pkg: base/1.0.0/BASEOFF0
+build:
+  options:
+    - var: flavor/off
+      inheritance: Strong
+---
+pkg: top/1.0.0
+build:
+  options:
+    - pkg: base
+install:
+  requirements:
+    - pkg: base
+Y
+cat >"$O/host.yaml" <<'Y'
+pkg: host/1.0.0
+install:
+  components:
+    - name: lib
+      embedded:
+        - pkg: half/2.1.0
+---
+pkg: plug/1.0.0
+install:
+  requirements:
+    - pkg: host:lib
+---
+pkg: half/3.0.0
+Y
+LAST="build order"; run 0 solve lib --repo "$O"
+has out "lib/1.0.0/ZZZZZZZZ"          # debug=on before off (SPK's build key), not build id order
+LAST="build order var"; run 0 solve lib debug=off --repo "$O"
+has out "lib/1.0.0/AAAAAAAA"
+LAST="ranges apart"; run 1 solve "python/>=3.10" "python/<3" --repo "$O"
+has err "python/>=3.10 from the command line and python/<3 share no version: >=3.10 and <3 do not intersect"
+LAST="pkg option --opt"; run 0 solve mod --opt python=~3.9.0 --repo "$O"
+has out "mod/1.0.0/PYTHON39"
+has out "python/3.9.7/"
+LAST="pkg option var request"; run 0 solve mod mod.python/~3.10.0 --repo "$O"
+has out "mod/1.0.0/PYTHON31"
+LAST="pkg option mismatch"; run 1 solve mod --opt python=4 --repo "$O"
+has err "it was built against python/3.10.4, not python/4"
+LAST="fromBuildEnv"; run 0 solve mod --repo "$O"
+has out "mod/1.0.0/PYTHON31: python/~3.10"   # pinned from the recorded 3.10.4
+LAST="fromBuildEnv pinned"; run 1 solve mod/1.0.0/PYTHON39 python/3.10 --repo "$O"
+has err "python/3.9"
+LAST="required"; run 1 solve needs --repo "$O"
+has err "its required option abi has no default value"
+LAST="required given"; run 0 solve needs --opt abi=cp39 --allow-builds --repo "$O"
+has out "needs/1.0.0 [build from source with abi=cp39"
+LAST="strong"; run 1 solve top base/1.0.0/BASEOFF0 --repo "$O"
+has err "requests base.flavor/on"
+LAST="strong from source"; run 0 solve top base/1.0.0/BASEOFF0 --opt flavor=off --allow-builds --repo "$O"
+has out "top/1.0.0 [build from source"
+has out "base.flavor=off"
+LAST="component embeds"; run 0 solve host plug --repo "$O"
+has out "half/2.1.0/embedded"
+LAST="component embeds clash"; run 1 solve host half/3 plug --repo "$O"
+has err "half"
+
 if [ "$fails" -ne 0 ]; then
     echo "$fails check(s) failed" >&2
     exit 1
