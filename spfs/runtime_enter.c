@@ -8,7 +8,8 @@
  *   helper   the helper, or an error saying what to install;
  *   rootless a user namespace of our own (runtime_mount.c).
  * The helper is looked for next to the running spfs (the directory of
- * /proc/self/exe), then in the install's libexec directory. Usable means:
+ * /proc/self/exe), in ../libexec from there, then in the install's libexec
+ * directory. Usable means:
  * a regular executable file on a file system mounted without nosuid whose
  * security.capability xattr grants cap_dac_override, cap_setpcap and
  * cap_sys_admin, permitted and effective (v2, or v3 with root id 0), and this process has
@@ -121,16 +122,18 @@ int spfs_runtime__helper(char **out, sp_error *err)
 				    "runtime mode '%.40s' is not auto, helper or rootless "
 				    "(spfs.runtime.mode, $SPFS_RUNTIME_MODE)",
 				    mode);
-	char cand[2][PATH_MAX];
+	char cand[3][PATH_MAX];
 	size_t nc = 0;
 	_cleanup_free_ char *self = self_path();
 	char *slash = self ? strrchr(self, '/') : NULL;
 	if (slash) {
 		*slash = '\0';
 		snprintf(cand[nc++], PATH_MAX, "%s/" HELPER_NAME, self);
+		/* PREFIX/bin/spfs and PREFIX/libexec/spfs-enter, wherever PREFIX is */
+		snprintf(cand[nc++], PATH_MAX, "%s/../libexec/" HELPER_NAME, self);
 	}
 	snprintf(cand[nc++], PATH_MAX, "%s/" HELPER_NAME, SPAWN_LIBEXECDIR);
-	char why[2][PATH_MAX + 128];
+	char why[3][PATH_MAX + 128];
 	for (size_t i = 0; i < nc; i++) {
 		if (spfs_runtime__helper_usable(cand[i], why[i], sizeof(why[i]))) {
 			if (!(*out = strdup(cand[i])))
@@ -140,11 +143,13 @@ int spfs_runtime__helper(char **out, sp_error *err)
 	}
 	if (strcmp(mode, "auto") == 0)
 		return 0;
-	return sp_error_set(err, SP_ENOTFOUND,
-			    "runtime mode is 'helper' but no usable spfs-enter was found (%s; %s); "
-			    "install it with 'cmake --install' as root, which sets its file "
-			    "capabilities, or use mode 'rootless'",
-			    why[0], nc > 1 ? why[1] : "");
+	return sp_error_set(
+	    err, SP_ENOTFOUND,
+	    "runtime mode is 'helper' but no usable spfs-enter was found (%s%s%s%s%s); "
+	    "install it with 'cmake --install' as root, which sets its file "
+	    "capabilities, or use mode 'rootless'",
+	    why[0], nc > 1 ? "; " : "", nc > 1 ? why[1] : "", nc > 2 ? "; " : "",
+	    nc > 2 ? why[2] : "");
 }
 
 /* In the child: report and exit (as child_main does). */

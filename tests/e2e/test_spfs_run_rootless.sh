@@ -19,6 +19,7 @@ trap 'rc=$?; userdel "$U" 2>/dev/null; (exit $rc); cleanup' EXIT
 chmod 711 "$T"
 mkdir -p "$T/u"; chown "$U" "$T/u"
 export SPFS_STORAGE=$T/u/store
+export SPFS_RUNTIME_MODE=rootless # not an installed spfs-enter (test_spfs_enter.sh tests both)
 as_user() { setpriv --reuid="$UID_" --regid="$GID_" --clear-groups --inh-caps=-all env HOME="$T/u" "$@"; }
 us() { as_user "$SPFS_BIN" "$@"; }
 probe=$(as_user unshare -Ur -m true 2>&1) || skip "unprivileged user namespaces are not allowed here: $probe"
