@@ -28,8 +28,9 @@
  *      setfsuid/setfsgid to them; the needed capabilities present;
  *   5. unshare(CLONE_NEWNS), then "/" MS_REC|MS_SLAVE at once;
  *   6. the store opened as the caller; each lower opened beneath it with
- *      openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS)
- *      and O_RDONLY (read permission checked); upper/work the same way;
+ *      openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_MAGICLINKS|
+ *      RESOLVE_NO_XDEV) and O_RDONLY (read permission checked); upper/work
+ *      the same way;
  *   7. editable: a fresh tmpfs (nosuid, nodev, owned by the caller) moved
  *      onto runtimes/<id>.scratch (opened as in 6, a directory the caller
  *      owns), upper/ and work/ made in it; durable: runtimes/durable/NAME/
@@ -74,12 +75,15 @@
 
 extern char **environ;
 
-#define MOUNTPOINT   "/spfs"
-#define FIXED_PATH   "PATH=/usr/local/bin:/usr/bin:/bin"
-#define MAX_ENV	     256
-#define MAX_ENV_LEN  ((size_t)64 << 10)
-#define LEGACY_MAX   4095u
-#define RESOLVE_SAFE (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)
+#define MOUNTPOINT  "/spfs"
+#define FIXED_PATH  "PATH=/usr/local/bin:/usr/bin:/bin"
+#define MAX_ENV	    256
+#define MAX_ENV_LEN ((size_t)64 << 10)
+#define LEGACY_MAX  4095u
+/* RESOLVE_NO_XDEV too: no mount below the store (a FUSE file system the
+ * caller mounted on a render, say) is ever a layer */
+#define RESOLVE_SAFE                                                                               \
+	(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
 
 static int status_fd = -1;
 
@@ -380,8 +384,10 @@ static int open_beneath(int *out, int storefd, const char *rel, int flags, sp_er
 	};
 	int fd = (int)syscall(SYS_openat2, storefd, rel, &how, sizeof(how));
 	if (fd < 0) {
-		if (errno == ELOOP || errno == EXDEV)
+		if (errno == ELOOP)
 			return sp_error_errno(err, "%s is or goes through a symlink", rel);
+		if (errno == EXDEV)
+			return sp_error_errno(err, "%s is or goes through a mount point", rel);
 		return sp_error_errno(err, "open %s", rel);
 	}
 	*out = fd;

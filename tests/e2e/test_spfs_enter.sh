@@ -7,8 +7,9 @@
 #   - /proc/self/status inside: CapInh/Prm/Eff/Bnd/Amb all zero, NoNewPrivs 1;
 #   - "digests" like ../../etc or /etc are refused (spfs-enter called
 #     directly too);
-#   - a render directory (or its parent) replaced by a symlink is refused,
-#     nothing mounted (spfs-enter called directly, past spfs's own check);
+#   - a render directory (or its parent) replaced by a symlink, or a mount
+#     on it, is refused, nothing mounted (spfs-enter called directly, past
+#     spfs's own check);
 #   - a setuid-root binary planted in a render gains nothing; a copy-up of a
 #     root-owned file into a durable upper cannot make a root-owned file;
 #   - LD_PRELOAD / LD_LIBRARY_PATH / PATH set by the caller reach nothing
@@ -247,6 +248,11 @@ PD=$(dirname "$RA"); mv "$PD" "$PD.real"; ln -s "$PD.real" "$PD"
 expect_status 125 as_user "$ENTER" --store "$S" --id $ID --render "$HA" -- true
 expect_match "$ERR" "symlink" "spfs-enter refuses a render below a symlink"
 rm "$PD"; mv "$PD.real" "$PD"
+# a mount on a render (as a FUSE mount of the user's would be) is not a layer
+mkdir -p "$T/other"; echo other >"$T/other/file"; mount --bind "$T/other" "$RA"
+expect_status 125 as_user "$ENTER" --store "$S" --id $ID --render "$HA" -- cat /spfs/file
+expect_match "$ERR" "mount point" "spfs-enter refuses a render that is a mount point"
+umount "$RA"
 # a render the user cannot read is not mounted
 chmod 700 "$RA"; chown root "$RA"
 expect_status 125 as_user "$ENTER" --store "$S" --id $ID --render "$HA" -- true
