@@ -587,8 +587,9 @@ int solver__range_simplify(solver_range *r, solver_arena *a, bool merge_compat, 
 		return 0;
 	solver_rule *rules = (solver_rule *)r->rules;
 	size_t n = r->nrules;
-	solver__bound *lo = solver_arena_array(a, n, sizeof(*lo), err);
-	solver__bound *hi = solver_arena_array(a, n, sizeof(*hi), err);
+	solver__bound lo_s[8], hi_s[8]; /* most ranges have one or two rules */
+	solver__bound *lo = n <= 8 ? lo_s : solver_arena_array(a, n, sizeof(*lo), err);
+	solver__bound *hi = n <= 8 ? hi_s : solver_arena_array(a, n, sizeof(*hi), err);
 	if (!lo || !hi)
 		return err->code;
 	for (size_t i = 0; i < n; i++) {
