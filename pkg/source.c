@@ -1175,3 +1175,56 @@ int pkg_repo__publish_source(pkg_source_result *res, pkg_repo *r, const pkg_spec
 	sp_buf_free(&spec_text);
 	return rc;
 }
+
+/* ------------------------------------------------------------ fuzzing */
+
+/* The string checks and the tar member checks on arbitrary bytes
+ * (tests/fuzz/fuzz_sources.c). The first byte picks: 0 a path, 1 a link
+ * ("path\0target"), 2 a pattern match ("pattern\0path", the next byte's
+ * low bit: a directory), 3 a tar stream whose members are checked as
+ * make-source checks them (nothing is extracted). */
+int pkg__source_fuzz(const unsigned char *data, size_t size)
+{
+	if (size < 1 || size > (1u << 20))
+		return 0;
+	int mode = data[0] & 3;
+	data++;
+	size--;
+	char why[300];
+	if (mode == 3) {
+		struct archive *a = archive_read_new();
+		if (!a)
+			return 0;
+		archive_read_support_filter_all(a);
+		archive_read_support_format_tar(a);
+		archive_read_support_format_gnutar(a);
+		if (archive_read_open_memory(a, data, size) == ARCHIVE_OK) {
+			struct archive_entry *e;
+			sp_error err = {0};
+			for (int i = 0; i < 1000 && archive_read_next_header(a, &e) == ARCHIVE_OK;
+			     i++) {
+				(void)tar_check_member(e, i & 1 ? "sub/dir" : "", &err);
+				if (archive_read_data_skip(a) != ARCHIVE_OK)
+					break;
+			}
+		}
+		archive_read_free(a);
+		return 0;
+	}
+	char *s = malloc(size + 2);
+	if (!s)
+		return 0;
+	memcpy(s, data, size);
+	s[size] = s[size + 1] = '\0';
+	const char *second = s + strlen(s) + 1;
+	if (second > s + size)
+		second = s + size;
+	if (mode == 0)
+		(void)pkg__source_check_path(s, why, sizeof(why));
+	else if (mode == 1)
+		(void)pkg__source_check_symlink(s, second, why, sizeof(why));
+	else
+		(void)pkg__source_match(s, second, size & 1);
+	free(s);
+	return 0;
+}

@@ -31,6 +31,9 @@ int pkg__source_check_symlink(const char *path, const char *target, char *why, s
  * and '**' as git has them. */
 bool pkg__source_match(const char *pattern, const char *path, bool is_dir);
 
+/* Fuzzing entry point: see pkg/source.c. */
+int pkg__source_fuzz(const unsigned char *data, size_t size);
+
 /* Publishes a source package collected by pkg_repo_make_source (without
  * publish): layer tag, spec, recipe when missing, index. */
 int pkg_repo__publish_source(pkg_source_result *res, pkg_repo *r, const pkg_spec *spec,
