@@ -685,6 +685,31 @@ static int cmd_remove(const args *a)
 
 /* ------------------------------------------------------- build / env */
 
+/* This spk's own path (for the build's runtime), else "spk" from PATH. */
+static void spk_exe(char *out, size_t n)
+{
+	ssize_t l = readlink("/proc/self/exe", out, n - 1);
+	if (l <= 0 || (size_t)l >= n - 1)
+		snprintf(out, n, "spk");
+	else
+		out[l] = '\0';
+}
+
+/* The last lines of a failed build's log, and what a read-only error in
+ * them means. */
+static void print_failure(const char *what, const char *msg, const pkg_build_result *res)
+{
+	fprintf(stderr, "%s: %s\n--- last lines of the log ---\n%s", what, msg, res->tail);
+	if (res->tail[0] && res->tail[strlen(res->tail) - 1] != '\n')
+		fputc('\n', stderr);
+	fprintf(stderr, "--- full log: %s\n", res->log);
+	if (strstr(res->tail, "Read-only file system"))
+		fprintf(stderr,
+			"(a build script writes only below /spfs, which becomes the package, and "
+			"in its own /tmp, which is discarded; the rest of the host is read-only to "
+			"it)\n");
+}
+
 /* The spfs command next to this spk, else "spfs" from PATH. */
 static void spfs_exe(char *out, size_t n)
 {
@@ -786,11 +811,13 @@ static int cmd_build(const args *a)
 	_cleanup_(pkg_repo_freep) pkg_repo *r = NULL;
 	if (open_repo(&s, &r, a, true, &err))
 		return fail(a, &err);
-	char exe[4096];
+	char exe[4096], self[4096];
 	spfs_exe(exe, sizeof(exe));
+	spk_exe(self, sizeof(self));
 	pkg_build_opts bo = {.opts = a->opts,
 			     .nopts = a->nopts,
 			     .spfs_exe = exe,
+			     .spk_exe = self,
 			     .force = a->force,
 			     .make_source = true};
 	size_t built = 0;
@@ -804,11 +831,7 @@ static int cmd_build(const args *a)
 		int rc = pkg_repo_build(&res, r, specs[i], text, len, a->pos[0], &bo, &err);
 		if (rc) {
 			if (res.script_status) {
-				fprintf(stderr, "spk build: %s\n--- last lines of the log ---\n%s",
-					err.msg, res.tail);
-				if (res.tail[0] && res.tail[strlen(res.tail) - 1] != '\n')
-					fputc('\n', stderr);
-				fprintf(stderr, "--- full log: %s\n", res.log);
+				print_failure("spk build", err.msg, &res);
 				return EXIT_FAIL;
 			}
 			return rc == SOLVER_EUNSAT
@@ -858,8 +881,9 @@ static int parse_requests(solver_request **out, solver_arena *ar, const args *a,
 static int make_missing(pkg_repo *r, const solver_result *res, int round, sp_error *err)
 {
 	int made = 0, pending = 0;
-	char exe[4096];
+	char exe[4096], self[4096];
 	spfs_exe(exe, sizeof(exe));
+	spk_exe(self, sizeof(self));
 	for (size_t i = 0; i < solver_result_count(res); i++) {
 		const solver_resolved *it = solver_result_get(res, i);
 		if (!it->from_source)
@@ -901,8 +925,11 @@ static int make_missing(pkg_repo *r, const solver_result *res, int round, sp_err
 			rc = solver_arena_new(&ar, err);
 		if (!rc)
 			rc = pkg_spec_parse(&specs, &ns, ar, text, len, e->tag, NULL, err);
-		pkg_build_opts bo = {
-		    .opts = it->options, .nopts = it->noptions, .spfs_exe = exe, .variant = -1};
+		pkg_build_opts bo = {.opts = it->options,
+				     .nopts = it->noptions,
+				     .spfs_exe = exe,
+				     .spk_exe = self,
+				     .variant = -1};
 		pkg_build_result br = {0};
 		if (!rc && ns == 1)
 			rc = pkg_repo_build(&br, r, specs[0], text, len, file, &bo, err);
@@ -911,9 +938,7 @@ static int make_missing(pkg_repo *r, const solver_result *res, int round, sp_err
 		if (rc == SOLVER_EUNSAT && round < 8)
 			continue; /* its build environment needs another build first */
 		if (rc && br.script_status) {
-			fprintf(stderr,
-				"spk env: %s\n--- last lines of the log ---\n%s--- full log: %s\n",
-				err->msg, br.tail, br.log);
+			print_failure("spk env", err->msg, &br);
 			return SP_ERROR;
 		}
 		if (rc) {
@@ -1134,6 +1159,14 @@ static int cmd_explain(const args *a)
 /* Runs a repository command; -1 when argv[0] is not one. */
 int spk_repo_command(int argc, char **argv)
 {
+	/* internal: a build's runtime runs its script through this (not
+	 * documented; see pkg_build_run_script) */
+	if (argc == 3 && !strcmp(argv[0], "build-script")) {
+		sp_error err = {0};
+		pkg_build_run_script(argv[1], argv[2], &err);
+		fprintf(stderr, "spk build: %s\n", err.msg);
+		return 125;
+	}
 	static const char *const names[] = {"publish",	   "ls",      "info",	    "deprecate",
 					    "undeprecate", "remove",  "build",	    "env",
 					    "lint",	   "explain", "make-source"};

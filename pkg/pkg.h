@@ -316,6 +316,8 @@ typedef struct pkg_build_opts {
 	const solver_opt *opts; /* --opt NAME=VALUE for the recipe's options */
 	size_t nopts;
 	const char *spfs_exe; /* the spfs command run inside the runtime */
+	const char *spk_exe;  /* the spk command (its build-script runs the
+			       * script confined) */
 	bool force;	      /* rebuild an existing build */
 	int variant;	      /* build.variants[variant] sets option values
 			       * (before opts); -1 for none */
@@ -341,6 +343,13 @@ typedef struct pkg_build_result {
  * failing script returns SP_ERROR with res->tail and res->log set. */
 int pkg_repo_build(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, const char *text,
 		   size_t len, const char *file, const pkg_build_opts *o, sp_error *err);
+
+/* Inside a build's runtime (the hidden `spk build-script SCRIPT DIR`):
+ * confines this process to a mount namespace of its own in which every
+ * mount but /spfs, /proc, /sys and /dev is read-only and /tmp is a private
+ * tmpfs (TMPDIR=/tmp), then runs `sh -e SCRIPT` in DIR. Returns only on
+ * failure: so what a script writes outside /spfs never reaches the host. */
+int pkg_build_run_script(const char *script, const char *dir, sp_error *err);
 
 /* The layers of a solution: for each resolved build (not embedded, not
  * from source), the layer tagged spk/pkg/NAME/VERSION/BUILD/COMPONENT of

@@ -14,8 +14,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <yaml.h>
@@ -373,6 +375,89 @@ int pkg_env_apply(const pkg_spec *const *specs, size_t n, sp_error *err)
 	return rc;
 }
 
+/* ------------------------------------------------- the confined script */
+
+/* A mount point of /proc/self/mountinfo (field 5), unescaped in place. */
+static char *mountinfo_point(char *line)
+{
+	char *p = line;
+	for (int f = 0; f < 4 && p; f++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	if (!p)
+		return NULL;
+	char *end = strchr(p, ' ');
+	if (end)
+		*end = '\0';
+	char *w = p;
+	for (char *r = p; *r; r++) {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
+		    r[3] >= '0' && r[3] <= '7') {
+			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
+			r += 3;
+		} else {
+			*w++ = *r;
+		}
+	}
+	*w = '\0';
+	return p;
+}
+
+static bool below(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+	return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+int pkg_build_run_script(const char *script, const char *dir, sp_error *err)
+{
+	/* the script stays readable after /tmp is covered */
+	int sfd = open(script, O_RDONLY | O_NOFOLLOW);
+	if (sfd < 0)
+		return sp_error_errno(err, "open %s", script);
+	if (unshare(CLONE_NEWNS) < 0)
+		return sp_error_errno(err, "cannot confine the build (unshare)");
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return sp_error_errno(err, "cannot confine the build (mount --make-rslave /)");
+	/* every mount read-only but /spfs (the package) and the kernel's */
+	_cleanup_fclose_ FILE *mi = fopen("/proc/self/mountinfo", "re");
+	if (!mi)
+		return sp_error_errno(err, "cannot confine the build: /proc/self/mountinfo");
+	char line[8192];
+	bool root_done = false;
+	while (fgets(line, sizeof(line), mi)) {
+		char *mp = mountinfo_point(line);
+		if (!mp || below(mp, SPFS_RUNTIME_MOUNTPOINT) || below(mp, "/proc") ||
+		    below(mp, "/sys") || below(mp, "/dev"))
+			continue;
+		struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+		if (mount_setattr(AT_FDCWD, mp, AT_SYMLINK_NOFOLLOW, &attr, sizeof(attr)) < 0) {
+			if (!strcmp(mp, "/"))
+				return sp_error_errno(err, "cannot confine the build: read-only /");
+			sp_debug("build: cannot make %s read-only: %s", mp, strerror(errno));
+			continue;
+		}
+		root_done = root_done || !strcmp(mp, "/");
+	}
+	if (!root_done)
+		return sp_error_set(err, SP_ERROR, "cannot confine the build: / is not a mount");
+	/* a private /tmp for compilers and the like */
+	struct stat st;
+	if (stat("/tmp", &st) == 0 && S_ISDIR(st.st_mode) &&
+	    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+		return sp_error_errno(err, "cannot confine the build: a private /tmp");
+	if (setenv("TMPDIR", "/tmp", 1) < 0)
+		return sp_error_errno(err, "setenv TMPDIR");
+	if (chdir(dir) < 0)
+		return sp_error_errno(err, "cd %s", dir);
+	char fdpath[64];
+	snprintf(fdpath, sizeof(fdpath), "/dev/fd/%d", sfd);
+	execl("/bin/sh", "sh", "-e", fdpath, (char *)NULL);
+	return sp_error_errno(err, "exec /bin/sh");
+}
+
 /* ------------------------------------------------------------ build */
 
 static int set_env(const char *name, const char *value, sp_error *err)
@@ -689,7 +774,8 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 	    (rc = set_env("SPK_BUILD_LOG", logp, err)) ||
 	    (rc = set_env("SPK_BUILD_DIR", abscwd, err)) ||
 	    (rc = set_env("SPK_BUILD_TAG", tmp_tag, err)) ||
-	    (rc = set_env("SPK_BUILD_SPFS", o->spfs_exe ? o->spfs_exe : "spfs", err)))
+	    (rc = set_env("SPK_BUILD_SPFS", o->spfs_exe ? o->spfs_exe : "spfs", err)) ||
+	    (rc = set_env("SPK_BUILD_SPK", o->spk_exe ? o->spk_exe : "spk", err)))
 		return rc;
 	for (size_t i = 0; i < b->noptions; i++) {
 		char nm[300];
@@ -710,8 +796,8 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 		refs[i] = hex[i];
 	}
 	static const char wrapper[] =
-	    "cd \"$SPK_BUILD_DIR\" && /bin/sh -e \"$SPK_BUILD_SCRIPT\" >\"$SPK_BUILD_LOG\" 2>&1 || "
-	    "exit $?\n"
+	    "cd \"$SPK_BUILD_DIR\" && \"$SPK_BUILD_SPK\" build-script \"$SPK_BUILD_SCRIPT\" "
+	    "\"$SPK_BUILD_DIR\" >\"$SPK_BUILD_LOG\" 2>&1 || exit $?\n"
 	    "out=$(\"$SPK_BUILD_SPFS\" commit layer -t \"$SPK_BUILD_TAG\" 2>&1) && exit 0\n"
 	    "case $out in *'nothing to commit'*) exit 0;; esac\n"
 	    "echo \"spk build: $out\" >>\"$SPK_BUILD_LOG\"; exit 120\n";

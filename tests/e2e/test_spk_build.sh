@@ -201,10 +201,30 @@ expect_status 0 spfs runtime ls --json
 expect_eq "$(echo "$OUT" | json_get - 'len([r for r in (d if isinstance(d, list) else d.get("runtimes", [])) if r.get("state") == "live"])')" 0 "no runtime left"
 rm -rf "$(dirname "$log")"
 
-# writes outside /spfs reach the host but are not packaged
-export OUTSIDE_FILE="$T/outside.txt"
+# a script writing outside /spfs: the rest of the host is read-only to it
+# (a host file keeps its content, the build fails and spk says why); /tmp
+# is the build's own (what it writes there never reaches the host's /tmp)
+OUTDIR=$(mktemp -d /var/tmp/spawn-e2e-outside.XXXXXX)
+cleanup_outside() {
+	local rc=$?
+	set +e
+	rm -rf "$OUTDIR"
+	(exit $rc)
+	cleanup
+}
+trap cleanup_outside EXIT
+echo before >"$OUTDIR/host.txt"
+export OUTSIDE_FILE="$OUTDIR/host.txt"
+expect_status 1 spk build "$S/outside.yaml"
+expect_match "$ERR" "cannot create $OUTDIR/host.txt: Read-only file system" "the script's own error"
+expect_match "$ERR" "the rest of the host is read-only to it\)$" "spk build explains it"
+expect_eq "$(cat "$OUTDIR/host.txt")" before "the host file is untouched"
+rm -rf "$(dirname "$(sed -n 's/^--- full log: //p' <<<"$ERR")")"
+expect_status 1 spk ls outside
+export OUTSIDE_FILE="/tmp/spawn-e2e-private-$$.txt"
 expect_status 0 spk build "$S/outside.yaml"
-expect_eq "$(cat "$T/outside.txt")" outside "the host file"
+[ ! -e "$OUTSIDE_FILE" ] || fail "a file the build wrote in its /tmp reached the host"
+ok
 b=$(spk ls outside/1.0.0 | grep -v -e recipe -e /src | cut -d/ -f3)
 expect_status 0 spfs ls "spk/pkg/outside/1.0.0/$b/run" -R
 expect_eq "$(echo "$OUT" | grep -c outside || true)" 0 "not in the package"
