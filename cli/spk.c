@@ -26,6 +26,7 @@ static void usage(FILE *f)
 	      "  publish  publish spec files into the SpFS store, or copy packages --to another\n"
 	      "  ls, info, deprecate, undeprecate, remove   the store's packages; lint\n"
 	      "  build    build a recipe in an SpFS runtime;  env  run in a solved environment;\n"
+	      "  make-source  collect a recipe's sources into its source package\n"
 	      "           explain  a solve over the store with its trace\n"
 	      "           (see spk COMMAND --help and docs/packages.md)\n"
 	      "\n"

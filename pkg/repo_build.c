@@ -443,6 +443,10 @@ int pkg_build_run_script(const char *script, const char *dir, sp_error *err)
 	}
 	if (!root_done)
 		return sp_error_set(err, SP_ERROR, "cannot confine the build: / is not a mount");
+	/* the script's directory may be below /tmp (a scratch directory): go
+	 * there before /tmp is covered */
+	if (chdir(dir) < 0)
+		return sp_error_errno(err, "cd %s", dir);
 	/* a private /tmp for compilers and the like */
 	struct stat st;
 	if (stat("/tmp", &st) == 0 && S_ISDIR(st.st_mode) &&
@@ -450,8 +454,6 @@ int pkg_build_run_script(const char *script, const char *dir, sp_error *err)
 		return sp_error_errno(err, "cannot confine the build: a private /tmp");
 	if (setenv("TMPDIR", "/tmp", 1) < 0)
 		return sp_error_errno(err, "setenv TMPDIR");
-	if (chdir(dir) < 0)
-		return sp_error_errno(err, "cd %s", dir);
 	char fdpath[64];
 	snprintf(fdpath, sizeof(fdpath), "/dev/fd/%d", sfd);
 	execl("/bin/sh", "sh", "-e", fdpath, (char *)NULL);

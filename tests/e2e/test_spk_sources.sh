@@ -279,3 +279,19 @@ expect_match "$ERR" "nosrc/1.0.0 has sources but no source package nosrc/1.0.0/s
 expect_status 0 spk make-source "$T/nosrc/nosrc.yaml"
 expect_status 0 spk env nosrc level=2 --allow-builds --make-missing -- cat /spfs/share/level
 expect_eq "$OUT" "level 2" "once the source package exists"
+
+# a recipe published without sources and never built: built on demand in a
+# scratch directory holding its spec
+cat >"$T/bare.yaml" <<'YAML'
+pkg: bare/1.0.0
+build:
+  options:
+    - var: level
+      default: "1"
+      choices: ["1", "2"]
+  script:
+    - mkdir -p $PREFIX/share && echo "bare $SPK_OPT_level $(ls)" > $PREFIX/share/bare
+YAML
+expect_status 0 spk publish "$T/bare.yaml"
+expect_status 0 spk env bare level=2 --allow-builds --make-missing -- cat /spfs/share/bare
+expect_eq "$OUT" "bare 2 spec.yaml" "built on demand without sources"
