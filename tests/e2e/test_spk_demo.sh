@@ -22,6 +22,14 @@ expect_match "$OUT" "scriptrt 3.10.2 \(abi cp310d\)" "the ABI variant"
 expect_match "$ERR" "old-rigging/0.9.0/[A-Z2-7]{8} requires dcc/2023, and no candidate of dcc is left" "explained"
 expect_match "$ERR" "dcc/2023.1.0/[A-Z2-7]{8} does not satisfy dcc/~2024.1 from fur-plugin" "both sides"
 
+# the builds' sources: a path source, a script source, the spec's directory
+expect_status 0 spfs ls spk/pkg/dcc/2024.1.0/src/src -R
+expect_match "$OUT" "^spk/pkg/dcc/2024.1.0/src/dcc.c$" "the DCC's path source"
+expect_status 0 spfs cat spk/pkg/fur-plugin/1.2.0/src/src spk/pkg/fur-plugin/1.2.0/src/fur.c
+expect_match "$OUT" "return \"fur 1.2.0\"" "the plugin's generated source"
+expect_status 0 spfs ls spk/pkg/imaging/2.1.0/src/src -R
+expect_match "$OUT" "^spk/pkg/imaging/2.1.0/src/imaging.yaml$" "the default: the spec's directory"
+
 # the embedded library stands for imaging/2; imaging/1 cannot join it
 expect_status 0 spk env fur-plugin -- sh -c 'ls /spfs/dcc/lib; echo "$DCC_PLUGIN_PATH"'
 expect_eq "$OUT" "$(printf 'libimaging.so.2\n/spfs/dcc/plugins')" "embedded library and plugin path"
