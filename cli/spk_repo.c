@@ -941,10 +941,8 @@ static int make_missing(pkg_repo *r, const solver_result *res, int round, sp_err
 			print_failure("spk env", err->msg, &br);
 			return SP_ERROR;
 		}
-		if (rc) {
-			fprintf(stderr, "spk env: building %s: %s\n", ident, err->msg);
-			return rc;
-		}
+		if (rc)
+			return sp_error_prefix(err, "building %s", ident); /* printed by cmd_env */
 		fprintf(stderr, "spk env: built %s\n", br.ident);
 		made++;
 	}
