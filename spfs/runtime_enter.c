@@ -21,9 +21,9 @@
  * was executed, as for child_main), the caller's signal mask comes back,
  * and the helper gets the store, the id, --edit SIZE or --durable NAME and
  * the lowers as digests; the command is the user's, run through
- * `spfs runtime __startup` (spfs_runtime_startup_exec, runtime_run.c) unless
- * --no-startup,
- * because only inside the namespace can the startup scripts be listed. */
+ * `spfs runtime __startup` (spfs_runtime_startup_exec, runtime_run.c) when
+ * a layer (or a durable upper) may have etc/spfs/startup.d, unless
+ * --no-startup: only inside the namespace can the scripts be listed. */
 #include "runtime_internal.h"
 #include "enter.h"
 
@@ -152,6 +152,25 @@ int spfs_runtime__helper(char **out, sp_error *err)
 	    nc > 2 ? why[2] : "");
 }
 
+/* False when no lower has etc/spfs/startup.d: then /spfs has no startup
+ * scripts (masks only hide), and the command needs no startup stage. */
+static bool may_have_startup(const spfs_runtime *rt, spfs_store *s)
+{
+	if (rt->durable)
+		return true; /* its upper may have them */
+	for (size_t i = 0; i < rt->lower_count; i++) {
+		char hex[SP_DIGEST_HEX_LEN + 1], rel[SP_DIGEST_HEX_LEN + 32];
+		struct stat st;
+		if (rt->lowers[i].kind != SPFS_LOWER_RENDER)
+			continue;
+		sp_digest_to_hex(&rt->lowers[i].manifest, hex);
+		snprintf(rel, sizeof(rel), "%.2s/%s/etc/spfs/startup.d", hex, hex + 2);
+		if (fstatat(s->renders_fd, rel, &st, AT_SYMLINK_NOFOLLOW) == 0 || errno != ENOENT)
+			return true;
+	}
+	return false;
+}
+
 /* In the child: report and exit (as child_main does). */
 static _Noreturn void helper_fail(int fd, sp_error *err)
 {
@@ -205,14 +224,14 @@ _Noreturn void spfs_runtime__exec_helper(int status_fd, const sigset_t *oldmask,
 		}
 	}
 	v[k++] = "--";
-	if (!o->no_startup) {
+	if (!o->no_startup && may_have_startup(rt, s)) {
 		v[k++] = self;
 		v[k++] = "runtime";
 		v[k++] = "__startup";
 		if (o->shell)
 			v[k++] = "--shell";
 		v[k++] = "--";
-	} else if (o->shell) {
+	} else if (o->shell) { /* as exec_argv picks it */
 		const char *shell = getenv("SHELL");
 		v[k++] = (char *)(shell && shell[0] == '/' ? shell : "/bin/sh");
 	}

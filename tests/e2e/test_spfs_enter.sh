@@ -75,6 +75,8 @@ mkdir -p "$T/u/a/bin" "$T/u/b"; echo A >"$T/u/a/file"; echo keep >"$T/u/a/keep";
 echo secret >"$T/u/a/private"; chmod 600 "$T/u/a/private"
 chown -R "$U" "$T/u/a" "$T/u/b"
 expect_status 0 us commit "$T/u/a" -t a; expect_status 0 us commit "$T/u/b" -t b
+mkdir -p "$T/u/st/etc/spfs/startup.d"; echo 'export FROM_STARTUP=yes' >"$T/u/st/etc/spfs/startup.d/a.sh"
+chown -R "$U" "$T/u/st"; expect_status 0 us commit "$T/u/st" -t st
 expect_status 0 us run --edit a -- sh -c "rm /spfs/keep; $SP commit layer -t del >/dev/null"
 expect_status 0 us render a; RA=$OUT
 HA=$(basename "$(dirname "$RA")")$(basename "$RA"); is_digest "$HA"
@@ -130,6 +132,12 @@ for MODE in "${MODES[@]}"; do
 	expect_eq "$OUT" "$(printf 'B\nkeep\nsecret\n%s\n%s' "$UID_" "$GID_")" "$MODE: the stack, as the user"
 	expect_status 0 us run a+del -- ls /spfs
 	expect_eq "$OUT" "$(printf 'bin\nfile\nprivate')" "$MODE: a mask hides a lower file"
+	expect_status 0 us run a+st -- sh -c 'echo "${FROM_STARTUP:-no} $SPFS_RUNTIME"'
+	expect_match "$OUT" "^yes [0-9a-f]{16}$" "$MODE: startup scripts sourced, SPFS_RUNTIME set"
+	expect_status 0 us run --no-startup a+st -- sh -c 'echo "${FROM_STARTUP:-no}"'
+	expect_eq "$OUT" no "$MODE: --no-startup"
+	expect_status 0 as_user env SHELL=/bin/sh "$SP" shell a+st <<<'echo "shell ${FROM_STARTUP:-no}"'
+	expect_eq "$OUT" "shell yes" "$MODE: spfs shell with startup scripts"
 	expect_status 0 us run a -- cat /proc/self/uid_map
 	if [ "$MODE" = helper ]; then
 		expect_match "$OUT" "^ +0 +0 +4294967295$" "helper: no user namespace"
