@@ -371,8 +371,9 @@ typedef struct spfs_run_opts {
  * waits for it. *exit_status gets the command's status (128+N for signal
  * N, SPFS_RUN_* when the runtime could not be set up); <0 with err set
  * when the runtime could not be set up or the command not executed. As
- * root it mounts directly; otherwise in a user namespace of its own
- * (rootless, docs/runtime.md). */
+ * root it mounts directly; otherwise through the setcap helper spfs-enter
+ * or in a user namespace of its own, by spfs.runtime.mode
+ * (docs/runtime.md). */
 int spfs_runtime_run(int *exit_status, spfs_store *s, const char *const *refs, size_t nrefs,
 		     char *const *argv, const spfs_run_opts *opts, sp_error *err);
 /* The last stage of a non-root runtime started through the helper, inside
