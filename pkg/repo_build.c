@@ -411,14 +411,41 @@ static bool below(const char *path, const char *dir)
 	return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
 }
 
+static int write_proc(const char *path, const char *text, sp_error *err)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return sp_error_errno(err, "open %s", path);
+	return sp_write_all(fd, text, strlen(text), err) ? sp_error_prefix(err, "%s", path) : 0;
+}
+
 int pkg_build_run_script(const char *script, const char *dir, sp_error *err)
 {
 	/* the script stays readable after /tmp is covered */
 	int sfd = open(script, O_RDONLY | O_NOFOLLOW);
 	if (sfd < 0)
 		return sp_error_errno(err, "open %s", script);
-	if (unshare(CLONE_NEWNS) < 0)
-		return sp_error_errno(err, "cannot confine the build (unshare)");
+	/* root (in the runtime's namespace) has its own mount namespace at
+	 * once; another user gets one inside a user namespace of its own, in
+	 * which it keeps its ids */
+	if (unshare(CLONE_NEWNS) < 0) {
+		if (errno != EPERM)
+			return sp_error_errno(err, "cannot confine the build (unshare)");
+		uid_t uid = getuid();
+		gid_t gid = getgid();
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
+			return sp_error_errno(err, "cannot confine the build (unshare)");
+		char map[64];
+		int rc = write_proc("/proc/self/setgroups", "deny", err);
+		snprintf(map, sizeof(map), "%u %u 1", (unsigned)uid, (unsigned)uid);
+		if (!rc)
+			rc = write_proc("/proc/self/uid_map", map, err);
+		snprintf(map, sizeof(map), "%u %u 1", (unsigned)gid, (unsigned)gid);
+		if (!rc)
+			rc = write_proc("/proc/self/gid_map", map, err);
+		if (rc)
+			return sp_error_prefix(err, "cannot confine the build");
+	}
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		return sp_error_errno(err, "cannot confine the build (mount --make-rslave /)");
 	/* every mount read-only but /spfs (the package) and the kernel's */
