@@ -889,8 +889,7 @@ static pid_t start_child(child_args *c, bool may_share_vm)
 		return -1;
 	/* a guard page below the stack (it grows down) */
 	mprotect(stk, 4096, PROT_NONE);
-	pid_t pid =
-	    clone(child_main, stk + CHILD_STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD, c);
+	pid_t pid = clone(child_main, stk + CHILD_STACK_SIZE, CLONE_VM | CLONE_VFORK | SIGCHLD, c);
 	int e = errno;
 	munmap(stk, CHILD_STACK_SIZE);
 	errno = e;
