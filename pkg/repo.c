@@ -1798,10 +1798,13 @@ int pkg_repo_copy(pkg_repo *r, spfs_store *dst, const char *ident, pkg_repo_tag_
 	for (size_t i = 0; !rc && i < tags.n; i++) {
 		if ((rc = tag_target(&targets[i], r->s, tags.v[i], err)))
 			break;
-		if (spfs_has_payload(r->s, &targets[i]))
-			rc = copy_payload(dst, r->s, &targets[i], err);
-		else
+		/* spec tags hold blobs, layer tags objects; a digest can be both
+		 * (a file holding an object's bytes): copy what exists */
+		bool obj = spfs_has_object(r->s, &targets[i]);
+		if (obj)
 			rc = copy_object(dst, r->s, &targets[i], err);
+		if (!rc && (!obj || spfs_has_payload(r->s, &targets[i])))
+			rc = copy_payload(dst, r->s, &targets[i], err);
 		if (rc)
 			sp_error_prefix(err, "copying %s", tags.v[i]);
 	}

@@ -290,6 +290,36 @@ static void test_remove_and_copy(void **state)
 	assert_int_equal(pkg_repo_count(f->r), 0);
 }
 
+/* A layer whose encoded bytes were also stored as a file's payload (a
+ * store collected as sources once did that) still copies as a layer. */
+static void test_copy_layer_also_a_payload(void **state)
+{
+	fx *f = *state;
+	publish(f, "pkg: q/1.0.0\n", "q.yaml", 0);
+	sp_error err = {0};
+	spfs_manifest m = {0};
+	sp_digest layer, blob;
+	assert_int_equal(
+	    spfs_commit_manifest(&layer, f->s, &m, NULL, 0, "spk/pkg/q/1.0.0/4OYMIQUY/run", &err),
+	    0);
+	sp_buf b = {0};
+	spfs_kind k;
+	assert_int_equal(spfs_read_object(&b, &k, f->s, &layer, &err), 0);
+	assert_int_equal(spfs_write_blob(&blob, f->s, b.data, b.len, &err), 0);
+	sp_buf_free(&b);
+	assert_int_equal(sp_digest_cmp(&blob, &layer), 0);
+	char p[4200];
+	snprintf(p, sizeof(p), "%s/other", f->t->path);
+	spfs_store *o = NULL;
+	assert_int_equal(spfs_store_open(&o, p, true, &err), 0);
+	assert_int_equal(pkg_repo_copy(f->r, o, "q/1.0.0", NULL, NULL, &err), 0);
+	spfs_layer *l = NULL;
+	if (spfs_read_layer(&l, o, &layer, &err))
+		fail_msg("the copied layer: %s", err.msg);
+	spfs_layer_free(l);
+	spfs_store_free(o);
+}
+
 static void test_source_by_path(void **state)
 {
 	fx *f = *state;
@@ -318,6 +348,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_invalid_tags, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_deprecate_round_trip, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_remove_and_copy, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_copy_layer_also_a_payload, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_source_by_path, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
