@@ -236,10 +236,13 @@ int pkg_repo_layers(sp_digest **out, size_t *n, pkg_repo *r, const solver_result
 		const solver_build *b = it->build;
 		char ver[256];
 		solver_version_str(&b->version, ver, sizeof(ver));
-		for (size_t c = 0; !rc && c < it->ncomponents; c++) {
+		/* a source package has one layer, its `src` component, whatever
+		 * components were asked for */
+		size_t ncomp = b->is_source ? 1 : it->ncomponents;
+		for (size_t c = 0; !rc && c < ncomp; c++) {
 			char tag[SPFS_MAX_TAG_NAME + 1];
 			snprintf(tag, sizeof(tag), "spk/pkg/%s/%s/%s/%s", b->name, ver, b->build,
-				 it->components[c]);
+				 b->is_source ? "src" : it->components[c]);
 			sp_digest d;
 			sp_error why = {0};
 			int trc = spfs_resolve(&d, NULL, pkg_repo_store(r), tag, &why);

@@ -70,6 +70,10 @@ expect_match "$OUT" "^up to date proj/1.0.0/src" "make-source twice"
 # a source package is only chosen when asked for
 expect_status 0 spk solve proj/1.0.0/src
 expect_match "$OUT" "^proj/1.0.0/src " "solve the source package"
+if [ "$(id -u)" = 0 ]; then
+	expect_status 0 spk env proj/1.0.0/src -- cat /spfs/spk/pkg/proj/1.0.0/src/generated.txt
+	expect_eq "$OUT" "proj 1.0.0 proj/1.0.0/src" "spk env of a source package shows its sources"
+fi
 
 # exclude replaces the default (.git/ is then copied)
 cat >"$P/excl.yaml" <<'YAML'
