@@ -422,22 +422,18 @@ static int write_proc(const char *path, const char *text, sp_error *err)
 	return sp_write_all(fd, text, strlen(text), err) ? sp_error_prefix(err, "%s", path) : 0;
 }
 
-int pkg_build_run_script(const char *script, const char *dir, sp_error *err)
+int pkg__confine(const char *keep, sp_error *err)
 {
-	/* the script stays readable after /tmp is covered */
-	int sfd = open(script, O_RDONLY | O_NOFOLLOW);
-	if (sfd < 0)
-		return sp_error_errno(err, "open %s", script);
 	/* root (in the runtime's namespace) has its own mount namespace at
 	 * once; another user gets one inside a user namespace of its own, in
 	 * which it keeps its ids */
 	if (unshare(CLONE_NEWNS) < 0) {
 		if (errno != EPERM)
-			return sp_error_errno(err, "cannot confine the build (unshare)");
+			return sp_error_errno(err, "unshare");
 		uid_t uid = getuid();
 		gid_t gid = getgid();
 		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
-			return sp_error_errno(err, "cannot confine the build (unshare)");
+			return sp_error_errno(err, "unshare");
 		char map[64];
 		int rc = write_proc("/proc/self/setgroups", "deny", err);
 		snprintf(map, sizeof(map), "%u %u 1", (unsigned)uid, (unsigned)uid);
@@ -447,32 +443,47 @@ int pkg_build_run_script(const char *script, const char *dir, sp_error *err)
 		if (!rc)
 			rc = write_proc("/proc/self/gid_map", map, err);
 		if (rc)
-			return sp_error_prefix(err, "cannot confine the build");
+			return rc;
 	}
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-		return sp_error_errno(err, "cannot confine the build (mount --make-rslave /)");
-	/* every mount read-only but /spfs (the package) and the kernel's */
+		return sp_error_errno(err, "mount --make-rslave /");
+	/* the directory left writable is a mount of its own */
+	if (keep && mount(keep, keep, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return sp_error_errno(err, "mount --bind %s", keep);
+	/* every mount read-only but /spfs (the package), the kept directory
+	 * and the kernel's */
 	_cleanup_fclose_ FILE *mi = fopen("/proc/self/mountinfo", "re");
 	if (!mi)
-		return sp_error_errno(err, "cannot confine the build: /proc/self/mountinfo");
+		return sp_error_errno(err, "/proc/self/mountinfo");
 	char line[8192];
 	bool root_done = false;
 	while (fgets(line, sizeof(line), mi)) {
 		char *mp = mountinfo_point(line);
 		if (!mp || below(mp, SPFS_RUNTIME_MOUNTPOINT) || below(mp, "/proc") ||
-		    below(mp, "/sys") || below(mp, "/dev"))
+		    below(mp, "/sys") || below(mp, "/dev") || (keep && below(mp, keep)))
 			continue;
 		struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
 		if (mount_setattr(AT_FDCWD, mp, AT_SYMLINK_NOFOLLOW, &attr, sizeof(attr)) < 0) {
 			if (!strcmp(mp, "/"))
-				return sp_error_errno(err, "cannot confine the build: read-only /");
-			sp_debug("build: cannot make %s read-only: %s", mp, strerror(errno));
+				return sp_error_errno(err, "read-only /");
+			sp_debug("cannot make %s read-only: %s", mp, strerror(errno));
 			continue;
 		}
 		root_done = root_done || !strcmp(mp, "/");
 	}
 	if (!root_done)
-		return sp_error_set(err, SP_ERROR, "cannot confine the build: / is not a mount");
+		return sp_error_set(err, SP_ERROR, "/ is not a mount");
+	return 0;
+}
+
+int pkg_build_run_script(const char *script, const char *dir, sp_error *err)
+{
+	/* the script stays readable after /tmp is covered */
+	int sfd = open(script, O_RDONLY | O_NOFOLLOW);
+	if (sfd < 0)
+		return sp_error_errno(err, "open %s", script);
+	if (pkg__confine(NULL, err))
+		return sp_error_prefix(err, "cannot confine the build");
 	/* the script's directory may be below /tmp (a scratch directory): go
 	 * there before /tmp is covered */
 	if (chdir(dir) < 0)

@@ -814,18 +814,30 @@ static int collect_tar(const pkg_source_decl *sd, int specfd, const char *dest, 
 /* ------------------------------------------------ git and script sources */
 
 /* Runs argv in cwd with extra environment variables (NAME=VALUE), its
- * output on our stderr; a non-zero exit is an error naming `what`. */
-static int run(char *const *argv, const char *cwd, char *const *env, const char *what,
-	       sp_error *err)
+ * output on our stderr; a non-zero exit is an error naming `what`. The
+ * child is confined: nothing but the staging directory `stage` is
+ * writable to it (its TMPDIR is STAGE/tmp). */
+static int run(char *const *argv, const char *cwd, const char *stage, char *const *env,
+	       const char *what, sp_error *err)
 {
+	char tmp[4200];
+	snprintf(tmp, sizeof(tmp), "%s/tmp", stage);
+	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
+		return sp_error_errno(err, "mkdir %s", tmp);
 	pid_t pid = fork();
 	if (pid < 0)
 		return sp_error_errno(err, "fork");
 	if (pid == 0) {
+		sp_error cerr = {0};
+		if (pkg__confine(stage, &cerr)) {
+			fprintf(stderr, "spk: cannot confine %s: %s\n", what, cerr.msg);
+			_exit(126);
+		}
 		if (chdir(cwd) < 0)
 			_exit(126);
 		for (size_t i = 0; env && env[i]; i++)
 			putenv(env[i]);
+		setenv("TMPDIR", tmp, 1);
 		dup2(2, 1);
 		execvp(argv[0], argv);
 		_exit(errno == ENOENT ? 127 : 126);
@@ -844,8 +856,8 @@ static int run(char *const *argv, const char *cwd, char *const *env, const char 
 	return sp_error_set(err, SP_ERROR, "%s was killed by signal %d", what, WTERMSIG(status));
 }
 
-static int collect_git(const pkg_source_decl *sd, const char *specdir, const char *dest,
-		       sp_error *err)
+static int collect_git(const pkg_source_decl *sd, const char *specdir, const char *stage,
+		       const char *dest, sp_error *err)
 {
 	/* a local repository is named relative to the spec, as a file:// URL
 	 * (git ignores --depth for plain local paths) */
@@ -886,12 +898,12 @@ static int collect_git(const pkg_source_decl *sd, const char *specdir, const cha
 	argv[n++] = ".";
 	argv[n] = NULL;
 	char *env[] = {"GIT_TERMINAL_PROMPT=0", NULL};
-	int rc = run(argv, dest, env, "git clone", err);
+	int rc = run(argv, dest, stage, env, "git clone", err);
 	if (rc)
 		return rc;
 	char *sub[] = {"git",	      "submodule", "--quiet", "update", "--init",
 		       "--recursive", "--depth",   depth,     NULL};
-	return run(sub, dest, env, "git submodule update", err);
+	return run(sub, dest, stage, env, "git submodule update", err);
 }
 
 static int collect_script(const pkg_source_decl *sd, const char *stage, const char *dest,
@@ -912,7 +924,7 @@ static int collect_script(const pkg_source_decl *sd, const char *stage, const ch
 	snprintf(e_pkg, sizeof(e_pkg), "SPK_PKG=%s/%s/src", spec->build.name, version);
 	char *env[] = {e_name, e_ver, e_pkg, NULL};
 	char *argv[] = {"/bin/sh", "-e", path, NULL};
-	return run(argv, dest, env, "the source script", err);
+	return run(argv, dest, stage, env, "the source script", err);
 }
 
 /* ------------------------------------------------------ checking a tree */
@@ -1079,7 +1091,7 @@ int pkg_repo_make_source(pkg_source_result *res, pkg_repo *r, const pkg_spec *sp
 			case PKG_SRC_TAR:
 				rc = collect_tar(sd, specfd, dest, base, &files, err);
 				break;
-			case PKG_SRC_GIT: rc = collect_git(sd, specdir, dest, err); break;
+			case PKG_SRC_GIT: rc = collect_git(sd, specdir, stage, dest, err); break;
 			case PKG_SRC_SCRIPT:
 				rc = collect_script(sd, stage, dest, spec, ver, i, err);
 				break;

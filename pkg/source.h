@@ -31,6 +31,11 @@ int pkg__source_check_symlink(const char *path, const char *target, char *why, s
  * and '**' as git has them. */
 bool pkg__source_match(const char *pattern, const char *path, bool is_dir);
 
+/* Confines this process (pkg/repo_build.c): a mount namespace of its own
+ * (in a user namespace of its own when not root) in which every mount but
+ * /spfs, /proc, /sys, /dev and `keep` (a directory, or NULL) is read-only. */
+int pkg__confine(const char *keep, sp_error *err);
+
 /* Fuzzing entry point: see pkg/source.c. */
 int pkg__source_fuzz(const unsigned char *data, size_t size);
 

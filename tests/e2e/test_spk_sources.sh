@@ -185,6 +185,13 @@ refuse chain "  - tar: chain.tar.gz" "tar source 'chain.tar.gz': symbolic link m
 refuse url "  - tar: https://example.com/x.tar.gz" "tar source 'https://example.com/x.tar.gz': downloading is not supported here" "tar URL"
 refuse scriptlink "  - script: [ln -s /etc/passwd pw]" "script source: symbolic link pw points outside the sources \(absolute target '/etc/passwd'\)" "a link made by a script"
 refuse scriptfail "  - script: [echo partial > p.txt, exit 3]" "script source: the source script failed \(exit status 3\)" "a failing script"
+# a script (or git) runs confined: only the sources are writable to it
+printf 'pkg: scriptout/1.0.0\nsources:\n  - script: ["echo leak > %s/leak.txt"]\n' "$T" >"$H/scriptout.yaml"
+expect_status 2 spk make-source "$H/scriptout.yaml"
+expect_match "$ERR" "$T/leak.txt: Read-only file system" "the script is told why"
+expect_match "$ERR" "scriptout.yaml:3:5: script source: the source script failed \(exit status 2\)" "a script writing outside"
+[ ! -e "$T/leak.txt" ] || fail "a source script wrote outside the sources"
+ok
 printf 'pkg: empty/1.0.0\nsources:\n  - script: [true]\n' >"$H/empty.yaml"
 expect_status 2 spk make-source "$H/empty.yaml"
 expect_match "$ERR" "^spk make-source: $H/empty.yaml: no source files collected for empty/1.0.0/src" "empty sources"
