@@ -1731,9 +1731,9 @@ static int add_req(state *s, const solver_request *req, int src_name, int src_ca
 			       src_cand);
 		r->req = req;
 		r->oname = Y;
-		/* two ranges with no version in common: say so, naming both */
-		for (int k = s->cons[kid].next; k >= 0 && r != &s->limit_reason;
-		     k = s->cons[k].next) {
+		/* two ranges with no version in common (two rules of the request
+		 * itself, or of it and an earlier one): say so, naming both */
+		for (int k = kid; k >= 0 && r != &s->limit_reason; k = s->cons[k].next) {
 			const solver_rule *ra = NULL, *rb = NULL;
 			const solver__cons *kk = &s->cons[k];
 			if (kk->exact_cand >= 0 ||
@@ -1747,14 +1747,20 @@ static int add_req(state *s, const solver_request *req, int src_name, int src_ca
 			if (!solver_range_format(&xa, &t, &e2) &&
 			    !solver_range_format(&xb, &u, &e2)) {
 				char tmp[900];
-				snprintf(tmp, sizeof(tmp),
-					 "%s from %s and %s share no version: %s and %s do not "
-					 "intersect",
-					 kk->req->text,
-					 kk->src_name < 0 ? "the command line"
-							  : ident(s, kk->src_name, kk->src_cand,
-								  who, sizeof(who)),
-					 req->text, t.data, u.data);
+				if (k == kid)
+					snprintf(tmp, sizeof(tmp),
+						 "%s allows no version: %s and %s do not intersect",
+						 req->text, t.data, u.data);
+				else
+					snprintf(
+					    tmp, sizeof(tmp),
+					    "%s from %s and %s share no version: %s and %s do not "
+					    "intersect",
+					    kk->req->text,
+					    kk->src_name < 0 ? "the command line"
+							     : ident(s, kk->src_name, kk->src_cand,
+								     who, sizeof(who)),
+					    req->text, t.data, u.data);
 				r->detail = rdetail(s, tmp);
 			}
 			sp_buf_free(&t);

@@ -323,6 +323,8 @@ static void test_root_conflict(void **st)
 	UNSAT2("python/>=3.9", "python/<3", "no candidate of python satisfies all the requests",
 	       "python/>=3.9 from the command line and python/<3 share no version: >=3.9 and "
 	       "<3 do not intersect");
+	UNSAT("python/>=3.9,<3",
+	      "python/>=3.9,<3 allows no version: >=3.9 and <3 do not intersect");
 	mk("tool/1.0.0", "python/~2.7");
 	UNSAT2("python/>=3", "tool",
 	       "python/>=3 from the command line and python/~2.7 share no version: >=3 and ~2.7 "
