@@ -849,6 +849,10 @@ static int cmd_build(const args *a)
 			       res.source[0] ? res.source : "the spec's directory");
 		if (res.source_changed)
 			printf("published  %s (its sources)\n", res.source);
+		if (res.unconfined[0])
+			fprintf(stderr,
+				"spk build: warning: the script of %s ran unconfined (%s)\n",
+				res.ident, res.unconfined);
 		built++;
 		if (a->variant < 0 && ++var < specs[i]->nvariants)
 			goto next_variant;
@@ -944,6 +948,9 @@ static int make_missing(pkg_repo *r, const solver_result *res, int round, sp_err
 		if (rc)
 			return sp_error_prefix(err, "building %s", ident); /* printed by cmd_env */
 		fprintf(stderr, "spk env: built %s\n", br.ident);
+		if (br.unconfined[0])
+			fprintf(stderr, "spk env: warning: the script of %s ran unconfined (%s)\n",
+				br.ident, br.unconfined);
 		made++;
 	}
 	if (pending && !made) {

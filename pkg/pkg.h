@@ -328,14 +328,15 @@ typedef struct pkg_build_opts {
 } pkg_build_opts;
 
 typedef struct pkg_build_result {
-	char ident[512];     /* NAME/VERSION/BUILD */
-	bool skipped;	     /* already built (and not forced) */
-	int script_status;   /* the script's exit status (0 when it ran fine) */
-	char log[4096];	     /* the script's full log, kept when it failed */
-	char tail[2048];     /* its last lines, when it failed */
-	size_t ncomponents;  /* layers published */
-	char source[512];    /* the source package built from ("" when none) */
-	bool source_changed; /* spk build published new sources for it */
+	char ident[512];      /* NAME/VERSION/BUILD */
+	bool skipped;	      /* already built (and not forced) */
+	int script_status;    /* the script's exit status (0 when it ran fine) */
+	char log[4096];	      /* the script's full log, kept when it failed */
+	char tail[2048];      /* its last lines, when it failed */
+	size_t ncomponents;   /* layers published */
+	char source[512];     /* the source package built from ("" when none) */
+	char unconfined[512]; /* why the script ran unconfined ("" when it did not) */
+	bool source_changed;  /* spk build published new sources for it */
 } pkg_build_result;
 
 /* Builds the recipe `spec` (a document of a parsed spec file whose text is
@@ -348,8 +349,13 @@ int pkg_repo_build(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, con
  * confines this process to a mount namespace of its own in which every
  * mount but /spfs, /proc, /sys and /dev is read-only and /tmp is a private
  * tmpfs (TMPDIR=/tmp), then runs `sh -e SCRIPT` in DIR. Returns only on
- * failure: so what a script writes outside /spfs never reaches the host. */
+ * failure: so what a script writes outside /spfs never reaches the host
+ * (unless no namespace can be made at all: see PKG_BUILD_UNCONFINED). */
 int pkg_build_run_script(const char *script, const char *dir, sp_error *err);
+/* The first line of a build log whose script could not be confined (no
+ * namespaces to be had) starts with this; the build then runs as root or the
+ * user would without confinement and pkg_build_result.unconfined says why. */
+#define PKG_BUILD_UNCONFINED "spk build: the script runs unconfined: "
 
 /* The layers of a solution: for each resolved build (not embedded, not
  * from source), the layer tagged spk/pkg/NAME/VERSION/BUILD/COMPONENT of

@@ -422,18 +422,23 @@ static int write_proc(const char *path, const char *text, sp_error *err)
 	return sp_write_all(fd, text, strlen(text), err) ? sp_error_prefix(err, "%s", path) : 0;
 }
 
-int pkg__confine(const char *keep, sp_error *err)
+int pkg__confine(const char *keep, bool *no_namespace, sp_error *err)
 {
+	*no_namespace = false;
 	/* root (in the runtime's namespace) has its own mount namespace at
 	 * once; another user gets one inside a user namespace of its own, in
-	 * which it keeps its ids */
+	 * which it keeps its ids (where the system allows that) */
 	if (unshare(CLONE_NEWNS) < 0) {
-		if (errno != EPERM)
+		if (errno != EPERM) {
+			*no_namespace = true;
 			return sp_error_errno(err, "unshare");
+		}
 		uid_t uid = getuid();
 		gid_t gid = getgid();
-		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0)
-			return sp_error_errno(err, "unshare");
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) {
+			*no_namespace = true;
+			return sp_error_errno(err, "unshare (user namespace)");
+		}
 		char map[64];
 		int rc = write_proc("/proc/self/setgroups", "deny", err);
 		snprintf(map, sizeof(map), "%u %u 1", (unsigned)uid, (unsigned)uid);
@@ -482,19 +487,30 @@ int pkg_build_run_script(const char *script, const char *dir, sp_error *err)
 	int sfd = open(script, O_RDONLY | O_NOFOLLOW);
 	if (sfd < 0)
 		return sp_error_errno(err, "open %s", script);
-	if (pkg__confine(NULL, err))
-		return sp_error_prefix(err, "cannot confine the build");
-	/* the script's directory may be below /tmp (a scratch directory): go
-	 * there before /tmp is covered */
-	if (chdir(dir) < 0)
-		return sp_error_errno(err, "cd %s", dir);
-	/* a private /tmp for compilers and the like */
-	struct stat st;
-	if (stat("/tmp", &st) == 0 && S_ISDIR(st.st_mode) &&
-	    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
-		return sp_error_errno(err, "cannot confine the build: a private /tmp");
-	if (setenv("TMPDIR", "/tmp", 1) < 0)
-		return sp_error_errno(err, "setenv TMPDIR");
+	bool no_ns = false;
+	if (pkg__confine(NULL, &no_ns, err)) {
+		if (!no_ns)
+			return sp_error_prefix(err, "cannot confine the build");
+		/* no namespace to be had (user namespaces disabled, as under the
+		 * setcap helper): run as before confinement existed, and say so
+		 * first thing in the log (spk build repeats it) */
+		fprintf(stderr, "%s%s: writes outside /spfs reach the host\n", PKG_BUILD_UNCONFINED,
+			err->msg);
+		if (chdir(dir) < 0)
+			return sp_error_errno(err, "cd %s", dir);
+	} else {
+		/* the script's directory may be below /tmp (a scratch
+		 * directory): go there before /tmp is covered */
+		if (chdir(dir) < 0)
+			return sp_error_errno(err, "cd %s", dir);
+		/* a private /tmp for compilers and the like */
+		struct stat st;
+		if (stat("/tmp", &st) == 0 && S_ISDIR(st.st_mode) &&
+		    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+			return sp_error_errno(err, "cannot confine the build: a private /tmp");
+		if (setenv("TMPDIR", "/tmp", 1) < 0)
+			return sp_error_errno(err, "setenv TMPDIR");
+	}
 	char fdpath[64];
 	snprintf(fdpath, sizeof(fdpath), "/dev/fd/%d", sfd);
 	execl("/bin/sh", "sh", "-e", fdpath, (char *)NULL);
@@ -854,6 +870,18 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 	if (rc)
 		return sp_error_prefix(err, "cannot start the build of %s", res->ident);
 	res->script_status = status;
+	/* a script that could not be confined says so on the log's first line */
+	{
+		char head[sizeof(res->unconfined)] = "";
+		_cleanup_close_ int lfd = open(logp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		ssize_t got = lfd < 0 ? -1 : pread(lfd, head, sizeof(head) - 1, 0);
+		size_t pl = strlen(PKG_BUILD_UNCONFINED);
+		if (got > (ssize_t)pl && !strncmp(head, PKG_BUILD_UNCONFINED, pl)) {
+			head[got] = '\0';
+			head[strcspn(head, "\n")] = '\0';
+			snprintf(res->unconfined, sizeof(res->unconfined), "%s", head + pl);
+		}
+	}
 	if (status) {
 		snprintf(res->log, sizeof(res->log), "%s", logp);
 		log_tail(res->tail, sizeof(res->tail), logp);

@@ -829,9 +829,13 @@ static int run(char *const *argv, const char *cwd, const char *stage, char *cons
 		return sp_error_errno(err, "fork");
 	if (pid == 0) {
 		sp_error cerr = {0};
-		if (pkg__confine(stage, &cerr)) {
-			fprintf(stderr, "spk: cannot confine %s: %s\n", what, cerr.msg);
-			_exit(126);
+		bool no_ns = false;
+		if (pkg__confine(stage, &no_ns, &cerr)) {
+			if (!no_ns) {
+				fprintf(stderr, "spk: cannot confine %s: %s\n", what, cerr.msg);
+				_exit(126);
+			}
+			fprintf(stderr, "spk: warning: %s runs unconfined (%s)\n", what, cerr.msg);
 		}
 		if (chdir(cwd) < 0)
 			_exit(126);

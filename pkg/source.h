@@ -33,8 +33,10 @@ bool pkg__source_match(const char *pattern, const char *path, bool is_dir);
 
 /* Confines this process (pkg/repo_build.c): a mount namespace of its own
  * (in a user namespace of its own when not root) in which every mount but
- * /spfs, /proc, /sys, /dev and `keep` (a directory, or NULL) is read-only. */
-int pkg__confine(const char *keep, sp_error *err);
+ * /spfs, /proc, /sys, /dev and `keep` (a directory, or NULL) is read-only.
+ * *no_namespace is set when the failure is that no namespace could be made
+ * (user namespaces disabled): nothing was changed then. */
+int pkg__confine(const char *keep, bool *no_namespace, sp_error *err);
 
 /* Fuzzing entry point: see pkg/source.c. */
 int pkg__source_fuzz(const unsigned char *data, size_t size);
