@@ -360,7 +360,8 @@ int pkg_build_run_script(const char *script, const char *dir, sp_error *err);
 /* The layers of a solution: for each resolved build (not embedded, not
  * from source), the layer tagged spk/pkg/NAME/VERSION/BUILD/COMPONENT of
  * each selected component that has one (for a source package, its `src`
- * layer), in result order, without duplicates. *out is malloc'd (caller frees). */
+ * layer), in solve order (solver_result_get_ordered: later layers stack
+ * on top), without duplicates. *out is malloc'd (caller frees). */
 int pkg_repo_layers(sp_digest **out, size_t *n, pkg_repo *r, const solver_result *res,
 		    sp_error *err);
 

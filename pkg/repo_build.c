@@ -229,8 +229,10 @@ int pkg_repo_layers(sp_digest **out, size_t *n, pkg_repo *r, const solver_result
 	sp_digest *v = NULL;
 	size_t k = 0, cap = 0;
 	int rc = 0;
+	/* solve order, as SPK stacks them: what was asked for at the bottom,
+	 * what it brought in above */
 	for (size_t i = 0; !rc && i < solver_result_count(res); i++) {
-		const solver_resolved *it = solver_result_get(res, i);
+		const solver_resolved *it = solver_result_get_ordered(res, i);
 		if (it->from_source || it->embedded_in)
 			continue;
 		const solver_build *b = it->build;

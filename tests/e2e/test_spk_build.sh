@@ -162,6 +162,22 @@ expect_eq "$OUT" "zz" "aa prepends, then zz sets"
 expect_status 0 spk env mm-app -- sh -c 'echo $ORDER_VAR'
 expect_eq "$OUT" "aa:mm" "a package before what it brings in"
 
+# layers stack in solve order too: the later package's file is on top
+for who in a b; do
+	cat >"$T/lay-$who.yaml" <<YAML
+pkg: lay-$who/1.0.0
+build:
+  script:
+    - mkdir -p \$PREFIX/share
+    - echo $who > \$PREFIX/share/who
+YAML
+	expect_status 0 spk build "$T/lay-$who.yaml"
+done
+expect_status 0 spk env lay-a lay-b -- cat /spfs/share/who
+expect_eq "$OUT" b "lay-b, solved after lay-a, is stacked above it"
+expect_status 0 spk env lay-b lay-a -- cat /spfs/share/who
+expect_eq "$OUT" a "and the other way round"
+
 # an application built against the library (build env: the library's layers)
 expect_status 0 spk build "$S/greet.yaml"
 expect_match "$OUT" "^built greet/2.0.0/" "build greet"
