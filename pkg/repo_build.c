@@ -649,6 +649,13 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 	for (size_t k = 0; k < o->nopts; k++)
 		if ((rc = set_opt(vals, b, o->opts[k].name, o->opts[k].value, false, err)))
 			return rc;
+	/* a required var option needs a value (docs/spec.md) */
+	for (size_t i = 0; i < b->noptions; i++)
+		if (vals[i].required && !vals[i].is_pkg && !*vals[i].value)
+			return sp_error_set(err, SP_EINVALID,
+					    "%s: %s: its required option %s has no value (give one "
+					    "with --opt %s=VALUE or a variant)",
+					    b->origin, b->name, vals[i].name, vals[i].name);
 	/* 2. the build environment */
 	solver_opt *sopts = solver_arena_array(a, b->noptions + 1, sizeof(*sopts), err);
 	if (!sopts)

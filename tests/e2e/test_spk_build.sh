@@ -51,6 +51,12 @@ expect_status 0 spfs cat "spk/pkg/greetlib/1.0.0/$fancy/run" lib/libgreet.txt
 expect_eq "$OUT" "greet-fancy" "fancy build"
 expect_status 2 spk build "$S/greetlib.yaml" --opt flavour=weird
 expect_match "$ERR" "'weird' is not one of its choices" "choices checked"
+# a required option needs a value
+printf 'pkg: needy/1.0.0\nbuild:\n  options:\n    - var: abi\n      required: true\n  script:\n    - mkdir -p $PREFIX/share\n    - echo "$SPK_OPT_abi" > $PREFIX/share/needy\n' >"$T/needy.yaml"
+expect_status 2 spk build "$T/needy.yaml"
+expect_match "$ERR" "its required option abi has no value \(give one with --opt abi=VALUE" "required option checked"
+expect_status 0 spk build "$T/needy.yaml" --opt abi=cp39
+expect_match "$OUT" "^built needy/1.0.0/" "required option given"
 expect_status 0 spk ls greetlib/1.0.0
 expect_eq "$(echo "$OUT" | grep -c '/1.0.0/[A-Z2-7]\{8\}$')" 2 "two builds"
 expect_match "$OUT" "^greetlib/1.0.0/src$" "and the source package"
