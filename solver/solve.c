@@ -1286,43 +1286,18 @@ static bool env_may_inherit(state *s, const solver_build *b)
  * - a Strong var option of a package in its build environment adds
  *   "pkg.var/value" (SPK writes these into a build's spec when it builds
  *   it; published specs carry them already). */
-static int cand_reqs(state *s, solver__cand *cd)
+/* Pins the fromBuildEnv requests of reqs[0..n) for cd into v (room for
+ * n); *nv is how many there are (an unpinnable var request is dropped). */
+static int pin_list(state *s, const solver__cand *cd, const solver_request *reqs, size_t n,
+		    solver_request *v, size_t *nv)
 {
-	if (cd->reqs_state)
-		return 0;
-	cd->reqs_state = 1;
 	const solver_build *b = cd->b;
-	cd->reqs = b->reqs;
-	cd->nreqs = b->nreqs;
-	if (cd->kind == K_EMBED)
-		return 0;
-	bool pins = false;
-	for (size_t i = 0; i < b->nreqs; i++)
-		pins = pins || b->reqs[i].from_build_env;
-	bool recipe_env = cd->kind == K_BUILD && b->is_recipe && b->nbuild_reqs &&
-			  (pins || env_may_inherit(s, b));
-	if (recipe_env && cd->fs_state == 0) {
-		int rc = subsolve(s, cd);
-		if (rc)
-			return rc;
-	}
-	size_t nstrong = 0;
-	for (size_t i = 0; i < cd->nenv; i++)
-		for (size_t o = 0; o < cd->env[i]->noptions; o++)
-			nstrong += !cd->env[i]->options[o].is_pkg &&
-				   cd->env[i]->options[o].inheritance == SOLVER_INHERIT_STRONG;
-	if (!pins && !nstrong)
-		return 0;
-	solver_request *v = solver_arena_array(s->a, b->nreqs + nstrong + 1, sizeof(*v), s->err);
-	if (!v)
-		return s->err->code;
-	size_t n = 0;
-	int rc = 0;
-	for (size_t i = 0; i < b->nreqs && !rc; i++) {
-		const solver_request *r = &b->reqs[i];
-		v[n] = *r;
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		const solver_request *r = &reqs[i];
+		v[k] = *r;
 		if (!r->from_build_env) {
-			n++;
+			k++;
 			continue;
 		}
 		if (r->kind == SOLVER_REQ_VAR) {
@@ -1344,13 +1319,13 @@ static int cand_reqs(state *s, solver__cand *cd)
 				: NULL;
 			if (!val || !*val)
 				continue; /* nothing to pin it to: dropped */
-			v[n].value = val;
+			v[k].value = val;
 			char t[600];
 			snprintf(t, sizeof(t), "%s%s%s/%s", r->var_pkg ? r->var_pkg : "",
 				 r->var_pkg ? "." : "", r->var, val);
-			if (!(v[n].text = solver_arena_strdup(s->a, t, s->err)))
+			if (!(v[k].text = solver_arena_strdup(s->a, t, s->err)))
 				return s->err->code;
-			n++;
+			k++;
 			continue;
 		}
 		solver_version pv;
@@ -1367,7 +1342,7 @@ static int cand_reqs(state *s, solver__cand *cd)
 				ver = &pv;
 		}
 		if (!ver) {
-			n++; /* not in the build environment: as written */
+			k++; /* not in the build environment: as written */
 			continue;
 		}
 		sp_buf t = {0};
@@ -1375,19 +1350,85 @@ static int cand_reqs(state *s, solver__cand *cd)
 		solver_range pr;
 		if (render_pin(&t, r->pin, ver, &e) == 0 &&
 		    solver_range_parse(&pr, s->a, t.data, t.len, NULL, &e) == 0) {
-			v[n].range = pr;
+			v[k].range = pr;
 			sp_buf tx = {0};
 			if (sp_buf_printf(&tx, &e, "%s/%s", r->name, t.data) == 0)
-				v[n].text = solver_arena_strdup(s->a, tx.data, &e);
+				v[k].text = solver_arena_strdup(s->a, tx.data, &e);
 			sp_buf_free(&tx);
-			if (!v[n].text)
-				v[n].text = r->text;
+			if (!v[k].text)
+				v[k].text = r->text;
 		}
 		/* a pin that does not render to a range stays as written */
 		sp_buf_free(&t);
-		n++;
+		k++;
 	}
-	if (rc)
+	*nv = k;
+	return 0;
+}
+
+static bool any_pin(const solver_request *reqs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (reqs[i].from_build_env)
+			return true;
+	return false;
+}
+
+static int cand_reqs(state *s, solver__cand *cd)
+{
+	if (cd->reqs_state)
+		return 0;
+	cd->reqs_state = 1;
+	const solver_build *b = cd->b;
+	cd->reqs = b->reqs;
+	cd->nreqs = b->nreqs;
+	if (cd->kind == K_EMBED)
+		return 0;
+	cd->comps = b->components;
+	bool pins = any_pin(b->reqs, b->nreqs), comp_pins = false;
+	for (size_t m = 0; m < b->ncomponents; m++)
+		comp_pins = comp_pins || any_pin(b->components[m].reqs, b->components[m].nreqs);
+	bool recipe_env = cd->kind == K_BUILD && b->is_recipe && b->nbuild_reqs &&
+			  (pins || comp_pins || env_may_inherit(s, b));
+	if (recipe_env && cd->fs_state == 0) {
+		int rc = subsolve(s, cd);
+		if (rc)
+			return rc;
+	}
+	int rc = 0;
+	if (comp_pins) {
+		solver_component *cv =
+		    solver_arena_array(s->a, b->ncomponents, sizeof(*cv), s->err);
+		if (!cv)
+			return s->err->code;
+		for (size_t m = 0; m < b->ncomponents && !rc; m++) {
+			cv[m] = b->components[m];
+			if (!any_pin(cv[m].reqs, cv[m].nreqs))
+				continue;
+			solver_request *v =
+			    solver_arena_array(s->a, cv[m].nreqs, sizeof(*v), s->err);
+			if (!v)
+				return s->err->code;
+			rc = pin_list(s, cd, b->components[m].reqs, b->components[m].nreqs, v,
+				      &cv[m].nreqs);
+			cv[m].reqs = v;
+		}
+		if (rc)
+			return rc;
+		cd->comps = cv;
+	}
+	size_t nstrong = 0;
+	for (size_t i = 0; i < cd->nenv; i++)
+		for (size_t o = 0; o < cd->env[i]->noptions; o++)
+			nstrong += !cd->env[i]->options[o].is_pkg &&
+				   cd->env[i]->options[o].inheritance == SOLVER_INHERIT_STRONG;
+	if (!pins && !nstrong)
+		return 0;
+	solver_request *v = solver_arena_array(s->a, b->nreqs + nstrong + 1, sizeof(*v), s->err);
+	if (!v)
+		return s->err->code;
+	size_t n = 0;
+	if ((rc = pin_list(s, cd, b->reqs, b->nreqs, v, &n)))
 		return rc;
 	/* strong options of the build environment */
 	for (size_t i = 0; i < cd->nenv; i++) {
@@ -1538,12 +1579,16 @@ static int add_reqs_of(state *s, int X, int c, const solver_request *reqs, size_
 static int add_comp_reqs(state *s, int X, int c, uint64_t add, solver__src src, uint64_t *conf,
 			 solver__reason **why)
 {
-	const solver_build *b = s->names[X].cands[c].b;
+	solver__cand *cd = &s->names[X].cands[c];
+	const solver_build *b = cd->b;
+	int rc = cand_reqs(s, cd);
+	if (rc)
+		return rc;
+	const solver_component *comps = cd->comps ? cd->comps : b->components;
 	for (size_t i = 0; i < b->ncomponents && i < 64; i++) {
 		if (!(add >> i & 1))
 			continue;
-		int rc = add_reqs_of(s, X, c, b->components[i].reqs, b->components[i].nreqs, src,
-				     conf, why);
+		rc = add_reqs_of(s, X, c, comps[i].reqs, comps[i].nreqs, src, conf, why);
 		if (rc)
 			return rc;
 	}
@@ -2439,7 +2484,8 @@ static int encode(enc *e, vreq **vout, size_t *nvout)
 			}
 			int cb = e->compbase[X][c];
 			for (size_t m = 0; cb && m < b->ncomponents && m < 64; m++) {
-				const solver_component *cp = &b->components[m];
+				const solver_component *cp =
+				    cd->comps ? &cd->comps[m] : &b->components[m];
 				int cv = cb + (int)m;
 				base.kind = F_COMPSTRUCT;
 				base.comp = (int)m;

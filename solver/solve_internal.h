@@ -59,9 +59,10 @@ typedef struct solver__cand {
 	 * options of the build environment added (see cand_reqs) */
 	const solver_request *reqs;
 	size_t nreqs;
-	int reqs_state;	     /* 0 not computed yet, 1 computed */
-	const char *bad_why; /* unusable (a required option has no value) */
-	int *ng;	     /* learned conflicts (nogood ids) this candidate is part of */
+	const solver_component *comps; /* the components, with theirs pinned */
+	int reqs_state;		       /* 0 not computed yet, 1 computed */
+	const char *bad_why;	       /* unusable (a required option has no value) */
+	int *ng; /* learned conflicts (nogood ids) this candidate is part of */
 	size_t nng, capng;
 } solver__cand;
 

@@ -1111,6 +1111,20 @@ static void test_from_build_env(void **st)
 	rec->is_recipe = true;
 	add_pkgopt(rec, "python", "3", "python/3");
 	add_pinned(rec, "python", "~x.x");
+	/* a component's requirement is pinned too */
+	solver_build *cmp = mk0("cmp/1.0.0/C37");
+	add_pkgopt(cmp, "python", "3.7.3", NULL);
+	{
+		solver_component *cc = default_comps(0);
+		sp_error e = {0};
+		solver_request *cr = solver_arena_array(R.a, 1, sizeof(*cr), &e);
+		cr[0] = parse_req("python", SOLVER_COMPAT_BINARY);
+		cr[0].from_build_env = true;
+		cr[0].pin = "x.x";
+		cc[1].reqs = cr;
+		cc[1].nreqs = 1;
+		cmp->components = cc;
+	}
 	/* a package not in the build environment: as written */
 	solver_build *other = mk0("other/1.0.0/OTH");
 	add_pinned(other, "python/3.7", "x.x");
@@ -1122,6 +1136,9 @@ static void test_from_build_env(void **st)
 	    /* built from source against 3.7 (the option asks for it) */
 	    {{"tool", "python/=3.7.3"}, "python=~3.7.0", true, "python/3.7.3/BLD tool/1.0.0/DEF*"},
 	    {{"other"}, NULL, false, "other/1.0.0/OTH python/3.7.3/BLD"},
+	    {{"cmp"}, NULL, false, "cmp/1.0.0/C37 python/3.7.3/BLD"},
+	    {{"cmp", "python/3.9"}, NULL, false, "!python/3.7"},
+	    {{"cmp:build"}, NULL, false, "cmp/1.0.0/C37"},
 	};
 	run_cases(cases, sizeof(cases) / sizeof(cases[0]));
 }
