@@ -88,6 +88,16 @@ static void note_origin(ex *x, int name, int cand)
 	x->origins[x->norigins++] = o;
 }
 
+/* Candidates other than source packages (those are not listed in an
+ * explanation when there are others, see emit_kids). */
+static size_t binary_cands(const solver__name *n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < n->ncands; i++)
+		k += !n->cands[i].is_source;
+	return k ? k : n->ncands;
+}
+
 /* One line for reason r (without children). */
 static int line(ex *x, sp_buf *b, const solver__reason *r)
 {
@@ -100,11 +110,16 @@ static int line(ex *x, sp_buf *b, const solver__reason *r)
 			rc = sp_buf_printf(b, x->err, "%s is needed (", x->names[r->name].name);
 			if (!rc)
 				rc = ident(x, b, r->rsrc_name, r->rsrc_cand);
-			if (!rc)
+			size_t nc = binary_cands(&x->names[r->name]);
+			if (!rc && nc == 1)
+				rc = sp_buf_printf(
+				    b, x->err,
+				    " requires %s), but its only candidate cannot be used:", rt);
+			else if (!rc)
 				rc = sp_buf_printf(
 				    b, x->err,
 				    " requires %s), but none of its %zu candidates can be used:",
-				    rt, x->names[r->name].ncands);
+				    rt, nc);
 		} else {
 			rc = sp_buf_printf(
 			    b, x->err, "no candidate of %s can be used:", x->names[r->name].name);
@@ -295,7 +310,16 @@ static int emit_line(ex *x, int depth, const char *text)
 static int emit_kids(ex *x, const solver__reason *const *kids, size_t n, int depth)
 {
 	int rc = 0;
+	/* Every build publishes its source package: a line for each would
+	 * bury the facts, so they are named only when nothing else is left. */
+	bool only_sources = true;
+	for (size_t i = 0; i < n && only_sources; i++)
+		only_sources = kids[i]->kind == R_SOURCE;
 	for (size_t i = 0; i < n && !rc;) {
+		if (!only_sources && kids[i]->kind == R_SOURCE) {
+			i++;
+			continue;
+		}
 		size_t j = i + 1;
 		while (j < n && groupable(kids[i], kids[j]))
 			j++;

@@ -484,6 +484,31 @@ static void test_source(void **st)
 	reset();
 	mk0("b/1.0.0/src");
 	UNSAT("b", "is a source package");
+	/* beside binary builds, source packages are neither counted nor listed */
+	reset();
+	mk0("c/1.0.0/src");
+	mk0("c/1.0.0/BIN");
+	mk0("c/2.0.0/src");
+	mk0("c/2.0.0/BIN");
+	UNSAT2("c/1", "c/2", "c/2.0.0/BIN does not", "c/1.0.0/BIN does not");
+	mk("e/1.0.0", "c/3");
+	mk("e/1.1.0", "c/3");
+	mk0("e/1.1.0/src");
+	UNSAT("e", "e is needed (the command line requires e), but none of its 2 candidates",
+	      "e/1.0.0/BLD requires c/3, and no candidate of c is left");
+	int rc;
+	solver_result *r =
+	    solve_opts((const char *const[]){"c/1", "c/2", NULL}, NULL, 0, false, &rc);
+	assert_int_equal(rc, SOLVER_EUNSAT);
+	assert_null(strstr(solver_result_explanation(r), "source package"));
+	solver_result_free(r);
+	reset();
+	mk0("d/1.0.0/src");
+	mk0("d/1.0.0/BIN");
+	mk("f/1.0.0", "d/2");
+	UNSAT("f",
+	      "f is needed (the command line requires f), but its only candidate cannot be used",
+	      "d/1.0.0/BIN does not satisfy d/2");
 }
 
 static void test_allow_builds(void **st)
