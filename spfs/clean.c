@@ -63,11 +63,16 @@ static int remove_entry(clean_ctx *c, int dirfd, const char *name, const char *w
 	return 0;
 }
 
-/* Sweeps objects/ or payloads/ or renders/. */
-static int sweep(clean_ctx *c, int parent, const char *area, sp_error *err)
+/* One entry of a sharded directory: shard_fd holds it, shard is "xx". */
+typedef int (*shard_entry_cb)(clean_ctx *c, int shard_fd, const char *shard, const char *name,
+			      sp_error *err);
+
+/* Calls cb for every entry of every two-hex-digit shard directory below
+ * parent (objects/, payloads/, renders/, runtimes/masks/); other entries
+ * are not ours to judge (`spfs check` reports them). */
+static int each_shard_entry(clean_ctx *c, int parent, const char *area, shard_entry_cb cb,
+			    sp_error *err)
 {
-	bool renders = parent == c->s->renders_fd;
-	bool payloads = parent == c->s->payloads_fd;
 	int dup = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* own offset */
 	DIR *top = dup >= 0 ? fdopendir(dup) : NULL;
 	if (!top) {
@@ -82,63 +87,87 @@ static int sweep(clean_ctx *c, int parent, const char *area, sp_error *err)
 			continue;
 		int sfd =
 		    openat(parent, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (sfd < 0)
-			continue;
-		DIR *d = fdopendir(sfd);
+		DIR *d = sfd >= 0 ? fdopendir(sfd) : NULL;
 		if (!d) {
-			close(sfd);
+			if (sfd >= 0)
+				close(sfd);
 			continue;
 		}
 		struct dirent *fe;
-		while (!rc && (fe = readdir(d))) {
-			const char *n = fe->d_name;
-			if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0)
-				continue;
-			char label[400];
-			snprintf(label, sizeof(label), "%s/%s/%s", area, de->d_name, n);
-			if (strncmp(n, ".tmp-", 5) == 0) {
-				c->stats->temps++;
-				rc = remove_entry(c, dirfd(d), n, "temp", label, false, err);
-				continue;
-			}
-			size_t len = strlen(n);
-			bool exec =
-			    payloads && len == SP_DIGEST_HEX_LEN &&
-			    (strcmp(n + len - 2, ".x") == 0 || strcmp(n + len - 2, ".l") == 0);
-			size_t hexlen = exec ? len - 2 : len;
-			if (hexlen != SP_DIGEST_HEX_LEN - 2 || !sp_digest_is_hex(n, hexlen))
-				continue; /* not ours to judge; `spfs check` reports it */
-			char full[SP_DIGEST_HEX_LEN + 1];
-			snprintf(full, sizeof(full), "%s%.62s", de->d_name, n);
-			sp_digest d_;
-			if (sp_digest_from_hex(&d_, full, err))
-				continue;
-			if (spfs_dset__has(&c->live, &d_))
-				continue;
-			struct stat st;
-			if (fstatat(dirfd(d), n, &st, AT_SYMLINK_NOFOLLOW) < 0)
-				continue;
-			if (is_young(c, &st)) {
-				c->stats->kept_young++;
-				continue;
-			}
-			if (renders) {
-				c->stats->renders++;
-				rc = remove_entry(c, dirfd(d), n, "render", full, true, err);
-			} else if (payloads) {
-				c->stats->payloads++;
-				c->stats->bytes += (uint64_t)st.st_size;
-				rc = remove_entry(c, dirfd(d), n, "payload", full, false, err);
-			} else {
-				c->stats->objects++;
-				c->stats->bytes += (uint64_t)st.st_size;
-				rc = remove_entry(c, dirfd(d), n, "object", full, false, err);
-			}
-		}
+		while (!rc && (fe = readdir(d)))
+			if (strcmp(fe->d_name, ".") && strcmp(fe->d_name, ".."))
+				rc = cb(c, dirfd(d), de->d_name, fe->d_name, err);
 		closedir(d);
 	}
 	closedir(top);
 	return rc;
+}
+
+/* The digest named by shard + a 62-hex name with an optional 2-character
+ * suffix (".x", ".l"); false when the name is not one. */
+static bool entry_digest(sp_digest *out, const char *shard, const char *name, const char *suffix1,
+			 const char *suffix2)
+{
+	size_t len = strlen(name), hexlen = len;
+	if (len == SP_DIGEST_HEX_LEN && ((suffix1 && !strcmp(name + len - 2, suffix1)) ||
+					 (suffix2 && !strcmp(name + len - 2, suffix2))))
+		hexlen = len - 2;
+	if (hexlen != SP_DIGEST_HEX_LEN - 2 || !sp_digest_is_hex(name, hexlen))
+		return false;
+	char full[SP_DIGEST_HEX_LEN + 1];
+	snprintf(full, sizeof(full), "%s%.62s", shard, name);
+	sp_error ignored = {0};
+	return sp_digest_from_hex(out, full, &ignored) == 0;
+}
+
+static int sweep_entry(clean_ctx *c, int sfd, const char *shard, const char *n, bool payloads,
+		       bool renders, const char *area, sp_error *err)
+{
+	if (strncmp(n, ".tmp-", 5) == 0) {
+		char label[400];
+		snprintf(label, sizeof(label), "%s/%s/%s", area, shard, n);
+		c->stats->temps++;
+		return remove_entry(c, sfd, n, "temp", label, false, err);
+	}
+	sp_digest d;
+	if (!entry_digest(&d, shard, n, payloads ? ".x" : NULL, payloads ? ".l" : NULL) ||
+	    spfs_dset__has(&c->live, &d))
+		return 0;
+	struct stat st;
+	if (fstatat(sfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	if (is_young(c, &st)) {
+		c->stats->kept_young++;
+		return 0;
+	}
+	char full[SP_DIGEST_HEX_LEN + 1];
+	sp_digest_to_hex(&d, full);
+	if (renders) {
+		c->stats->renders++;
+		return remove_entry(c, sfd, n, "render", full, true, err);
+	}
+	c->stats->bytes += (uint64_t)st.st_size;
+	if (payloads) {
+		c->stats->payloads++;
+		return remove_entry(c, sfd, n, "payload", full, false, err);
+	}
+	c->stats->objects++;
+	return remove_entry(c, sfd, n, "object", full, false, err);
+}
+
+static int sweep_object(clean_ctx *c, int sfd, const char *shard, const char *n, sp_error *err)
+{
+	return sweep_entry(c, sfd, shard, n, false, false, "objects", err);
+}
+
+static int sweep_payload(clean_ctx *c, int sfd, const char *shard, const char *n, sp_error *err)
+{
+	return sweep_entry(c, sfd, shard, n, true, false, "payloads", err);
+}
+
+static int sweep_render(clean_ctx *c, int sfd, const char *shard, const char *n, sp_error *err)
+{
+	return sweep_entry(c, sfd, shard, n, false, true, "renders", err);
 }
 
 static int sweep_tmp(clean_ctx *c, sp_error *err)
@@ -181,50 +210,30 @@ static int drop_cache(clean_ctx *c, int dirfd, const char *name, const char *lab
 
 /* runtimes/masks/xx/<62hex>[.none]: whiteouts of a manifest's masks, kept
  * while the manifest is. */
+static int sweep_mask(clean_ctx *c, int sfd, const char *shard, const char *n, sp_error *err)
+{
+	char label[400];
+	snprintf(label, sizeof(label), "runtimes/masks/%s/%s", shard, n);
+	if (strncmp(n, ".tmp-", 5) == 0)
+		return drop_cache(c, sfd, n, label, true, err);
+	size_t len = strlen(n);
+	bool none = len == SP_DIGEST_HEX_LEN - 2 + 5 && strcmp(n + len - 5, ".none") == 0;
+	char hex[SP_DIGEST_HEX_LEN - 1];
+	snprintf(hex, sizeof(hex), "%.62s", n);
+	sp_digest d;
+	if ((len != SP_DIGEST_HEX_LEN - 2 && !none) || !entry_digest(&d, shard, hex, NULL, NULL) ||
+	    spfs_dset__has(&c->live, &d))
+		return 0;
+	return drop_cache(c, sfd, n, label, !none, err);
+}
+
 static int sweep_masks(clean_ctx *c, int rdir, sp_error *err)
 {
 	int mfd = openat(rdir, "masks", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	DIR *top = mfd >= 0 ? fdopendir(mfd) : NULL;
-	if (!top) {
-		if (mfd >= 0)
-			close(mfd);
+	if (mfd < 0)
 		return 0;
-	}
-	int rc = 0;
-	struct dirent *de;
-	while (!rc && (de = readdir(top))) {
-		if (strlen(de->d_name) != 2 || !sp_digest_is_hex(de->d_name, 2))
-			continue;
-		int sfd =
-		    openat(dirfd(top), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		DIR *d = sfd >= 0 ? fdopendir(sfd) : NULL;
-		if (!d) {
-			if (sfd >= 0)
-				close(sfd);
-			continue;
-		}
-		struct dirent *fe;
-		while (!rc && (fe = readdir(d))) {
-			const char *n = fe->d_name;
-			size_t len = strlen(n);
-			bool none =
-			    len == SP_DIGEST_HEX_LEN - 2 + 5 && strcmp(n + len - 5, ".none") == 0;
-			bool tmp = strncmp(n, ".tmp-", 5) == 0;
-			if (!tmp && ((len != SP_DIGEST_HEX_LEN - 2 && !none) ||
-				     !sp_digest_is_hex(n, SP_DIGEST_HEX_LEN - 2)))
-				continue;
-			char full[SP_DIGEST_HEX_LEN + 1], label[400];
-			snprintf(label, sizeof(label), "runtimes/masks/%s/%s", de->d_name, n);
-			sp_digest d_;
-			snprintf(full, sizeof(full), "%s%.62s", de->d_name, n);
-			if (!tmp &&
-			    (sp_digest_from_hex(&d_, full, err) || spfs_dset__has(&c->live, &d_)))
-				continue;
-			rc = drop_cache(c, dirfd(d), n, label, !none, err);
-		}
-		closedir(d);
-	}
-	closedir(top);
+	int rc = each_shard_entry(c, mfd, "runtimes/masks", sweep_mask, err);
+	close(mfd);
 	return rc;
 }
 
@@ -300,11 +309,11 @@ int spfs_clean(spfs_store *s, const spfs_clean_opts *opts, spfs_clean_cb cb, voi
 	if (!rc) /* the layers of live and durable runtimes */
 		rc = spfs_runtime__mark_live(s, &c.live, err);
 	if (!rc)
-		rc = sweep(&c, s->renders_fd, "renders", err);
+		rc = each_shard_entry(&c, s->renders_fd, "renders", sweep_render, err);
 	if (!rc)
-		rc = sweep(&c, s->objects_fd, "objects", err);
+		rc = each_shard_entry(&c, s->objects_fd, "objects", sweep_object, err);
 	if (!rc)
-		rc = sweep(&c, s->payloads_fd, "payloads", err);
+		rc = each_shard_entry(&c, s->payloads_fd, "payloads", sweep_payload, err);
 	if (!rc)
 		rc = sweep_tmp(&c, err);
 	if (!rc)
