@@ -657,13 +657,26 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 					    "with --opt %s=VALUE or a variant)",
 					    b->origin, b->name, vals[i].name, vals[i].name);
 	/* 2. the build environment */
-	solver_opt *sopts = solver_arena_array(a, b->noptions + 1, sizeof(*sopts), err);
+	solver_opt *sopts = solver_arena_array(a, b->noptions + o->nopts + 1, sizeof(*sopts), err);
 	if (!sopts)
 		return err->code;
 	size_t nso = 0;
 	for (size_t i = 0; i < b->noptions; i++)
 		if (!vals[i].is_pkg)
 			sopts[nso++] = (solver_opt){vals[i].name, vals[i].value};
+	/* --opt values for other packages (`--opt python.abi=cp37m`) steer
+	 * the build environment, as in SPK */
+	for (size_t k = 0; k < o->nopts; k++) {
+		bool own = false;
+		size_t bl = strlen(b->name);
+		const char *nm = o->opts[k].name;
+		if (!strncmp(nm, b->name, bl) && nm[bl] == '.')
+			nm += bl + 1;
+		for (size_t i = 0; i < b->noptions && !own; i++)
+			own = !strcmp(vals[i].name, nm);
+		if (!own && strchr(nm, '.'))
+			sopts[nso++] = o->opts[k];
+	}
 	solver_request *reqs = solver_arena_array(a, b->nbuild_reqs + 1, sizeof(*reqs), err);
 	if (!reqs)
 		return err->code;
@@ -718,8 +731,20 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 				return err->code;
 		}
 	}
+	/* what the build environment passes on (Strong options) is part of
+	 * the build's options, and so of its id, as in SPK */
+	solver_option *inh = NULL;
+	size_t ninh = 0;
+	if ((rc = pkg__inherited(&inh, &ninh, b, env, a, err)))
+		return rc;
+	solver_option *all = solver_arena_array(a, b->noptions + ninh + 1, sizeof(*all), err);
+	if (!all)
+		return err->code;
+	memcpy(all, vals, b->noptions * sizeof(*all));
+	if (ninh)
+		memcpy(all + b->noptions, inh, ninh * sizeof(*all));
 	char id[9];
-	if ((rc = pkg_build_id(id, vals, b->noptions, err)))
+	if ((rc = pkg_build_id(id, all, b->noptions + ninh, err)))
 		return rc;
 	snprintf(res->ident, sizeof(res->ident), "%s/%s/%s", b->name, ver, id);
 	char spec_tag[SPFS_MAX_TAG_NAME + 1], pkg_prefix[SPFS_MAX_TAG_NAME + 1],
@@ -996,6 +1021,16 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 		}
 		if (!rc)
 			rc = pkg__edit_scalars(&bs, dtext, dlen, ed, ne, file, err);
+		/* and what its build environment passes on (Strong options) */
+		sp_buf rendered = {0};
+		if (!rc && ninh &&
+		    !(rc = pkg__render_inherited(&rendered, bs.data, bs.len, inh, ninh, file,
+						 err))) {
+			sp_buf_free(&bs);
+			bs = rendered;
+		} else {
+			sp_buf_free(&rendered);
+		}
 	}
 	/* the sources collected for this build are published with it */
 	if (!rc && o->make_source) {

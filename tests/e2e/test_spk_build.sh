@@ -168,6 +168,62 @@ expect_eq "$OUT" "zz" "aa prepends, then zz sets"
 expect_status 0 spk env mm-app -- sh -c 'echo $ORDER_VAR'
 expect_eq "$OUT" "aa:mm" "a package before what it brings in"
 
+# Strong options pass to what is built against them (SPK's inheritance):
+# the build's spec gets the option and, for Strong, a var requirement, so
+# at run time it only takes the runtime build it was built with.
+cat >"$T/srt.yaml" <<'YAML'
+pkg: srt/1.0.0
+build:
+  options:
+    - var: abi
+      default: cp1
+      inheritance: Strong
+    - var: flavour
+      default: plain
+      inheritance: StrongForBuildOnly
+    - var: weak
+      default: w
+  script:
+    - mkdir -p $PREFIX/share/srt && echo $SPK_OPT_abi > $PREFIX/share/srt/abi
+YAML
+cat >"$T/suser.yaml" <<'YAML'
+pkg: suser/1.0.0
+build:
+  options:
+    - pkg: srt
+  script:
+    - mkdir -p $PREFIX/share/suser && cat /spfs/share/srt/abi > $PREFIX/share/suser/built-with
+install:
+  environment:
+    - set: SUSER
+      value: yes
+YAML
+expect_status 0 spk build "$T/srt.yaml" --opt abi=cp1
+expect_status 0 spk build "$T/srt.yaml" --opt abi=cp2
+expect_status 0 spk build "$T/suser.yaml" --opt srt.abi=cp1
+sb=$(echo "$OUT" | sed -nE 's|^built suser/1.0.0/([A-Z2-7]{8}).*|\1|p')
+expect_status 0 spfs cat "spk/spec/suser/1.0.0/$sb"
+SPEC=$OUT
+expect_match "$SPEC" "value: yes" "the rest of the recipe's text is kept"
+wb=$(spfs cat "spk/pkg/suser/1.0.0/$sb/run" share/suser/built-with 2>/dev/null || spk env "suser/1.0.0/$sb" -- cat /spfs/share/suser/built-with)
+expect_eq "$wb" cp1 "--opt srt.abi=cp1 chose the build environment's srt"
+expect_match "$SPEC" "- var: 'srt.abi/$wb'" "a Strong option is added to the build's options and requirements"
+expect_eq "$(grep -c "var: 'srt.abi/$wb'" <<<"$SPEC")" 2 "in build.options and install.requirements"
+expect_eq "$(grep -c "var: 'srt.flavour/plain'" <<<"$SPEC")" 1 "StrongForBuildOnly: a build option only"
+expect_eq "$(grep -c "srt.weak" <<<"$SPEC")" 0 "a Weak option passes nothing"
+expect_status 0 spk env srt -- cat /spfs/share/srt/abi
+expect_eq "$OUT" cp2 "alone, srt's preferred build is cp2"
+expect_status 0 spk env suser srt -- cat /spfs/share/srt/abi
+expect_eq "$OUT" cp1 "with suser, srt is the build suser was built with"
+expect_status 1 spk env suser srt.abi/cp2 -- true
+expect_match "$OUT$ERR" "srt.abi/cp1" "another abi is refused, and the explanation says why"
+expect_status 0 spk build "$T/suser.yaml" --opt srt.abi=cp2
+sb2=$(echo "$OUT" | sed -nE 's|^built suser/1.0.0/([A-Z2-7]{8}).*|\1|p')
+[ -n "$sb2" ] && [ "$sb2" != "$sb" ] || fail "built against srt cp2, suser is another build ($sb, '$sb2')"
+ok
+expect_status 0 spk env suser srt.abi/cp2 -- cat /spfs/share/suser/built-with
+expect_eq "$OUT" cp2 "a var request picks the suser build made against that srt"
+
 # layers stack in solve order too: the later package's file is on top
 for who in a b; do
 	cat >"$T/lay-$who.yaml" <<YAML
