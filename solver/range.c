@@ -231,7 +231,8 @@ static bool rule_allows(const solver_rule *r, const solver_version *v, const sol
 			return false;
 		}
 		char tmp[200];
-		if (!solver_compat_check(c, &r->v, v, rule, tmp, sizeof(tmp))) {
+		if (!solver_compat_check(c, &r->v, v, rule, why ? tmp : NULL,
+					 why ? sizeof(tmp) : 0)) {
 			if (why)
 				snprintf(why, whylen, "not %s-compatible: %s",
 					 rule == SOLVER_COMPAT_API ? "API" : "binary", tmp);

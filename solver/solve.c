@@ -335,6 +335,13 @@ static const char *repo_name(const state *s, int repo)
 }
 
 /* Does candidate c of X satisfy constraint k? */
+/* why (may be NULL: the checks in the clause encoding only want the
+ * answer, and formatting every refusal was a tenth of a solve) */
+#define SAY(...)                                                                                   \
+	do {                                                                                       \
+		if (why)                                                                           \
+			snprintf(why, whylen, __VA_ARGS__);                                        \
+	} while (0)
 static bool cons_allows(const state *s, int X, int c, const solver__cons *k, char *why,
 			size_t whylen)
 {
@@ -342,12 +349,12 @@ static bool cons_allows(const state *s, int X, int c, const solver__cons *k, cha
 	if (k->exact_cand >= 0) {
 		if (c == k->exact_cand)
 			return true;
-		snprintf(why, whylen, "it is not the build that embeds the chosen package");
+		SAY("it is not the build that embeds the chosen package");
 		return false;
 	}
 	const solver_request *r = k->req;
 	if (r->repo && strcmp(repo_name(s, cd->repo), r->repo)) {
-		snprintf(why, whylen, "it comes from repository '%s'", repo_name(s, cd->repo));
+		SAY("it comes from repository '%s'", repo_name(s, cd->repo));
 		return false;
 	}
 	if (r->build) {
@@ -355,28 +362,30 @@ static bool cons_allows(const state *s, int X, int c, const solver__cons *k, cha
 			      ? cd->is_source
 			      : (cd->build_id && !strcmp(cd->build_id, r->build));
 		if (!ok) {
-			snprintf(why, whylen, "it is not build %s", r->build);
+			SAY("it is not build %s", r->build);
 			return false;
 		}
 	}
 	char tmp[240];
-	if (!solver_range_allows(&r->range, cd->ver, cd->compat, r->compat_rule, tmp,
-				 sizeof(tmp))) {
-		snprintf(why, whylen, "version %s", tmp);
+	if (!solver_range_allows(&r->range, cd->ver, cd->compat, r->compat_rule, why ? tmp : NULL,
+				 why ? sizeof(tmp) : 0)) {
+		SAY("version %s", tmp);
 		return false;
 	}
 	if (cd->prerelease && r->prerelease == SOLVER_PRERELEASE_EXCLUDE &&
 	    !solver_range_names_prerelease(&r->range)) {
-		snprintf(why, whylen, "it is a pre-release and the request does not allow them");
+		SAY("it is a pre-release and the request does not allow them");
 		return false;
 	}
 	for (size_t i = 0; i < r->ncomponents; i++)
 		if (!cand_has_comp(cd, r->components[i])) {
-			snprintf(why, whylen, "it has no component '%s'", r->components[i]);
+			SAY("it has no component '%s'", r->components[i]);
 			return false;
 		}
 	return true;
 }
+
+#undef SAY
 
 static const solver_option *find_opt(const solver_build *b, const char *var)
 {
@@ -539,7 +548,7 @@ static bool check_cand(state *s, int X, int c, uint64_t *conf, solver__reason **
 		for (int k = n->head; k >= 0; k = s->cons[k].next) {
 			const solver_request *r = s->cons[k].req;
 			if (s->cons[k].exact_cand < 0 && r->build &&
-			    cons_allows(s, X, c, &s->cons[k], tmp, sizeof(tmp)))
+			    cons_allows(s, X, c, &s->cons[k], NULL, 0))
 				named = true;
 		}
 		if (!named) {
@@ -2218,8 +2227,7 @@ static int clause(enc *e, fact f, bool requirement, int n, ...)
 static bool req_allows(state *s, int Y, int y, const solver_request *r)
 {
 	solver__cons k = {.req = r, .name = Y, .exact_cand = -1};
-	char tmp[8];
-	return cons_allows(s, Y, y, &k, tmp, sizeof(tmp));
+	return cons_allows(s, Y, y, &k, NULL, 0);
 }
 
 /* Clauses for request r guarded by literal `guard` (0 = the command line). */

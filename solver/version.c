@@ -349,9 +349,11 @@ bool solver_compat_check(const solver_compat *c, const solver_version *base,
 			if (eq[k] || !rules[k])
 				continue;
 			if ((rules[k] & SOLVER_COMPAT_NONE) || !(rules[k] & required)) {
-				snprintf(tmp, sizeof(tmp),
-					 "%s-release tags differ and the compat does not allow it",
-					 k ? "post" : "pre");
+				if (why)
+					snprintf(tmp, sizeof(tmp),
+						 "%s-release tags differ and the compat does not "
+						 "allow it",
+						 k ? "post" : "pre");
 				put_text(why, whylen, tmp);
 				return false;
 			}
@@ -365,10 +367,12 @@ bool solver_compat_check(const solver_compat *c, const solver_version *base,
 		uint32_t b = i < other->nparts ? other->parts[i] : 0;
 		if (parts[i] & SOLVER_COMPAT_NONE) {
 			if (a != b) {
-				snprintf(tmp, sizeof(tmp),
-					 "part %zu differs (%u, needs %u) and the compat marks it "
-					 "incompatible",
-					 i + 1, b, a);
+				if (why)
+					snprintf(tmp, sizeof(tmp),
+						 "part %zu differs (%u, needs %u) and the compat "
+						 "marks it "
+						 "incompatible",
+						 i + 1, b, a);
 				put_text(why, whylen, tmp);
 				return false;
 			}
@@ -377,23 +381,28 @@ bool solver_compat_check(const solver_compat *c, const solver_version *base,
 		if (!(parts[i] & required)) {
 			if (a == b)
 				continue;
-			snprintf(tmp, sizeof(tmp),
-				 "part %zu differs (%u, needs %u) and the compat gives no %s "
-				 "compatibility there",
-				 i + 1, b, a, rule_name(required));
+			if (why)
+				snprintf(
+				    tmp, sizeof(tmp),
+				    "part %zu differs (%u, needs %u) and the compat gives no %s "
+				    "compatibility there",
+				    i + 1, b, a, rule_name(required));
 			put_text(why, whylen, tmp);
 			return false;
 		}
 		if (b < a) {
-			snprintf(tmp, sizeof(tmp), "part %zu is too low (%u, needs at least %u)",
-				 i + 1, b, a);
+			if (why)
+				snprintf(tmp, sizeof(tmp),
+					 "part %zu is too low (%u, needs at least %u)", i + 1, b,
+					 a);
 			put_text(why, whylen, tmp);
 			return false;
 		}
 		return true;
 	}
-	snprintf(tmp, sizeof(tmp), "the compat does not specify %s compatibility",
-		 rule_name(required));
+	if (why)
+		snprintf(tmp, sizeof(tmp), "the compat does not specify %s compatibility",
+			 rule_name(required));
 	put_text(why, whylen, tmp);
 	return false;
 }
