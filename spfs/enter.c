@@ -405,30 +405,11 @@ static int lower_rel(char *buf, size_t n, const spfs_enter_lower *l)
 
 /* ------------------------------------------------------- mounting */
 
-static void fs_log(int fsfd, char *buf, size_t n)
-{
-	buf[0] = '\0';
-	size_t used = 0;
-	for (;;) {
-		char line[512];
-		ssize_t r = read(fsfd, line, sizeof(line) - 1);
-		if (r <= 0)
-			break;
-		line[r] = '\0';
-		if (line[r - 1] == '\n')
-			line[r - 1] = '\0';
-		int w = snprintf(buf + used, n - used, "%s%s", used ? "; " : "", line);
-		if (w < 0 || (size_t)w >= n - used)
-			break;
-		used += (size_t)w;
-	}
-}
-
 static int fs_fail(int fsfd, sp_error *err, const char *what)
 {
 	int saved = errno;
 	char log[400];
-	fs_log(fsfd, log, sizeof(log));
+	spfs_enter__fs_log(fsfd, log, sizeof(log));
 	errno = saved;
 	return sp_error_errno(err, "%s%s%s%s", what, log[0] ? " (" : "", log, log[0] ? ")" : "");
 }
@@ -529,7 +510,7 @@ static int overlay_fsmount(int *out, layers_how how, const int *lfd, size_t n, i
 			continue;
 		if (errno == EINVAL && i == n - 1) {
 			char log[200];
-			fs_log(fsfd, log, sizeof(log));
+			spfs_enter__fs_log(fsfd, log, sizeof(log));
 			if (strstr(log, "nknown parameter"))
 				return 1;
 			if (how == LAYERS_FD)

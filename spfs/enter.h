@@ -55,6 +55,9 @@ bool spfs_enter__size_ok(const char *s);
 /* True when name is a valid durable runtime name (the rule of
  * spfs_runtime__name_valid). */
 bool spfs_enter__name_ok(const char *name);
+/* Reads an fsopen() context's message log into buf ("; " between
+ * messages, the "e "/"w " prefixes dropped). Used by spfs_mount too. */
+void spfs_enter__fs_log(int fsfd, char *buf, size_t n);
 
 /* The helper itself (spfs/enter.c): never returns. */
 _Noreturn void spfs_enter__main(int argc, char **argv);

@@ -1,4 +1,5 @@
-/* enter_args.c - the argument parser of spfs-enter (grammar in enter.h).
+/* enter_args.c - the argument parser of spfs-enter (grammar in enter.h),
+ * and the small checks it shares with spfs_mount (sizes, fsopen logs).
  *
  * The helper runs with capabilities, so this is strict: every option at
  * most once (lowers excepted), every value checked in full, no abbreviation,
@@ -8,8 +9,10 @@
 #include "enter.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static bool hex_ok(const char *s, size_t len)
 {
@@ -174,4 +177,25 @@ too_many:
 fail:
 	spfs_enter__args_free(out);
 	return err->code ? err->code : SP_EINVALID;
+}
+
+void spfs_enter__fs_log(int fsfd, char *buf, size_t n)
+{
+	buf[0] = '\0';
+	size_t used = 0;
+	for (;;) {
+		char line[512];
+		ssize_t r = read(fsfd, line, sizeof(line) - 1);
+		if (r <= 0)
+			break;
+		line[r] = '\0';
+		if (line[r - 1] == '\n')
+			line[r - 1] = '\0';
+		/* "e overlay: ..." -> "overlay: ..." */
+		const char *msg = (r > 2 && line[1] == ' ') ? line + 2 : line;
+		int w = snprintf(buf + used, n - used, "%s%s", used ? "; " : "", msg);
+		if (w < 0 || (size_t)w >= n - used)
+			break;
+		used += (size_t)w;
+	}
 }

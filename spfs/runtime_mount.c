@@ -33,6 +33,7 @@
  * the caller's own credentials.
  */
 #include "runtime_internal.h"
+#include "enter.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -67,16 +68,6 @@ static bool path_ok(const char *p)
 	}
 }
 
-static bool size_ok(const char *s)
-{
-	size_t n = strlen(s), digits = strspn(s, "0123456789");
-	if (digits == 0 || digits > 12)
-		return false;
-	if (n == digits)
-		return true;
-	return n == digits + 1 && strchr("kKmMgG%", s[digits]);
-}
-
 int spfs_mount__check(const spfs_mount_plan *p, sp_error *err)
 {
 	if (!p->target || strcmp(p->target, SPFS_RUNTIME_MOUNTPOINT) != 0)
@@ -98,7 +89,7 @@ int spfs_mount__check(const spfs_mount_plan *p, sp_error *err)
 		if (!path_ok(p->scratch))
 			return sp_error_set(err, SP_EINVALID,
 					    "scratch directory is not a clean absolute path");
-		if (!p->tmpfs_size || !size_ok(p->tmpfs_size))
+		if (!p->tmpfs_size || !spfs_enter__size_ok(p->tmpfs_size))
 			return sp_error_set(err, SP_EINVALID,
 					    "tmpfs size '%s' is not N, N[kmg] or N%%",
 					    p->tmpfs_size ? p->tmpfs_size : "");
@@ -174,31 +165,12 @@ int spfs_mount__scratch(const spfs_mount_plan *p, sp_error *err)
 }
 
 /* fsconfig's message log: "e overlay: ..." lines read from the context. */
-static void fs_log(int fsfd, char *buf, size_t n)
-{
-	buf[0] = '\0';
-	size_t used = 0;
-	for (;;) {
-		char line[512];
-		ssize_t r = read(fsfd, line, sizeof(line) - 1);
-		if (r <= 0)
-			break;
-		line[r] = '\0';
-		if (r > 0 && line[r - 1] == '\n')
-			line[r - 1] = '\0';
-		const char *msg = (r > 2 && line[1] == ' ') ? line + 2 : line;
-		int w = snprintf(buf + used, n - used, "%s%s", used ? "; " : "", msg);
-		if (w < 0 || (size_t)w >= n - used)
-			break;
-		used += (size_t)w;
-	}
-}
 
 static int fs_fail(int fsfd, sp_error *err, const char *what, const char *arg)
 {
 	int saved = errno;
 	char log[600];
-	fs_log(fsfd, log, sizeof(log));
+	spfs_enter__fs_log(fsfd, log, sizeof(log));
 	errno = saved;
 	if (log[0])
 		return sp_error_errno(err, "overlay %s %s (%s)", what, arg ? arg : "", log);
@@ -251,7 +223,7 @@ static new_api_rc overlay_new_api(int *out, const spfs_mount_plan *p, sp_error *
 		if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", p->lowers[i], 0) < 0) {
 			if (errno == EINVAL && i == p->lower_count - 1) {
 				char log[200];
-				fs_log(fsfd, log, sizeof(log));
+				spfs_enter__fs_log(fsfd, log, sizeof(log));
 				if (strstr(log, "nknown parameter"))
 					return NEW_API_UNSUPPORTED;
 				errno = EINVAL;
