@@ -541,36 +541,7 @@ static int cmd_info(int argc, char **argv)
 /* Streams a payload to stdout, verifying its digest on the way. */
 static int cat_payload(spfs_store *s, const sp_digest *d, sp_error *err)
 {
-	_cleanup_close_ int fd = -1;
-	int rc = spfs_open_payload(&fd, s, d, err);
-	if (rc)
-		return rc;
-	_cleanup_(sp_hasher_freep) sp_hasher *h = NULL;
-	if ((rc = sp_hasher_new(&h, err)))
-		return rc;
-	char buf[65536];
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return sp_error_errno(err, "read");
-		if (n == 0)
-			break;
-		sp_hasher_update(h, buf, (size_t)n, err);
-		if ((rc = sp_write_all(STDOUT_FILENO, buf, (size_t)n, err)))
-			return rc;
-	}
-	sp_digest got;
-	if ((rc = sp_hasher_final(h, &got, err)))
-		return rc;
-	if (sp_digest_cmp(&got, d)) {
-		char hex[SP_DIGEST_HEX_LEN + 1];
-		hex_of(d, hex);
-		return sp_error_set(err, SPFS_EMISMATCH, "payload %s is corrupt; run 'spfs check'",
-				    hex);
-	}
-	return 0;
+	return spfs_write_payload_to(STDOUT_FILENO, s, d, err);
 }
 
 static int cmd_cat(int argc, char **argv)

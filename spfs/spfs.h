@@ -161,6 +161,9 @@ int spfs_open_payload(int *out_fd, spfs_store *s, const sp_digest *d, sp_error *
 int spfs_write_object(sp_digest *out, spfs_store *s, const sp_buf *encoded, sp_error *err);
 /* Stores a blob from memory (idempotent). */
 int spfs_write_blob(sp_digest *out, spfs_store *s, const void *data, size_t n, sp_error *err);
+/* Writes payload d to fd, verifying it on the way: SPFS_EMISMATCH at the
+ * end when it does not hash to d (what was written is then bad). */
+int spfs_write_payload_to(int fd, spfs_store *s, const sp_digest *d, sp_error *err);
 /* Copies payload d from src into dst (idempotent), streamed and verified
  * while copied: SPFS_EMISMATCH, nothing written, when src's copy is bad. */
 int spfs_copy_payload(spfs_store *dst, spfs_store *src, const sp_digest *d, sp_error *err);

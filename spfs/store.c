@@ -580,6 +580,22 @@ int spfs_store__payload_variant(spfs_store *s, const sp_digest *d, bool exec, sp
 	return 0;
 }
 
+int spfs_write_payload_to(int fd, spfs_store *s, const sp_digest *d, sp_error *err)
+{
+	_cleanup_close_ int src = -1;
+	int rc = spfs_open_payload(&src, s, d, err);
+	if (rc)
+		return rc;
+	rc = spfs_store__copy_hashed(fd, src, d, err);
+	if (rc == SPFS_EMISMATCH) {
+		char hex[SP_DIGEST_HEX_LEN + 1];
+		sp_digest_to_hex(d, hex);
+		return sp_error_set(err, SPFS_EMISMATCH, "payload %s is corrupt; run 'spfs check'",
+				    hex);
+	}
+	return rc;
+}
+
 int spfs_copy_payload(spfs_store *dst, spfs_store *src, const sp_digest *d, sp_error *err)
 {
 	if (spfs_has_payload(dst, d))
