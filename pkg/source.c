@@ -14,9 +14,8 @@
 #include "pkg/pkg.h"
 #include "pkg/source.h"
 #include "pkg/yamltree.h"
+#include "pkg/archive_dl.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -677,6 +676,9 @@ static int tar_open(struct archive **out, int fd, const char *what, sp_error *er
 {
 	if (lseek(fd, 0, SEEK_SET) < 0)
 		return sp_error_errno(err, "%s", what);
+	int lrc = pkg__archive_load(err);
+	if (lrc)
+		return lrc;
 	struct archive *a = archive_read_new();
 	if (!a)
 		return sp_error_set(err, SP_ENOMEM, "out of memory");
@@ -1208,6 +1210,9 @@ int pkg__source_fuzz(const unsigned char *data, size_t size)
 	size--;
 	char why[300];
 	if (mode == 3) {
+		sp_error lerr = {0};
+		if (pkg__archive_load(&lerr))
+			abort(); /* the fuzz target cannot run without it */
 		struct archive *a = archive_read_new();
 		if (!a)
 			return 0;
