@@ -633,7 +633,22 @@ typedef struct child_arena {
 	size_t used, cap;
 } child_arena;
 
-enum { CHILD_ARENA_SIZE = 256 * 1024, CHILD_STACK_SIZE = 256 * 1024, MAX_STARTUP = 256 };
+enum { CHILD_STACK_SIZE = 256 * 1024, MAX_STARTUP = 256 };
+
+/* What exec_argv and exec_envp can need: pointer arrays for argv and the
+ * environment, the two variables, and at most MAX_STARTUP script names
+ * with their sourcing lines (each name copied once and quoted, every byte
+ * at most 4 when quoted). Untouched pages cost nothing. */
+static size_t child_arena_size(char *const *argv, const char *storage)
+{
+	size_t n = 16;
+	while (argv && argv[n - 16])
+		n++;
+	for (size_t i = 0; environ[i]; i++)
+		n++;
+	return n * sizeof(char *) + strlen(storage) + 256 +
+	       (size_t)MAX_STARTUP * (NAME_MAX + 1) * 6 + 4096;
+}
 
 static void *arena_alloc(child_arena *a, size_t n)
 {
@@ -785,7 +800,8 @@ static char **exec_envp(child_arena *a, const char *id, const char *storage)
 
 int spfs_runtime_startup_exec(char *const *argv, bool shell, sp_error *err)
 {
-	child_arena a = {.buf = malloc(CHILD_ARENA_SIZE), .cap = CHILD_ARENA_SIZE};
+	size_t cap = child_arena_size(argv, "");
+	child_arena a = {.buf = malloc(cap), .cap = cap};
 	spfs_run_opts o = {.shell = shell};
 	char **v = a.buf ? exec_argv(&a, argv, &o) : NULL;
 	if (!v) {
@@ -1081,6 +1097,7 @@ static int run(int *exit_status, spfs_store *s, const char *const *refs, size_t 
 		goto fail;
 	}
 	fflush(NULL);
+	size_t arena_cap = child_arena_size(argv, spfs_store_path(s));
 	child_args ca = {.status_fd = pfd[1],
 			 .oldmask = old,
 			 .rt = rt,
@@ -1089,7 +1106,7 @@ static int run(int *exit_status, spfs_store *s, const char *const *refs, size_t 
 			 .argv = argv,
 			 .o = o,
 			 .helper = helper,
-			 .arena = {.buf = malloc(CHILD_ARENA_SIZE), .cap = CHILD_ARENA_SIZE}};
+			 .arena = {.buf = malloc(arena_cap), .cap = arena_cap}};
 	pid_t child = ca.arena.buf ? start_child(&ca, !rootless) : (errno = ENOMEM, -1);
 	if (child < 0) {
 		rc = sp_error_errno(err, "cannot start the runtime's process");

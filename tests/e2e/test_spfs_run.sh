@@ -30,6 +30,10 @@ expect_status 0 spfs run t/ab -- sh -c 'echo "$QUOTED"'; expect_eq "$OUT" "it wo
 expect_status 0 spfs run t/ab -- env; expect_eq "$(grep -c '^SPFS_RUNTIME=' <<<"$OUT")" 1 "SPFS_RUNTIME set once"
 expect_match "$OUT" "SPFS_STORAGE=$SPFS_STORAGE" "SPFS_STORAGE passed to the command"
 SPFS_RUNTIME=stale expect_status 0 spfs run t/a -- env; expect_eq "$(grep -c '^SPFS_RUNTIME=' <<<"$OUT")" 1 "an inherited SPFS_RUNTIME is replaced, not doubled"
+# a large environment (40000 variables) reaches the command whole
+mapfile -t many < <(seq -f 'MANY_%g=1' 40000)
+expect_status 0 env "${many[@]}" "$SPFS_BIN" run t/ab -- sh -c 'env | grep -c "^MANY_"'
+expect_eq "$OUT" 40000 "40000 variables passed through"
 expect_status 0 spfs run t/a+t/b -- cat /spfs/file; expect_eq "$OUT" B "A+B puts B on top"
 expect_status 0 spfs run t/b+t/a -- cat /spfs/file; expect_eq "$OUT" A "B+A puts A on top"
 expect_status 0 spfs run "$LA" -- cat /spfs/file; expect_eq "$OUT" A "a single layer by digest (bind mount)"
