@@ -38,7 +38,9 @@
  *   8. the overlay from those fds (fsconfig FSCONFIG_SET_FD "lowerdir+",
  *      or "/proc/self/fd/N" strings on kernels that take only strings),
  *      nosuid, nodev, read-only without an upper; moved onto /spfs (the
- *      only other mount point); a single read-only lower is a bind;
+ *      only other mount point); a single read-only lower is a bind; with
+ *      an upper, built by a child in a user namespace of the caller's
+ *      (overlay_userns: why there);
  *   9. privileges dropped: (setgroups is not needed: the supplementary
  *      groups are the caller's and are never changed; the helper has no
  *      CAP_SETGID) setresgid, setresuid, bounding set emptied (needs
@@ -69,8 +71,10 @@
 #include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -614,6 +618,234 @@ static int mount_spfs(int target, const int *lfd, size_t n, int up, int wk, sp_e
 	return 0;
 }
 
+/* ------------------------------------------- editable: a user namespace */
+
+/* An overlay with an upper directory copies files up with the credentials
+ * it was created with, and those need CAP_DAC_OVERRIDE (overlayfs makes its
+ * work/work mode 0). Created here, in the initial user namespace, that
+ * override would cover every file: a file the caller cannot read, renamed
+ * inside the runtime, would be copied (data first, owner last) into a
+ * temporary file the caller owns. So an editable overlay is built by a
+ * child in a user namespace of the caller's own (uid and gid mapped to
+ * themselves, nothing else; CAP_SYS_ADMIN lets the helper make one where
+ * unprivileged ones are off), where the override covers only the caller's
+ * own files and another user's file cannot be copied up at all (EOVERFLOW).
+ * The child opens the layers itself (overlayfs takes layers only from the
+ * mount namespace it runs in), builds the overlay and passes the detached
+ * mount back over a socket; the helper moves it onto /spfs.
+ *
+ * Returns 0 with *out set, 1 when this kernel cannot do it (no user
+ * namespace for us, no fd-passed overlay: the caller then builds the
+ * overlay itself), or an error. */
+
+enum { USERNS_OK = 'u', USERNS_UNSUPPORTED = 'n', USERNS_FAILED = 'f' };
+
+static int send_msg(int sock, char kind, const char *text, int fd)
+{
+	struct iovec io[2] = {{&kind, 1}, {(void *)text, text ? strlen(text) : 0}};
+	char ctl[CMSG_SPACE(sizeof(int))];
+	struct msghdr m = {.msg_iov = io, .msg_iovlen = text ? 2 : 1};
+	if (fd >= 0) {
+		memset(ctl, 0, sizeof(ctl));
+		m.msg_control = ctl;
+		m.msg_controllen = sizeof(ctl);
+		struct cmsghdr *h = CMSG_FIRSTHDR(&m);
+		h->cmsg_level = SOL_SOCKET;
+		h->cmsg_type = SCM_RIGHTS;
+		h->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(h), &fd, sizeof(int));
+	}
+	return sendmsg(sock, &m, MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+/* One message: its kind (0 when the peer is gone), text, passed fd. */
+static char recv_msg(int sock, char *text, size_t n, int *fd)
+{
+	char buf[SP_ERROR_MSG_MAX + 1];
+	struct iovec io = {buf, sizeof(buf) - 1};
+	char ctl[CMSG_SPACE(sizeof(int))];
+	struct msghdr m = {
+	    .msg_iov = &io, .msg_iovlen = 1, .msg_control = ctl, .msg_controllen = sizeof(ctl)};
+	*fd = -1;
+	ssize_t got;
+	do
+		got = recvmsg(sock, &m, MSG_CMSG_CLOEXEC);
+	while (got < 0 && errno == EINTR);
+	if (got <= 0)
+		return 0;
+	for (struct cmsghdr *h = CMSG_FIRSTHDR(&m); h; h = CMSG_NXTHDR(&m, h))
+		if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS &&
+		    h->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(fd, CMSG_DATA(h), sizeof(int));
+	buf[got] = '\0';
+	snprintf(text, n, "%s", buf + 1);
+	return buf[0];
+}
+
+/* In the child, in its user namespace: the layers, opened here, and the
+ * overlay as a detached mount. */
+static int userns_build(int *out, const spfs_enter_args *a, dev_t scratch_dev, sp_error *err)
+{
+	_cleanup_close_ int storefd = openat(AT_FDCWD, a->store, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (storefd < 0)
+		return sp_error_errno(err, "open the store %s", a->store);
+	_cleanup_free_ int *lfd = calloc(a->lower_count, sizeof(*lfd));
+	if (!lfd)
+		return sp_error_set(err, SP_ENOMEM, "out of memory");
+	int rc = 0;
+	size_t opened = 0;
+	for (; opened < a->lower_count && !rc; opened++) {
+		char rel[128];
+		lower_rel(rel, sizeof(rel), &a->lowers[opened]);
+		rc = open_beneath(&lfd[opened], storefd, rel, O_RDONLY, err);
+	}
+	if (rc)
+		opened--;
+	_cleanup_close_ int up = -1;
+	_cleanup_close_ int wk = -1;
+	if (!rc && a->tmpfs_size) {
+		/* the helper's tmpfs, mounted on runtimes/<id>.scratch before
+		 * this namespace was copied: reached by crossing onto it (so
+		 * not RESOLVE_NO_XDEV here), and checked to be that tmpfs */
+		char rel[64];
+		snprintf(rel, sizeof(rel), "runtimes/%s.scratch", a->id);
+		struct open_how how = {
+		    .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+		};
+		_cleanup_close_ int sfd =
+		    (int)syscall(SYS_openat2, storefd, rel, &how, sizeof(how));
+		struct stat st;
+		if (sfd < 0 || fstat(sfd, &st) < 0)
+			rc = sp_error_errno(err, "open %s", rel);
+		else if (st.st_dev != scratch_dev)
+			rc = sp_error_set(err, SP_EINVALID, "%s is no longer the runtime's tmpfs",
+					  rel);
+		if (!rc && (rc = open_beneath(&up, sfd, "upper", O_RDONLY, err)) == 0)
+			rc = open_beneath(&wk, sfd, "work", O_RDONLY, err);
+	} else if (!rc) {
+		rc = durable_dirs(&up, &wk, storefd, a, err);
+	}
+	if (!rc) {
+		rc = api_forced("string")
+			 ? 2
+			 : overlay_fsmount(out, LAYERS_FD, lfd, opened, up, wk, err);
+		if (rc == 2)
+			rc = overlay_fsmount(out, LAYERS_STRING, lfd, opened, up, wk, err);
+	}
+	for (size_t i = 0; i < opened; i++)
+		close(lfd[i]);
+	return rc;
+}
+
+static _Noreturn void userns_child(int sock, const spfs_enter_args *a, dev_t scratch_dev)
+{
+	sp_error err = {0};
+	/* no longer than the helper */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() == 1)
+		_exit(1);
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) {
+		send_msg(sock, USERNS_UNSUPPORTED, strerror(errno), -1);
+		_exit(1);
+	}
+	/* from here on, no capability in the initial namespace */
+	char text[64];
+	int nofd;
+	if (send_msg(sock, USERNS_OK, NULL, -1) < 0 ||
+	    recv_msg(sock, text, sizeof(text), &nofd) != USERNS_OK)
+		_exit(1);
+	int mfd = -1;
+	int rc = userns_build(&mfd, a, scratch_dev, &err);
+	if (rc == 1)
+		send_msg(sock, USERNS_UNSUPPORTED, "no overlay lowerdir+", -1);
+	else if (rc)
+		send_msg(sock, USERNS_FAILED, err.msg, -1);
+	else
+		send_msg(sock, USERNS_OK, NULL, mfd);
+	_exit(rc ? 1 : 0);
+}
+
+/* Writes s into /proc/<pid>/<name>: the child is not dumpable (it was
+ * forked from the helper), so its /proc files are root's and the write
+ * needs CAP_DAC_OVERRIDE; the kernel allows mapping only the writer's own
+ * ids (it has neither CAP_SETUID nor CAP_SETGID). */
+static int write_proc(pid_t pid, const char *name, const char *s, sp_error *err)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	int fd = openat(AT_FDCWD, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return sp_error_errno(err, "open %s", path);
+	ssize_t n = write(fd, s, strlen(s));
+	int e = errno;
+	close(fd);
+	errno = e;
+	return n == (ssize_t)strlen(s) ? 0 : sp_error_errno(err, "write %s", path);
+}
+
+static int overlay_userns(int *out, const spfs_enter_args *a, const creds *c, int up, sp_error *err)
+{
+	if (api_forced("legacy") || api_forced("initns"))
+		return 1;
+	struct stat st;
+	if (fstat(up, &st) < 0)
+		return sp_error_errno(err, "stat the upper directory");
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return sp_error_errno(err, "socketpair");
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return sp_error_errno(err, "fork");
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		userns_child(sv[1], a, a->tmpfs_size ? st.st_dev : 0);
+	}
+	close(sv[1]);
+	int rc = 0, fd = -1;
+	char text[SP_ERROR_MSG_MAX];
+	char kind = recv_msg(sv[0], text, sizeof(text), &fd);
+	if (kind == USERNS_OK) {
+		char map[64];
+		int rc2 = caps_effective(true, err);
+		if (!rc2 && !(rc2 = write_proc(pid, "setgroups", "deny", err))) {
+			snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)c->uid, (unsigned)c->uid);
+			if (!(rc2 = write_proc(pid, "uid_map", map, err))) {
+				snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)c->gid,
+					 (unsigned)c->gid);
+				rc2 = write_proc(pid, "gid_map", map, err);
+			}
+		}
+		if (caps_effective(false, err) || rc2)
+			rc = err->code ? err->code : SP_ERROR;
+		else if (send_msg(sv[0], USERNS_OK, NULL, -1) < 0)
+			rc = sp_error_errno(err, "talk to the namespace child");
+		else
+			kind = recv_msg(sv[0], text, sizeof(text), &fd);
+	}
+	close(sv[0]);
+	int ws;
+	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+		;
+	if (rc) {
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	if (kind == USERNS_OK && fd >= 0) {
+		*out = fd;
+		return 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (kind == USERNS_UNSUPPORTED)
+		return 1;
+	return sp_error_set(err, SP_ERROR, "the editable overlay: %s",
+			    kind == USERNS_FAILED ? text : "its builder died");
+}
+
 /* Everything between unshare and the drop: store, lowers, upper, mounts.
  * Every fd opened here is closed on return. */
 static int setup_mounts(const spfs_enter_args *a, const creds *c, sp_error *err)
@@ -644,8 +876,19 @@ static int setup_mounts(const spfs_enter_args *a, const creds *c, sp_error *err)
 	else if (!rc && a->durable)
 		rc = durable_dirs(&up, &wk, storefd, a, err);
 	hook("scratch");
-	if (!rc)
+	/* an upper: the overlay is built in a user namespace of the caller's
+	 * (overlay_userns), where the kernel allows it */
+	_cleanup_close_ int umfd = -1;
+	int urc = !rc && up >= 0 ? overlay_userns(&umfd, a, c, up, err) : 1;
+	if (!rc && urc == 0) {
+		if (move_mount(umfd, "", target, "",
+			       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+			rc = sp_error_errno(err, "cannot move the overlay onto %s", MOUNTPOINT);
+	} else if (!rc && urc != 1) {
+		rc = urc;
+	} else if (!rc) {
 		rc = mount_spfs(target, lfd, a->lower_count, up, wk, err);
+	}
 	for (size_t i = 0; i < opened; i++)
 		close(lfd[i]);
 	return rc;

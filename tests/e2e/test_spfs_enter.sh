@@ -180,6 +180,19 @@ for MODE in "${MODES[@]}"; do
 	expect_status 0 us run --rerun "d$MODE" -- sh -c 'echo mine > /spfs/new; cat /spfs/new'
 	expect_eq "$OUT" mine "$MODE: durable runtime works"
 	expect_status 0 us runtime rm "d$MODE"
+	# a file the user cannot read, put (by root, here) into a directory the
+	# user owns inside their own render: renaming it in an editable runtime
+	# makes overlayfs copy it up; the overlay is built in a user namespace
+	# of the user's (helper and rootless alike), where that copy-up is
+	# refused outright (EOVERFLOW) instead of copying the data into a file
+	# of the user's before a failing chown
+	mkdir -p "$RA/vault"; chown "$U" "$RA/vault"
+	echo topsecret >"$RA/vault/secret"; chmod 600 "$RA/vault/secret"
+	expect_status 1 us run --durable "v$MODE" a -- mv /spfs/vault/secret /spfs/vault/moved
+	expect_match "$ERR" "Value too large" "$MODE: another user's unreadable file is never copied up"
+	expect_eq "$(grep -rl topsecret "$S/runtimes/durable/v$MODE" 2>/dev/null | wc -l)" 0 "$MODE: its content is nowhere in the user's directories"
+	expect_status 0 us runtime rm "v$MODE"
+	rm -rf "$RA/vault"
 
 	# the caller's LD_PRELOAD / LD_LIBRARY_PATH / PATH
 	: >"$LOG"
