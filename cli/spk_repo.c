@@ -962,27 +962,53 @@ static int make_missing(pkg_repo *r, const solver_result *res, int round, sp_err
 	return made;
 }
 
-static int cmd_env(const args *a)
+/* What spk env and spk explain start with: the store's repository and the
+ * command line's requests, ready to solve. Owned by the struct. */
+typedef struct solve_setup {
+	spfs_store *s;
+	pkg_repo *r;
+	solver_arena *ar;
+	solver_options so;
+} solve_setup;
+
+static void solve_setup_free(solve_setup *x)
+{
+	solver_arena_free(x->ar);
+	pkg_repo_free(x->r);
+	spfs_store_free(x->s);
+}
+
+/* -1 when x is ready; otherwise the exit status to return. */
+static int solve_setup_open(solve_setup *x, const args *a, const char *cmd)
 {
 	if (a->npos == 0) {
-		fprintf(stderr, "spk env: no requests given\n");
-		print_usage(stderr, "env");
+		fprintf(stderr, "spk %s: no requests given\n", cmd);
+		print_usage(stderr, cmd);
 		return EXIT_USAGE;
 	}
 	sp_error err = {0};
-	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
-	_cleanup_(pkg_repo_freep) pkg_repo *r = NULL;
-	_cleanup_(solver_arena_freep) solver_arena *ar = NULL;
-	if (open_repo(&s, &r, a, false, &err) || solver_arena_new(&ar, &err))
-		return fail(a, &err);
 	solver_request *reqs = NULL;
-	if (parse_requests(&reqs, ar, a, &err))
+	if (open_repo(&x->s, &x->r, a, false, &err) || solver_arena_new(&x->ar, &err) ||
+	    parse_requests(&reqs, x->ar, a, &err))
 		return fail(a, &err);
-	solver_options so = {.repos = pkg_repo_solver(r),
-			     .nrepos = 1,
-			     .requests = reqs,
-			     .nrequests = (size_t)a->npos,
-			     .allow_builds = a->allow_builds};
+	x->so = (solver_options){.repos = pkg_repo_solver(x->r),
+				 .nrepos = 1,
+				 .requests = reqs,
+				 .nrequests = (size_t)a->npos,
+				 .allow_builds = a->allow_builds};
+	return -1;
+}
+
+static int cmd_env(const args *a)
+{
+	_cleanup_(solve_setup_free) solve_setup x = {0};
+	int ready = solve_setup_open(&x, a, "env");
+	if (ready >= 0)
+		return ready;
+	sp_error err = {0};
+	spfs_store *s = x.s;
+	pkg_repo *r = x.r;
+	solver_options so = x.so;
 	_cleanup_(solver_result_freep) solver_result *res = NULL;
 	int rc = 0;
 	/* with --make-missing: build what the solve plans from source, solve
@@ -1119,26 +1145,13 @@ static int cmd_lint(const args *a)
 
 static int cmd_explain(const args *a)
 {
-	if (a->npos == 0) {
-		fprintf(stderr, "spk explain: no requests given\n");
-		print_usage(stderr, "explain");
-		return EXIT_USAGE;
-	}
+	_cleanup_(solve_setup_free) solve_setup x = {0};
+	int ready = solve_setup_open(&x, a, "explain");
+	if (ready >= 0)
+		return ready;
 	sp_error err = {0};
-	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
-	_cleanup_(pkg_repo_freep) pkg_repo *r = NULL;
-	_cleanup_(solver_arena_freep) solver_arena *ar = NULL;
-	if (open_repo(&s, &r, a, false, &err) || solver_arena_new(&ar, &err))
-		return fail(a, &err);
-	solver_request *reqs = NULL;
-	if (parse_requests(&reqs, ar, a, &err))
-		return fail(a, &err);
-	solver_options so = {.repos = pkg_repo_solver(r),
-			     .nrepos = 1,
-			     .requests = reqs,
-			     .nrequests = (size_t)a->npos,
-			     .allow_builds = a->allow_builds,
-			     .trace = stdout};
+	solver_options so = x.so;
+	so.trace = stdout;
 	_cleanup_(solver_result_freep) solver_result *res = NULL;
 	int rc = solver_solve(&res, &so, &err);
 	if (rc && rc != SOLVER_EUNSAT)
