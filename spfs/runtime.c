@@ -419,9 +419,8 @@ static int id_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Sorted names in dirfd that pass `keep`; caller frees each and the array. */
-static int list_names(char ***out, size_t *count, int dirfd, bool (*keep)(const char *),
-		      sp_error *err)
+int spfs_runtime__list_names(char ***out, size_t *count, int dirfd, bool (*keep)(const char *),
+			     sp_error *err)
 {
 	int dup = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
 	DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
@@ -460,7 +459,7 @@ static int list_names(char ***out, size_t *count, int dirfd, bool (*keep)(const 
 	return 0;
 }
 
-static void free_names(char **names, size_t n)
+void spfs_runtime__free_names(char **names, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
@@ -536,7 +535,7 @@ int spfs_runtime_list(spfs_store *s, spfs_runtime_cb cb, void *ud, sp_error *err
 		return rc;
 	char **ids = NULL;
 	size_t n = 0;
-	if ((rc = list_names(&ids, &n, rdir, keep_id, err)))
+	if ((rc = spfs_runtime__list_names(&ids, &n, rdir, keep_id, err)))
 		return sp_error_prefix(err, "cannot list runtimes");
 	for (size_t i = 0; i < n && !rc; i++) {
 		spfs_runtime *rt = NULL;
@@ -553,7 +552,7 @@ int spfs_runtime_list(spfs_store *s, spfs_runtime_cb cb, void *ud, sp_error *err
 	if (!rc) {
 		ddir = openat(rdir, "durable", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (ddir >= 0)
-			rc = list_names(&names, &nd, ddir, keep_durable, err);
+			rc = spfs_runtime__list_names(&names, &nd, ddir, keep_durable, err);
 	}
 	for (size_t i = 0; i < nd && !rc; i++) {
 		if (durable_in_use(s, ids, n, names[i], NULL))
@@ -565,8 +564,8 @@ int spfs_runtime_list(spfs_store *s, spfs_runtime_cb cb, void *ud, sp_error *err
 		rc = cb(rt, ud);
 		spfs_runtime_free(rt);
 	}
-	free_names(names, nd);
-	free_names(ids, n);
+	spfs_runtime__free_names(names, nd);
+	spfs_runtime__free_names(ids, n);
 	return rc;
 }
 
@@ -594,11 +593,11 @@ int spfs_runtime_remove(spfs_store *s, const char *id, sp_error *err)
 	/* A durable runtime: refuse while a live record uses it. */
 	char **ids = NULL;
 	size_t n = 0;
-	if ((rc = list_names(&ids, &n, rdir, keep_id, err)))
+	if ((rc = spfs_runtime__list_names(&ids, &n, rdir, keep_id, err)))
 		return rc;
 	char who[SPFS_RUNTIME_ID_LEN + 1] = "";
 	bool used = durable_in_use(s, ids, n, id, who);
-	free_names(ids, n);
+	spfs_runtime__free_names(ids, n);
 	if (used)
 		return sp_error_set(err, SP_EINVALID,
 				    "durable runtime '%s' is in use by runtime %s", id, who);
@@ -639,7 +638,7 @@ int spfs_runtime_prune(spfs_store *s, spfs_runtime_cb cb, void *ud, size_t *remo
 		return rc;
 	char **ids = NULL;
 	size_t n = 0, count = 0;
-	if ((rc = list_names(&ids, &n, rdir, keep_id, err)))
+	if ((rc = spfs_runtime__list_names(&ids, &n, rdir, keep_id, err)))
 		return rc;
 	for (size_t i = 0; i < n && !rc; i++) {
 		spfs_runtime *rt = NULL;
@@ -657,12 +656,12 @@ int spfs_runtime_prune(spfs_store *s, spfs_runtime_cb cb, void *ud, size_t *remo
 		else
 			count++;
 	}
-	free_names(ids, n);
+	spfs_runtime__free_names(ids, n);
 	if (rc)
 		return rc;
 	char **left = NULL;
 	size_t nl = 0;
-	if ((rc = list_names(&left, &nl, rdir, keep_leftover, err)))
+	if ((rc = spfs_runtime__list_names(&left, &nl, rdir, keep_leftover, err)))
 		return rc;
 	for (size_t i = 0; i < nl && !rc; i++) {
 		struct stat st;
@@ -675,7 +674,7 @@ int spfs_runtime_prune(spfs_store *s, spfs_runtime_cb cb, void *ud, size_t *remo
 			continue; /* its record exists */
 		rc = sp_rm_rf_at(rdir, left[i], err);
 	}
-	free_names(left, nl);
+	spfs_runtime__free_names(left, nl);
 	if (removed)
 		*removed = count;
 	return rc;

@@ -55,9 +55,9 @@ static void upper_list_free(upper_list *l)
 	l->count = 0;
 }
 
-static int name_cmp(const void *a, const void *b)
+static bool not_dots(const char *name)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
 }
 
 static bool is_whiteout(const struct stat *st)
@@ -83,33 +83,11 @@ static int walk_upper(upper_list *out, int dirfd, int mirror_fd, const char *pre
 	if (depth > SPFS_MAX_DEPTH)
 		return sp_error_set(err, SP_EINVALID, "%s: nested deeper than %u directories",
 				    prefix, SPFS_MAX_DEPTH);
-	int dup = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
-	DIR *d = dup >= 0 ? fdopendir(dup) : NULL;
-	if (!d) {
-		if (dup >= 0)
-			close(dup);
-		return sp_error_errno(err, "cannot read %s",
-				      *prefix ? prefix : "the upper directory");
-	}
 	char **names = NULL;
 	size_t n = 0;
-	int rc = 0;
-	struct dirent *de;
-	while ((de = readdir(d))) {
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if ((n & (n - 1)) == 0 &&
-		    (rc = sp_realloc_array((void **)&names, n ? n * 2 : 16, sizeof(*names), err)))
-			break;
-		if (!(names[n] = strdup(de->d_name))) {
-			rc = sp_error_set(err, SP_ENOMEM, "out of memory");
-			break;
-		}
-		n++;
-	}
-	closedir(d);
-	if (!rc && n)
-		qsort(names, n, sizeof(*names), name_cmp);
+	int rc = spfs_runtime__list_names(&names, &n, dirfd, not_dots, err);
+	if (rc)
+		return sp_error_prefix(err, "%s", *prefix ? prefix : "the upper directory");
 	for (size_t i = 0; i < n && !rc; i++) {
 		const char *name = names[i];
 		size_t plen = strlen(prefix), nlen = strlen(name);
@@ -184,9 +162,7 @@ static int walk_upper(upper_list *out, int dirfd, int mirror_fd, const char *pre
 						depth + 1, err);
 		}
 	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	spfs_runtime__free_names(names, n);
 	return rc;
 }
 

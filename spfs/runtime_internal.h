@@ -45,6 +45,11 @@ int spfs_mount__overlay(const spfs_mount_plan *p, bool replace, sp_error *err);
 bool spfs_mount__has_lowerdir_plus(void);
 /* Bytes the classic mount(2) option string would need. */
 size_t spfs_mount__legacy_len(const spfs_mount_plan *p);
+/* Sorted names in dirfd that pass `keep`; free with
+ * spfs_runtime__free_names (each name and the array are the caller's). */
+int spfs_runtime__list_names(char ***out, size_t *count, int dirfd, bool (*keep)(const char *),
+			     sp_error *err);
+void spfs_runtime__free_names(char **names, size_t n);
 /* True when path is a mountpoint (its device differs from its parent's). */
 bool spfs_mount__is_mountpoint(const char *path);
 
