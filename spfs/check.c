@@ -33,7 +33,8 @@ typedef struct check_ctx {
 	spfs_check_stats *stats;
 	item *items;
 	size_t count, cap;
-	spfs_dset bad;
+	spfs_dset bad;	       /* damaged objects */
+	spfs_dset bad_payload; /* damaged payloads, by variant_key */
 	sp_progress progress;
 } check_ctx;
 
@@ -227,8 +228,20 @@ typedef struct closure_ctx {
 	check_ctx *c;
 	const char *tag;
 	size_t back;
-	spfs_dset seen;
+	spfs_dset blamed; /* damaged payloads already named for this record */
+	sp_error *err;
 } closure_ctx;
+
+enum { VARIANT_PLAIN, VARIANT_EXEC, VARIANT_LINK };
+
+/* A payload's digest made distinct per stored variant (plain, ".x", ".l"),
+ * so a damaged variant blames only the records that use that one. */
+static sp_digest variant_key(const sp_digest *d, int variant)
+{
+	sp_digest k = *d;
+	k.bytes[SP_DIGEST_LEN - 1] ^= (uint8_t)(0x5b * (variant + 1));
+	return k;
+}
 
 static void on_missing(const sp_digest *d, const char *why, void *ud)
 {
@@ -238,6 +251,17 @@ static void on_missing(const sp_digest *d, const char *why, void *ud)
 	snprintf(name, sizeof(name), "%s~%zu", cc->tag, cc->back);
 	snprintf(detail, sizeof(detail), "needs %s: %s", hex, why);
 	problem(cc->c, "closure", name, detail);
+}
+
+static void on_entry(const spfs_entry *e, void *ud)
+{
+	closure_ctx *cc = ud;
+	int variant = e->kind == SPFS_ENTRY_SYMLINK ? VARIANT_LINK
+		      : e->mode == 0755		    ? VARIANT_EXEC
+						    : VARIANT_PLAIN;
+	sp_digest k = variant_key(&e->digest, variant);
+	if (spfs_dset__has(&cc->c->bad_payload, &k) && spfs_dset__add(&cc->blamed, &k, cc->err) > 0)
+		on_missing(&e->digest, "damaged (see above)", cc);
 }
 
 static int on_record(const char *tag, size_t back, const spfs_tag_record *r, size_t dropped,
@@ -262,14 +286,18 @@ static int on_record(const char *tag, size_t back, const spfs_tag_record *r, siz
 	cc->back = back;
 	sp_error err = {0};
 	/* Each tag record is walked with a fresh set so every record that
-	 * needs a bad object is named; corrupt objects count as missing. */
+	 * needs a bad object is named; corrupt objects count as missing. A
+	 * damaged payload is blamed (on_entry) only on records whose entries
+	 * use its variant. */
 	spfs_dset seen = {0};
-	int rc = spfs_store__mark(c->s, &seen, &r->target, on_missing, cc, &err);
+	cc->err = &err;
+	int rc = spfs_store__mark(c->s, &seen, &r->target, on_missing, on_entry, cc, &err);
 	for (size_t i = 0; !rc && seen.slots && i <= seen.mask; i++)
 		if (!sp_digest_is_zero(&seen.slots[i]) && spfs_dset__has(&c->bad, &seen.slots[i])) {
 			on_missing(&seen.slots[i], "damaged (see above)", cc);
 		}
 	spfs_dset__free(&seen);
+	spfs_dset__free(&cc->blamed);
 	return rc;
 }
 
@@ -343,7 +371,14 @@ int spfs_check(spfs_store *s, spfs_problem_cb cb, void *ud, spfs_check_stats *st
 		stats->bytes += it->size;
 		if (it->bad) {
 			problem(&c, it->payload ? "payload" : "object", hex, it->detail);
-			spfs_dset__add(&c.bad, &it->digest, err);
+			if (!it->payload) {
+				spfs_dset__add(&c.bad, &it->digest, err);
+			} else {
+				sp_digest k = variant_key(&it->digest, it->link	  ? VARIANT_LINK
+								       : it->exec ? VARIANT_EXEC
+										  : VARIANT_PLAIN);
+				spfs_dset__add(&c.bad_payload, &k, err);
+			}
 		} else if (it->detail[0]) {
 			problem(&c, "payload", hex, it->detail);
 		}
@@ -355,6 +390,7 @@ out:
 	spfs_store_unlock(s);
 	free(c.items);
 	spfs_dset__free(&c.bad);
+	spfs_dset__free(&c.bad_payload);
 	return rc;
 }
 

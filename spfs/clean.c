@@ -36,7 +36,7 @@ static int mark_record(const char *tag, size_t back, const spfs_tag_record *r, s
 	if (!r)
 		return 0;
 	sp_error err = {0};
-	return spfs_store__mark(c->s, &c->live, &r->target, NULL, NULL, &err);
+	return spfs_store__mark(c->s, &c->live, &r->target, NULL, NULL, NULL, &err);
 }
 
 static bool is_young(clean_ctx *c, const struct stat *st)

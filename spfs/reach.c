@@ -69,7 +69,7 @@ void spfs_dset__free(spfs_dset *s)
 }
 
 int spfs_store__mark(spfs_store *s, spfs_dset *set, const sp_digest *d, spfs_missing_cb cb,
-		     void *ud, sp_error *err)
+		     spfs_entry_cb entry_cb, void *ud, sp_error *err)
 {
 	int rc = spfs_dset__add(set, d, err);
 	if (rc <= 0)
@@ -93,6 +93,9 @@ int spfs_store__mark(spfs_store *s, spfs_dset *set, const sp_digest *d, spfs_mis
 		if (spfs_manifest_decode(&m, b.data, b.len, &e2) == 0) {
 			for (size_t i = 0; i < m->count && rc >= 0; i++) {
 				const spfs_entry *e = &m->entries[i];
+				if (entry_cb &&
+				    (e->kind == SPFS_ENTRY_SYMLINK || e->kind == SPFS_ENTRY_FILE))
+					entry_cb(e, ud);
 				if (e->kind == SPFS_ENTRY_SYMLINK) {
 					/* keeps the symlink payload renders link to */
 					rc = spfs_dset__add(set, &e->digest, err);
@@ -115,7 +118,7 @@ int spfs_store__mark(spfs_store *s, spfs_dset *set, const sp_digest *d, spfs_mis
 	} else if (kind == SPFS_KIND_LAYER) {
 		spfs_layer *l = NULL;
 		if (spfs_layer_decode(&l, b.data, b.len, &e2) == 0) {
-			rc = spfs_store__mark(s, set, &l->manifest, cb, ud, err);
+			rc = spfs_store__mark(s, set, &l->manifest, cb, entry_cb, ud, err);
 			spfs_layer_free(l);
 		} else if (cb) {
 			cb(d, e2.msg, ud);
@@ -124,7 +127,7 @@ int spfs_store__mark(spfs_store *s, spfs_dset *set, const sp_digest *d, spfs_mis
 		spfs_platform *p = NULL;
 		if (spfs_platform_decode(&p, b.data, b.len, &e2) == 0) {
 			for (size_t i = 0; i < p->count && rc >= 0; i++)
-				rc = spfs_store__mark(s, set, &p->layers[i], cb, ud, err);
+				rc = spfs_store__mark(s, set, &p->layers[i], cb, entry_cb, ud, err);
 			spfs_platform_free(p);
 		} else if (cb) {
 			cb(d, e2.msg, ud);

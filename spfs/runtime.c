@@ -684,10 +684,11 @@ static int mark_one(spfs_store *s, spfs_dset *set, const spfs_runtime *rt, sp_er
 {
 	int rc = 0;
 	for (size_t i = 0; i < rt->layer_count && !rc; i++)
-		rc = spfs_store__mark(s, set, &rt->layers[i], NULL, NULL, err);
+		rc = spfs_store__mark(s, set, &rt->layers[i], NULL, NULL, NULL, err);
 	for (size_t i = 0; i < rt->lower_count && !rc; i++)
 		if (rt->lowers[i].kind == SPFS_LOWER_RENDER)
-			rc = spfs_store__mark(s, set, &rt->lowers[i].manifest, NULL, NULL, err);
+			rc = spfs_store__mark(s, set, &rt->lowers[i].manifest, NULL, NULL, NULL,
+					      err);
 	return rc;
 }
 

@@ -57,8 +57,12 @@ void spfs_dset__free(spfs_dset *s);
 /* Adds d and everything it references (tolerates missing objects; when
  * `missing_cb` is set it is told of each missing or unreadable one). */
 typedef void (*spfs_missing_cb)(const sp_digest *d, const char *why, void *ud);
+/* With `entry_cb`, it also sees every file and symlink entry of every
+ * manifest walked (duplicates included: a payload's mode variant matters
+ * to `spfs check`). Both callbacks take `ud`. */
+typedef void (*spfs_entry_cb)(const spfs_entry *e, void *ud);
 int spfs_store__mark(spfs_store *s, spfs_dset *set, const sp_digest *d, spfs_missing_cb cb,
-		     void *ud, sp_error *err);
+		     spfs_entry_cb entry_cb, void *ud, sp_error *err);
 /* Calls cb for each tag record of every tag. */
 typedef int (*spfs_record_cb)(const char *tag, size_t back, const spfs_tag_record *r,
 			      size_t dropped, void *ud);

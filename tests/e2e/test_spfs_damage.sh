@@ -106,6 +106,9 @@ expect_status 1 spfs render x1 "$T/r-x1"; expect_match "$ERR" "payload $H \(exec
 [ -z "$(ls -A "$T/r-x1")" ] && ok   # nothing left behind
 expect_status 0 spfs render x2 "$T/r-x2"; expect_eq "$(cat "$T/r-x2/a")" hello "the intact variant still renders"
 expect_status 1 spfs check; expect_match "$OUT" "^payload $H: content does not match" "check names it"
+expect_match "$OUT" "^closure x1~0: needs $H: damaged" "check blames the tag that uses the executable variant"
+if grep -q "^closure x2~" <<<"$OUT"; then fail "check blamed x2, which uses only the intact plain variant"; fi
+ok
 
 # --- damage that leaves no trace (content changed, mtime put back to 0, as
 # bit rot would): the quick check cannot see it, --full-verify and check do.
