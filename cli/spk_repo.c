@@ -793,20 +793,14 @@ static int cmd_build(const args *a)
 		print_usage(stderr, "build");
 		return EXIT_USAGE;
 	}
-	sp_error err = {0};
 	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
+	size_t len = 0, n = 0;
 	_cleanup_(solver_arena_freep) solver_arena *ar = NULL;
 	pkg_spec **specs = NULL;
-	size_t n = 0;
-	if (sp_read_file_at(&text, &len, AT_FDCWD, a->pos[0], pkg_limits_default.max_file, &err)) {
-		sp_error_prefix(&err, "%s", a->pos[0]);
-		fail(a, &err);
-		return EXIT_USAGE;
-	}
-	if (solver_arena_new(&ar, &err) ||
-	    pkg_spec_parse(&specs, &n, ar, text, len, a->pos[0], NULL, &err))
-		return fail(a, &err);
+	int ret = read_spec_file(&text, &len, &ar, &specs, &n, a, a->pos[0]);
+	if (ret != EXIT_OK)
+		return ret;
+	sp_error err = {0};
 	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
 	_cleanup_(pkg_repo_freep) pkg_repo *r = NULL;
 	if (open_repo(&s, &r, a, true, &err))
@@ -1098,22 +1092,11 @@ static int cmd_lint(const args *a)
 	}
 	int ret = EXIT_OK;
 	for (int f = 0; f < a->npos; f++) {
-		sp_error err = {0};
 		_cleanup_free_ char *text = NULL;
-		size_t len = 0;
+		size_t len = 0, n = 0;
 		_cleanup_(solver_arena_freep) solver_arena *ar = NULL;
 		pkg_spec **specs = NULL;
-		size_t n = 0;
-		if (sp_read_file_at(&text, &len, AT_FDCWD, a->pos[f], pkg_limits_default.max_file,
-				    &err)) {
-			sp_error_prefix(&err, "%s", a->pos[f]);
-			fail(a, &err);
-			ret = EXIT_USAGE;
-			continue;
-		}
-		if (solver_arena_new(&ar, &err) ||
-		    pkg_spec_parse(&specs, &n, ar, text, len, a->pos[f], NULL, &err)) {
-			fail(a, &err);
+		if (read_spec_file(&text, &len, &ar, &specs, &n, a, a->pos[f]) != EXIT_OK) {
 			ret = EXIT_USAGE;
 			continue;
 		}
