@@ -12,23 +12,6 @@
 
 #include <string.h>
 
-/* Index in m->items of the key `key` (its value follows it), or -1. */
-static long ykey(const pkg__ynode *m, const char *key)
-{
-	if (!m || m->type != PKG__Y_MAP)
-		return -1;
-	for (size_t i = 0; i + 1 < m->n; i += 2)
-		if (m->items[i]->type == PKG__Y_SCALAR && !strcmp(m->items[i]->s, key))
-			return (long)i;
-	return -1;
-}
-
-static const pkg__ynode *yget(const pkg__ynode *m, const char *key)
-{
-	long i = ykey(m, key);
-	return i < 0 ? NULL : m->items[i + 1];
-}
-
 /* Byte offset of the start of 1-based line `line` (len when past the end). */
 static size_t line_start(const char *text, size_t len, size_t line)
 {
@@ -177,7 +160,8 @@ int pkg__render_inherited(sp_buf *out, const char *text, size_t len, const solve
 	size_t nins = 0;
 	size_t at, indent;
 	/* 1. build.options: a build environment means pkg options exist */
-	if (!seq_slot(&at, &indent, text, len, yget(yget(docs[0], "build"), "options"))) {
+	if (!seq_slot(&at, &indent, text, len,
+		      pkg__ymap_get(pkg__ymap_get(docs[0], "build"), "options"))) {
 		rc = sp_error_set(err, SP_EINVALID,
 				  "%s: cannot add the inherited options %s... to build.options: "
 				  "write it as a block sequence ('- ' items on lines of their own)",
@@ -189,15 +173,16 @@ int pkg__render_inherited(sp_buf *out, const char *text, size_t len, const solve
 		goto out;
 	/* 2. install.requirements, for Strong ones */
 	if (nstrong) {
-		const pkg__ynode *inst = yget(docs[0], "install");
-		const pkg__ynode *reqs = yget(inst, "requirements");
+		const pkg__ynode *inst = pkg__ymap_get(docs[0], "install");
+		const pkg__ynode *reqs = pkg__ymap_get(inst, "requirements");
 		insertion *x = &ins[nins++];
 		if (seq_slot(&at, &indent, text, len, reqs)) {
 			x->at = at;
 			rc = var_lines(&x->lines, v, n, true, indent, err);
 		} else if (!reqs && inst && inst->type == PKG__Y_MAP && inst->n &&
 			   inst->items[0]->col > 1 &&
-			   inst->items[0]->line > docs[0]->items[ykey(docs[0], "install")]->line) {
+			   inst->items[0]->line >
+			       docs[0]->items[pkg__ymap_key(docs[0], "install")]->line) {
 			/* install: with other keys: requirements: goes first */
 			size_t ind = inst->items[0]->col - 1;
 			x->at = line_start(text, len, inst->items[0]->line);

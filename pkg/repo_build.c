@@ -29,16 +29,6 @@ int pkg_repo__put_spec(pkg_repo *r, const char *tag, const char *text, size_t le
 
 /* ------------------------------------------------------ YAML helpers */
 
-static const pkg__ynode *yget(const pkg__ynode *m, const char *key)
-{
-	if (!m || m->type != PKG__Y_MAP)
-		return NULL;
-	for (size_t i = 0; i + 1 < m->n; i += 2)
-		if (m->items[i]->type == PKG__Y_SCALAR && !strcmp(m->items[i]->s, key))
-			return m->items[i + 1];
-	return NULL;
-}
-
 static int edit_cmp(const void *pa, const void *pb)
 {
 	const pkg__edit *a = pa, *b = pb;
@@ -626,7 +616,7 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 	for (size_t i = 0; i < b->noptions; i++)
 		vals[i] = b->options[i];
 	if (o->variant >= 0) {
-		const pkg__ynode *vs = yget(yget(docs[0], "build"), "variants");
+		const pkg__ynode *vs = pkg__ymap_get(pkg__ymap_get(docs[0], "build"), "variants");
 		if (!vs || vs->type != PKG__Y_SEQ || (size_t)o->variant >= vs->n)
 			return sp_error_set(
 			    err, SP_EINVALID, "%s: %s has no variant %d (it has %zu)", b->origin,
@@ -941,14 +931,14 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 	if (have_src && (rc = drop_sources(m, src_rel, err)))
 		return rc;
 	/* the component globs, from the document's YAML */
-	const pkg__ynode *comps = yget(yget(docs[0], "install"), "components");
+	const pkg__ynode *comps = pkg__ymap_get(pkg__ymap_get(docs[0], "install"), "components");
 	for (size_t c = 0; !rc && c < b->ncomponents; c++) {
 		const char *cn = b->components[c].name;
 		const char **globs = NULL;
 		size_t ng = 0;
 		for (size_t i = 0; comps && comps->type == PKG__Y_SEQ && i < comps->n; i++) {
-			const pkg__ynode *nm = yget(comps->items[i], "name");
-			const pkg__ynode *fl = yget(comps->items[i], "files");
+			const pkg__ynode *nm = pkg__ymap_get(comps->items[i], "name");
+			const pkg__ynode *fl = pkg__ymap_get(comps->items[i], "files");
 			if (!nm || nm->type != PKG__Y_SCALAR || strcmp(nm->s, cn) || !fl ||
 			    fl->type != PKG__Y_SEQ)
 				continue;
@@ -986,8 +976,8 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 	 * option values used */
 	sp_buf bs = {0};
 	if (!rc) {
-		const pkg__ynode *pk = yget(docs[0], "pkg");
-		const pkg__ynode *ol = yget(yget(docs[0], "build"), "options");
+		const pkg__ynode *pk = pkg__ymap_get(docs[0], "pkg");
+		const pkg__ynode *ol = pkg__ymap_get(pkg__ymap_get(docs[0], "build"), "options");
 		pkg__edit ed[66];
 		size_t ne = 0;
 		ed[ne++] = (pkg__edit){.line = pk->line, .col = pk->col, .text = res->ident};
@@ -1002,7 +992,8 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 			}
 			/* "var: NAME/VALUE" (a default: key is then ignored); a pkg
 			 * option keeps its ":components" */
-			const pkg__ynode *w = yget(ol->items[i], vals[i].is_pkg ? "pkg" : "var");
+			const pkg__ynode *w =
+			    pkg__ymap_get(ol->items[i], vals[i].is_pkg ? "pkg" : "var");
 			if (!w || w->type != PKG__Y_SCALAR) {
 				rc = sp_error_set(err, SP_ERROR, "%s: cannot find option %s", file,
 						  vals[i].name);

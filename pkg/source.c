@@ -1168,12 +1168,7 @@ int pkg_repo__publish_source(pkg_source_result *res, pkg_repo *r, const pkg_spec
 	if (!rc)
 		rc = pkg__yaml_load(&docs, &ndocs, a, doc.data, doc.len, file, &pkg_limits_default,
 				    err);
-	const pkg__ynode *pk = NULL;
-	for (size_t i = 0; !rc && ndocs == 1 && docs[0]->type == PKG__Y_MAP && i + 1 < docs[0]->n;
-	     i += 2)
-		if (docs[0]->items[i]->type == PKG__Y_SCALAR &&
-		    !strcmp(docs[0]->items[i]->s, "pkg"))
-			pk = docs[0]->items[i + 1];
+	const pkg__ynode *pk = !rc && ndocs == 1 ? pkg__ymap_get(docs[0], "pkg") : NULL;
 	if (!rc && !pk)
 		rc = sp_error_set(err, SP_ERROR, "%s: cannot find the document of %s", file,
 				  b->name);

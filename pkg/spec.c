@@ -53,16 +53,6 @@ static int want(ctx *c, const ynode *n, int type, const char *what)
 		    type_name(n));
 }
 
-static const ynode *get(const ynode *map, const char *key)
-{
-	if (!map || map->type != PKG__Y_MAP)
-		return NULL;
-	for (size_t i = 0; i + 1 < map->n; i += 2)
-		if (map->items[i]->type == PKG__Y_SCALAR && !strcmp(map->items[i]->s, key))
-			return map->items[i + 1];
-	return NULL;
-}
-
 /* Warns about keys not in `known` (NULL-terminated). */
 static void check_keys(ctx *c, const ynode *map, const char *where, const char *const *known)
 {
@@ -184,8 +174,8 @@ static int parse_req(ctx *c, const ynode *n, solver_request *r, const char *wher
 	if (rc)
 		return rc;
 	check_keys(c, n, where, req_keys);
-	const ynode *p = get(n, "pkg"), *v = get(n, "var");
-	const ynode *fb = get(n, "fromBuildEnv");
+	const ynode *p = pkg__ymap_get(n, "pkg"), *v = pkg__ymap_get(n, "var");
+	const ynode *fb = pkg__ymap_get(n, "fromBuildEnv");
 	if (!p == !v)
 		return fail(c, n, "%s: expected exactly one of 'pkg' or 'var'", where);
 	if (v) {
@@ -193,7 +183,7 @@ static int parse_req(ctx *c, const ynode *n, solver_request *r, const char *wher
 		if ((rc = str(c, v, "var", &s)))
 			return rc;
 		if (!strchr(s, '/') && !strchr(s, '=')) {
-			const ynode *val = get(n, "value");
+			const ynode *val = pkg__ymap_get(n, "value");
 			if (val && val->type == PKG__Y_SCALAR) {
 				sp_buf b = {0};
 				rc = sp_buf_printf(&b, c->err, "%s/%s", s, val->s);
@@ -233,7 +223,7 @@ static int parse_req(ctx *c, const ynode *n, solver_request *r, const char *wher
 	rc = solver_request_parse(r, c->a, s, strlen(s), SOLVER_COMPAT_BINARY, c->sl, c->err);
 	if (rc)
 		return sp_error_prefix(c->err, "%s:%zu:%zu", c->file, p->line, p->col);
-	const ynode *inc = get(n, "include");
+	const ynode *inc = pkg__ymap_get(n, "include");
 	if (inc) {
 		const char *is;
 		if ((rc = str(c, inc, "include", &is)))
@@ -246,7 +236,7 @@ static int parse_req(ctx *c, const ynode *n, solver_request *r, const char *wher
 			return fail(c, inc,
 				    "include: expected Always or IfAlreadyPresent, got '%s'", is);
 	}
-	const ynode *pp = get(n, "prereleasePolicy");
+	const ynode *pp = pkg__ymap_get(n, "prereleasePolicy");
 	if (pp) {
 		const char *ps;
 		if ((rc = str(c, pp, "prereleasePolicy", &ps)))
@@ -307,7 +297,7 @@ static int parse_embedded(ctx *c, const ynode *n, const solver_embedded **out, s
 		if ((rc = want(c, e, PKG__Y_MAP, "embedded entry")))
 			return rc;
 		check_keys(c, e, "an embedded package", embed_keys);
-		const ynode *p = get(e, "pkg");
+		const ynode *p = pkg__ymap_get(e, "pkg");
 		if (!p)
 			return fail(c, e, "embedded: each entry needs 'pkg: name/version'");
 		solver_build tmp = {0};
@@ -318,7 +308,7 @@ static int parse_embedded(ctx *c, const ynode *n, const solver_embedded **out, s
 			return fail(c, p, "embedded: expected name/version, got a build");
 		v[i].name = tmp.name;
 		v[i].version = tmp.version;
-		const ynode *comps = get(get(e, "install"), "components");
+		const ynode *comps = pkg__ymap_get(pkg__ymap_get(e, "install"), "components");
 		if (comps) {
 			if ((rc = want(c, comps, PKG__Y_SEQ, "embedded components")))
 				return rc;
@@ -326,7 +316,7 @@ static int parse_embedded(ctx *c, const ynode *n, const solver_embedded **out, s
 			if (!names)
 				return c->err->code;
 			for (size_t k = 0; k < comps->n; k++) {
-				const ynode *nm = get(comps->items[k], "name");
+				const ynode *nm = pkg__ymap_get(comps->items[k], "name");
 				if (!nm)
 					return fail(c, comps->items[k],
 						    "component: missing 'name'");
@@ -361,7 +351,7 @@ static int parse_components(ctx *c, const ynode *n, solver_build *b)
 		if ((rc = want(c, e, PKG__Y_MAP, "component")))
 			return rc;
 		check_keys(c, e, "a component", comp_keys);
-		const ynode *nm = get(e, "name");
+		const ynode *nm = pkg__ymap_get(e, "name");
 		if (!nm)
 			return fail(c, e, "component: missing 'name'");
 		if ((rc = str(c, nm, "name", &v[k].name)))
@@ -370,14 +360,15 @@ static int parse_components(ctx *c, const ynode *n, solver_build *b)
 			if (!strcmp(v[j].name, v[k].name))
 				return fail(c, nm, "component '%s' is defined twice", v[k].name);
 		const ynode *x;
-		if ((x = get(e, "uses")) && (rc = str_list(c, x, "uses", &v[k].uses, &v[k].nuses)))
+		if ((x = pkg__ymap_get(e, "uses")) &&
+		    (rc = str_list(c, x, "uses", &v[k].uses, &v[k].nuses)))
 			return rc;
-		if ((x = get(e, "files")) && (rc = want(c, x, PKG__Y_SEQ, "files")))
+		if ((x = pkg__ymap_get(e, "files")) && (rc = want(c, x, PKG__Y_SEQ, "files")))
 			return rc;
-		if ((x = get(e, "requirements")) &&
+		if ((x = pkg__ymap_get(e, "requirements")) &&
 		    (rc = parse_reqs(c, x, "component requirements", &v[k].reqs, &v[k].nreqs)))
 			return rc;
-		if ((x = get(e, "embedded")) &&
+		if ((x = pkg__ymap_get(e, "embedded")) &&
 		    (rc = parse_embedded(c, x, &v[k].embedded, &v[k].nembedded)))
 			return rc;
 		k++;
@@ -445,7 +436,7 @@ static int parse_options(ctx *c, const ynode *n, solver_build *b, pkg_spec *spec
 		if ((rc = want(c, e, PKG__Y_MAP, "build option")))
 			return rc;
 		check_keys(c, e, "a build option", opt_keys);
-		const ynode *var = get(e, "var"), *pkgn = get(e, "pkg");
+		const ynode *var = pkg__ymap_get(e, "var"), *pkgn = pkg__ymap_get(e, "pkg");
 		if (!var == !pkgn)
 			return fail(c, e, "build option: expected exactly one of 'var' or 'pkg'");
 		const ynode *which = var ? var : pkgn;
@@ -471,9 +462,11 @@ static int parse_options(ctx *c, const ynode *n, solver_build *b, pkg_spec *spec
 		}
 		const char *value = sl ? sl + 1 : "";
 		const ynode *x;
-		if (!sl && (x = get(e, "default")) && (rc = scalar_text(c, x, "default", &value)))
+		if (!sl && (x = pkg__ymap_get(e, "default")) &&
+		    (rc = scalar_text(c, x, "default", &value)))
 			return rc;
-		if (!sl && (x = get(e, "value")) && (rc = scalar_text(c, x, "value", &value)))
+		if (!sl && (x = pkg__ymap_get(e, "value")) &&
+		    (rc = scalar_text(c, x, "value", &value)))
 			return rc;
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(opts[j].name, name))
@@ -482,14 +475,14 @@ static int parse_options(ctx *c, const ynode *n, solver_build *b, pkg_spec *spec
 		opts[i].is_pkg = decls[i].is_pkg = pkgn != NULL;
 		decls[i].default_value = value;
 		decls[i].inheritance = "Weak";
-		if ((x = get(e, "static"))) {
+		if ((x = pkg__ymap_get(e, "static"))) {
 			if ((rc = scalar_text(c, x, "static", &decls[i].static_value)))
 				return rc;
 			value = decls[i].static_value;
 			opts[i].is_static = true;
 		}
 		opts[i].value = value;
-		if ((x = get(e, "choices"))) {
+		if ((x = pkg__ymap_get(e, "choices"))) {
 			if ((rc = str_list(c, x, "choices", &decls[i].choices, &decls[i].nchoices)))
 				return rc;
 			opts[i].choices = decls[i].choices;
@@ -502,7 +495,7 @@ static int parse_options(ctx *c, const ynode *n, solver_build *b, pkg_spec *spec
 					    "build option '%s': '%s' is not one of its choices",
 					    name, value);
 		}
-		if ((x = get(e, "inheritance"))) {
+		if ((x = pkg__ymap_get(e, "inheritance"))) {
 			if ((rc = scalar_text(c, x, "inheritance", &decls[i].inheritance)))
 				return rc;
 			if (strcmp(decls[i].inheritance, "Weak") &&
@@ -513,7 +506,7 @@ static int parse_options(ctx *c, const ynode *n, solver_build *b, pkg_spec *spec
 					    "StrongForBuildOnly, got '%s'",
 					    decls[i].inheritance);
 		}
-		if ((x = get(e, "required")) &&
+		if ((x = pkg__ymap_get(e, "required")) &&
 		    (rc = boolean(c, x, "required", &decls[i].required)))
 			return rc;
 		opts[i].required = decls[i].required;
@@ -579,9 +572,9 @@ static int parse_build(ctx *c, const ynode *n, solver_build *b, pkg_spec *spec)
 		return rc;
 	check_keys(c, n, "build", build_keys);
 	const ynode *x;
-	if ((x = get(n, "options")) && (rc = parse_options(c, x, b, spec)))
+	if ((x = pkg__ymap_get(n, "options")) && (rc = parse_options(c, x, b, spec)))
 		return rc;
-	if ((x = get(n, "variants"))) {
+	if ((x = pkg__ymap_get(n, "variants"))) {
 		if ((rc = want(c, x, PKG__Y_SEQ, "build.variants")))
 			return rc;
 		for (size_t i = 0; i < x->n; i++)
@@ -589,11 +582,13 @@ static int parse_build(ctx *c, const ynode *n, solver_build *b, pkg_spec *spec)
 				return rc;
 		spec->nvariants = x->n;
 	}
-	if ((x = get(n, "script")) && (rc = join_script(c, x, "build.script", &spec->script)))
+	if ((x = pkg__ymap_get(n, "script")) &&
+	    (rc = join_script(c, x, "build.script", &spec->script)))
 		return rc;
-	if ((x = get(n, "validation")) && (rc = want(c, x, PKG__Y_MAP, "build.validation")))
+	if ((x = pkg__ymap_get(n, "validation")) &&
+	    (rc = want(c, x, PKG__Y_MAP, "build.validation")))
 		return rc;
-	if ((x = get(n, "auto_host_vars"))) {
+	if ((x = pkg__ymap_get(n, "auto_host_vars"))) {
 		const char *s;
 		if ((rc = str(c, x, "auto_host_vars", &s)))
 			return rc;
@@ -624,7 +619,7 @@ static int parse_env(ctx *c, const ynode *n, pkg_spec *spec)
 		static const char *kinds[] = {"set", "append", "prepend", "priority", "comment"};
 		const ynode *which = NULL;
 		for (size_t k = 0; k < 5; k++) {
-			const ynode *x = get(e, kinds[k]);
+			const ynode *x = pkg__ymap_get(e, kinds[k]);
 			if (!x)
 				continue;
 			if (which)
@@ -649,12 +644,12 @@ static int parse_env(ctx *c, const ynode *n, pkg_spec *spec)
 		}
 		if (!strcmp(ops[i].op, "comment"))
 			continue;
-		const ynode *v = get(e, "value");
+		const ynode *v = pkg__ymap_get(e, "value");
 		if (!v)
 			return fail(c, e, "%s %s: missing 'value'", ops[i].op, ops[i].var);
 		if ((rc = str(c, v, "value", &ops[i].value)))
 			return rc;
-		const ynode *sep = get(e, "separator");
+		const ynode *sep = pkg__ymap_get(e, "separator");
 		if (sep && (rc = str(c, sep, "separator", &ops[i].separator)))
 			return rc;
 	}
@@ -678,7 +673,7 @@ static int parse_source(ctx *c, const ynode *e, pkg_source_decl *sd)
 	static const char *const kinds[] = {"path", "git", "tar", "script"};
 	const ynode *which = NULL;
 	for (size_t k = 0; k < 4; k++) {
-		const ynode *x = get(e, kinds[k]);
+		const ynode *x = pkg__ymap_get(e, kinds[k]);
 		if (!x)
 			continue;
 		if (which)
@@ -700,7 +695,7 @@ static int parse_source(ctx *c, const ynode *e, pkg_source_decl *sd)
 	if (!sd->value[0])
 		return fail(c, which, "%s: empty", kinds[sd->kind - 1]);
 	const ynode *x;
-	if ((x = get(e, "subdir"))) {
+	if ((x = pkg__ymap_get(e, "subdir"))) {
 		char why[200];
 		if ((rc = str(c, x, "subdir", &sd->subdir)))
 			return rc;
@@ -716,14 +711,14 @@ static int parse_source(ctx *c, const ynode *e, pkg_source_decl *sd)
 		   {"ref", PKG_SRC_GIT},
 		   {"depth", PKG_SRC_GIT}};
 	for (size_t k = 0; k < sizeof(own) / sizeof(own[0]); k++)
-		if ((x = get(e, own[k].key)) && own[k].kind != sd->kind)
+		if ((x = pkg__ymap_get(e, own[k].key)) && own[k].kind != sd->kind)
 			return fail(c, x, "%s: only a %s source has it", own[k].key,
 				    kinds[own[k].kind - 1]);
-	if ((x = get(e, "ref")) && (rc = str(c, x, "ref", &sd->ref)))
+	if ((x = pkg__ymap_get(e, "ref")) && (rc = str(c, x, "ref", &sd->ref)))
 		return rc;
 	if (sd->ref && (!sd->ref[0] || sd->ref[0] == '-'))
 		return fail(c, x, "ref: expected a branch or tag name, got '%s'", sd->ref);
-	if ((x = get(e, "depth"))) {
+	if ((x = pkg__ymap_get(e, "depth"))) {
 		const char *s;
 		if ((rc = str(c, x, "depth", &s)))
 			return rc;
@@ -737,10 +732,10 @@ static int parse_source(ctx *c, const ynode *e, pkg_source_decl *sd)
 	}
 	sd->nexclude = (size_t)-1;
 	sd->nfilter = (size_t)-1;
-	if ((x = get(e, "exclude")) &&
+	if ((x = pkg__ymap_get(e, "exclude")) &&
 	    (rc = str_list(c, x, "exclude", &sd->exclude, &sd->nexclude)))
 		return rc;
-	if ((x = get(e, "filter"))) {
+	if ((x = pkg__ymap_get(e, "filter"))) {
 		if ((rc = str_list(c, x, "filter", &sd->filter, &sd->nfilter)))
 			return rc;
 		for (size_t i = 0; i < sd->nfilter; i++) {
@@ -795,14 +790,14 @@ static int parse_doc(ctx *c, const ynode *d, pkg_spec *spec)
 	spec->file = c->file;
 	check_keys(c, d, "the spec", top_keys);
 	const ynode *x;
-	if ((x = get(d, "api"))) {
+	if ((x = pkg__ymap_get(d, "api"))) {
 		const char *api;
 		if ((rc = str(c, x, "api", &api)))
 			return rc;
 		if (strcmp(api, "v0/package"))
 			return fail(c, x, "api: only v0/package is supported, got '%s'", api);
 	}
-	const ynode *p = get(d, "pkg");
+	const ynode *p = pkg__ymap_get(d, "pkg");
 	if (!p)
 		return fail(c, d, "missing 'pkg: name/version'");
 	if ((rc = parse_ident(c, p, b, &spec->kind)))
@@ -812,46 +807,47 @@ static int parse_doc(ctx *c, const ynode *d, pkg_spec *spec)
 	b->origin = solver_arena_strdup(c->a, origin, c->err);
 	if (!b->origin)
 		return c->err->code;
-	if ((x = get(d, "meta"))) {
+	if ((x = pkg__ymap_get(d, "meta"))) {
 		if ((rc = want(c, x, PKG__Y_MAP, "meta")))
 			return rc;
 		check_keys(c, x, "meta", meta_keys);
-		const ynode *ds = get(x, "description");
+		const ynode *ds = pkg__ymap_get(x, "description");
 		if (ds && (rc = str(c, ds, "description", &spec->description)))
 			return rc;
 	}
-	if ((x = get(d, "compat"))) {
+	if ((x = pkg__ymap_get(d, "compat"))) {
 		const char *s;
 		if ((rc = str(c, x, "compat", &s)))
 			return rc;
 		if ((rc = solver_compat_parse(&b->compat, c->a, s, strlen(s), c->sl, c->err)))
 			return sp_error_prefix(c->err, "%s:%zu:%zu", c->file, x->line, x->col);
 	}
-	if ((x = get(d, "deprecated")) && (rc = boolean(c, x, "deprecated", &b->deprecated)))
+	if ((x = pkg__ymap_get(d, "deprecated")) &&
+	    (rc = boolean(c, x, "deprecated", &b->deprecated)))
 		return rc;
-	if ((x = get(d, "sources")) && (rc = parse_sources(c, x, spec)))
+	if ((x = pkg__ymap_get(d, "sources")) && (rc = parse_sources(c, x, spec)))
 		return rc;
-	if ((x = get(d, "build")) && (rc = parse_build(c, x, b, spec)))
+	if ((x = pkg__ymap_get(d, "build")) && (rc = parse_build(c, x, b, spec)))
 		return rc;
-	const ynode *inst = get(d, "install");
+	const ynode *inst = pkg__ymap_get(d, "install");
 	if (inst) {
 		if ((rc = want(c, inst, PKG__Y_MAP, "install")))
 			return rc;
 		check_keys(c, inst, "install", install_keys);
-		if ((x = get(inst, "requirements")) &&
+		if ((x = pkg__ymap_get(inst, "requirements")) &&
 		    (rc = parse_reqs(c, x, "install.requirements", &b->reqs, &b->nreqs)))
 			return rc;
-		if ((x = get(inst, "embedded")) &&
+		if ((x = pkg__ymap_get(inst, "embedded")) &&
 		    (rc = parse_embedded(c, x, &b->embedded, &b->nembedded)))
 			return rc;
-		if ((x = get(inst, "components")) && (rc = parse_components(c, x, b)))
+		if ((x = pkg__ymap_get(inst, "components")) && (rc = parse_components(c, x, b)))
 			return rc;
-		if ((x = get(inst, "environment")) && (rc = parse_env(c, x, spec)))
+		if ((x = pkg__ymap_get(inst, "environment")) && (rc = parse_env(c, x, spec)))
 			return rc;
 	}
 	if ((rc = ensure_default_components(c, b)))
 		return rc;
-	if ((x = get(d, "tests"))) {
+	if ((x = pkg__ymap_get(d, "tests"))) {
 		if ((rc = want(c, x, PKG__Y_SEQ, "tests")))
 			return rc;
 		for (size_t i = 0; i < x->n; i++)

@@ -168,3 +168,19 @@ int pkg__yaml_load(pkg__ynode ***docs, size_t *ndocs, solver_arena *a, const cha
 	*ndocs = nout;
 	return 0;
 }
+
+long pkg__ymap_key(const pkg__ynode *m, const char *key)
+{
+	if (!m || m->type != PKG__Y_MAP)
+		return -1;
+	for (size_t i = 0; i + 1 < m->n; i += 2)
+		if (m->items[i]->type == PKG__Y_SCALAR && !strcmp(m->items[i]->s, key))
+			return (long)i;
+	return -1;
+}
+
+const pkg__ynode *pkg__ymap_get(const pkg__ynode *m, const char *key)
+{
+	long i = pkg__ymap_key(m, key);
+	return i < 0 ? NULL : m->items[i + 1];
+}

@@ -17,6 +17,11 @@ typedef struct pkg__ynode {
 	size_t line, col; /* 1-based */
 } pkg__ynode;
 
+/* The value of `key` in mapping m (NULL when m is not a mapping or has
+ * no such key), and the index of that key in m->items (-1 when none). */
+const pkg__ynode *pkg__ymap_get(const pkg__ynode *m, const char *key);
+long pkg__ymap_key(const pkg__ynode *m, const char *key);
+
 /* Parses all documents of text into trees in arena a. */
 int pkg__yaml_load(pkg__ynode ***docs, size_t *ndocs, solver_arena *a, const char *text, size_t len,
 		   const char *file, const pkg_limits *lim, sp_error *err);
