@@ -51,7 +51,8 @@ static const cmd_help helps[] = {
 		    "\n"
 		    "Reverses spk deprecate.\n"},
     {"build",
-     "usage: spk build SPEC.yaml [--variant N] [--opt NAME=VALUE]... [--force] [--store PATH]\n"
+     "usage: spk build SPEC.yaml [--variant N] [--opt NAME=VALUE]... [--force] [--offline]\n"
+     "                 [--store PATH]\n"
      "\n"
      "Builds each recipe of the file: solves its build environment (its pkg\n"
      "options), runs build.script in an SpFS runtime over that environment with\n"
@@ -63,8 +64,9 @@ static const cmd_help helps[] = {
      "build.variants is built once per variant (--variant N: only the N-th,\n"
      "from 0); --opt applies on top. The script runs in the recipe's sources\n"
      "(collected as spk make-source does, published with the build as\n"
-     "NAME/VERSION/src). Needs root.\n"},
-    {"make-source", "usage: spk make-source SPEC.yaml [--store PATH]\n"
+     "NAME/VERSION/src). --offline: remote sources come from the source cache\n"
+     "only (see make-source). Needs root.\n"},
+    {"make-source", "usage: spk make-source SPEC.yaml [--offline] [--store PATH]\n"
 		    "\n"
 		    "Collects each recipe's sources (path, git, tar and script entries of\n"
 		    "`sources`, in order; without them the spec's directory) into one layer\n"
@@ -72,8 +74,13 @@ static const cmd_help helps[] = {
 		    "/spfs/spk/pkg/NAME/VERSION/src in a runtime. Path, tar and local git\n"
 		    "sources are relative to the spec's directory; a path source must stay\n"
 		    "inside it, tar members and symbolic links must stay inside the sources.\n"
-		    "Does not need root.\n"},
-    {"env", "usage: spk env REQUEST... [--allow-builds --make-missing] [--store PATH]\n"
+		    "A tar source may be an http(s) URL and a git source a remote URL: they\n"
+		    "are fetched once into the source cache ($SPK_SOURCE_CACHE, else\n"
+		    "~/.cache/spk/sources) and used from there; a tar entry's `sha256:` pins\n"
+		    "its content (a download that differs is refused before extraction).\n"
+		    "--offline (or SPK_OFFLINE=1): never use the network; a source missing\n"
+		    "from the cache is an error. Does not need root.\n"},
+    {"env", "usage: spk env REQUEST... [--allow-builds --make-missing [--offline]] [--store PATH]\n"
 	    "               [-- CMD [ARGS...]]\n"
 	    "\n"
 	    "Solves the requests over the store's packages, stacks the resolved\n"
@@ -125,7 +132,7 @@ typedef struct args {
 	const char *cmd;
 	const char *store;
 	const char *to;
-	bool json, force, allow_builds, make_missing;
+	bool json, force, allow_builds, make_missing, offline;
 	char **pos;
 	int npos;
 	int variant;	     /* --variant N (build), -1 when not given */
@@ -150,6 +157,7 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 	    {"variant", required_argument, NULL, 'V'},
 	    {"allow-builds", no_argument, NULL, 'B'},
 	    {"make-missing", no_argument, NULL, 'M'},
+	    {"offline", no_argument, NULL, 'O'},
 	    {NULL, 0, NULL, 0},
 	};
 	a->cmd = argv[0];
@@ -172,6 +180,7 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 		case 'J': a->json = true; break;
 		case 'B': a->allow_builds = true; break;
 		case 'M': a->make_missing = true; break;
+		case 'O': a->offline = true; break;
 		case 'f': a->force = true; break;
 		case 'V': {
 			char *end;
@@ -223,6 +232,9 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 			  : a->nopts && strcmp(a->cmd, "build")	       ? "--opt"
 			  : a->variant >= 0 && strcmp(a->cmd, "build") ? "--variant"
 			  : a->make_missing && strcmp(a->cmd, "env")   ? "--make-missing"
+			  : a->offline && strcmp(a->cmd, "env") && strcmp(a->cmd, "build") &&
+				    strcmp(a->cmd, "make-source")
+			      ? "--offline"
 			  : a->allow_builds && strcmp(a->cmd, "env") && strcmp(a->cmd, "explain")
 			      ? "--allow-builds"
 			  : a->cmd_argv && strcmp(a->cmd, "env") ? "--"
@@ -232,6 +244,8 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 		*exit_code = EXIT_USAGE;
 		return -1;
 	}
+	if (a->offline)
+		pkg_sources_set_offline(true);
 	return 0;
 }
 
@@ -240,6 +254,8 @@ static int exit_for(int code)
 	switch (code) {
 	case SP_ENOTFOUND:
 	case SP_EEXISTS:
+	case SP_EMISMATCH: /* a download or file that is not what its recipe pins */
+	case SP_EIO:	   /* the network, the disk */
 	case PKG_EINUSE: return EXIT_FAIL;
 	default: return EXIT_USAGE;
 	}

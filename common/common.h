@@ -289,6 +289,19 @@ const sp_yaml_node *sp_yaml_lookup(const sp_yaml_node *root, const char *path);
  * malformed file or a non-scalar value is an error naming the file. */
 int sp_config_get(char **out, const char *path, sp_error *err);
 
+/* ---------------------------------------------------------- HTTP */
+
+/* True for an http:// or https:// URL. */
+bool sp_http_is_url(const char *s);
+/* Downloads url (http or https; redirects are followed, on http(s) only)
+ * and appends its bytes to fd, hashing them on the way: *digest and *size
+ * describe exactly what was written. An HTTP error status, a stalled or
+ * refused connection and a body over max bytes are errors (what was
+ * written so far stays in fd: the caller writes to a temporary file).
+ * libcurl is loaded on the first call. Progress is drawn on a terminal. */
+int sp_http_download(const char *url, int fd, sp_digest *digest, uint64_t *size, uint64_t max,
+		     sp_error *err);
+
 /* ----------------------------------------------------------- misc */
 
 uint64_t sp_now_ms(void);

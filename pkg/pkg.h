@@ -73,7 +73,9 @@ typedef struct pkg_option_decl {
 typedef enum {
 	PKG_SRC_PATH = 1,   /* a local directory or file, relative to the spec's directory */
 	PKG_SRC_GIT = 2,    /* a git repository (URL or local path), cloned */
-	PKG_SRC_TAR = 3,    /* a local tar file (any compression libarchive reads) */
+	PKG_SRC_TAR = 3,    /* a tar file (any compression libarchive reads): a
+			     * path, or an http(s) URL fetched into the source
+			     * cache (pkg_sources_set_offline) */
 	PKG_SRC_SCRIPT = 4, /* a shell script run in the source directory */
 } pkg_source_kind;
 
@@ -83,6 +85,7 @@ typedef struct pkg_source_decl {
 	const char *subdir; /* where in the source package; NULL: its root */
 	const char *ref;    /* git: branch or tag; NULL: the default branch */
 	unsigned depth;	    /* git: clone depth (default 1) */
+	const char *sha256; /* tar: the file's pinned SHA-256 (64 hex), or NULL */
 	/* path: exclude patterns and filter rules; (size_t)-1 when not given
 	 * (defaults: exclude .git/ and .svn/; filter ":- .gitignore") */
 	const char *const *exclude;
@@ -311,6 +314,16 @@ typedef struct pkg_source_result {
 int pkg_repo_make_source(pkg_source_result *res, pkg_repo *r, const pkg_spec *spec,
 			 const char *text, size_t len, const char *file, bool publish,
 			 sp_error *err);
+
+/* Remote sources: a tar URL (http, https) is downloaded once into the
+ * source cache and verified (against the recipe's `sha256:` when it pins
+ * one; otherwise a warning gives the digest to pin); a git URL is kept
+ * there as a mirror. Sources already in the cache never touch the
+ * network. The cache is $SPK_SOURCE_CACHE, else $XDG_CACHE_HOME/spk/sources,
+ * else ~/.cache/spk/sources. Offline (spk --offline, or SPK_OFFLINE=1), a
+ * source missing from the cache is an error saying so. Process-wide; the
+ * CLI sets it once before collecting sources. */
+void pkg_sources_set_offline(bool offline);
 
 typedef struct pkg_build_opts {
 	const solver_opt *opts; /* --opt NAME=VALUE for the recipe's options */

@@ -731,17 +731,26 @@ static int tar_check_member(struct archive_entry *e, const char *base, sp_error 
 static int collect_tar(const pkg_source_decl *sd, int specfd, const char *dest, const char *base,
 		       size_t *files, sp_error *err)
 {
-	if (is_url(sd->value))
-		return sp_error_set(
-		    err, SP_EINVALID,
-		    "downloading is not supported here; fetch the file and name its "
-		    "path");
-	_cleanup_close_ int fd = openat(specfd, sd->value, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd < 0)
-		return sp_error_errno(err, "'%s'", sd->value);
+	_cleanup_close_ int fd = -1;
+	int rc;
+	if (sp_http_is_url(sd->value)) {
+		if ((rc = pkg__source_fetch_tar(&fd, sd, err)))
+			return rc;
+	} else if (is_url(sd->value)) {
+		return sp_error_set(err, SP_EINVALID,
+				    "'%s': only http:// and https:// URLs are downloaded; name a "
+				    "local file by its path",
+				    sd->value);
+	} else {
+		fd = openat(specfd, sd->value, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
+			return sp_error_errno(err, "'%s'", sd->value);
+		if (sd->sha256 && (rc = pkg__source_verify_fd(fd, sd->value, sd->sha256, err)))
+			return rc;
+	}
 	/* pass 1: every member checked before anything is written */
 	__attribute__((cleanup(archive_freep))) struct archive *a = NULL;
-	int rc = tar_open(&a, fd, sd->value, err);
+	rc = tar_open(&a, fd, sd->value, err);
 	if (rc)
 		return rc;
 	struct archive_entry *e;
@@ -862,18 +871,91 @@ static int run(char *const *argv, const char *cwd, const char *stage, char *cons
 	return sp_error_set(err, SP_ERROR, "%s was killed by signal %d", what, WTERMSIG(status));
 }
 
+/* The mirror of a remote git URL in the source cache: made with `git clone
+ * --mirror` when missing, fetched again only when `ref` is not in it yet;
+ * `mirror` gets its path. Offline, a missing mirror or ref is an error. */
+static int git_mirror(char *mirror, size_t n, const char *url, const char *ref, sp_error *err)
+{
+	char cache[4096], key[SP_DIGEST_HEX_LEN + 1];
+	int rc = pkg__source_cache_dir(cache, sizeof(cache), err);
+	if (rc)
+		return rc;
+	if (cache[0] != '/')
+		return sp_error_set(err, SP_EINVALID,
+				    "the source cache '%s' must be an absolute path", cache);
+	char sub[4200];
+	snprintf(sub, sizeof(sub), "%s/tmp", cache);
+	if ((rc = sp_mkdir_p_at(AT_FDCWD, sub, 0755, err)))
+		return sp_error_prefix(err, "source cache");
+	snprintf(sub, sizeof(sub), "%s/git", cache);
+	if ((rc = sp_mkdir_p_at(AT_FDCWD, sub, 0755, err)))
+		return sp_error_prefix(err, "source cache");
+	pkg__url_key(url, key);
+	snprintf(mirror, n, "%s/git/%s", cache, key);
+	char *env[] = {"GIT_TERMINAL_PROMPT=0", NULL};
+	struct stat st;
+	bool offline = pkg__sources_offline();
+	if (lstat(mirror, &st) < 0) {
+		if (errno != ENOENT)
+			return sp_error_errno(err, "source cache %s", mirror);
+		if (offline)
+			return sp_error_set(err, SP_ENOTFOUND,
+					    "%s is not in the source cache (%s) and spk is offline: "
+					    "run once without --offline to fetch it",
+					    url, cache);
+		char tmp[4300], name[25];
+		sp_random_name(name, 24);
+		snprintf(tmp, sizeof(tmp), "%s/tmp/git-%s", cache, name);
+		char *argv[] = {"git", "clone", "--mirror", "--quiet", "--", (char *)url, tmp, NULL};
+		sp_info("fetching %s", url);
+		if ((rc = run(argv, cache, cache, env, "git clone --mirror", err))) {
+			sp_rm_rf_at(AT_FDCWD, tmp, &(sp_error){0});
+			return rc;
+		}
+		/* another spk may have mirrored the same URL meanwhile: keep theirs */
+		if (rename(tmp, mirror) < 0) {
+			int e = errno;
+			sp_rm_rf_at(AT_FDCWD, tmp, &(sp_error){0});
+			if (e != EEXIST && e != ENOTEMPTY) {
+				errno = e;
+				return sp_error_errno(err, "source cache: rename to %s", mirror);
+			}
+		}
+	} else if (!S_ISDIR(st.st_mode)) {
+		return sp_error_set(err, SP_EINVALID, "source cache %s is not a directory", mirror);
+	}
+	if (!ref)
+		return 0;
+	char want[600];
+	snprintf(want, sizeof(want), "%s^{commit}", ref);
+	char *check[] = {"git", "cat-file", "-e", want, NULL};
+	sp_error ignored = {0};
+	if (!run(check, mirror, cache, env, "git cat-file", &ignored))
+		return 0;
+	if (offline)
+		return sp_error_set(err, SP_ENOTFOUND,
+				    "%s: ref '%s' is not in the source cache's mirror and spk is "
+				    "offline: run once without --offline to fetch it",
+				    url, ref);
+	char *fetch[] = {"git", "fetch", "--quiet", "--prune", "origin", NULL};
+	return run(fetch, mirror, cache, env, "git fetch", err);
+}
+
 static int collect_git(const pkg_source_decl *sd, const char *specdir, const char *stage,
 		       const char *dest, sp_error *err)
 {
 	/* a local repository is named relative to the spec, as a file:// URL
-	 * (git ignores --depth for plain local paths) */
+	 * (git ignores --depth for plain local paths); a remote one is cloned
+	 * from its mirror in the source cache */
 	char url[8192];
-	if (is_url(sd->value) || (strchr(sd->value, ':') && sd->value[0] != '/' &&
-				  sd->value[0] != '.' && !strchr(sd->value, '/'))) {
+	bool remote = false;
+	if (is_url(sd->value) && strncmp(sd->value, "file://", 7) != 0) {
+		remote = true;
+	} else if (is_url(sd->value)) {
 		snprintf(url, sizeof(url), "%s", sd->value);
 	} else if (strchr(sd->value, ':') && sd->value[0] != '/' && sd->value[0] != '.' &&
-		   strchr(sd->value, ':') < strchr(sd->value, '/')) {
-		snprintf(url, sizeof(url), "%s", sd->value); /* host:path */
+		   (!strchr(sd->value, '/') || strchr(sd->value, ':') < strchr(sd->value, '/'))) {
+		remote = true; /* host:path, as ssh */
 	} else {
 		char full[8192], real[PATH_MAX];
 		if (sd->value[0] == '/')
@@ -883,6 +965,13 @@ static int collect_git(const pkg_source_decl *sd, const char *specdir, const cha
 		if (!realpath(full, real))
 			return sp_error_errno(err, "'%s'", sd->value);
 		snprintf(url, sizeof(url), "file://%s", real);
+	}
+	int rc;
+	if (remote) {
+		char mirror[4400];
+		if ((rc = git_mirror(mirror, sizeof(mirror), sd->value, sd->ref, err)))
+			return rc;
+		snprintf(url, sizeof(url), "file://%s", mirror);
 	}
 	char depth[32];
 	snprintf(depth, sizeof(depth), "%u", sd->depth);
@@ -904,9 +993,15 @@ static int collect_git(const pkg_source_decl *sd, const char *specdir, const cha
 	argv[n++] = ".";
 	argv[n] = NULL;
 	char *env[] = {"GIT_TERMINAL_PROMPT=0", NULL};
-	int rc = run(argv, dest, stage, env, "git clone", err);
+	rc = run(argv, dest, stage, env, "git clone", err);
 	if (rc)
 		return rc;
+	if (remote) {
+		/* relative submodule URLs resolve against the real remote */
+		char *seturl[] = {"git", "remote", "set-url", "origin", (char *)sd->value, NULL};
+		if ((rc = run(seturl, dest, stage, env, "git remote set-url", err)))
+			return rc;
+	}
 	char *sub[] = {"git",	      "submodule", "--quiet", "update", "--init",
 		       "--recursive", "--depth",   depth,     NULL};
 	return run(sub, dest, stage, env, "git submodule update", err);

@@ -38,6 +38,19 @@ bool pkg__source_match(const char *pattern, const char *path, bool is_dir);
  * (user namespaces disabled): nothing was changed then. */
 int pkg__confine(const char *keep, bool *no_namespace, sp_error *err);
 
+/* The source cache (pkg/fetch.c; layout there). */
+bool pkg__sources_offline(void);
+int pkg__source_cache_dir(char *out, size_t n, sp_error *err);
+/* key: sha256 of the URL's text, the name of its cache entries. */
+void pkg__url_key(const char *url, char key[65]);
+/* Opens a tar source given by an http(s) URL from the cache, downloading
+ * it first when missing (and not offline); the file is verified against
+ * sd->sha256 when given. *out is a readable, seekable fd at offset 0. */
+int pkg__source_fetch_tar(int *out, const pkg_source_decl *sd, sp_error *err);
+/* Checks that the rest of fd hashes to pin (64 hex), then rewinds it;
+ * `what` names the file in the error. */
+int pkg__source_verify_fd(int fd, const char *what, const char *pin, sp_error *err);
+
 /* Fuzzing entry point: see pkg/source.c. */
 int pkg__source_fuzz(const unsigned char *data, size_t size);
 

@@ -659,7 +659,7 @@ static int parse_env(ctx *c, const ynode *n, pkg_spec *spec)
 }
 
 static const char *const source_keys[] = {"path",    "git",    "tar", "script", "subdir",
-					  "exclude", "filter", "ref", "depth",	NULL};
+					  "exclude", "filter", "ref", "depth",	"sha256", NULL};
 
 /* One entry of `sources`: exactly one of path, git, tar, script; the
  * fields that go with it (see docs/spec.md). Paths are checked against
@@ -709,7 +709,8 @@ static int parse_source(ctx *c, const ynode *e, pkg_source_decl *sd)
 	} own[] = {{"exclude", PKG_SRC_PATH},
 		   {"filter", PKG_SRC_PATH},
 		   {"ref", PKG_SRC_GIT},
-		   {"depth", PKG_SRC_GIT}};
+		   {"depth", PKG_SRC_GIT},
+		   {"sha256", PKG_SRC_TAR}};
 	for (size_t k = 0; k < sizeof(own) / sizeof(own[0]); k++)
 		if ((x = pkg__ymap_get(e, own[k].key)) && own[k].kind != sd->kind)
 			return fail(c, x, "%s: only a %s source has it", own[k].key,
@@ -718,6 +719,14 @@ static int parse_source(ctx *c, const ynode *e, pkg_source_decl *sd)
 		return rc;
 	if (sd->ref && (!sd->ref[0] || sd->ref[0] == '-'))
 		return fail(c, x, "ref: expected a branch or tag name, got '%s'", sd->ref);
+	if ((x = pkg__ymap_get(e, "sha256"))) {
+		if ((rc = str(c, x, "sha256", &sd->sha256)))
+			return rc;
+		if (strlen(sd->sha256) != SP_DIGEST_HEX_LEN ||
+		    !sp_digest_is_hex(sd->sha256, SP_DIGEST_HEX_LEN))
+			return fail(c, x, "sha256: expected 64 lowercase hex characters, got '%.80s'",
+				    sd->sha256);
+	}
 	if ((x = pkg__ymap_get(e, "depth"))) {
 		const char *s;
 		if ((rc = str(c, x, "depth", &s)))

@@ -2,7 +2,8 @@
 # Installs the Debian 12 packages Spawn needs to build, test and run its demo.
 # Runs apt-get only for what is missing; needs root (or sudo) for that.
 set -euo pipefail
-pkgs=(build-essential cmake ninja-build pkg-config python3
+pkgs=(build-essential cmake ninja-build pkg-config python3 git
+      nginx # tests/e2e: a real HTTP server for remote sources (and remotes)
       libssl-dev libuv1-dev libyaml-dev libcmocka-dev zlib1g-dev libarchive-dev
       liblua5.4-dev libcurl4-openssl-dev clang-format
       libcap2-bin) # setcap: cmake --install of spfs-enter, tests/e2e/test_spfs_enter.sh
