@@ -145,20 +145,13 @@ typedef struct args {
 static int parse_args(args *a, int argc, char **argv, int *exit_code)
 {
 	static const struct option longopts[] = {
-	    {"store", required_argument, NULL, 's'},
-	    {"repo", required_argument, NULL, 's'},
-	    {"to", required_argument, NULL, 't'},
-	    {"json", no_argument, NULL, 'J'},
-	    {"force", no_argument, NULL, 'f'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"opt", required_argument, NULL, 'o'},
-	    {"variant", required_argument, NULL, 'V'},
-	    {"allow-builds", no_argument, NULL, 'B'},
-	    {"make-missing", no_argument, NULL, 'M'},
-	    {"offline", no_argument, NULL, 'O'},
-	    {NULL, 0, NULL, 0},
+	    {"store", required_argument, NULL, 's'},  {"repo", required_argument, NULL, 's'},
+	    {"to", required_argument, NULL, 't'},     {"json", no_argument, NULL, 'J'},
+	    {"force", no_argument, NULL, 'f'},	      {"verbose", no_argument, NULL, 'v'},
+	    {"quiet", no_argument, NULL, 'q'},	      {"help", no_argument, NULL, 'h'},
+	    {"opt", required_argument, NULL, 'o'},    {"variant", required_argument, NULL, 'V'},
+	    {"allow-builds", no_argument, NULL, 'B'}, {"make-missing", no_argument, NULL, 'M'},
+	    {"offline", no_argument, NULL, 'O'},      {NULL, 0, NULL, 0},
 	};
 	a->cmd = argv[0];
 	a->variant = -1;
@@ -233,7 +226,7 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 			  : a->variant >= 0 && strcmp(a->cmd, "build") ? "--variant"
 			  : a->make_missing && strcmp(a->cmd, "env")   ? "--make-missing"
 			  : a->offline && strcmp(a->cmd, "env") && strcmp(a->cmd, "build") &&
-				    strcmp(a->cmd, "make-source")
+				  strcmp(a->cmd, "make-source")
 			      ? "--offline"
 			  : a->allow_builds && strcmp(a->cmd, "env") && strcmp(a->cmd, "explain")
 			      ? "--allow-builds"

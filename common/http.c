@@ -44,7 +44,8 @@ static void cu_load(void)
 		lib = dlopen(sonames[i], RTLD_NOW | RTLD_LOCAL);
 	if (!lib) { /* never closed: it stays for the life of the process */
 		const char *why = dlerror();
-		snprintf(cu.failure, sizeof(cu.failure), "%s", why ? why : "libcurl.so.4 not found");
+		snprintf(cu.failure, sizeof(cu.failure), "%s",
+			 why ? why : "libcurl.so.4 not found");
 		return;
 	}
 	cu.global_init = (__typeof__(cu.global_init))cu_sym(lib, "curl_global_init");
@@ -119,7 +120,8 @@ int sp_http_download(const char *url, int fd, sp_digest *digest, uint64_t *size,
 		     sp_error *err)
 {
 	if (!sp_http_is_url(url))
-		return sp_error_set(err, SP_EINVALID, "'%s' is not an http:// or https:// URL", url);
+		return sp_error_set(err, SP_EINVALID, "'%s' is not an http:// or https:// URL",
+				    url);
 	int rc = cu_ready(err);
 	if (rc)
 		return rc;

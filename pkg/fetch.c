@@ -34,6 +34,11 @@ void pkg_sources_set_offline(bool offline)
 	offline_value = offline;
 }
 
+void pkg__sources_offline_unset(void)
+{
+	offline_set = false;
+}
+
 bool pkg__sources_offline(void)
 {
 	if (offline_set)
@@ -177,9 +182,8 @@ static int download(char hex[SP_DIGEST_HEX_LEN + 1], int cachefd, const char *ca
 	char name[40], tmprel[48];
 	sp_random_name(name, 24);
 	snprintf(tmprel, sizeof(tmprel), "tmp/%s", name);
-	_cleanup_close_ int fd = sp_sys_openat(cachefd, tmprel,
-					       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-					       0644);
+	_cleanup_close_ int fd = sp_sys_openat(
+	    cachefd, tmprel, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return sp_error_errno(err, "source cache %s/%s", cache, tmprel);
 	sp_info("downloading %s", url);
@@ -256,8 +260,7 @@ int pkg__source_fetch_tar(int *out, const pkg_source_decl *sd, sp_error *err)
 		return sp_error_prefix(err, "source cache %s", cache);
 	return blob_open_verified(out, cachefd, hex, err) == 0
 		   ? 0
-		   : sp_error_set(err, SP_ERROR, "source cache: %s vanished after download",
-				  hex);
+		   : sp_error_set(err, SP_ERROR, "source cache: %s vanished after download", hex);
 }
 
 int pkg__source_verify_fd(int fd, const char *what, const char *pin, sp_error *err)

@@ -899,14 +899,16 @@ static int git_mirror(char *mirror, size_t n, const char *url, const char *ref, 
 		if (errno != ENOENT)
 			return sp_error_errno(err, "source cache %s", mirror);
 		if (offline)
-			return sp_error_set(err, SP_ENOTFOUND,
-					    "%s is not in the source cache (%s) and spk is offline: "
-					    "run once without --offline to fetch it",
-					    url, cache);
+			return sp_error_set(
+			    err, SP_ENOTFOUND,
+			    "%s is not in the source cache (%s) and spk is offline: "
+			    "run once without --offline to fetch it",
+			    url, cache);
 		char tmp[4300], name[25];
 		sp_random_name(name, 24);
 		snprintf(tmp, sizeof(tmp), "%s/tmp/git-%s", cache, name);
-		char *argv[] = {"git", "clone", "--mirror", "--quiet", "--", (char *)url, tmp, NULL};
+		char *argv[] = {"git", "clone",	    "--mirror", "--quiet",
+				"--",  (char *)url, tmp,	NULL};
 		sp_info("fetching %s", url);
 		if ((rc = run(argv, cache, cache, env, "git clone --mirror", err))) {
 			sp_rm_rf_at(AT_FDCWD, tmp, &(sp_error){0});

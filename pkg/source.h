@@ -40,6 +40,8 @@ int pkg__confine(const char *keep, bool *no_namespace, sp_error *err);
 
 /* The source cache (pkg/fetch.c; layout there). */
 bool pkg__sources_offline(void);
+/* Forgets pkg_sources_set_offline: SPK_OFFLINE decides again (tests). */
+void pkg__sources_offline_unset(void);
 int pkg__source_cache_dir(char *out, size_t n, sp_error *err);
 /* key: sha256 of the URL's text, the name of its cache entries. */
 void pkg__url_key(const char *url, char key[65]);

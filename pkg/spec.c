@@ -658,8 +658,8 @@ static int parse_env(ctx *c, const ynode *n, pkg_spec *spec)
 	return 0;
 }
 
-static const char *const source_keys[] = {"path",    "git",    "tar", "script", "subdir",
-					  "exclude", "filter", "ref", "depth",	"sha256", NULL};
+static const char *const source_keys[] = {"path",   "git", "tar",   "script", "subdir", "exclude",
+					  "filter", "ref", "depth", "sha256", NULL};
 
 /* One entry of `sources`: exactly one of path, git, tar, script; the
  * fields that go with it (see docs/spec.md). Paths are checked against
@@ -724,7 +724,8 @@ static int parse_source(ctx *c, const ynode *e, pkg_source_decl *sd)
 			return rc;
 		if (strlen(sd->sha256) != SP_DIGEST_HEX_LEN ||
 		    !sp_digest_is_hex(sd->sha256, SP_DIGEST_HEX_LEN))
-			return fail(c, x, "sha256: expected 64 lowercase hex characters, got '%.80s'",
+			return fail(c, x,
+				    "sha256: expected 64 lowercase hex characters, got '%.80s'",
 				    sd->sha256);
 	}
 	if ((x = pkg__ymap_get(e, "depth"))) {
