@@ -737,10 +737,10 @@ static int collect_tar(const pkg_source_decl *sd, int specfd, const char *dest, 
 		if ((rc = pkg__source_fetch_tar(&fd, sd, err)))
 			return rc;
 	} else if (is_url(sd->value)) {
+		/* the caller prefixes "tar source 'URL'" */
 		return sp_error_set(err, SP_EINVALID,
-				    "'%s': only http:// and https:// URLs are downloaded; name a "
-				    "local file by its path",
-				    sd->value);
+				    "only http:// and https:// URLs are downloaded; name a local "
+				    "file by its path");
 	} else {
 		fd = openat(specfd, sd->value, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 		if (fd < 0)

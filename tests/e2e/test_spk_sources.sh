@@ -182,7 +182,7 @@ refuse symabs "  - tar: symabs.tar.gz" "tar source 'symabs.tar.gz': member 'link
 refuse hardlink "  - tar: hardlink.tar.gz" "tar source 'hardlink.tar.gz': member 'h' is a hard link to '../outside': '..' leaves the source directory" "tar hard link out"
 refuse fifo "  - tar: fifo.tar.gz" "tar source 'fifo.tar.gz': member 'f' is not a file, directory or link" "tar fifo"
 refuse chain "  - tar: chain.tar.gz" "tar source 'chain.tar.gz': symbolic link m points outside the sources when followed \(target 'a/l/..', through other links\)" "links that escape together"
-refuse url "  - tar: https://example.com/x.tar.gz" "tar source 'https://example.com/x.tar.gz': downloading is not supported here" "tar URL"
+refuse url "  - tar: ftp://127.0.0.1/x.tar.gz" "tar source 'ftp://127.0.0.1/x.tar.gz': only http:// and https:// URLs are downloaded" "a tar URL of another scheme"
 refuse scriptlink "  - script: [ln -s /etc/passwd pw]" "script source: symbolic link pw points outside the sources \(absolute target '/etc/passwd'\)" "a link made by a script"
 refuse scriptfail "  - script: [echo partial > p.txt, exit 3]" "script source: the source script failed \(exit status 3\)" "a failing script"
 # a script (or git) runs confined: only the sources are writable to it
