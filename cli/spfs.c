@@ -1,5 +1,6 @@
 /* spfs.c - the `spfs` command: argument parsing and output only. */
 #include "spfs/spfs.h"
+#include "cli/help.h"
 #include "cli/spfs_cli.h"
 
 #include <errno.h>
@@ -14,52 +15,24 @@ enum { EXIT_USAGE = 2, EXIT_BUSY = 75 };
 
 static const char *store_path_opt;
 
-static const char usage_text[] =
-    "usage: spfs [--store PATH] [-v|-q] COMMAND [ARGS...]\n"
-    "\n"
-    "The SpFS content-addressed store.\n"
-    "\n"
-    "Commands:\n"
-    "  init [PATH]                 create a store (default: the configured one)\n"
-    "  commit DIR [-t TAG] [--json]  commit a directory as a layer; prints its digest\n"
-    "  render REF [DIR] [--copy] [--full-verify|--no-verify]\n"
-    "                              materialise a tree as hardlinks to the store;\n"
-    "                              without DIR, the render(s) kept in the store\n"
-    "  ls REF [PATH] [-l] [-R] [--json]  list a tree\n"
-    "  info [REF] [--json]         describe an object, a blob, or the store\n"
-    "  cat REF [PATH]              print a file of a tree (or a blob)\n"
-    "  diff REF REF [--json]       compare two trees\n"
-    "  tag REF NAME                point a tag at an object (keeps history)\n"
-    "  untag NAME [--latest]       remove a tag (or only its newest version)\n"
-    "  tags [PREFIX] [--json]      list tags\n"
-    "  log TAG [--json]            show a tag's history (TAG~N is N back)\n"
-    "  merge REF... -t TAG         make a platform: layers stacked bottom first\n"
-    "  check [--json]              verify every object, payload and tag\n"
-    "  clean [--dry-run] [--older-than DURATION] [--json]\n"
-    "                              remove what no tag reaches (grace: 15m)\n"
-    "  run [--edit] [--durable NAME] REF[+REF...] -- CMD [ARGS...]\n"
-    "                              run CMD with /spfs showing the stack\n"
-    "  run --rerun NAME -- CMD     run again in a durable runtime\n"
-    "  shell [--edit] REF          the user's shell in a runtime\n"
-    "  runtime ls|info|rm|prune    list, inspect and remove runtime records\n"
-    "  edit                        (in a runtime) make /spfs writable\n"
-    "  commit layer|platform [-t TAG]  (in a runtime) commit the changes\n"
-    "  reset [PATH...]             (in a runtime) discard changes\n"
-    "  diff                        (in a runtime) show the changes\n"
-    "\n"
-    "REF is a digest, a unique digest prefix (8+ hex characters), a tag, or TAG~N.\n"
-    "The store is --store, else $SPFS_STORAGE, else `storage:` in\n"
-    "~/.config/spawn/config.yaml or /etc/spawn/config.yaml, else /var/lib/spfs (root)\n"
-    "or $XDG_DATA_HOME/spfs.\n"
-    "\n"
-    "Exit status: 0 success, 1 failure (or damage found by check), 2 usage error,\n"
-    "75 store busy (clean skipped).\n";
+const cli_cmd *spfs_cli_current;
+
+void spfs_cli_usage_hint(void)
+{
+	if (!spfs_cli_current) {
+		fputs("Try 'spfs --help'.\n", stderr);
+		return;
+	}
+	cli_help_print_synopsis(stderr, &spfs_help, spfs_cli_current);
+	fprintf(stderr, "Try 'spfs %s --help'.\n", spfs_cli_current->name);
+}
 
 static int usage_error(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "spfs: ");
 	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry 'spfs --help'.\n");
+	fputc('\n', stderr);
+	spfs_cli_usage_hint();
 	return EXIT_USAGE;
 }
 
@@ -104,8 +77,8 @@ static int parse_flags(flags *f, int argc, char **argv, const char *allowed)
 	optind = 1;
 	int c;
 	while ((c = getopt_long(argc, argv, "+t:lRh", longopts, NULL)) != -1) {
-		if (c == 'h') {
-			fputs(usage_text, stdout);
+		if (c == 'h' && spfs_cli_current) {
+			cli_help_print(stdout, &spfs_help, spfs_cli_current);
 			exit(0);
 		}
 		if (c == '?' || !strchr(allowed, c))
@@ -193,7 +166,7 @@ static int cmd_commit(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (f.npos != 1)
-		return usage_error("%s", "usage: spfs commit DIR [-t TAG] [--json]");
+		return usage_error("%s", "commit takes one DIR");
 	sp_error err = {0};
 	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
 	if (open_store(&s, true, &err))
@@ -289,8 +262,7 @@ static int cmd_render(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (f.npos != 2 && f.npos != 1)
-		return usage_error(
-		    "%s", "usage: spfs render REF [DIR] [--copy] [--full-verify|--no-verify]");
+		return usage_error("%s", "render takes REF and at most one DIR");
 	sp_error err = {0};
 	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
 	if (open_store(&s, false, &err))
@@ -336,7 +308,7 @@ static int cmd_ls(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (f.npos < 1 || f.npos > 2)
-		return usage_error("%s", "usage: spfs ls REF [PATH] [-l] [-R] [--json]");
+		return usage_error("%s", "ls takes REF and at most one PATH");
 	sp_error err = {0};
 	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
 	_cleanup_(spfs_manifest_freep) spfs_manifest *m = NULL;
@@ -438,7 +410,7 @@ static int cmd_info(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (f.npos > 1)
-		return usage_error("%s", "usage: spfs info [REF] [--json]");
+		return usage_error("%s", "info takes at most one REF");
 	sp_error err = {0};
 	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
 	if (open_store(&s, false, &err))
@@ -551,7 +523,7 @@ static int cmd_cat(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (f.npos < 1 || f.npos > 2)
-		return usage_error("%s", "usage: spfs cat REF [PATH]");
+		return usage_error("%s", "cat takes REF and at most one PATH");
 	sp_error err = {0};
 	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
 	if (open_store(&s, false, &err))
@@ -566,7 +538,7 @@ static int cmd_cat(int argc, char **argv)
 		return cat_payload(s, &d, &err) ? fail(&err) : 0;
 	}
 	if (f.npos != 2)
-		return usage_error("%s", "usage: spfs cat REF PATH (REF is a tree)");
+		return usage_error("%s", "cat of a tree needs a PATH");
 	_cleanup_(spfs_manifest_freep) spfs_manifest *m = NULL;
 	if (spfs_flatten(&m, s, &d, kind, false, &err))
 		return fail(&err);
@@ -618,7 +590,7 @@ static int cmd_diff(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (f.npos != 2)
-		return usage_error("%s", "usage: spfs diff REF REF [--json]");
+		return usage_error("%s", "diff takes two REFs (none inside a runtime)");
 	sp_error err = {0};
 	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
 	_cleanup_(spfs_manifest_freep) spfs_manifest *a = NULL;
@@ -648,7 +620,7 @@ static int cmd_tag(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (f.npos != 2)
-		return usage_error("%s", "usage: spfs tag REF NAME");
+		return usage_error("%s", "tag takes REF and NAME");
 	sp_error err = {0};
 	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
 	if (open_store(&s, false, &err))
@@ -672,7 +644,7 @@ static int cmd_untag(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (f.npos != 1)
-		return usage_error("%s", "usage: spfs untag NAME [--latest]");
+		return usage_error("%s", "untag takes one NAME");
 	sp_error err = {0};
 	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
 	if (open_store(&s, false, &err) || spfs_tag_remove(s, f.pos[0], f.latest, &err))
@@ -715,7 +687,7 @@ static int cmd_tags(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (f.npos > 1)
-		return usage_error("%s", "usage: spfs tags [PREFIX] [--json]");
+		return usage_error("%s", "tags takes at most one PREFIX");
 	sp_error err = {0};
 	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
 	if (open_store(&s, false, &err))
@@ -743,7 +715,7 @@ static int cmd_log(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (f.npos != 1)
-		return usage_error("%s", "usage: spfs log TAG [--json]");
+		return usage_error("%s", "log takes one TAG");
 	sp_error err = {0};
 	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
 	spfs_tag_history h = {0};
@@ -789,7 +761,7 @@ static int cmd_merge(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (f.npos < 1 || !f.tag)
-		return usage_error("%s", "usage: spfs merge REF... -t TAG");
+		return usage_error("%s", "merge needs at least one REF and -t TAG");
 	sp_error err = {0};
 	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
 	if (open_store(&s, false, &err))
@@ -864,7 +836,7 @@ static int cmd_check(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (f.npos)
-		return usage_error("%s", "usage: spfs check [--json]");
+		return usage_error("%s", "check takes no operand");
 	sp_error err = {0};
 	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
 	if (open_store(&s, false, &err))
@@ -927,8 +899,7 @@ static int cmd_clean(int argc, char **argv)
 	if (rc)
 		return rc;
 	if (f.npos)
-		return usage_error(
-		    "%s", "usage: spfs clean [--dry-run] [--older-than DURATION] [--json]");
+		return usage_error("%s", "clean takes no operand");
 	sp_error err = {0};
 	spfs_clean_opts opts = {.grace_seconds = 15 * 60, .dry_run = f.dry_run};
 	if (f.older_than && sp_parse_duration(&opts.grace_seconds, f.older_than, &err))
@@ -1018,6 +989,21 @@ static const struct {
     {"edit", cmd_edit},	  {"reset", cmd_reset},	  {"runtime", cmd_runtime},
 };
 
+/* `spfs help [COMMAND [SUBCOMMAND]]` */
+static int cmd_help(int argc, char **argv)
+{
+	if (argc < 2) {
+		cli_help_print_prog(stdout, &spfs_help);
+		return 0;
+	}
+	int words;
+	const cli_cmd *c = cli_help_lookup(&spfs_help, argc - 1, argv + 1, &words);
+	if (!c || words < argc - 1)
+		return usage_error("help: no command '%s'", argv[1]);
+	cli_help_print(stdout, &spfs_help, c);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int verbosity = 0;
@@ -1025,7 +1011,7 @@ int main(int argc, char **argv)
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *a = argv[i];
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			fputs(usage_text, stdout);
+			cli_help_print_prog(stdout, &spfs_help);
 			return 0;
 		} else if (strcmp(a, "--version") == 0) {
 			printf("spfs %s\n", SPAWN_VERSION);
@@ -1045,13 +1031,21 @@ int main(int argc, char **argv)
 	}
 	sp_log_init(verbosity);
 	if (i >= argc) {
-		fputs(usage_text, stderr);
+		cli_help_print_prog(stderr, &spfs_help);
 		return EXIT_USAGE;
 	}
-	if (strcmp(argv[i], "help") == 0) {
-		fputs(usage_text, stdout);
+	/* Only commands with a usage in cli/spfs_help.c exist: --help, the
+	 * man page and the completions know every one. */
+	int words;
+	spfs_cli_current = cli_help_lookup(&spfs_help, argc - i, argv + i, &words);
+	if (!spfs_cli_current)
+		return usage_error("unknown command '%s'", argv[i]);
+	if (cli_help_asked(spfs_cli_current, argc - i, argv + i, words)) {
+		cli_help_print(stdout, &spfs_help, spfs_cli_current);
 		return 0;
 	}
+	if (strcmp(argv[i], "help") == 0)
+		return cmd_help(argc - i, argv + i);
 	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
 		if (strcmp(argv[i], commands[k].name) == 0)
 			return commands[k].fn(argc - i, argv + i);

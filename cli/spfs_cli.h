@@ -2,7 +2,15 @@
 #ifndef SPAWN_CLI_SPFS_CLI_H
 #define SPAWN_CLI_SPFS_CLI_H
 
+#include "cli/help.h"
 #include "spfs/spfs.h"
+
+/* The command being run (set by main), for usage errors. */
+extern const cli_cmd *spfs_cli_current;
+
+/* After a usage error's message: the current command's synopsis and
+ * where to read more, on stderr. */
+void spfs_cli_usage_hint(void);
 
 /* Where spfs_cli_print_diff writes: JSON objects into `j`, else lines
  * "OP PATH" on stdout; `changes` counts the entries. */

@@ -11,29 +11,19 @@
 #include <time.h>
 #include <unistd.h>
 
-static const char run_usage[] =
-    "usage: spfs run [--edit] [--durable NAME] [--no-startup] REF[+REF...] [REF...] -- CMD "
-    "[ARGS...]\n"
-    "       spfs run --rerun NAME [--no-startup] -- CMD [ARGS...]\n"
-    "       spfs shell [--edit] [--durable NAME | --rerun NAME] REF[+REF...]\n"
-    "\n"
-    "Runs CMD with /spfs showing the stack of REFs (platforms, layers or manifests;\n"
-    "later ones on top) in a private mount namespace; the rest of the host is as is.\n"
-    "  --edit          writable /spfs: changes go to a tmpfs upper directory\n"
-    "                  (size: spfs.runtime.tmpfs_size in the config, "
-    "default " SPFS_RUNTIME_DEFAULT_TMPFS ")\n"
-    "  --durable NAME  writable, the changes kept under the store for --rerun NAME\n"
-    "  --rerun NAME    run again over durable runtime NAME's stack and changes\n"
-    "  --no-startup    do not source /spfs/etc/spfs/startup.d/*.sh\n"
-    "Inside: $SPFS_RUNTIME names the runtime; 'spfs edit', 'spfs commit layer|platform',\n"
-    "'spfs reset', 'spfs diff' work on it.\n"
-    "Exit status: the command's, 128+N when it died of signal N, 125 when the runtime\n"
-    "could not be set up, 126/127 when CMD cannot be executed / is not found.\n";
-
 static int usage(const char *msg)
 {
-	fprintf(stderr, "spfs: %s\n%s", msg, run_usage);
+	fprintf(stderr, "spfs: %s\n", msg);
+	spfs_cli_usage_hint();
 	return 2;
+}
+
+/* --help of a command whose parser sees it (main answers most). */
+static int help(void)
+{
+	if (spfs_cli_current)
+		cli_help_print(stdout, &spfs_help, spfs_cli_current);
+	return 0;
 }
 
 static int fail(const sp_error *err)
@@ -73,7 +63,7 @@ static int do_run(int argc, char **argv, const char *store, bool shell)
 		case 'd': o.durable = optarg; break;
 		case 'r': o.durable = optarg, o.rerun = true; break;
 		case 'n': o.no_startup = true; break;
-		case 'h': fputs(run_usage, stdout); return 0;
+		case 'h': return help();
 		default: return usage("unknown option");
 		}
 	}
@@ -127,7 +117,7 @@ int spfs_cli_shell(int argc, char **argv, const char *store)
 int spfs_cli_edit(int argc, char **argv, const char *store)
 {
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-		return fputs(run_usage, stdout), 0;
+		return help();
 	if (argc > 1)
 		return usage("spfs edit takes no arguments");
 	sp_error err = {0};
@@ -157,16 +147,16 @@ int spfs_cli_commit_runtime(int argc, char **argv, const char *store)
 			else if (c == 'j')
 				json = true;
 			else
-				return usage("usage: spfs commit layer|platform [-t TAG] [--json]");
+				return usage("option not accepted here");
 		}
 		if (optind >= argc)
 			break;
 		if (what)
-			return usage("usage: spfs commit layer|platform [-t TAG] [--json]");
+			return usage("commit takes layer or platform");
 		what = argv[optind++];
 	}
 	if (!what || (strcmp(what, "layer") && strcmp(what, "platform")))
-		return usage("usage: spfs commit layer|platform [-t TAG] [--json]");
+		return usage("commit takes layer or platform");
 	sp_error err = {0};
 	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
 	sp_digest d;
@@ -196,10 +186,10 @@ int spfs_cli_commit_runtime(int argc, char **argv, const char *store)
 int spfs_cli_reset(int argc, char **argv, const char *store)
 {
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0))
-		return fputs(run_usage, stdout), 0;
+		return help();
 	for (int i = 1; i < argc; i++)
 		if (argv[i][0] == '-' && strcmp(argv[i], "--"))
-			return usage("usage: spfs reset [PATH...]");
+			return usage("reset takes no option");
 	int first = argc > 1 && strcmp(argv[1], "--") == 0 ? 2 : 1;
 	sp_error err = {0};
 	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
@@ -217,7 +207,7 @@ int spfs_cli_diff_runtime(int argc, char **argv, const char *store)
 		if (strcmp(argv[i], "--json") == 0)
 			json = true;
 		else
-			return usage("usage (inside a runtime): spfs diff [--json]");
+			return usage("diff inside a runtime takes no operand");
 	}
 	sp_error err = {0};
 	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
@@ -240,12 +230,6 @@ int spfs_cli_diff_runtime(int argc, char **argv, const char *store)
 }
 
 /* ------------------------------------------------------ spfs runtime */
-
-static const char runtime_usage[] =
-    "usage: spfs runtime ls [--json]       runtimes and durable runtimes\n"
-    "       spfs runtime info ID|NAME [--json]\n"
-    "       spfs runtime rm ID|NAME...    remove records (or a durable runtime's changes)\n"
-    "       spfs runtime prune            remove records whose processes are gone\n";
 
 static void json_runtime(sp_json *j, const spfs_runtime *rt)
 {
@@ -335,11 +319,13 @@ int spfs_cli_runtime(int argc, char **argv, const char *store)
 {
 	if (argc >= 2 && strcmp(argv[1], "__startup") == 0)
 		return startup_stage(argc, argv);
-	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		fputs(runtime_usage, argc < 2 ? stderr : stdout);
-		return argc < 2 ? 2 : 0;
-	}
+	if (argc < 2)
+		return usage("runtime needs a subcommand: ls, info, rm or prune");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return help();
 	const char *sub = argv[1];
+	if (strcmp(sub, "ls") && strcmp(sub, "info") && strcmp(sub, "rm") && strcmp(sub, "prune"))
+		return usage("runtime takes ls, info ID|NAME, rm ID|NAME... or prune");
 	bool json = false;
 	const char *ops[64];
 	int nops = 0;
@@ -347,7 +333,8 @@ int spfs_cli_runtime(int argc, char **argv, const char *store)
 		if (strcmp(argv[i], "--json") == 0)
 			json = true;
 		else if (argv[i][0] == '-' || nops == 64)
-			return fputs(runtime_usage, stderr), 2;
+			return usage(argv[i][0] == '-' ? "option not accepted here"
+						       : "too many operands");
 		else
 			ops[nops++] = argv[i];
 	}
@@ -422,6 +409,5 @@ int spfs_cli_runtime(int argc, char **argv, const char *store)
 		fprintf(stderr, "pruned %zu runtime%s\n", removed, removed == 1 ? "" : "s");
 		return 0;
 	}
-	fputs(runtime_usage, stderr);
-	return 2;
+	return usage("runtime takes ls, info ID|NAME, rm ID|NAME... or prune");
 }

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/help.h"
 #include "common/common.h"
 #include "pkg/pkg.h"
 #include "solver/solver.h"
@@ -16,49 +17,12 @@ int spk_repo_command(int argc, char **argv);
 
 static void usage(FILE *f)
 {
-	fputs("usage: spk solve REQUEST... [--repo DIR]... [--opt NAME=VALUE]...\n"
-	      "                 [--allow-builds] [--json] [--trace] [--dot FILE]\n"
-	      "       spk --help | --version\n"
-	      "\n"
-	      "Commands:\n"
-	      "  solve    resolve package requests against spec repositories and print\n"
-	      "           one line per package; on failure explain why in plain words\n"
-	      "  publish  publish spec files into the SpFS store, or copy packages --to another\n"
-	      "  ls, info, deprecate, undeprecate, remove   the store's packages; lint\n"
-	      "  build    build a recipe in an SpFS runtime;  env  run in a solved environment;\n"
-	      "  make-source  collect a recipe's sources into its source package\n"
-	      "           explain  a solve over the store with its trace\n"
-	      "           (see spk COMMAND --help and docs/packages.md)\n"
-	      "\n"
-	      "Exit status: 0 solved, 1 no solution exists, 2 bad usage or bad input.\n"
-	      "See docs/spk.md.\n",
-	      f);
+	cli_help_print_prog(f, &spk_help);
 }
 
 static void solve_usage(FILE *f)
 {
-	fputs("usage: spk solve REQUEST... [options]\n"
-	      "\n"
-	      "REQUEST is a package request such as python/3.9, python/>=3.7,<4,\n"
-	      "maya:{run,docs}/~2024.2, repo/name/1.0/BUILD, or a var request such as\n"
-	      "python.abi/cp39 or debug=on. Requests default to API compatibility and\n"
-	      "the run component.\n"
-	      "\n"
-	      "Options:\n"
-	      "  -r, --repo DIR         a directory of spec files (repeatable; the first\n"
-	      "                         one wins for identical builds); the repository's\n"
-	      "                         name in requests is the directory's base name\n"
-	      "  -o, --opt NAME=VALUE   a build option value (repeatable)\n"
-	      "      --allow-builds     also consider building recipes from source\n"
-	      "      --json             print the result as JSON on stdout\n"
-	      "      --trace            print each decision, conflict and backtrack on stderr\n"
-	      "      --dot FILE         write a Graphviz graph of the solution or conflict\n"
-	      "      --max-steps N      give up after N candidate tries (default 5000000)\n"
-	      "  -v, --verbose / -q, --quiet\n"
-	      "  -h, --help\n"
-	      "\n"
-	      "Exit status: 0 solved, 1 no solution exists, 2 bad usage or bad input.\n",
-	      f);
+	cli_help_print(f, &spk_help, cli_help_find(&spk_help, "solve"));
 }
 
 static const char *base_name(const char *p)
@@ -353,13 +317,31 @@ out:
 	return ret;
 }
 
+/* `spk help [COMMAND]` */
+static int cmd_help(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	int words;
+	const cli_cmd *c = cli_help_lookup(&spk_help, argc - 1, argv + 1, &words);
+	if (!c || words < argc - 1) {
+		fprintf(stderr, "spk help: no command '%s'\n", argv[1]);
+		cli_help_print_synopsis(stderr, &spk_help, cli_help_find(&spk_help, "help"));
+		return EXIT_USAGE;
+	}
+	cli_help_print(stdout, &spk_help, c);
+	return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		usage(stdout);
 		return EXIT_OK;
 	}
@@ -367,9 +349,21 @@ int main(int argc, char **argv)
 		printf("spk %s\n", SPAWN_VERSION);
 		return EXIT_OK;
 	}
-	if (!strcmp(argv[1], "solve"))
+	/* Only commands with a usage in cli/spk_help.c exist (but for the
+	 * internal build-script): --help, the man page and the completions
+	 * know every one. */
+	int words;
+	const cli_cmd *c = cli_help_lookup(&spk_help, argc - 1, argv + 1, &words);
+	if (c && cli_help_asked(c, argc - 1, argv + 1, words)) {
+		cli_help_print(stdout, &spk_help, c);
+		return EXIT_OK;
+	}
+	if (c && !strcmp(argv[1], "help"))
+		return cmd_help(argc - 1, argv + 1);
+	if (c && !strcmp(argv[1], "solve"))
 		return cmd_solve(argc - 1, argv + 1);
-	int repo_rc = spk_repo_command(argc - 1, argv + 1);
+	int repo_rc =
+	    c || !strcmp(argv[1], "build-script") ? spk_repo_command(argc - 1, argv + 1) : -1;
 	if (repo_rc >= 0)
 		return repo_rc;
 	fprintf(stderr, "spk: unknown command '%s'\n", argv[1]);

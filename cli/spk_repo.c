@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/help.h"
 #include "common/common.h"
 #include "pkg/pkg.h"
 #include "solver/solver.h"
@@ -17,115 +18,12 @@ int spk_repo_command(int argc, char **argv);
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
-typedef struct cmd_help {
-	const char *name;
-	const char *usage;
-} cmd_help;
-
-static const cmd_help helps[] = {
-    {"publish", "usage: spk publish SPEC.yaml... [--store PATH] [--force]\n"
-		"       spk publish NAME[/VERSION[/BUILD]]... --to PATH [--store PATH]\n"
-		"\n"
-		"The first form publishes every spec of the files into the package\n"
-		"repository of the local SpFS store as spec-only recipes and builds (a\n"
-		"recipe also gets its default build). All files are checked first: a bad\n"
-		"spec publishes nothing. An existing spec with other content is refused\n"
-		"unless --force.\n"
-		"The second form copies packages (spec tags, layer tags, and the objects\n"
-		"and payloads they reach) into the store at PATH (or file://PATH).\n"},
-    {"ls", "usage: spk ls [NAME[/VERSION]] [--store PATH] [--json]\n"
-	   "\n"
-	   "Lists package names, the versions of NAME (newest first), or the recipe\n"
-	   "and builds of NAME/VERSION.\n"},
-    {"info", "usage: spk info NAME/VERSION[/BUILD] [--store PATH] [--json]\n"
-	     "\n"
-	     "Shows a recipe (NAME/VERSION) or a build: its tag, spec digest,\n"
-	     "deprecation, options, component layers, then the spec itself.\n"},
-    {"deprecate", "usage: spk deprecate NAME/VERSION[/BUILD]... [--store PATH]\n"
-		  "\n"
-		  "Marks a build (or a version's recipe and every build) deprecated: the\n"
-		  "spec is rewritten with `deprecated: true` and its tag moved (the old\n"
-		  "spec stays in the tag's history). Solves skip deprecated builds unless\n"
-		  "a request names the exact build, so pinned solves keep working.\n"},
-    {"undeprecate", "usage: spk undeprecate NAME/VERSION[/BUILD]... [--store PATH]\n"
-		    "\n"
-		    "Reverses spk deprecate.\n"},
-    {"build",
-     "usage: spk build SPEC.yaml [--variant N] [--opt NAME=VALUE]... [--force] [--offline]\n"
-     "                 [--store PATH]\n"
-     "\n"
-     "Builds each recipe of the file: solves its build environment (its pkg\n"
-     "options), runs build.script in an SpFS runtime over that environment with\n"
-     "/spfs writable (PREFIX=/spfs, SPK_PKG_*, SPK_OPT_* set; in the spec's\n"
-     "directory), commits what the script added under /spfs as one layer per\n"
-     "component (split by the components' files globs) and publishes the build\n"
-     "with its spec. An existing build is kept unless --force. A failing script\n"
-     "publishes nothing and shows the end of its log. A recipe with\n"
-     "build.variants is built once per variant (--variant N: only the N-th,\n"
-     "from 0); --opt applies on top. The script runs in the recipe's sources\n"
-     "(collected as spk make-source does, published with the build as\n"
-     "NAME/VERSION/src). --offline: remote sources come from the source cache\n"
-     "only (see make-source). Needs root.\n"},
-    {"make-source", "usage: spk make-source SPEC.yaml [--offline] [--store PATH]\n"
-		    "\n"
-		    "Collects each recipe's sources (path, git, tar and script entries of\n"
-		    "`sources`, in order; without them the spec's directory) into one layer\n"
-		    "and publishes the source package NAME/VERSION/src: the files are at\n"
-		    "/spfs/spk/pkg/NAME/VERSION/src in a runtime. Path, tar and local git\n"
-		    "sources are relative to the spec's directory; a path source must stay\n"
-		    "inside it, tar members and symbolic links must stay inside the sources.\n"
-		    "A tar source may be an http(s) URL and a git source a remote URL: they\n"
-		    "are fetched once into the source cache ($SPK_SOURCE_CACHE, else\n"
-		    "~/.cache/spk/sources) and used from there; a tar entry's `sha256:` pins\n"
-		    "its content (a download that differs is refused before extraction).\n"
-		    "--offline (or SPK_OFFLINE=1): never use the network; a source missing\n"
-		    "from the cache is an error. Does not need root.\n"},
-    {"env", "usage: spk env REQUEST... [--allow-builds --make-missing [--offline]] [--store PATH]\n"
-	    "               [-- CMD [ARGS...]]\n"
-	    "\n"
-	    "Solves the requests over the store's packages, stacks the resolved\n"
-	    "components' layers at /spfs, applies the packages' install.environment\n"
-	    "operations and SPK_PKG_* variables, and runs CMD (default: $SHELL) there.\n"
-	    "With --allow-builds the solve may pick recipes with other option values;\n"
-	    "--make-missing then builds those from their stored recipes first.\n"
-	    "Exit status: CMD's, or 1 when the requests cannot be solved, 2 on bad\n"
-	    "input. Needs root (or the spfs-enter helper).\n"},
-    {"explain", "usage: spk explain REQUEST... [--allow-builds] [--store PATH]\n"
-		"\n"
-		"Solves the requests over the store's packages with the full trace: each\n"
-		"decision, conflict and backtrack on stdout, then the solution (one line\n"
-		"per package) or why there is none. Exit status: 0 solved, 1 no solution.\n"},
-    {"lint", "usage: spk lint SPEC.yaml...\n"
-	     "\n"
-	     "Checks spec files as spk publish and spk build read them: errors name\n"
-	     "file:line:column, unknown fields are warned about; prints one line per\n"
-	     "spec (what it is, its build id, what spk build needs).\n"},
-    {"remove", "usage: spk remove NAME/VERSION[/BUILD]... [--store PATH] [--force]\n"
-	       "\n"
-	       "Removes a build (or a version: recipe, builds and layer tags). Refused\n"
-	       "while a tagged SpFS platform or a live runtime contains one of its\n"
-	       "layers, unless --force. Objects go at the next `spfs clean`.\n"},
-};
-
-static const char *common_help =
-    "\n"
-    "Options:\n"
-    "  -s, --store PATH   the SpFS store (also --repo PATH); default $SPFS_STORAGE,\n"
-    "                     else the configured storage (see docs/config.md)\n"
-    "      --json         JSON output (ls, info)\n"
-    "  -v, --verbose / -q, --quiet\n"
-    "  -h, --help\n"
-    "\n"
-    "Exit status: 0 done, 1 not found or refused, 2 bad usage or bad input.\n"
-    "See docs/packages.md.\n";
-
+/* The command's usage from cli/spk_help.c. */
 static void print_usage(FILE *f, const char *cmd)
 {
-	for (size_t i = 0; i < sizeof(helps) / sizeof(helps[0]); i++)
-		if (!strcmp(helps[i].name, cmd)) {
-			fputs(helps[i].usage, f);
-			fputs(common_help, f);
-		}
+	const cli_cmd *c = cli_help_find(&spk_help, cmd);
+	if (c)
+		cli_help_print(f, &spk_help, c);
 }
 
 typedef struct args {
