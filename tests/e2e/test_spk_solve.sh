@@ -26,7 +26,7 @@ has() { grep -qF -- "$2" "$TMP/$1" || { fail "$1 of '$LAST' lacks: $2"; sed 's/^
 hasnt() { ! grep -qF -- "$2" "$TMP/$1" || fail "$1 of '$LAST' has: $2"; }
 lines() { local n; n=$(wc -l <"$TMP/$1"); [ "$n" -eq "$2" ] || fail "$1 of '$LAST' has $n lines, want $2"; }
 
-LAST="--help"; run 0 --help; has out "spk solve REQUEST"
+LAST="--help"; run 0 --help; has out "  solve "
 LAST="solve --help"; run 0 solve --help; has out "--allow-builds"; has out "Exit status"
 LAST="--version"; run 0 --version; has out "spk "
 LAST="no args"; run 2; has err "usage"
