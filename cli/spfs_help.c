@@ -86,7 +86,7 @@ static const cli_cmd cmds[] = {
      .opts = commit_opts},
     {.name = "commit platform",
      .synopsis = "[-t TAG] [--json]",
-     .summary = "(in a runtime) commit the stack and the changes as a platform",
+     .summary = "(in a runtime) commit the layers and changes as a platform",
      .text = COMMIT_RUNTIME_TEXT("a platform: the runtime's layers with the changes\n"
 				 "on top as one more layer"),
      .opts = commit_opts},

@@ -59,7 +59,7 @@ static const cli_cmd cmds[] = {
     {.name = "publish",
      .synopsis = "SPEC.yaml... [--store PATH] [--force]\n"
 		 "NAME[/VERSION[/BUILD]]... --to PATH [--store PATH]",
-     .summary = "publish spec files into the store, or copy packages --to another",
+     .summary = "publish spec files, or copy packages to another store",
      .text = "The first form publishes every spec of the files into the package\n"
 	     "repository of the local SpFS store as spec-only recipes and builds (a\n"
 	     "recipe also gets its default build). All files are checked first: a bad\n"
