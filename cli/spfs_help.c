@@ -5,14 +5,10 @@
 
 #include "spfs/spfs.h"
 
-#define JSON_OPT                                                                                   \
-	{                                                                                          \
-		"--json", "print JSON on stdout"                                                   \
-	}
-#define END_OPT                                                                                    \
-	{                                                                                          \
-		0, 0                                                                               \
-	}
+/* clang-format off */
+#define JSON_OPT {"--json", "print JSON on stdout"}
+#define END_OPT {0, 0}
+/* clang-format on */
 
 #define IN_RUNTIME                                                                                 \
 	"Works inside a runtime (where $SPFS_RUNTIME is set): in a shell of\n"                     \

@@ -3,28 +3,16 @@
  * spk(1) and the shell completions are generated from. */
 #include "cli/help.h"
 
-#define STORE_OPT                                                                                  \
-	{                                                                                          \
-		"-s, --store PATH", "the SpFS store (also --repo PATH); default: $SPFS_STORAGE, "  \
-				    "else the configured one"                                      \
-	}
-#define LOG_OPTS                                                                                   \
-	{"-v, --verbose", "say more on stderr"},                                                   \
-	{                                                                                          \
-		"-q, --quiet", "say less on stderr"                                                \
-	}
-#define JSON_OPT                                                                                   \
-	{                                                                                          \
-		"--json", "print JSON on stdout"                                                   \
-	}
-#define FORCE_OPT                                                                                  \
-	{                                                                                          \
-		"-f, --force", "go ahead where it would refuse (see above)"                        \
-	}
-#define END_OPT                                                                                    \
-	{                                                                                          \
-		0, 0                                                                               \
-	}
+/* clang-format off */
+#define STORE_OPT {"-s, --store PATH", "the SpFS store (also --repo PATH); default: " \
+				       "$SPFS_STORAGE, else the configured one"}
+#define LOG_OPTS {"-v, --verbose", "say more on stderr"}, {"-q, --quiet", "say less on stderr"}
+#define JSON_OPT {"--json", "print JSON on stdout"}
+#define FORCE_OPT {"-f, --force", "go ahead where it would refuse (see above)"}
+#define OFFLINE_OPT {"--offline", "never use the network: remote sources come from the " \
+				  "source cache only, a missing one is an error (also SPK_OFFLINE=1)"}
+#define END_OPT {0, 0}
+/* clang-format on */
 
 static const cli_opt store_opts[] = {STORE_OPT, LOG_OPTS, END_OPT};
 static const cli_opt store_json_opts[] = {STORE_OPT, JSON_OPT, LOG_OPTS, END_OPT};
