@@ -45,6 +45,10 @@
 #define SPAWN_LIBEXECDIR "/usr/local/libexec"
 #endif
 
+#ifndef SPAWN_BIN_TO_LIBEXEC
+#define SPAWN_BIN_TO_LIBEXEC "../libexec"
+#endif
+
 #define HELPER_NAME "spfs-enter"
 
 bool spfs_runtime__helper_usable(const char *path, char *why, size_t n)
@@ -129,8 +133,9 @@ int spfs_runtime__helper(char **out, sp_error *err)
 	if (slash) {
 		*slash = '\0';
 		snprintf(cand[nc++], PATH_MAX, "%s/" HELPER_NAME, self);
-		/* PREFIX/bin/spfs and PREFIX/libexec/spfs-enter, wherever PREFIX is */
-		snprintf(cand[nc++], PATH_MAX, "%s/../libexec/" HELPER_NAME, self);
+		/* PREFIX/bin/spfs and PREFIX/libexec/spfs-enter, wherever PREFIX is
+		 * (with the install's CMAKE_INSTALL_BINDIR and _LIBEXECDIR) */
+		snprintf(cand[nc++], PATH_MAX, "%s/" SPAWN_BIN_TO_LIBEXEC "/" HELPER_NAME, self);
 	}
 	snprintf(cand[nc++], PATH_MAX, "%s/" HELPER_NAME, SPAWN_LIBEXECDIR);
 	char why[3][PATH_MAX + 128];
