@@ -289,6 +289,38 @@ const sp_yaml_node *sp_yaml_lookup(const sp_yaml_node *root, const char *path);
  * malformed file or a non-scalar value is an error naming the file. */
 int sp_config_get(char **out, const char *path, sp_error *err);
 
+/* ----------------------------------------------------- environments */
+
+/* An environment as a value: ordered NAME=VALUE pairs (insertion order;
+ * setting an existing name keeps its place). The env owns its strings;
+ * returned strings are borrowed until the next change of that name. */
+typedef struct sp_env sp_env;
+
+int sp_env_new(sp_env **out, sp_error *err);
+/* From NAME=VALUE strings (entries without '=' are skipped). */
+int sp_env_from_envp(sp_env **out, char *const *envp, sp_error *err);
+void sp_env_free(sp_env *e);
+void sp_env_freep(sp_env **e);
+/* Non-empty, no '=', at most 4096 bytes. */
+bool sp_env_name_valid(const char *name);
+const char *sp_env_get(const sp_env *e, const char *name);
+int sp_env_set(sp_env *e, const char *name, const char *value, sp_error *err);
+int sp_env_unset(sp_env *e, const char *name, sp_error *err);
+/* SPK's prepend/append: value SEP old, or just value when the variable is
+ * unset or empty; sep NULL means ":". */
+int sp_env_prepend(sp_env *e, const char *name, const char *value, const char *sep, sp_error *err);
+int sp_env_append(sp_env *e, const char *name, const char *value, const char *sep, sp_error *err);
+/* Expands $NAME and ${NAME} from e (unset: empty); anything else, a lone
+ * '$' included, is kept as written. *out is malloc'd (caller frees). */
+int sp_env_expand(char **out, const sp_env *e, const char *s, sp_error *err);
+size_t sp_env_count(const sp_env *e);
+const char *sp_env_name_at(const sp_env *e, size_t i);
+const char *sp_env_value_at(const sp_env *e, size_t i);
+/* A NULL-terminated NAME=VALUE array in one allocation (free() it). */
+int sp_env_to_envp(char ***out, const sp_env *e, sp_error *err);
+/* SHA-256 of the pairs sorted by name: equal environments, equal digests. */
+int sp_env_digest(sp_digest *out, const sp_env *e, sp_error *err);
+
 /* ---------------------------------------------------------- HTTP */
 
 /* True for an http:// or https:// URL. */
