@@ -527,7 +527,8 @@ int catalog_open(catalog_t **out, const char *root, const char *context, const c
 			    "given here or at a level above)",
 			    t->defined_at.file, t->defined_at.line, t->defined_at.column, t->name);
 	}
-	qsort(c->targets, c->ntargets, sizeof(*c->targets), by_name);
+	if (c->ntargets)
+		qsort(c->targets, c->ntargets, sizeof(*c->targets), by_name);
 	*out = steal_pointer(&c);
 	return 0;
 }
