@@ -1,0 +1,1 @@
+function resolve(c, t) return setmetatable({command={"x"}}, {__index=function() end}) end

@@ -1,0 +1,1 @@
+function resolve() spawn.refuse("no") end

@@ -1,0 +1,1 @@
+function resolve(ctx, t) table.insert(t.requests, "x/1") end

@@ -1,0 +1,1 @@
+function visible(ctx, t) return false end
