@@ -308,6 +308,7 @@ static int read_env(lua_State *L, lplug_target *out, char *msg, size_t n)
 			if (lua_type(L, -1) != LUA_TNIL) {
 				found++;
 				op = env_ops[k];
+				free((char *)parts[0]); /* a second op: reported below */
 				parts[0] = s ? strdup(s) : NULL;
 				if (!s) {
 					lua_pop(L, 2);
