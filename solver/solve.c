@@ -85,6 +85,7 @@ typedef struct state {
 	int *pref;		  /* per name: the clause solver's candidate, tried first; -1 */
 	struct pkgopt_memo *memo; /* pkg option checks, by (option, value) */
 	size_t nmemo, capmemo;
+	solver__envctx *env; /* the top-level solve's build environments */
 } state;
 
 /* One pkg-option check, remembered (parsing ranges allocates). */
@@ -159,6 +160,7 @@ static int add_name(state *s, const char *name, int *out)
 	n->assigned = -1;
 	n->level = -1;
 	n->head = -1;
+	n->via_name = n->via_cand = -1;
 	n->dirty = true;
 	n->seq = (int)s->nnames;
 	s->nnames++;
@@ -498,6 +500,8 @@ static bool var_allows(const state *s, int X, int c, const solver__vcons *v, cha
 }
 
 static int subsolve(state *s, solver__cand *cd);
+static const char *ident(state *s, int X, int c, char *buf, size_t n);
+static void trace(state *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static const char *root_value(const state *s, const solver_build *b, const solver_option *o);
 
 /* Why candidate cd cannot be used whatever else is chosen, or NULL: a
@@ -1041,14 +1045,28 @@ static void note_request(state *s, const solver_request *r)
 		s->names[id].exact_named = true;
 }
 
+/* add_name, remembering how a new name came in. */
+static int add_name_via(state *s, const char *name, int via_name, int via_cand,
+			const solver_request *via_req)
+{
+	size_t before = s->nnames;
+	int id, rc = add_name(s, name, &id);
+	if (!rc && s->nnames > before) {
+		s->names[id].via_name = via_name;
+		s->names[id].via_cand = via_cand;
+		s->names[id].via_req = via_req;
+	}
+	return rc;
+}
+
 /* Loads every name reachable from the requests, then links embedded
  * candidates to their parents. */
 static int load_closure(state *s)
 {
-	int rc, id;
+	int rc;
 	for (size_t i = 0; i < s->o->nrequests; i++) {
 		const solver_request *r = &s->o->requests[i];
-		if (r->kind == SOLVER_REQ_PKG && (rc = add_name(s, r->name, &id)))
+		if (r->kind == SOLVER_REQ_PKG && (rc = add_name_via(s, r->name, -1, -1, r)))
 			return rc;
 	}
 	for (size_t done = 0; done < s->nnames; done++) {
@@ -1059,26 +1077,30 @@ static int load_closure(state *s)
 			const solver__cand *cd = &s->names[done].cands[c];
 			const solver_build *b = cd->b;
 			if (cd->kind == K_EMBED) {
-				if ((rc = add_name(s, b->name, &id)))
+				if ((rc = add_name_via(s, b->name, (int)done, (int)c, NULL)))
 					return rc;
 				continue;
 			}
 			for (size_t k = 0; k < b->nreqs; k++)
 				if (b->reqs[k].kind == SOLVER_REQ_PKG &&
-				    (rc = add_name(s, b->reqs[k].name, &id)))
+				    (rc = add_name_via(s, b->reqs[k].name, (int)done, (int)c,
+						       &b->reqs[k])))
 					return rc;
 			for (size_t m = 0; m < b->ncomponents; m++) {
 				const solver_component *cp = &b->components[m];
 				for (size_t k = 0; k < cp->nreqs; k++)
 					if (cp->reqs[k].kind == SOLVER_REQ_PKG &&
-					    (rc = add_name(s, cp->reqs[k].name, &id)))
+					    (rc = add_name_via(s, cp->reqs[k].name, (int)done,
+							       (int)c, &cp->reqs[k])))
 						return rc;
 				for (size_t k = 0; k < cp->nembedded; k++)
-					if ((rc = add_name(s, cp->embedded[k].name, &id)))
+					if ((rc = add_name_via(s, cp->embedded[k].name, (int)done,
+							       (int)c, NULL)))
 						return rc;
 			}
 			for (size_t k = 0; k < b->nembedded; k++)
-				if ((rc = add_name(s, b->embedded[k].name, &id)))
+				if ((rc = add_name_via(s, b->embedded[k].name, (int)done, (int)c,
+						       NULL)))
 					return rc;
 		}
 	}
@@ -1139,9 +1161,53 @@ static const char *root_value(const state *s, const solver_build *b, const solve
 	return v;
 }
 
+/* How name X came into this solve, from a command-line request: "needs
+ * e/~2.4.0, whose candidate e/3.1.1/ABC requires i". */
+static int via_text(state *s, int X, sp_buf *out, sp_error *err)
+{
+	int path[64], n = 0;
+	for (int Y = X; Y >= 0 && n < 64; Y = s->names[Y].via_name)
+		path[n++] = Y;
+	char id[256];
+	const solver__name *root = &s->names[path[n - 1]];
+	int rc =
+	    sp_buf_printf(out, err, "needs %s", root->via_req ? root->via_req->text : root->name);
+	for (int i = n - 2; i >= 0 && !rc; i--) {
+		const solver__name *y = &s->names[path[i]];
+		ident(s, y->via_name, y->via_cand, id, sizeof(id));
+		if (y->via_req)
+			rc = sp_buf_printf(out, err, ", whose candidate %s requires %s", id,
+					   y->via_req->text);
+		else
+			rc = sp_buf_printf(out, err, ", whose candidate %s embeds %s", id, y->name);
+	}
+	return rc;
+}
+
+/* Takes a build environment's verdict for cd, copied into this solve. */
+static int env_take(state *s, solver__cand *cd, bool ok, const solver_build *const *env,
+		    size_t nenv, const char *why)
+{
+	cd->fs_state = ok ? 1 : -1;
+	if (!ok) {
+		cd->fs_why = rdetail(s, why);
+		return 0;
+	}
+	const solver_build **v = solver_arena_array(s->a, nenv ? nenv : 1, sizeof(*v), s->err);
+	if (!v)
+		return s->err->code;
+	if (nenv)
+		memcpy(v, env, nenv * sizeof(*v));
+	cd->env = v;
+	cd->nenv = nenv;
+	return 0;
+}
+
 /* Solves the build environment of cd's recipe, as `spk build` does: its
  * var options are the solve's options, its pkg options (with the values
- * asked for) its requests. Keeps the builds it chose in cd->env. */
+ * asked for) its requests. Keeps the builds it chose in cd->env. Each
+ * environment is solved once per top-level solve; one that needs itself,
+ * or nests too deep, cannot be resolved (see buildenv.c). */
 static int subsolve(state *s, solver__cand *cd)
 {
 	const solver_build *b = cd->b;
@@ -1191,6 +1257,60 @@ static int subsolve(state *s, solver__cand *cd)
 				bad = e.msg;
 		}
 	}
+	if (bad) {
+		char t[600];
+		snprintf(t, sizeof(t), "its build environment cannot be resolved: %s", bad);
+		return env_take(s, cd, false, NULL, 0, t);
+	}
+	char *key = NULL;
+	if (solver__env_key(&key, b, opts, nopts, reqs, b->nbuild_reqs, s->a, &e))
+		return sp_error_set(s->err, e.code, "%s", e.msg);
+	const solver__envmemo *m = solver__env_lookup(s->env, key);
+	if (m)
+		return env_take(s, cd, m->ok, m->env, m->nenv, m->why);
+	int X = find_name(s, b->name);
+	int c = X >= 0 ? (int)(cd - s->names[X].cands) : -1;
+	sp_buf via = {0};
+	if (X >= 0 && via_text(s, X, &via, &e)) {
+		sp_buf_free(&via);
+		return sp_error_set(s->err, e.code, "%s", e.msg);
+	}
+	char idb[256] = "";
+	if (X >= 0 && c >= 0 && (size_t)c < s->names[X].ncands)
+		ident(s, X, c, idb, sizeof(idb));
+	const char *vtext = rdetail(s, via.data ? via.data : "");
+	const char *vident = rdetail(s, idb);
+	sp_buf_free(&via);
+	int at = solver__env_active(s->env, key);
+	bool deep = solver__env_depth(s->env) >= SOLVER__ENV_MAX_DEPTH;
+	if (at >= 0 || deep || solver__env_count(s->env) >= SOLVER__ENV_MAX_SOLVES) {
+		/* not remembered: the verdict depends on the open environments */
+		sp_buf t = {0};
+		int rc = 0;
+		if (at >= 0)
+			rc = solver__env_chain(&t, s->env, (size_t)at, vtext, vident, true, &e);
+		else if (deep)
+			rc = sp_buf_printf(&t, &e,
+					   "build environments nest more than %d deep here (",
+					   SOLVER__ENV_MAX_DEPTH);
+		else
+			rc = sp_buf_printf(&t, &e,
+					   "more than %d build environments would have to be "
+					   "solved for this request",
+					   SOLVER__ENV_MAX_SOLVES);
+		if (!rc && deep && at < 0)
+			rc = solver__env_chain(&t, s->env, 0, vtext, vident, false, &e);
+		if (!rc && deep && at < 0)
+			rc = sp_buf_printf(&t, &e, ")");
+		if (rc)
+			return sp_error_set(s->err, rc, "%s", e.msg);
+		char vs[128];
+		trace(s, "cannot solve the build environment of %s/%s: %s", b->name,
+		      solver_version_str(&b->version, vs, sizeof(vs)), t.data);
+		rc = env_take(s, cd, false, NULL, 0, t.data);
+		sp_buf_free(&t);
+		return rc;
+	}
 	solver_options o = {
 	    .repos = s->o->repos,
 	    .nrepos = s->o->nrepos,
@@ -1199,37 +1319,47 @@ static int subsolve(state *s, solver__cand *cd)
 	    .opts = opts,
 	    .nopts = nopts,
 	    .allow_builds = false,
+	    .trace = s->o->trace,
 	    .max_steps = s->o->max_steps,
 	};
 	solver_result *r = NULL;
-	int rc = bad ? SP_EINVALID : solver_solve(&r, &o, &e);
+	char vs[128];
+	trace(s, "solve the build environment of %s/%s (depth %zu)", b->name,
+	      solver_version_str(&b->version, vs, sizeof(vs)), solver__env_depth(s->env) + 1);
+	solver__env_push(s->env, key, b, vtext, vident);
+	int rc = solver__solve_in(&r, &o, s->env, &e);
+	solver__env_pop(s->env);
+	const solver_build **env = NULL;
+	size_t k = 0;
+	sp_buf t = {0};
+	sp_error e2 = {0};
 	if (rc == 0) {
-		cd->fs_state = 1;
-		size_t n = solver_result_count(r), k = 0;
-		const solver_build **env = solver_arena_array(s->a, n ? n : 1, sizeof(*env), &e);
+		size_t n = solver_result_count(r);
+		env = solver_arena_array(s->a, n ? n : 1, sizeof(*env), &e2);
 		for (size_t i = 0; env && i < n; i++) {
 			const solver_resolved *it = solver_result_get(r, i);
 			if (!it->embedded_in) /* stand-ins live in r's arena */
 				env[k++] = it->build;
 		}
-		cd->env = env;
-		cd->nenv = env ? k : 0;
+		if (!env)
+			rc = e2.code;
 	} else {
-		cd->fs_state = -1;
-		const char *why = bad			? bad
-				  : rc == SOLVER_EUNSAT ? solver_result_explanation(r)
-							: e.msg;
-		sp_buf t = {0};
-		sp_error e2 = {0};
-		if (sp_buf_printf(&t, &e2, "its build environment cannot be resolved: %s", why) ==
-		    0)
-			cd->fs_why = rdetail(s, t.data);
-		else
-			cd->fs_why = "its build environment cannot be resolved";
-		sp_buf_free(&t);
+		const char *why = rc == SOLVER_EUNSAT ? solver_result_explanation(r) : e.msg;
+		if (sp_buf_printf(&t, &e2, "its build environment cannot be resolved: %s", why))
+			rc = e2.code == SP_ENOMEM ? SP_ENOMEM : rc;
 	}
 	solver_result_free(r);
-	return 0;
+	if (rc == SP_ENOMEM) {
+		sp_buf_free(&t);
+		return sp_error_set(s->err, SP_ENOMEM, "out of memory (build environment)");
+	}
+	bool ok = rc == 0;
+	trace(s, "build environment of %s/%s: %s", b->name, vs, ok ? "solved" : "unresolvable");
+	rc = solver__env_remember(s->env, key, ok, env, k, t.data, s->err);
+	if (!rc)
+		rc = env_take(s, cd, ok, env, k, t.data ? t.data : "");
+	sp_buf_free(&t);
+	return rc;
 }
 
 /* ----------------------------------------------- requirements as they apply */
@@ -1946,7 +2076,6 @@ static int assign(state *s, int X, int c, int L, uint64_t *conf, solver__reason 
 
 /* --------------------------------------------------------------- trace */
 
-static void trace(state *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void trace(state *s, const char *fmt, ...)
 {
 	if (!s->o->trace)
@@ -3160,6 +3289,18 @@ static int build_result(state *s, solver_result *res)
 
 int solver_solve(solver_result **out, const solver_options *o, sp_error *err)
 {
+	solver__envctx *env = NULL;
+	int rc = solver__envctx_new(&env, err);
+	if (rc)
+		return rc;
+	rc = solver__solve_in(out, o, env, err);
+	solver__envctx_free(env);
+	return rc;
+}
+
+int solver__solve_in(solver_result **out, const solver_options *o, solver__envctx *env,
+		     sp_error *err)
+{
 	*out = NULL;
 	for (size_t r = 0; r < o->nrepos; r++)
 		if (!o->repos[r].ops || o->repos[r].ops->version != SOLVER_REPO_OPS_VERSION)
@@ -3177,6 +3318,7 @@ int solver_solve(solver_result **out, const solver_options *o, sp_error *err)
 	state st = {.a = res->arena,
 		    .o = o,
 		    .err = err,
+		    .env = env,
 		    .max_steps = o->max_steps ? o->max_steps : 5000000};
 	st.limit_reason.kind = R_LIMIT;
 	st.limit_reason.name = st.limit_reason.cand = -1;

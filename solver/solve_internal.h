@@ -29,6 +29,50 @@ int solver__range_simplify(solver_range *r, solver_arena *a, bool merge_compat, 
 bool solver__ranges_meet(const solver_range *x, const solver_range *y, solver_arena *a,
 			 const solver_rule **rx, const solver_rule **ry);
 
+/* buildenv.c: build environments solved within one top-level solve (the
+ * context, its stack and memo; see the top of buildenv.c). */
+#define SOLVER__ENV_MAX_DEPTH  16   /* nested build environments */
+#define SOLVER__ENV_MAX_SOLVES 4096 /* build environments per solve */
+typedef struct solver__envctx solver__envctx;
+typedef struct solver__envmemo {
+	const char *key;
+	bool ok;
+	const solver_build *const *env; /* the builds it chose (ok only) */
+	size_t nenv;
+	const char *why; /* why not (not ok) */
+} solver__envmemo;
+int solver__envctx_new(solver__envctx **out, sp_error *err);
+void solver__envctx_free(solver__envctx *c);
+/* The key of one build environment solve: the build and every input. */
+int solver__env_key(char **out, const solver_build *b, const solver_opt *opts, size_t nopts,
+		    const solver_request *reqs, size_t nreqs, solver_arena *a, sp_error *err);
+/* Borrowed from the context; NULL when not solved yet. */
+const solver__envmemo *solver__env_lookup(const solver__envctx *c, const char *key);
+/* The stack index of key when it is being solved, else -1. */
+int solver__env_active(const solver__envctx *c, const char *key);
+size_t solver__env_depth(const solver__envctx *c);
+size_t solver__env_count(const solver__envctx *c);
+/* key, via and ident must outlive the frame; depth < SOLVER__ENV_MAX_DEPTH.
+ * via says how b came into the solve that opens the frame ("needs e/~2.4,
+ * whose candidate e/3.1.1/X requires i"), ident names the candidate. */
+void solver__env_push(solver__envctx *c, const char *key, const solver_build *b, const char *via,
+		      const char *ident);
+void solver__env_pop(solver__envctx *c);
+/* Copies key, env and why into the context. */
+int solver__env_remember(solver__envctx *c, const char *key, bool ok,
+			 const solver_build *const *env, size_t nenv, const char *why,
+			 sp_error *err);
+/* The open frames from `from` to the top in words, then the candidate
+ * (now_via, now_ident) being opened; when cycle, it is the build of frame
+ * `from` again ("its build environment needs e/~2.4.0, whose candidate
+ * e/3.1.1/X requires i, whose candidate i/2.4.0/Y is this build again
+ * (a cycle)"). */
+int solver__env_chain(sp_buf *out, const solver__envctx *c, size_t from, const char *now_via,
+		      const char *now_ident, bool cycle, sp_error *err);
+/* solver_solve inside a solve: env is the top-level solve's context. */
+int solver__solve_in(solver_result **out, const solver_options *o, solver__envctx *env,
+		     sp_error *err);
+
 enum { K_BUILD = 0, K_EMBED = 1, K_FROMSRC = 2 };
 
 /* Decision levels a constraint depends on: up to 4 explicit levels, or
@@ -79,6 +123,11 @@ typedef struct solver__name {
 	bool dirty;
 	int viable;
 	int seq;
+	/* how the name came into the solve (its first mention): a command-line
+	 * request (via_name -1), or a requirement or embedded package of
+	 * candidate via_cand of via_name (via_req NULL for embedded) */
+	int via_name, via_cand;
+	const solver_request *via_req;
 } solver__name;
 
 typedef struct solver__cons {
