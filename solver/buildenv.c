@@ -34,17 +34,19 @@ typedef struct envframe {
 
 struct solver__envctx {
 	solver_arena *a;
+	FILE *trace;
 	envframe stack[SOLVER__ENV_MAX_DEPTH];
 	size_t depth;
 	solver__envmemo *memo;
 	size_t nmemo, capmemo;
 };
 
-int solver__envctx_new(solver__envctx **out, sp_error *err)
+int solver__envctx_new(solver__envctx **out, FILE *trace, sp_error *err)
 {
 	solver__envctx *c = calloc(1, sizeof(*c));
 	if (!c)
 		return sp_error_set(err, SP_ENOMEM, "out of memory (build environments)");
+	c->trace = trace;
 	int rc = solver_arena_new(&c->a, err);
 	if (rc) {
 		free(c);
@@ -52,6 +54,11 @@ int solver__envctx_new(solver__envctx **out, sp_error *err)
 	}
 	*out = c;
 	return 0;
+}
+
+FILE *solver__env_trace(const solver__envctx *c)
+{
+	return c->trace;
 }
 
 void solver__envctx_free(solver__envctx *c)

@@ -1161,6 +1161,22 @@ static const char *root_value(const state *s, const solver_build *b, const solve
 	return v;
 }
 
+/* Build environments are traced on the top-level solve's trace (a nested
+ * solve's own decisions are not). */
+static void env_trace(state *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void env_trace(state *s, const char *fmt, ...)
+{
+	FILE *f = solver__env_trace(s->env);
+	if (!f)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(f, "%*s", (int)solver__env_depth(s->env) * 2, "");
+	vfprintf(f, fmt, ap);
+	fputc('\n', f);
+	va_end(ap);
+}
+
 /* How name X came into this solve, from a command-line request: "needs
  * e/~2.4.0, whose candidate e/3.1.1/ABC requires i". */
 static int via_text(state *s, int X, sp_buf *out, sp_error *err)
@@ -1305,7 +1321,7 @@ static int subsolve(state *s, solver__cand *cd)
 		if (rc)
 			return sp_error_set(s->err, rc, "%s", e.msg);
 		char vs[128];
-		trace(s, "cannot solve the build environment of %s/%s: %s", b->name,
+		env_trace(s, "cannot solve the build environment of %s/%s: %s", b->name,
 		      solver_version_str(&b->version, vs, sizeof(vs)), t.data);
 		rc = env_take(s, cd, false, NULL, 0, t.data);
 		sp_buf_free(&t);
@@ -1319,12 +1335,11 @@ static int subsolve(state *s, solver__cand *cd)
 	    .opts = opts,
 	    .nopts = nopts,
 	    .allow_builds = false,
-	    .trace = s->o->trace,
 	    .max_steps = s->o->max_steps,
 	};
 	solver_result *r = NULL;
 	char vs[128];
-	trace(s, "solve the build environment of %s/%s (depth %zu)", b->name,
+	env_trace(s, "solve the build environment of %s/%s (depth %zu)", b->name,
 	      solver_version_str(&b->version, vs, sizeof(vs)), solver__env_depth(s->env) + 1);
 	solver__env_push(s->env, key, b, vtext, vident);
 	int rc = solver__solve_in(&r, &o, s->env, &e);
@@ -1354,7 +1369,7 @@ static int subsolve(state *s, solver__cand *cd)
 		return sp_error_set(s->err, SP_ENOMEM, "out of memory (build environment)");
 	}
 	bool ok = rc == 0;
-	trace(s, "build environment of %s/%s: %s", b->name, vs, ok ? "solved" : "unresolvable");
+	env_trace(s, "build environment of %s/%s: %s", b->name, vs, ok ? "solved" : "unresolvable");
 	rc = solver__env_remember(s->env, key, ok, env, k, t.data, s->err);
 	if (!rc)
 		rc = env_take(s, cd, ok, env, k, t.data ? t.data : "");
@@ -3290,7 +3305,7 @@ static int build_result(state *s, solver_result *res)
 int solver_solve(solver_result **out, const solver_options *o, sp_error *err)
 {
 	solver__envctx *env = NULL;
-	int rc = solver__envctx_new(&env, err);
+	int rc = solver__envctx_new(&env, o->trace, err);
 	if (rc)
 		return rc;
 	rc = solver__solve_in(out, o, env, err);

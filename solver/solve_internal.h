@@ -41,7 +41,9 @@ typedef struct solver__envmemo {
 	size_t nenv;
 	const char *why; /* why not (not ok) */
 } solver__envmemo;
-int solver__envctx_new(solver__envctx **out, sp_error *err);
+/* trace (may be NULL): the top-level solve's trace. */
+int solver__envctx_new(solver__envctx **out, FILE *trace, sp_error *err);
+FILE *solver__env_trace(const solver__envctx *c);
 void solver__envctx_free(solver__envctx *c);
 /* The key of one build environment solve: the build and every input. */
 int solver__env_key(char **out, const solver_build *b, const solver_opt *opts, size_t nopts,

@@ -1168,6 +1168,151 @@ static void test_from_build_env(void **st)
 	run_cases(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
+/* Solves with a trace kept in *trace (the caller frees it). */
+static solver_result *solve_trace_opts(const char *const *reqs, bool allow, int *rc_out,
+				       char **trace)
+{
+	solver_repo repo = {&mem_ops, &R, "mem"};
+	size_t n, len = 0;
+	const solver_request *rq = req_array(reqs, &n, SOLVER_COMPAT_API);
+	FILE *f = open_memstream(trace, &len);
+	solver_options o = {.repos = &repo,
+			    .nrepos = 1,
+			    .requests = rq,
+			    .nrequests = n,
+			    .allow_builds = allow,
+			    .trace = f};
+	solver_result *r = NULL;
+	sp_error e = {0};
+	int rc = solver_solve(&r, &o, &e);
+	fclose(f);
+	if (rc && rc != SOLVER_EUNSAT)
+		fail_msg("solve error %d: %s", rc, e.msg);
+	*rc_out = rc;
+	return r;
+}
+
+static size_t count_of(const char *hay, const char *needle)
+{
+	size_t n = 0;
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/* A recipe that builds with `dep` (a pkg option and its build request)
+ * and pins its install requirement on it (fromBuildEnv: x.x). */
+static solver_build *recipe_pinned(const char *ident, const char *dep, const char *range)
+{
+	solver_build *b = mk0(ident);
+	b->is_recipe = true;
+	char req[128];
+	snprintf(req, sizeof(req), "%s/%s", dep, range);
+	sp_error e = {0};
+	add_pkgopt(b, solver_arena_strdup(R.a, dep, &e), solver_arena_strdup(R.a, range, &e),
+		   solver_arena_strdup(R.a, req, &e));
+	add_pinned(b, solver_arena_strdup(R.a, dep, &e), "x.x");
+	return b;
+}
+
+/* Build environments that need each other (issue 10: i builds with
+ * e/~2.4.0, e/3.1.1 builds with i/~3.1.0) terminate, say the cycle, and
+ * still solve what can be solved. */
+static void test_build_env_cycle(void **st)
+{
+	(void)st;
+	reset();
+	recipe_pinned("i/2.4.0/DEF", "e", "~2.4.0");
+	recipe_pinned("e/3.1.1/DEF", "i", "~3.1.0");
+	mk0("e/2.4.3/DEF")->is_recipe = true;
+	static const scase cases[] = {
+	    {{"i"}, NULL, false, "e/2.4.3/DEF i/2.4.0/DEF"},
+	    {{"i"}, NULL, true, "e/2.4.3/DEF i/2.4.0/DEF"},
+	    /* e/3.1.1's environment (i/~3.1.0) has no i: its requirement
+	     * stays as written, and i/2.4.0 pins e to 2.4 */
+	    {{"e"}, NULL, false, "e/2.4.3/DEF"},
+	    {{"e/2.4"}, NULL, true, "e/2.4.3/DEF"},
+	    {{"e/3"}, NULL, false, "!i/2.4.0/DEF requires e/2.4"},
+	    {{"e/3"},
+	     NULL,
+	     true,
+	     "!e/3.1.1 (built from source) cannot be built: its build "
+	     "environment cannot be resolved"},
+	};
+	run_cases(cases, sizeof(cases) / sizeof(cases[0]));
+	/* the pin comes from i's own environment: e/2.4 */
+	int rc;
+	char *tr = NULL;
+	solver_result *r = solve_trace_opts((const char *const[]){"i", NULL}, false, &rc, &tr);
+	assert_int_equal(rc, 0);
+	assert_non_null(strstr(solver_result_get(r, 0)->requested_by, "i/2.4.0/DEF: e/2.4"));
+	assert_non_null(strstr(tr, "cannot solve the build environment of i/2.4.0: its build "
+				   "environment needs e/~2.4.0, whose candidate e/3.1.1/DEF "
+				   "requires i, whose candidate i/2.4.0/DEF is this build again "
+				   "(a cycle)"));
+	/* each environment once (the memo), though several solves meet it */
+	assert_int_equal(count_of(tr, "solve the build environment of i/2.4.0 "), 1);
+	assert_int_equal(count_of(tr, "solve the build environment of e/3.1.1 "), 1);
+	free(tr);
+	solver_result_free(r);
+}
+
+/* A three-recipe cycle whose environments are all usable, a diamond that
+ * shares one environment, and a chain deeper than the bound. */
+static void test_build_env_nesting(void **st)
+{
+	(void)st;
+	reset();
+	recipe_pinned("a/1.0.0/DEF", "b", "1");
+	recipe_pinned("b/1.0.0/DEF", "c", "1");
+	recipe_pinned("c/1.0.0/DEF", "a", "1");
+	int rc;
+	char *tr = NULL;
+	solver_result *r = solve_trace_opts((const char *const[]){"a", NULL}, true, &rc, &tr);
+	assert_int_equal(rc, 0);
+	assert_string_equal(ids(r), "a/1.0.0/DEF b/1.0.0/DEF c/1.0.0/DEF");
+	assert_non_null(strstr(tr, "is this build again (a cycle)"));
+	free(tr);
+	solver_result_free(r);
+	/* diamond: top builds with l and m, both build with base, whose
+	 * environment is solved once */
+	reset();
+	mk0("z/1.0.0/DEF")->is_recipe = true;
+	recipe_pinned("base/1.0.0/DEF", "z", "1");
+	recipe_pinned("l/1.0.0/DEF", "base", "1");
+	recipe_pinned("m/1.0.0/DEF", "base", "1");
+	solver_build *top = recipe_pinned("top/1.0.0/DEF", "l", "1");
+	add_pkgopt(top, "m", "1", "m/1");
+	add_pinned(top, "m", "x.x");
+	tr = NULL;
+	r = solve_trace_opts((const char *const[]){"top", NULL}, false, &rc, &tr);
+	assert_int_equal(rc, 0);
+	assert_string_equal(ids(r), "base/1.0.0/DEF l/1.0.0/DEF m/1.0.0/DEF top/1.0.0/DEF "
+				    "z/1.0.0/DEF");
+	assert_int_equal(count_of(tr, "solve the build environment of base/1.0.0 "), 1);
+	free(tr);
+	solver_result_free(r);
+	/* a chain of 24 recipes, each building with the next: past 16 nested
+	 * environments the innermost is not solved, and the trace says why */
+	reset();
+	for (int k = 0; k < 24; k++) {
+		char id[32], dep[16];
+		snprintf(id, sizeof(id), "p%d/1.0.0/DEF", k);
+		snprintf(dep, sizeof(dep), "p%d", k + 1);
+		sp_error e = {0};
+		recipe_pinned(solver_arena_strdup(R.a, id, &e), solver_arena_strdup(R.a, dep, &e),
+			      "1");
+	}
+	mk0("p24/1.0.0/DEF")->is_recipe = true;
+	tr = NULL;
+	r = solve_trace_opts((const char *const[]){"p0", NULL}, false, &rc, &tr);
+	assert_int_equal(rc, 0);
+	assert_int_equal(solver_result_count(r), 25);
+	assert_non_null(strstr(tr, "build environments nest more than 16 deep here (p"));
+	free(tr);
+	solver_result_free(r);
+}
+
 /* A component's embedded packages apply whenever the component is
  * selected, also by a request that comes after its package was chosen. */
 static void test_component_embedded(void **st)
@@ -1339,18 +1484,32 @@ static int teardown(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_newest),	   cmocka_unit_test(test_backtrack),
-	    cmocka_unit_test(test_deep_backjump),  cmocka_unit_test(test_unsat_explained),
-	    cmocka_unit_test(test_root_conflict),  cmocka_unit_test(test_missing),
-	    cmocka_unit_test(test_if_present),	   cmocka_unit_test(test_deprecated),
-	    cmocka_unit_test(test_prerelease),	   cmocka_unit_test(test_vars),
-	    cmocka_unit_test(test_components),	   cmocka_unit_test(test_embedded),
-	    cmocka_unit_test(test_source),	   cmocka_unit_test(test_allow_builds),
-	    cmocka_unit_test(test_cycles),	   cmocka_unit_test(test_repos),
-	    cmocka_unit_test(test_dot_and_limit),  cmocka_unit_test(test_brute_force),
-	    cmocka_unit_test(test_solve_order),	   cmocka_unit_test(test_build_order),
-	    cmocka_unit_test(test_pkg_options),	   cmocka_unit_test(test_required_and_inheritance),
-	    cmocka_unit_test(test_from_build_env), cmocka_unit_test(test_component_embedded),
+	    cmocka_unit_test(test_newest),
+	    cmocka_unit_test(test_backtrack),
+	    cmocka_unit_test(test_deep_backjump),
+	    cmocka_unit_test(test_unsat_explained),
+	    cmocka_unit_test(test_root_conflict),
+	    cmocka_unit_test(test_missing),
+	    cmocka_unit_test(test_if_present),
+	    cmocka_unit_test(test_deprecated),
+	    cmocka_unit_test(test_prerelease),
+	    cmocka_unit_test(test_vars),
+	    cmocka_unit_test(test_components),
+	    cmocka_unit_test(test_embedded),
+	    cmocka_unit_test(test_source),
+	    cmocka_unit_test(test_allow_builds),
+	    cmocka_unit_test(test_cycles),
+	    cmocka_unit_test(test_repos),
+	    cmocka_unit_test(test_dot_and_limit),
+	    cmocka_unit_test(test_brute_force),
+	    cmocka_unit_test(test_solve_order),
+	    cmocka_unit_test(test_build_order),
+	    cmocka_unit_test(test_pkg_options),
+	    cmocka_unit_test(test_required_and_inheritance),
+	    cmocka_unit_test(test_from_build_env),
+	    cmocka_unit_test(test_build_env_cycle),
+	    cmocka_unit_test(test_build_env_nesting),
+	    cmocka_unit_test(test_component_embedded),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
 }
