@@ -203,15 +203,42 @@ static bool tags_equal(const solver_tag *a, size_t na, const solver_tag *b, size
 	return true;
 }
 
+/* SPK's "each post-release tag written must be there with that number":
+ * want's post tags are a subset of v's. */
+static bool post_written_match(const solver_version *want, const solver_version *v)
+{
+	for (size_t i = 0; i < want->npost; i++) {
+		bool hit = false;
+		for (size_t k = 0; k < v->npost && !hit; k++)
+			hit = !strcmp(want->post[i].name, v->post[k].name) &&
+			      want->post[i].num == v->post[k].num;
+		if (!hit)
+			return false;
+	}
+	return true;
+}
+
 static bool eq_loose(const solver_version *want, const solver_version *v)
 {
 	if (!solver_version_parts_eq(want, v))
 		return false;
 	if (!tags_equal(want->pre, want->npre, v->pre, v->npre))
 		return false;
-	if (want->npost && !tags_equal(want->post, want->npost, v->post, v->npost))
-		return false;
-	return true;
+	return post_written_match(want, v);
+}
+
+/* != and !== compare only the parts written (SPK's NotEqualsVersion):
+ * !=1.0 is every 1.0.x; a part the version lacks counts as 0. Pre-release
+ * tags are not compared; post-release tags make the versions differ when
+ * != names some that v lacks, or !== names a different set. */
+static bool same_written_prefix(const solver_rule *r, const solver_version *v)
+{
+	for (size_t i = 0; i < r->v.nparts; i++)
+		if (r->v.parts[i] != (i < v->nparts ? v->parts[i] : 0))
+			return false;
+	if (r->op == SOLVER_OP_NE)
+		return !r->v.npost || tags_equal(r->v.post, r->v.npost, v->post, v->npost);
+	return tags_equal(r->v.post, r->v.npost, v->post, v->npost);
 }
 
 static bool rule_allows(const solver_rule *r, const solver_version *v, const solver_compat *c,
@@ -280,14 +307,8 @@ static bool rule_allows(const solver_rule *r, const solver_version *v, const sol
 			snprintf(why, whylen, "not exactly equal");
 		return false;
 	case SOLVER_OP_NE:
-		if (!eq_loose(&r->v, v))
-			return true;
-		if (why)
-			snprintf(why, whylen, "excluded");
-		return false;
 	case SOLVER_OP_NENE:
-		if (!(solver_version_cmp(&r->v, v) == 0 &&
-		      tags_equal(r->v.post, r->v.npost, v->post, v->npost)))
+		if (!same_written_prefix(r, v))
 			return true;
 		if (why)
 			snprintf(why, whylen, "excluded");
@@ -432,11 +453,22 @@ int solver__rule_bounds(const solver_rule *r, solver_arena *a, solver__bound *lo
 		*hi = (solver__bound){r->v, true, true};
 		break;
 	case SOLVER_OP_NE:
-	case SOLVER_OP_NENE:
-		/* everything but [v, v+e): the bounds are crossed on purpose */
+	case SOLVER_OP_NENE: {
+		/* everything but the written prefix, [1.0, 1.1) for !=1.0: the
+		 * bounds are crossed on purpose */
 		*lo = (solver__bound){r->v, true, true};
 		*hi = (solver__bound){r->v, true, false};
+		size_t n = r->v.nparts;
+		if (n && r->v.parts[n - 1] != UINT32_MAX) {
+			uint32_t *up = solver_arena_array(a, n, sizeof(*up), err);
+			if (!up)
+				return err->code;
+			memcpy(up, r->v.parts, n * sizeof(*up));
+			up[n - 1]++;
+			*lo = (solver__bound){{.parts = up, .nparts = n}, true, false};
+		}
 		break;
+	}
 	case SOLVER_OP_WILDCARD: return wild_bounds(r, a, lo, hi, err);
 	}
 	return 0;

@@ -680,6 +680,8 @@ static int cand_cmp(const void *pa, const void *pb)
 		c = strcmp(a->b->build ? a->b->build : "", b->b->build ? b->b->build : "");
 		if (c)
 			return c;
+		if (a->parent_kind != b->parent_kind)
+			return a->parent_kind - b->parent_kind;
 	}
 	return a->repo - b->repo;
 }
@@ -1000,8 +1002,13 @@ static int load_name(state *s, int id)
 								  .prerelease =
 								      es[e].version.npre > 0,
 								  .parent_name = -1,
-								  .parent_cand = -1};
+								  .parent_cand = -1,
+								  .parent_kind = K_BUILD};
 						rc = push_cand(s, &l, &c);
+						if (!rc && b->is_recipe && s->o->allow_builds) {
+							c.parent_kind = K_FROMSRC;
+							rc = push_cand(s, &l, &c);
+						}
 					}
 				}
 			}
@@ -1115,7 +1122,7 @@ static int load_closure(state *s)
 			cd->parent_name = p;
 			for (size_t k = 0; p >= 0 && k < s->names[p].ncands; k++) {
 				const solver__cand *pc = &s->names[p].cands[k];
-				if (pc->kind == K_BUILD && pc->b == cd->b) {
+				if (pc->kind == cd->parent_kind && pc->b == cd->b) {
 					cd->parent_cand = (int)k;
 					break;
 				}
@@ -1322,7 +1329,7 @@ static int subsolve(state *s, solver__cand *cd)
 			return sp_error_set(s->err, rc, "%s", e.msg);
 		char vs[128];
 		env_trace(s, "cannot solve the build environment of %s/%s: %s", b->name,
-		      solver_version_str(&b->version, vs, sizeof(vs)), t.data);
+			  solver_version_str(&b->version, vs, sizeof(vs)), t.data);
 		rc = env_take(s, cd, false, NULL, 0, t.data);
 		sp_buf_free(&t);
 		return rc;
@@ -1340,7 +1347,7 @@ static int subsolve(state *s, solver__cand *cd)
 	solver_result *r = NULL;
 	char vs[128];
 	env_trace(s, "solve the build environment of %s/%s (depth %zu)", b->name,
-	      solver_version_str(&b->version, vs, sizeof(vs)), solver__env_depth(s->env) + 1);
+		  solver_version_str(&b->version, vs, sizeof(vs)), solver__env_depth(s->env) + 1);
 	solver__env_push(s->env, key, b, vtext, vident);
 	int rc = solver__solve_in(&r, &o, s->env, &e);
 	solver__env_pop(s->env);

@@ -91,6 +91,8 @@ typedef struct solver__cand {
 	int kind;
 	const solver_embedded *emb;
 	int parent_name, parent_cand;
+	int parent_kind; /* K_EMBED: K_BUILD, or K_FROMSRC for the stand-in
+			  * a recipe built from source provides */
 	const solver_version *ver;
 	const solver_compat *compat;
 	const char *build_id;

@@ -193,8 +193,10 @@ static int solve_once(const solver_options *o, char **text)
 	solver_result *res = NULL;
 	sp_error e = {0};
 	int rc = solver_solve(&res, o, &e);
-	if (rc != 0 && rc != SOLVER_EUNSAT && rc != SOLVER_ELIMIT)
+	if (rc != 0 && rc != SOLVER_EUNSAT && rc != SOLVER_ELIMIT) {
+		fprintf(stderr, "solve error %d: %s\n", rc, e.msg);
 		abort(); /* a generated repository is valid input */
+	}
 	sp_buf b = {0};
 	if (rc == 0) {
 		for (size_t i = 0; i < solver_result_count(res); i++) {

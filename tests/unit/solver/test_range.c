@@ -6,6 +6,7 @@
 #include <cmocka.h>
 #include <string.h>
 
+#include "solver/solve_internal.h"
 #include "solver/solver.h"
 
 #include "solver/arena_fixture.h"
@@ -95,12 +96,42 @@ static const struct {
     {"==1.2.3", "1.2.3+r.2", NULL, API, false},
     {"==1.2.3+r.2", "1.2.3+r.2", NULL, API, true},
     {"==1.0", "1.0.0", NULL, API, true},
+    /* != and !== compare only the parts written (SPK's version_range
+     * tests: !=1.0 excludes 1.0.1, allows 1.1.0) */
     {"!=4.2", "4.2.0", NULL, API, false},
-    {"!=4.2", "4.2.1", NULL, API, true},
+    {"!=4.2", "4.2.1", NULL, API, false},
+    {"!=4.2", "4.2.1.7", NULL, API, false},
+    {"!=4.2", "4.3.0", NULL, API, true},
+    {"!=4.2", "4.1.9", NULL, API, true},
     {"!=4.2", "4.2+r.1", NULL, API, false},
+    {"!=1.0", "1.0.1", NULL, API, false},
+    {"!=1.0", "1.1.0", NULL, API, true},
+    {"!=1.0", "1", NULL, API, false}, /* a missing part counts as 0 */
+    {"!=1.2", "1", NULL, API, true},  /* (SPK's zip would exclude 1) */
+    {"!=1.0.0", "1.0.0", NULL, API, false},
+    {"!=1.0.0", "1.0.0+r.1", NULL, API, false},
+    {"!=1.0.0", "1.0.0-a.1", NULL, API, false}, /* pre tags not compared */
+    {"!=1.0.0+r.2", "1.0.0+r.1", NULL, API, true},
+    {"!=1.0.0+r.2", "1.0.0+r.2", NULL, API, false},
     {"!==4.2", "4.2", NULL, API, false},
+    {"!==4.2", "4.2.5", NULL, API, false},
     {"!==4.2", "4.2+r.1", NULL, API, true},
     {"!==4.2", "4.3", NULL, API, true},
+    {"!==1.0.0", "1.0.0+r.1", NULL, API, true},
+    {"!==1.0", "1.0.0+r.1", NULL, API, true},
+    {"!==1.0+r.1", "1.0.0+r.1", NULL, API, false},
+    /* = and == compare whole versions (trailing zeros aside), not a
+     * prefix; = checks only the post tags it names */
+    {"=1.0", "1.0.1", NULL, API, false},
+    {"=1.0", "1.0.0+r.1", NULL, API, true},
+    {"==1.0.0", "1.0.0+r.1", NULL, API, false},
+    {"==1.0+r.1", "1.0.0+r.1", NULL, API, true},
+    {"=1.0.0+r.2", "1.0.0+r.1", NULL, API, false},
+    {"=1.0+r.1", "1.0+r.1,x.2", NULL, API, true},
+    {"==1.0+r.1", "1.0+r.1,x.2", NULL, API, false},
+    /* a wildcard compares the parts written, a missing part as 0 */
+    {"1.2.*", "1.2", NULL, API, true},
+    {"1.2.*", "1.3.0", NULL, API, false},
     /* bare versions: the package's compat and the request's default rule */
     {"1.2", "1.2.0", NULL, API, true},
     {"1.2", "1.2.5", NULL, API, true},
@@ -251,6 +282,30 @@ static const char *simplify[][2] = {
     {">=1.0,1.*", "1.*"},
 };
 
+/* Whether two ranges share a version by their bounds: != leaves out the
+ * whole written prefix ([1.0, 1.1) for !=1.0). */
+static void test_not_equal_meets(void **st)
+{
+	(void)st;
+	static const struct {
+		const char *x, *y;
+		bool meet;
+	} meets[] = {
+	    {"!=1.0", "=1.0.5", false}, {"!=1.0", "~1.0.2", false},  {"!=1.0", "=1.1", true},
+	    {"!=1.0", "<1.0.3", true},	{"!=1.0.0", "=1.0.1", true}, {"!=1", "1.*", false},
+	};
+	for (size_t i = 0; i < sizeof(meets) / sizeof(meets[0]); i++) {
+		solver_range x, y;
+		sp_error e = {0};
+		assert_int_equal(
+		    solver_range_parse(&x, A, meets[i].x, strlen(meets[i].x), NULL, &e), 0);
+		assert_int_equal(
+		    solver_range_parse(&y, A, meets[i].y, strlen(meets[i].y), NULL, &e), 0);
+		if (solver__ranges_meet(&x, &y, A, NULL, NULL) != meets[i].meet)
+			fail_msg("%s and %s meet: want %d", meets[i].x, meets[i].y, meets[i].meet);
+	}
+}
+
 static void test_simplify(void **st)
 {
 	(void)st;
@@ -292,9 +347,10 @@ static void test_limits(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_allows), cmocka_unit_test(test_bad),
-	    cmocka_unit_test(test_format), cmocka_unit_test(test_prerelease_named),
-	    cmocka_unit_test(test_limits), cmocka_unit_test(test_simplify),
+	    cmocka_unit_test(test_allows),	    cmocka_unit_test(test_bad),
+	    cmocka_unit_test(test_format),	    cmocka_unit_test(test_prerelease_named),
+	    cmocka_unit_test(test_limits),	    cmocka_unit_test(test_simplify),
+	    cmocka_unit_test(test_not_equal_meets),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1257,6 +1257,31 @@ static void test_build_env_cycle(void **st)
 	solver_result_free(r);
 }
 
+/* A recipe built from source provides its embedded packages too (it had
+ * no stand-in of its own: "internal: no embedded candidate"). */
+static void test_from_source_embedded(void **st)
+{
+	(void)st;
+	reset();
+	solver_build *p = mk0("p/1.0.0/DEF");
+	p->is_recipe = true;
+	set_opt(p, "debug", "off");
+	sp_error e = {0};
+	solver_embedded *em = solver_arena_alloc(R.a, sizeof(*em), &e);
+	em->name = "q";
+	assert_int_equal(solver_version_parse(&em->version, R.a, "2.0", 3, NULL, &e), 0);
+	p->embedded = em;
+	p->nembedded = 1;
+	int rc;
+	solver_opt on = {"debug", "on"};
+	solver_result *r = solve_opts((const char *const[]){"p", "q/2", NULL}, &on, 1, true, &rc);
+	if (rc)
+		fail_msg("unsat:\n%s", solver_result_explanation(r));
+	assert_string_equal(ids(r), "p/1.0.0/DEF* q/2.0/embedded");
+	assert_non_null(strstr(solver_result_get(r, 1)->embedded_in, "p/1.0.0"));
+	solver_result_free(r);
+}
+
 /* A three-recipe cycle whose environments are all usable, a diamond that
  * shares one environment, and a chain deeper than the bound. */
 static void test_build_env_nesting(void **st)
@@ -1509,6 +1534,7 @@ int main(void)
 	    cmocka_unit_test(test_from_build_env),
 	    cmocka_unit_test(test_build_env_cycle),
 	    cmocka_unit_test(test_build_env_nesting),
+	    cmocka_unit_test(test_from_source_embedded),
 	    cmocka_unit_test(test_component_embedded),
 	};
 	return cmocka_run_group_tests(tests, NULL, teardown);
