@@ -98,6 +98,14 @@ static size_t binary_cands(const solver__name *n)
 	return k ? k : n->ncands;
 }
 
+/* An IfAlreadyPresent request whose range allows no version: a person
+ * reads it as "X must not be present", so it is said that way. */
+static bool forbids(const solver_request *r)
+{
+	return r && r->kind == SOLVER_REQ_PKG && r->include == SOLVER_INCLUDE_IF_PRESENT &&
+	       solver__range_below_all(&r->range);
+}
+
 /* One line for reason r (without children). */
 static int line(ex *x, sp_buf *b, const solver__reason *r)
 {
@@ -144,6 +152,16 @@ static int line(ex *x, sp_buf *b, const solver__reason *r)
 				return sp_buf_printf(
 				    b, x->err,
 				    " is not the build that provides the chosen embedded package");
+			if (forbids(r->req)) {
+				rc = sp_buf_printf(b, x->err, " cannot be used: ");
+				if (!rc)
+					rc = ident(x, b, r->rsrc_name, r->rsrc_cand);
+				return rc ? rc
+					  : sp_buf_printf(b, x->err,
+							  " requires that %s not be present (%s, "
+							  "include: IfAlreadyPresent)",
+							  x->names[r->name].name, rt);
+			}
 			rc = sp_buf_printf(b, x->err, " does not satisfy %s from ", rt);
 		}
 		if (!rc)
@@ -191,7 +209,16 @@ static int line(ex *x, sp_buf *b, const solver__reason *r)
 	case R_DEP_DECIDED:
 		note_origin(x, r->name, r->cand);
 		note_root(x, r->name, r->req);
-		if (!(rc = ident(x, b, r->name, r->cand)))
+		if (!(rc = ident(x, b, r->name, r->cand)) && forbids(r->req)) {
+			rc = sp_buf_printf(b, x->err,
+					   " requires that %s not be present (%s, include: "
+					   "IfAlreadyPresent), but ",
+					   x->names[r->oname].name, rt);
+			if (!rc)
+				rc = ident(x, b, r->oname, r->ocand);
+			return rc ? rc : sp_buf_printf(b, x->err, " is already chosen");
+		}
+		if (!rc)
 			rc = sp_buf_printf(
 			    b, x->err, " %s %s, but ",
 			    r->req && r->req->kind == SOLVER_REQ_VAR ? "requests" : "requires", rt);

@@ -694,3 +694,18 @@ bool solver__ranges_meet(const solver_range *x, const solver_range *y, solver_ar
 	}
 	return true;
 }
+
+bool solver__range_below_all(const solver_range *r)
+{
+	for (size_t i = 0; i < r->nrules; i++) {
+		const solver_rule *ru = &r->rules[i];
+		if (ru->op != SOLVER_OP_LT || ru->v.npre)
+			continue;
+		bool zero = true;
+		for (size_t k = 0; k < ru->v.nparts && zero; k++)
+			zero = ru->v.parts[k] == 0;
+		if (zero)
+			return true;
+	}
+	return false;
+}

@@ -2819,6 +2819,13 @@ static int fact_line(state *s, enc *e, const fact *f, sp_buf *b)
 	}
 	case F_ROOT_IFP:
 	case F_IFP:
+		if (solver__range_below_all(&f->req->range))
+			return sp_buf_printf(
+			    b, s->err,
+			    "%s requires that %s not be present (%s, include: IfAlreadyPresent)",
+			    f->kind == F_ROOT_IFP ? "the command line"
+						  : ident(s, f->name, f->cand, id, sizeof(id)),
+			    s->names[f->oname].name, f->req->text);
 		return sp_buf_printf(b, s->err, "%s allows %s only as %s",
 				     f->kind == F_ROOT_IFP
 					 ? "the command line"

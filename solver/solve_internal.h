@@ -24,6 +24,9 @@ bool solver__bounds_meet(const solver__bound *lo1, const solver__bound *hi1,
 /* Drops rules that another rule of the range makes redundant (SPK's
  * simplification; merge_compat lets bare/API/Binary rules merge too). */
 int solver__range_simplify(solver_range *r, solver_arena *a, bool merge_compat, sp_error *err);
+/* True when a rule of r is below every version (<0): an IfAlreadyPresent
+ * request with such a range says "this package must not be present". */
+bool solver__range_below_all(const solver_range *r);
 /* False when some rule of x and some rule of y share no version by their
  * bounds; *rx and *ry (may be NULL) name them. */
 bool solver__ranges_meet(const solver_range *x, const solver_range *y, solver_arena *a,

@@ -38,3 +38,23 @@ expect_eq "$(grep -c 'solve the build environment of i/2.4.0 ' <<<"$ERR")" 1 "i'
 # JSON output of the same solve is well formed
 expect_status 0 "$SPK" solve i --repo "$REPO" --json
 expect_eq "$(json_get - 'len(d["packages"]) if isinstance(d, dict) and "packages" in d else len(d)' <<<"$OUT")" 2 "json: two packages"
+
+# include: IfAlreadyPresent never adds a package; when something else adds
+# it, the range applies; a range below every version reads "must not be
+# present"
+IFP="$(dirname "$REPO")/ifpresent"
+expect_status 0 "$SPK" solve a --repo "$IFP"
+expect_eq "$(wc -l <<<"$OUT")" 1 "a alone: x stays absent"
+expect_status 1 "$SPK" solve a x --repo "$IFP"
+expect_match "$ERR" 'x/1\.0\.0/[A-Z0-9]+ cannot be used: a/1\.0\.0/[A-Z0-9]+ requires that x not be present \(x/<0, include: IfAlreadyPresent\)' \
+	"a x: x must not be present"
+expect_status 1 "$SPK" solve x a --repo "$IFP"
+expect_match "$ERR" 'a/1\.0\.0/[A-Z0-9]+ requires that x not be present \(x/<0, include: IfAlreadyPresent\), but x/1\.0\.0/[A-Z0-9]+ is already chosen' \
+	"x a: a cannot come after x"
+# pinned from the build environment (py/3.7.3), and still optional
+expect_status 0 "$SPK" solve lib --repo "$IFP"
+expect_eq "$(wc -l <<<"$OUT")" 1 "lib alone: py stays absent"
+expect_status 0 "$SPK" solve lib py --repo "$IFP"
+expect_match "$OUT" '^py/3\.7\.3/[A-Z0-9]+  <- command line: py; lib/1\.0\.0/[A-Z0-9]+: py/3\.7$' "lib py: py pinned to 3.7"
+expect_status 1 "$SPK" solve lib py/3.9 --repo "$IFP"
+expect_match "$ERR" 'py/3\.9\.1/[A-Z0-9]+ does not satisfy py/3\.7 from lib/1\.0\.0/' "lib py/3.9: the pin"

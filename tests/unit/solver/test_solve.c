@@ -1168,6 +1168,62 @@ static void test_from_build_env(void **st)
 	run_cases(cases, sizeof(cases) / sizeof(cases[0]));
 }
 
+/* include: IfAlreadyPresent (SPK: "only include this package if it is
+ * already in the environment or another request exists with the Always
+ * inclusion policy"): it never adds a package, and constrains it when
+ * something else does. */
+static void test_if_present_rules(void **st)
+{
+	(void)st;
+	reset();
+	/* "x must not be present": a range below every version */
+	mk("a/1.0.0", "?x/<0");
+	mk0("x/1.0.0");
+	mk("wants-x/1.0.0", "x");
+	/* two IfAlreadyPresent requests that share no version: fine while
+	 * the package is absent (SPK lets them merge) */
+	mk("p/1.0.0", "?z/1");
+	mk("q/1.0.0", "?z/2");
+	mk0("z/1.0.0");
+	mk0("z/2.0.0");
+	/* on a name no repository has */
+	mk("n/1.0.0", "?nothing/1");
+	SOLVE("a/1.0.0/BLD", "a");
+	SOLVE("p/1.0.0/BLD q/1.0.0/BLD", "p", "q");
+	SOLVE("n/1.0.0/BLD", "n");
+	SOLVE("p/1.0.0/BLD z/1.0.0/BLD", "p", "z");
+	UNSAT2("p", "z/2", "z/2.0.0/BLD does not satisfy z/1 from p/1.0.0/BLD");
+	/* present: the range applies, said as a person reads it */
+	UNSAT2("a", "x",
+	       "x/1.0.0/BLD cannot be used: a/1.0.0/BLD requires that x not be present "
+	       "(x/<0, include: IfAlreadyPresent)");
+	UNSAT2("x", "a", "requires that x not be present (x/<0, include: IfAlreadyPresent)");
+	UNSAT2("wants-x", "a", "requires that x not be present");
+	/* an IfAlreadyPresent requirement of a component */
+	reset();
+	solver_build *c = mk0("c/1.0.0");
+	solver_component *cc = default_comps(0);
+	size_t n;
+	cc[1].reqs = req_array((const char *const[]){"?y/1", NULL}, &n, SOLVER_COMPAT_BINARY);
+	cc[1].nreqs = n;
+	c->components = cc;
+	mk0("y/1.0.0");
+	mk0("y/2.0.0");
+	SOLVE("c/1.0.0/BLD", "c");
+	SOLVE("c/1.0.0/BLD y/1.0.0/BLD", "c", "y");
+	UNSAT2("c", "y/2", "does not satisfy y/1 from c/1.0.0/BLD");
+	/* with a fromBuildEnv pin: pinned, and still only if present */
+	reset();
+	solver_build *lib = mk0("lib/1.0.0/B37");
+	add_pkgopt(lib, "py", "3.7.3", NULL);
+	add_pinned(lib, "?py", "x.x");
+	mk0("py/3.7.3");
+	mk0("py/3.9.1");
+	SOLVE("lib/1.0.0/B37", "lib");
+	SOLVE("lib/1.0.0/B37 py/3.7.3/BLD", "lib", "py");
+	UNSAT2("lib", "py/3.9", "does not satisfy py/3.7 from lib/1.0.0/B37");
+}
+
 /* Solves with a trace kept in *trace (the caller frees it). */
 static solver_result *solve_trace_opts(const char *const *reqs, bool allow, int *rc_out,
 				       char **trace)
@@ -1516,6 +1572,7 @@ int main(void)
 	    cmocka_unit_test(test_root_conflict),
 	    cmocka_unit_test(test_missing),
 	    cmocka_unit_test(test_if_present),
+	    cmocka_unit_test(test_if_present_rules),
 	    cmocka_unit_test(test_deprecated),
 	    cmocka_unit_test(test_prerelease),
 	    cmocka_unit_test(test_vars),
