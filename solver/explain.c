@@ -508,6 +508,90 @@ int solver__explain(char **out, const solver__name *names, size_t nnames, const 
 	return 0;
 }
 
+/* The fact at the end of the first chain: from each fact, its child or
+ * its first kid that is not a source package (the newest candidate's
+ * failure, as the chain lists it first). */
+int solver__explain_reason(sp_buf *b, const solver__name *names, const solver__reason *why,
+			   sp_error *err)
+{
+	ex x = {.names = names, .err = err};
+	const solver__reason *r = why, *parent = NULL;
+	for (int depth = 0; r && depth < 64; depth++) {
+		const solver__reason *next = NULL;
+		bool child_said = r->kind == R_DEP_DECIDED && r->child &&
+				  r->child->kind == R_CONS && r->child->detail;
+		if (r->child && !child_said)
+			next = r->child;
+		for (size_t i = 0; !next && i < r->nkids; i++)
+			if (r->kids[i]->kind != R_SOURCE)
+				next = r->kids[i];
+		if (!next && r->nkids)
+			next = r->kids[0];
+		if (!next || next->kind == R_LIMIT)
+			break;
+		parent = r;
+		r = next;
+	}
+	/* a wipeout that names its clash says it best */
+	bool wipeout = parent && (parent->kind == R_DEP_WIPEOUT || parent->kind == R_ROOT_WIPEOUT);
+	if (wipeout && parent->detail) {
+		int rc = line(&x, b, parent);
+		if (!rc && b->len && b->data[b->len - 1] == ':')
+			b->data[--b->len] = '\0';
+		free(x.roots);
+		free(x.origins);
+		return rc;
+	}
+	/* every candidate of a name refused by two or more requests: name the
+	 * requests ("no version of maya satisfies both maya/2023 from a and
+	 * maya/2024 from b") rather than one refusal */
+	const solver__reason *reqs[3];
+	size_t nreq = 0;
+	bool all_cons = parent && r && r->kind == R_CONS && parent->nkids > 1;
+	for (size_t i = 0; all_cons && i < parent->nkids; i++) {
+		const solver__reason *k = parent->kids[i];
+		if (k->kind == R_SOURCE || k->kind == R_DEPRECATED || k->kind == R_UNUSABLE)
+			continue;
+		all_cons = k->kind == R_CONS && k->req && k->ocand < 0;
+		bool dup = false;
+		for (size_t j = 0; all_cons && j < nreq && !dup; j++)
+			dup = reqs[j]->req == k->req && reqs[j]->rsrc_name == k->rsrc_name &&
+			      reqs[j]->rsrc_cand == k->rsrc_cand;
+		if (all_cons && !dup && nreq < 3)
+			reqs[nreq++] = k;
+	}
+	int rc = 0;
+	if (all_cons && nreq > 1) {
+		rc = sp_buf_printf(b, err, "no version of %s satisfies %s", names[r->name].name,
+				   nreq == 2 ? "both" : "all of");
+		for (size_t i = 0; i < nreq && !rc; i++) {
+			rc = sp_buf_printf(b, err, "%s%s from ",
+					   i == 0	   ? " "
+					   : i + 1 == nreq ? " and "
+							   : ", ",
+					   reqs[i]->req->text);
+			if (!rc)
+				rc = ident(&x, b, reqs[i]->rsrc_name, reqs[i]->rsrc_cand);
+		}
+	} else if (r) {
+		rc = line(&x, b, r);
+	}
+	/* "no package named x exists" needs who asked for it */
+	if (!rc && r && !(all_cons && nreq > 1) && r->kind == R_NOPKG && !r->req && parent) {
+		sp_buf p = {0};
+		rc = line(&x, &p, parent);
+		if (!rc && p.len && p.data[p.len - 1] == ':')
+			p.data[--p.len] = '\0';
+		if (!rc)
+			rc = sp_buf_printf(b, err, " (%s)", p.data ? p.data : "");
+		sp_buf_free(&p);
+	}
+	free(x.seen);
+	free(x.roots);
+	free(x.origins);
+	return rc;
+}
+
 static void dot_label(FILE *f, const char *s)
 {
 	fputc('"', f);

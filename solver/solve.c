@@ -1226,6 +1226,44 @@ static int env_take(state *s, solver__cand *cd, bool ok, const solver_build *con
 	return 0;
 }
 
+/* Why a build environment cannot be resolved, on one line: its requests
+ * and the nested solve's one-line reason (its whole explanation nested in
+ * another would bury the outer one). */
+static int env_why(sp_buf *t, const solver_result *r, int rc, const sp_error *e,
+		   const solver_request *reqs, size_t nreqs, sp_error *err)
+{
+	int k = sp_buf_printf(t, err, "its build environment (");
+	for (size_t i = 0; i < nreqs && !k; i++)
+		k = sp_buf_printf(t, err, "%s%s", i ? ", " : "", reqs[i].text);
+	if (!k)
+		k = sp_buf_printf(t, err, ") cannot be resolved: ");
+	if (k)
+		return k;
+	if (rc != SOLVER_EUNSAT)
+		return sp_buf_printf(t, err, "%s", e->msg);
+	sp_buf w = {0};
+	if (r->why) {
+		k = solver__explain_reason(&w, r->names, r->why, err);
+	} else {
+		/* the clause solver's facts: the first one */
+		const char *x = strstr(solver_result_explanation(r), "\n- ");
+		const char *end = x ? strchr(x + 3, '\n') : NULL;
+		k = x ? sp_buf_printf(&w, err, "%.*s",
+				      (int)(end ? end - x - 3 : (ptrdiff_t)strlen(x + 3)), x + 3)
+		      : sp_buf_printf(&w, err, "its requirements cannot all hold at once");
+	}
+	/* the nested solve's "command line" is the build's options */
+	const char *p = w.data ? w.data : "", *q;
+	while (!k && (q = strstr(p, "the command line"))) {
+		k = sp_buf_printf(t, err, "%.*s%s", (int)(q - p), p, "its build options");
+		p = q + strlen("the command line");
+	}
+	if (!k)
+		k = sp_buf_printf(t, err, "%s", p);
+	sp_buf_free(&w);
+	return k;
+}
+
 /* Solves the build environment of cd's recipe, as `spk build` does: its
  * var options are the solve's options, its pkg options (with the values
  * asked for) its requests. Keeps the builds it chose in cd->env. Each
@@ -1365,10 +1403,8 @@ static int subsolve(state *s, solver__cand *cd)
 		}
 		if (!env)
 			rc = e2.code;
-	} else {
-		const char *why = rc == SOLVER_EUNSAT ? solver_result_explanation(r) : e.msg;
-		if (sp_buf_printf(&t, &e2, "its build environment cannot be resolved: %s", why))
-			rc = e2.code == SP_ENOMEM ? SP_ENOMEM : rc;
+	} else if (env_why(&t, r, rc, &e, reqs, b->nbuild_reqs, &e2)) {
+		rc = e2.code == SP_ENOMEM ? SP_ENOMEM : rc;
 	}
 	solver_result_free(r);
 	if (rc == SP_ENOMEM) {
@@ -3316,6 +3352,40 @@ static int build_result(state *s, solver_result *res)
 	return rc;
 }
 
+/* A long explanation starts with two lines: what was asked, and the
+ * one-line reason (the end of the first chain of facts). */
+#define SUMMARY_FROM_LINES 6
+static int summarize(state *s, solver_result *res, const solver__reason *why)
+{
+	size_t lines = 0;
+	for (const char *p = res->explanation; p && *p; p++)
+		lines += *p == '\n';
+	if (lines <= SUMMARY_FROM_LINES)
+		return 0;
+	sp_buf b = {0};
+	int rc = sp_buf_printf(&b, s->err, "Cannot resolve:");
+	for (size_t i = 0; i < s->o->nrequests && !rc; i++)
+		rc = sp_buf_printf(&b, s->err, " %s", s->o->requests[i].text);
+	for (size_t i = 0; i < s->o->nopts && !rc; i++)
+		rc = sp_buf_printf(&b, s->err, " --opt %s=%s", s->o->opts[i].name,
+				   s->o->opts[i].value);
+	if (!rc)
+		rc = sp_buf_printf(&b, s->err, "\nBecause: ");
+	if (!rc && why)
+		rc = solver__explain_reason(&b, s->names, why, s->err);
+	else if (!rc)
+		rc = sp_buf_printf(&b, s->err, "the facts below cannot all hold at once");
+	if (!rc)
+		rc = sp_buf_printf(&b, s->err, "\n%s", res->explanation);
+	if (rc) {
+		sp_buf_free(&b);
+		return rc;
+	}
+	free(res->explanation);
+	res->explanation = b.data;
+	return 0;
+}
+
 int solver_solve(solver_result **out, const solver_options *o, sp_error *err)
 {
 	solver__envctx *env = NULL;
@@ -3451,6 +3521,8 @@ int solver__solve_in(solver_result **out, const solver_options *o, solver__envct
 			if (rc)
 				goto fail;
 		}
+		if ((rc = summarize(&st, res, rc == 2 ? NULL : why)))
+			goto fail;
 		rc = SOLVER_EUNSAT;
 	}
 	res->names = st.names;

@@ -208,6 +208,10 @@ struct solver_result {
 /* explain.c */
 int solver__explain(char **out, const solver__name *names, size_t nnames, const solver__reason *why,
 		    sp_error *err);
+/* The one-line reason of a failure: the fact at the end of the first
+ * chain (for the summary of a long explanation). */
+int solver__explain_reason(sp_buf *b, const solver__name *names, const solver__reason *why,
+			   sp_error *err);
 /* One fact, without the facts under it. */
 int solver__reason_line(sp_buf *b, const solver__name *names, const solver__reason *r,
 			sp_error *err);

@@ -25,7 +25,7 @@ for extra in "" --allow-builds; do
 	expect_match "$ERR" 'The request cannot be satisfied' "e/3 $extra explained"
 	expect_match "$ERR" 'i/2\.4\.0/[A-Z0-9]+ (requires e/2\.4|\(e/2\.4\))' "e/3 $extra: the pin"
 done
-expect_match "$ERR" 'e/3\.1\.1 \(built from source\) cannot be built: its build environment cannot be resolved' \
+expect_match "$ERR" 'e/3\.1\.1 \(built from source\) cannot be built: its build environment \(i/~3\.1\.0\) cannot be resolved: i/2\.4\.0/[A-Z0-9]+ does not satisfy i/~3\.1\.0 from its build options' \
 	"e/3 --allow-builds: why it cannot be built"
 
 # the cycle, in words, on the trace

@@ -1224,6 +1224,44 @@ static void test_if_present_rules(void **st)
 	UNSAT2("lib", "py/3.9", "does not satisfy py/3.7 from lib/1.0.0/B37");
 }
 
+/* A long explanation starts with what was asked and the one-line reason;
+ * a short one goes straight to the facts. */
+static void test_summary(void **st)
+{
+	(void)st;
+	reset();
+	mk("a/1.0.0", "m/1");
+	mk("b/1.0.0", "m/2");
+	mk0("m/1.0.0");
+	mk0("m/2.0.0");
+	int rc;
+	solver_result *r = solve_opts((const char *const[]){"a", "b", NULL}, NULL, 0, false, &rc);
+	assert_int_equal(rc, SOLVER_EUNSAT);
+	const char *want = "Cannot resolve: a b\n"
+			   "Because: no version of m satisfies both m/1 from a/1.0.0/BLD and m/2 "
+			   "from b/1.0.0/BLD\n"
+			   "The request cannot be satisfied:\n";
+	if (strncmp(solver_result_explanation(r), want, strlen(want)))
+		fail_msg("explanation:\n%s", solver_result_explanation(r));
+	solver_result_free(r);
+	r = solve_opts((const char *const[]){"m/3", NULL}, NULL, 0, false, &rc);
+	assert_int_equal(rc, SOLVER_EUNSAT);
+	assert_true(
+	    !strncmp(solver_result_explanation(r), "The request cannot be satisfied:\n", 33));
+	solver_result_free(r);
+	/* a missing package: who asked for it */
+	mk("c/1.0.0", "gone");
+	mk("d/1.0.0", "c");
+	mk("e/1.0.0", "d");
+	r = solve_opts((const char *const[]){"e", NULL}, NULL, 0, false, &rc);
+	assert_int_equal(rc, SOLVER_EUNSAT);
+	if (!strstr(solver_result_explanation(r),
+		    "\nBecause: no package named gone exists in the repositories (c/1.0.0/BLD "
+		    "requires gone, and no candidate of gone is left)\n"))
+		fail_msg("explanation:\n%s", solver_result_explanation(r));
+	solver_result_free(r);
+}
+
 /* Solves with a trace kept in *trace (the caller frees it). */
 static solver_result *solve_trace_opts(const char *const *reqs, bool allow, int *rc_out,
 				       char **trace)
@@ -1292,8 +1330,8 @@ static void test_build_env_cycle(void **st)
 	    {{"e/3"},
 	     NULL,
 	     true,
-	     "!e/3.1.1 (built from source) cannot be built: its build "
-	     "environment cannot be resolved"},
+	     "!e/3.1.1 (built from source) cannot be built: its build environment (i/~3.1.0) "
+	     "cannot be resolved: i/2.4.0/DEF does not satisfy i/~3.1.0 from its build options"},
 	};
 	run_cases(cases, sizeof(cases) / sizeof(cases[0]));
 	/* the pin comes from i's own environment: e/2.4 */
@@ -1573,6 +1611,7 @@ int main(void)
 	    cmocka_unit_test(test_missing),
 	    cmocka_unit_test(test_if_present),
 	    cmocka_unit_test(test_if_present_rules),
+	    cmocka_unit_test(test_summary),
 	    cmocka_unit_test(test_deprecated),
 	    cmocka_unit_test(test_prerelease),
 	    cmocka_unit_test(test_vars),
