@@ -85,6 +85,11 @@ static void print_json(const solver_result *r, bool ok)
 				sp_json_string(&j, it->build->origin);
 			else
 				sp_json_null(&j);
+			sp_json_key(&j, "note");
+			if (it->note)
+				sp_json_string(&j, it->note);
+			else
+				sp_json_null(&j);
 			sp_json_end_object(&j);
 		}
 		sp_json_end_array(&j);
@@ -126,6 +131,15 @@ static void print_text(const solver_result *r)
 		if (it->embedded_in)
 			printf(" [embedded in %s]", it->embedded_in);
 		printf("  <- %s\n", it->requested_by ? it->requested_by : "");
+	}
+	/* what the solver could not do, on stderr (stdout stays the list) */
+	for (size_t i = 0; i < solver_result_count(r); i++) {
+		const solver_resolved *it = solver_result_get(r, i);
+		char v[256];
+		if (it->note)
+			fprintf(stderr, "spk solve: note: %s/%s/%s: %s\n", it->build->name,
+				solver_version_str(&it->build->version, v, sizeof(v)),
+				it->build->build, it->note);
 	}
 }
 

@@ -573,6 +573,11 @@ int solver__explain_reason(sp_buf *b, const solver__name *names, const solver__r
 			if (!rc)
 				rc = ident(&x, b, reqs[i]->rsrc_name, reqs[i]->rsrc_cand);
 		}
+	} else if (all_cons && nreq == 1 && wipeout) {
+		/* one request refused every candidate: that request is the reason */
+		rc = line(&x, b, parent);
+		if (!rc && b->len && b->data[b->len - 1] == ':')
+			b->data[--b->len] = '\0';
 	} else if (r) {
 		rc = line(&x, b, r);
 	}

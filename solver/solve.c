@@ -1253,10 +1253,16 @@ static int env_why(sp_buf *t, const solver_result *r, int rc, const sp_error *e,
 		      : sp_buf_printf(&w, err, "its requirements cannot all hold at once");
 	}
 	/* the nested solve's "command line" is the build's options */
-	const char *p = w.data ? w.data : "", *q;
-	while (!k && (q = strstr(p, "the command line"))) {
-		k = sp_buf_printf(t, err, "%.*s%s", (int)(q - p), p, "its build options");
-		p = q + strlen("the command line");
+	static const char *const from[] = {"the command line requires", "the command line"};
+	static const char *const to[] = {"its build options require", "its build options"};
+	const char *p = w.data ? w.data : "";
+	while (!k) {
+		const char *q = strstr(p, from[1]);
+		if (!q)
+			break;
+		int f = !strncmp(q, from[0], strlen(from[0])) ? 0 : 1;
+		k = sp_buf_printf(t, err, "%.*s%s", (int)(q - p), p, to[f]);
+		p = q + strlen(from[f]);
 	}
 	if (!k)
 		k = sp_buf_printf(t, err, "%s", p);
@@ -1569,6 +1575,14 @@ static bool any_pin(const solver_request *reqs, size_t n)
 		if (reqs[i].from_build_env)
 			return true;
 	return false;
+}
+
+static bool cand_has_pins(const solver_build *b)
+{
+	bool pins = any_pin(b->reqs, b->nreqs);
+	for (size_t m = 0; m < b->ncomponents && !pins; m++)
+		pins = any_pin(b->components[m].reqs, b->components[m].nreqs);
+	return pins;
 }
 
 static int cand_reqs(state *s, solver__cand *cd)
@@ -3255,6 +3269,19 @@ static int build_result(state *s, solver_result *res)
 			it->build = cd->b;
 		}
 		it->from_source = cd->kind == K_FROMSRC;
+		if (cd->kind == K_BUILD && cd->b->is_recipe && cd->fs_state < 0 && cd->fs_why &&
+		    cand_has_pins(cd->b)) {
+			sp_buf nb = {0};
+			if (!sp_buf_printf(&nb, s->err,
+					   "%s; its fromBuildEnv requirements are used as written",
+					   cd->fs_why))
+				it->note = solver_arena_strdup(s->a, nb.data, s->err);
+			sp_buf_free(&nb);
+			if (!it->note) {
+				rc = s->err->code;
+				break;
+			}
+		}
 		/* components */
 		size_t nc = 0;
 		const char **comps = NULL;

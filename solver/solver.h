@@ -331,6 +331,10 @@ typedef struct solver_resolved {
 	const solver_opt *options; /* option values (for from_source builds:
 				    * the values it would be built with) */
 	size_t noptions;
+	/* a recipe's default build whose build environment could not be
+	 * resolved (so its fromBuildEnv requirements are used as written):
+	 * why, in one line; else NULL */
+	const char *note;
 } solver_resolved;
 
 typedef struct solver_result solver_result;

@@ -39,6 +39,17 @@ expect_eq "$(grep -c 'solve the build environment of i/2.4.0 ' <<<"$ERR")" 1 "i'
 expect_status 0 "$SPK" solve i --repo "$REPO" --json
 expect_eq "$(json_get - 'len(d["packages"]) if isinstance(d, dict) and "packages" in d else len(d)' <<<"$OUT")" 2 "json: two packages"
 
+# a chosen recipe whose build environment cannot be resolved: a note on
+# stderr (stdout stays the list), and in the JSON
+expect_status 0 "$SPK" solve t --repo "$REPO"
+expect_eq "$(wc -l <<<"$OUT")" 2 "solve t: two packages"
+expect_match "$ERR" '^spk solve: note: t/1\.0\.0/[A-Z0-9]+: its build environment \(e/~9\.0\) cannot be resolved: its build options require e/~9\.0, and no candidate of e satisfies all the requests; its fromBuildEnv requirements are used as written$' \
+	"solve t: the note"
+expect_status 0 "$SPK" solve t --repo "$REPO" --json
+expect_match "$(json_get - '[p["note"] for p in d["packages"] if p["name"] == "t"][0]' <<<"$OUT")" \
+	'^its build environment \(e/~9\.0\) cannot be resolved' "json note"
+expect_eq "$(json_get - '[p["note"] for p in d["packages"] if p["name"] == "e"][0]' <<<"$OUT")" None "json: no note for e"
+
 # include: IfAlreadyPresent never adds a package; when something else adds
 # it, the range applies; a range below every version reads "must not be
 # present"

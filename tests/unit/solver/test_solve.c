@@ -1344,6 +1344,24 @@ static void test_build_env_cycle(void **st)
 				   "environment needs e/~2.4.0, whose candidate e/3.1.1/DEF "
 				   "requires i, whose candidate i/2.4.0/DEF is this build again "
 				   "(a cycle)"));
+	/* a chosen recipe whose environment cannot be resolved says so */
+	solver_result_free(r);
+	free(tr);
+	recipe_pinned("t/1.0.0/DEF", "e", "~9.0");
+	tr = NULL;
+	r = solve_trace_opts((const char *const[]){"t", NULL}, false, &rc, &tr);
+	assert_int_equal(rc, 0);
+	assert_string_equal(ids(r), "e/2.4.3/DEF t/1.0.0/DEF");
+	assert_null(solver_result_get(r, 0)->note);
+	const char *note = solver_result_get(r, 1)->note;
+	assert_non_null(note);
+	assert_string_equal(note, "its build environment (e/~9.0) cannot be resolved: its build "
+				  "options require e/~9.0, and no candidate of e satisfies all the "
+				  "requests; its fromBuildEnv requirements are used as written");
+	solver_result_free(r);
+	free(tr);
+	tr = NULL;
+	r = solve_trace_opts((const char *const[]){"i", NULL}, false, &rc, &tr);
 	/* each environment once (the memo), though several solves meet it */
 	assert_int_equal(count_of(tr, "solve the build environment of i/2.4.0 "), 1);
 	assert_int_equal(count_of(tr, "solve the build environment of e/3.1.1 "), 1);
