@@ -1270,16 +1270,15 @@ static int env_why(sp_buf *t, const solver_result *r, int rc, const sp_error *e,
 	return k;
 }
 
-/* Solves the build environment of cd's recipe, as `spk build` does: its
+/* The inputs of cd's build environment solve, as `spk build` does: its
  * var options are the solve's options, its pkg options (with the values
- * asked for) its requests. Keeps the builds it chose in cd->env. Each
- * environment is solved once per top-level solve; one that needs itself,
- * or nests too deep, cannot be resolved (see buildenv.c). */
-static int subsolve(state *s, solver__cand *cd)
+ * asked for) its requests. A recipe's default build takes its defaults, a
+ * build from source what the command line asks for. *bad (room for n)
+ * says why a value is not a range; <0 only when out of memory. */
+static int env_inputs(state *s, const solver__cand *cd, solver_opt **opts_out, size_t *nopts_out,
+		      solver_request **reqs_out, char *bad, size_t n)
 {
 	const solver_build *b = cd->b;
-	/* a recipe's default build takes its defaults, a build from source
-	 * what the command line asks for */
 	bool given = cd->kind == K_FROMSRC;
 	sp_error e = {0};
 	solver_opt *opts = solver_arena_array(s->a, b->noptions + s->nvcons + 1, sizeof(*opts), &e);
@@ -1309,7 +1308,7 @@ static int subsolve(state *s, solver__cand *cd)
 		}
 		opts[nopts++] = (solver_opt){nm, vc->value};
 	}
-	const char *bad = NULL;
+	bad[0] = '\0';
 	for (size_t i = 0; i < b->nbuild_reqs; i++) {
 		reqs[i] = b->build_reqs[i];
 		for (size_t k = 0; k < b->noptions; k++) {
@@ -1321,20 +1320,78 @@ static int subsolve(state *s, solver__cand *cd)
 			snprintf(t, sizeof(t), "%s/%s", o->name, v);
 			if (solver_request_parse(&reqs[i], s->a, t, strlen(t), SOLVER_COMPAT_API,
 						 NULL, &e))
-				bad = e.msg;
+				snprintf(bad, n, "%s", e.msg);
 		}
 	}
-	if (bad) {
-		char t[600];
+	*opts_out = opts;
+	*nopts_out = nopts;
+	*reqs_out = reqs;
+	return 0;
+}
+
+/* cd's build environment is not solved here: it is open already (at >= 0,
+ * a cycle), the nesting is too deep, or too many were solved. Not
+ * remembered: the verdict depends on the open environments. */
+static int env_refuse(state *s, solver__cand *cd, int at, bool deep, const char *vtext,
+		      const char *vident)
+{
+	sp_buf t = {0};
+	sp_error e = {0};
+	int rc = 0;
+	if (at >= 0) {
+		rc = solver__env_chain(&t, s->env, (size_t)at, vtext, vident, true, &e);
+	} else if (deep) {
+		rc = sp_buf_printf(&t, &e, "build environments nest more than %d deep here (",
+				   SOLVER__ENV_MAX_DEPTH);
+		if (!rc)
+			rc = solver__env_chain(&t, s->env, 0, vtext, vident, false, &e);
+		if (!rc)
+			rc = sp_buf_printf(&t, &e, ")");
+	} else {
+		rc = sp_buf_printf(&t, &e,
+				   "more than %d build environments would have to be solved for "
+				   "this request",
+				   SOLVER__ENV_MAX_SOLVES);
+	}
+	if (rc) {
+		sp_buf_free(&t);
+		return sp_error_set(s->err, rc, "%s", e.msg);
+	}
+	char vs[128];
+	env_trace(s, "cannot solve the build environment of %s/%s: %s", cd->b->name,
+		  solver_version_str(&cd->b->version, vs, sizeof(vs)), t.data);
+	rc = env_take(s, cd, false, NULL, 0, t.data);
+	sp_buf_free(&t);
+	return rc;
+}
+
+/* Solves the build environment of cd's recipe (see env_inputs) and keeps
+ * the builds it chose in cd->env. Each environment is solved once per
+ * top-level solve; one that needs itself, or nests too deep, cannot be
+ * resolved (see buildenv.c). */
+static int subsolve(state *s, solver__cand *cd)
+{
+	const solver_build *b = cd->b;
+	solver_opt *opts;
+	solver_request *reqs;
+	size_t nopts;
+	char bad[600];
+	int rc = env_inputs(s, cd, &opts, &nopts, &reqs, bad, sizeof(bad));
+	if (rc)
+		return rc;
+	if (bad[0]) {
+		char t[700];
 		snprintf(t, sizeof(t), "its build environment cannot be resolved: %s", bad);
 		return env_take(s, cd, false, NULL, 0, t);
 	}
+	sp_error e = {0};
 	char *key = NULL;
 	if (solver__env_key(&key, b, opts, nopts, reqs, b->nbuild_reqs, s->a, &e))
 		return sp_error_set(s->err, e.code, "%s", e.msg);
 	const solver__envmemo *m = solver__env_lookup(s->env, key);
 	if (m)
 		return env_take(s, cd, m->ok, m->env, m->nenv, m->why);
+	/* how cd came into this solve, for the words of a cycle */
 	int X = find_name(s, b->name);
 	int c = X >= 0 ? (int)(cd - s->names[X].cands) : -1;
 	sp_buf via = {0};
@@ -1350,34 +1407,8 @@ static int subsolve(state *s, solver__cand *cd)
 	sp_buf_free(&via);
 	int at = solver__env_active(s->env, key);
 	bool deep = solver__env_depth(s->env) >= SOLVER__ENV_MAX_DEPTH;
-	if (at >= 0 || deep || solver__env_count(s->env) >= SOLVER__ENV_MAX_SOLVES) {
-		/* not remembered: the verdict depends on the open environments */
-		sp_buf t = {0};
-		int rc = 0;
-		if (at >= 0)
-			rc = solver__env_chain(&t, s->env, (size_t)at, vtext, vident, true, &e);
-		else if (deep)
-			rc = sp_buf_printf(&t, &e,
-					   "build environments nest more than %d deep here (",
-					   SOLVER__ENV_MAX_DEPTH);
-		else
-			rc = sp_buf_printf(&t, &e,
-					   "more than %d build environments would have to be "
-					   "solved for this request",
-					   SOLVER__ENV_MAX_SOLVES);
-		if (!rc && deep && at < 0)
-			rc = solver__env_chain(&t, s->env, 0, vtext, vident, false, &e);
-		if (!rc && deep && at < 0)
-			rc = sp_buf_printf(&t, &e, ")");
-		if (rc)
-			return sp_error_set(s->err, rc, "%s", e.msg);
-		char vs[128];
-		env_trace(s, "cannot solve the build environment of %s/%s: %s", b->name,
-			  solver_version_str(&b->version, vs, sizeof(vs)), t.data);
-		rc = env_take(s, cd, false, NULL, 0, t.data);
-		sp_buf_free(&t);
-		return rc;
-	}
+	if (at >= 0 || deep || solver__env_count(s->env) >= SOLVER__ENV_MAX_SOLVES)
+		return env_refuse(s, cd, at, deep, vtext, vident);
 	solver_options o = {
 	    .repos = s->o->repos,
 	    .nrepos = s->o->nrepos,
@@ -1393,7 +1424,7 @@ static int subsolve(state *s, solver__cand *cd)
 	env_trace(s, "solve the build environment of %s/%s (depth %zu)", b->name,
 		  solver_version_str(&b->version, vs, sizeof(vs)), solver__env_depth(s->env) + 1);
 	solver__env_push(s->env, key, b, vtext, vident);
-	int rc = solver__solve_in(&r, &o, s->env, &e);
+	rc = solver__solve_in(&r, &o, s->env, &e);
 	solver__env_pop(s->env);
 	const solver_build **env = NULL;
 	size_t k = 0;
