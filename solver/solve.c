@@ -1372,9 +1372,9 @@ static int env_refuse(state *s, solver__cand *cd, int at, bool deep, const char 
 static int subsolve(state *s, solver__cand *cd)
 {
 	const solver_build *b = cd->b;
-	solver_opt *opts;
-	solver_request *reqs;
-	size_t nopts;
+	solver_opt *opts = NULL;
+	solver_request *reqs = NULL;
+	size_t nopts = 0;
 	char bad[600];
 	int rc = env_inputs(s, cd, &opts, &nopts, &reqs, bad, sizeof(bad));
 	if (rc)
