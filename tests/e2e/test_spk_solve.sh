@@ -214,10 +214,9 @@ for name, ver in chosen.items():
         assert ok(dep), (name, ver, dep)
 PY
 LAST="generated hard unsat"
-start=$(date +%s%N)
+# (its speed is measured by bench/solver.sh against testsolv, not here: a
+# wall-clock limit failed on a loaded machine, which is slow, not wrong)
 run 1 solve $TOP p028/=3.0.2 --repo "$GEN"
-end=$(date +%s%N)
-[ $(( (end - start) / 1000000 )) -lt 5000 ] || fail "hard unsat took $(( (end - start) / 1000000 )) ms"
 has err "these facts cannot all hold at once"
 has err "the command line requires p028/=3.0.2, which only p028/3.0.2/"
 has err "To find a solution, change one of the command-line requests ("
