@@ -24,11 +24,10 @@
  * spfs run, spk env or spk build prepared, as root and rootless runs get
  * it): written to a sealed memfd passed as fd 4 (--env-fd), which the
  * helper reads only after its privilege drop; the helper itself is
- * executed with an empty environment (test builds: SPFS_ENTER_TEST_*
- * only), so nothing of the caller's reaches its privileged part. The
- * command is the user's, run through
- * `spfs runtime __startup` (spfs_runtime_startup_exec, runtime_run.c) when
- * a layer (or a durable upper) may have etc/spfs/startup.d, unless
+ * executed with an empty environment (but for the hooks of its test
+ * build, SPFS_ENTER_TEST_KILL, _API and _PAUSE), so nothing of the caller's reaches its privileged
+ * part. The command is the user's, run through `spfs runtime __startup` (spfs_runtime_startup_exec,
+ * runtime_run.c) when a layer (or a durable upper) may have etc/spfs/startup.d, unless
  * --no-startup: only inside the namespace can the scripts be listed. */
 #include "runtime_internal.h"
 #include "enter.h"
@@ -301,9 +300,12 @@ _Noreturn void spfs_runtime__exec_helper(int status_fd, const sigset_t *oldmask,
 	/* the helper's own environment: nothing (its test build's hooks) */
 	char *henv[4] = {NULL, NULL, NULL, NULL};
 	size_t nh = 0;
-	for (char **e = environ; e && *e && nh < 3; e++)
-		if (strncmp(*e, "SPFS_ENTER_TEST_", 16) == 0)
-			henv[nh++] = *e;
+	static const char *const hooks[] = {
+	    "SPFS_ENTER_TEST_KILL=", "SPFS_ENTER_TEST_API=", "SPFS_ENTER_TEST_PAUSE="};
+	for (char **e = environ; e && *e; e++)
+		for (size_t i = 0; i < 3; i++)
+			if (strncmp(*e, hooks[i], strlen(hooks[i])) == 0 && nh < 3)
+				henv[nh++] = *e;
 	signal(SIGPIPE, SIG_DFL);
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
 	execve(helper, v, henv);
