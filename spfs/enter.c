@@ -9,9 +9,12 @@
  * from the start (setfsuid and setfsgid are still called and checked).
  * CAP_SYS_ADMIN is for unshare, the mounts and open_tree; CAP_SETPCAP only
  * to empty the bounding set; CAP_DAC_OVERRIDE is lowered from the effective
- * set at once and raised only around the creation of an overlay with an
- * upper directory (the overlay works in its work/work, which it makes
- * mode 0, with the credentials it was created with). Every open is
+ * set at once and raised only around writing the id maps of the user
+ * namespace in which an overlay with an upper directory is built (its
+ * child's /proc files are root's); there, the child raises its namespace's
+ * override around the overlay's creation (the overlay works in its
+ * work/work, which it makes mode 0, with the credentials it was created
+ * with), where it covers the caller's own files only. Every open is
  * therefore checked against what the caller may read. The overlay's own
  * credentials (used for copy-up) are the caller's uid and gid without
  * CAP_CHOWN or CAP_FOWNER, so a copy-up can never give a file another
@@ -39,7 +42,8 @@
  *      owns), upper/ and work/ made in it; durable: runtimes/durable/NAME/
  *      upper and work;
  *   8. the overlay from those fds (fsconfig FSCONFIG_SET_FD "lowerdir+",
- *      or "/proc/self/fd/N" strings on kernels that take only strings),
+ *      or "/proc/self/fd/N" strings on kernels that take only strings, or
+ *      one mount(2) option page of those on kernels without "lowerdir+"),
  *      nosuid, nodev, read-only without an upper; moved onto /spfs (the
  *      only other mount point); a single read-only lower is a bind; with
  *      an upper, only ever built by a child in a user namespace of the
