@@ -968,6 +968,9 @@ static _Noreturn void userns_child(int sock, const spfs_enter_args *a, dev_t scr
 		_exit(1);
 	int mfd = -1;
 	int rc = userns_build(&mfd, a, scratch_dev, &err);
+	if (rc && err.sys_errno == EPERM)
+		sp_error_prefix(&err, "overlayfs refused a user namespace's mount (it needs Linux "
+				      "5.11 or later)");
 	if (rc == 1)
 		send_msg(sock, USERNS_FAILED, "this kernel lacks fsopen(\"overlay\")", -1);
 	else if (rc)
