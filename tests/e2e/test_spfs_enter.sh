@@ -358,9 +358,18 @@ no_leak "after the kill tests"
 mkfifo "$T/u/pause"; chown "$U" "$T/u/pause"
 # control: the maps check sees a preloaded library when there is one
 expect_match "$(env "${EVILENV[@]}" grep -E 'evil|gconv' /proc/self/maps || true)" "evil\.so" "control: a preloaded library shows in maps"
+# a C library that is none (no symbols): a program that honours
+# LD_LIBRARY_PATH pointing at it cannot start
+mkdir -p "$T/evil/fakelibc"; chmod 755 "$T/evil/fakelibc"
+echo 'int spfs_fake_libc;' >"$T/evil/fakelibc.c"
+gcc -shared -fPIC -nostdlib -Wl,-soname,libc.so.6 -o "$T/evil/fakelibc/libc.so.6" "$T/evil/fakelibc.c" || fail "cannot build the fake libc"
+chmod 755 "$T/evil/fakelibc/libc.so.6"
+expect_status 127 env LD_LIBRARY_PATH="$T/evil/fakelibc" /bin/true
+expect_match "$ERR" "evil/fakelibc/libc.so.6" "control: LD_LIBRARY_PATH loads the fake libc where it is honoured"
 for via in direct spfs; do
 	if [ $via = direct ]; then
-		as_user env "${EVILENV[@]}" SPFS_ENTER_TEST_PAUSE="mounted:$T/u/pause" \
+		# (with the fake libc on LD_LIBRARY_PATH: only the helper runs here)
+		as_user env "${EVILENV[@]}" LD_LIBRARY_PATH="$T/evil/fakelibc" SPFS_ENTER_TEST_PAUSE="mounted:$T/u/pause" \
 			"$T/kbin/spfs-enter" --store "$S" --id $ID --edit 1m --render "$HA" -- true &
 	else
 		as_user env "${EVILENV[@]}" SPFS_RUNTIME_MODE=helper SPFS_ENTER_TEST_PAUSE="mounted:$T/u/pause" \
@@ -379,6 +388,7 @@ for via in direct spfs; do
 		# called directly, the helper is given the caller's environment
 		# (the loader ignores it: secure exec): the check below can fail
 		expect_match "$PENV" "^LD_PRELOAD=" "control: the environment check sees what the caller gave"
+		expect_match "$PENV" "^LD_LIBRARY_PATH=$T/evil/fakelibc$" "control: and the fake libc's directory"
 	else
 		expect_eq "$PENV" "SPFS_ENTER_TEST_PAUSE=mounted:$T/u/pause" \
 			"spfs run gives the privileged helper none of the caller's environment"
