@@ -25,10 +25,12 @@
  * it): written to a sealed memfd passed as fd 4 (--env-fd), which the
  * helper reads only after its privilege drop; the helper itself is
  * executed with an empty environment (but for the hooks of its test
- * build, SPFS_ENTER_TEST_KILL, _API and _PAUSE), so nothing of the caller's reaches its privileged
- * part. The command is the user's, run through `spfs runtime __startup` (spfs_runtime_startup_exec,
- * runtime_run.c) when a layer (or a durable upper) may have etc/spfs/startup.d, unless
- * --no-startup: only inside the namespace can the scripts be listed. */
+ * build, SPFS_ENTER_TEST_KILL, _API and _PAUSE), so nothing of the
+ * caller's reaches its privileged part. The command is the user's, run
+ * through `spfs runtime __startup` (spfs_runtime_startup_exec,
+ * runtime_run.c) when a layer (or a durable upper) may have
+ * etc/spfs/startup.d, unless --no-startup: only inside the namespace can
+ * the scripts be listed. */
 #include "runtime_internal.h"
 #include "enter.h"
 
