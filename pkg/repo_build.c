@@ -372,115 +372,19 @@ int pkg_env_apply(const pkg_spec *const *specs, size_t n, sp_error *err)
 
 /* ------------------------------------------------- the confined script */
 
-/* A mount point of /proc/self/mountinfo (field 5), unescaped in place. */
-static char *mountinfo_point(char *line)
-{
-	char *p = line;
-	for (int f = 0; f < 4 && p; f++) {
-		p = strchr(p, ' ');
-		if (p)
-			p++;
-	}
-	if (!p)
-		return NULL;
-	char *end = strchr(p, ' ');
-	if (end)
-		*end = '\0';
-	char *w = p;
-	for (char *r = p; *r; r++) {
-		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
-		    r[3] >= '0' && r[3] <= '7') {
-			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-			r += 3;
-		} else {
-			*w++ = *r;
-		}
-	}
-	*w = '\0';
-	return p;
-}
-
-static bool below(const char *path, const char *dir)
-{
-	size_t n = strlen(dir);
-	return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
-}
-
-static int write_proc(const char *path, const char *text, sp_error *err)
-{
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return sp_error_errno(err, "open %s", path);
-	return sp_write_all(fd, text, strlen(text), err) ? sp_error_prefix(err, "%s", path) : 0;
-}
-
-int pkg__confine(const char *keep, bool *no_namespace, sp_error *err)
-{
-	*no_namespace = false;
-	/* root (in the runtime's namespace) has its own mount namespace at
-	 * once; another user gets one inside a user namespace of its own, in
-	 * which it keeps its ids (where the system allows that) */
-	if (unshare(CLONE_NEWNS) < 0) {
-		if (errno != EPERM) {
-			*no_namespace = true;
-			return sp_error_errno(err, "unshare");
-		}
-		uid_t uid = getuid();
-		gid_t gid = getgid();
-		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) {
-			*no_namespace = true;
-			return sp_error_errno(err, "unshare (user namespace)");
-		}
-		char map[64];
-		int rc = write_proc("/proc/self/setgroups", "deny", err);
-		snprintf(map, sizeof(map), "%u %u 1", (unsigned)uid, (unsigned)uid);
-		if (!rc)
-			rc = write_proc("/proc/self/uid_map", map, err);
-		snprintf(map, sizeof(map), "%u %u 1", (unsigned)gid, (unsigned)gid);
-		if (!rc)
-			rc = write_proc("/proc/self/gid_map", map, err);
-		if (rc)
-			return rc;
-	}
-	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-		return sp_error_errno(err, "mount --make-rslave /");
-	/* the directory left writable is a mount of its own */
-	if (keep && mount(keep, keep, NULL, MS_BIND | MS_REC, NULL) < 0)
-		return sp_error_errno(err, "mount --bind %s", keep);
-	/* every mount read-only but /spfs (the package), the kept directory
-	 * and the kernel's */
-	_cleanup_fclose_ FILE *mi = fopen("/proc/self/mountinfo", "re");
-	if (!mi)
-		return sp_error_errno(err, "/proc/self/mountinfo");
-	char line[8192];
-	bool root_done = false;
-	while (fgets(line, sizeof(line), mi)) {
-		char *mp = mountinfo_point(line);
-		if (!mp || below(mp, SPFS_RUNTIME_MOUNTPOINT) || below(mp, "/proc") ||
-		    below(mp, "/sys") || below(mp, "/dev") || (keep && below(mp, keep)))
-			continue;
-		struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
-		if (mount_setattr(AT_FDCWD, mp, AT_SYMLINK_NOFOLLOW, &attr, sizeof(attr)) < 0) {
-			if (!strcmp(mp, "/"))
-				return sp_error_errno(err, "read-only /");
-			sp_debug("cannot make %s read-only: %s", mp, strerror(errno));
-			continue;
-		}
-		root_done = root_done || !strcmp(mp, "/");
-	}
-	if (!root_done)
-		return sp_error_set(err, SP_ERROR, "/ is not a mount");
-	return 0;
-}
-
 int pkg_build_run_script(const char *script, const char *dir, sp_error *err)
 {
 	/* the script stays readable after /tmp is covered */
 	int sfd = open(script, O_RDONLY | O_NOFOLLOW);
 	if (sfd < 0)
 		return sp_error_errno(err, "open %s", script);
+	/* the script's directory may be below /tmp (a scratch directory):
+	 * go there before /tmp is covered */
+	if (chdir(dir) < 0)
+		return sp_error_errno(err, "cd %s", dir);
 	bool no_ns = false;
-	if (pkg__confine(NULL, &no_ns, err)) {
+	spfs_confine_opts co = {.private_tmp = true}; /* spfs/confine.c */
+	if (spfs_confine(&co, &no_ns, err)) {
 		if (!no_ns)
 			return sp_error_prefix(err, "cannot confine the build");
 		/* no namespace to be had (user namespaces disabled, as under the
@@ -488,20 +392,8 @@ int pkg_build_run_script(const char *script, const char *dir, sp_error *err)
 		 * first thing in the log (spk build repeats it) */
 		fprintf(stderr, "%s%s: writes outside /spfs reach the host\n", PKG_BUILD_UNCONFINED,
 			err->msg);
-		if (chdir(dir) < 0)
-			return sp_error_errno(err, "cd %s", dir);
-	} else {
-		/* the script's directory may be below /tmp (a scratch
-		 * directory): go there before /tmp is covered */
-		if (chdir(dir) < 0)
-			return sp_error_errno(err, "cd %s", dir);
-		/* a private /tmp for compilers and the like */
-		struct stat st;
-		if (stat("/tmp", &st) == 0 && S_ISDIR(st.st_mode) &&
-		    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
-			return sp_error_errno(err, "cannot confine the build: a private /tmp");
-		if (setenv("TMPDIR", "/tmp", 1) < 0)
-			return sp_error_errno(err, "setenv TMPDIR");
+	} else if (setenv("TMPDIR", "/tmp", 1) < 0) {
+		return sp_error_errno(err, "setenv TMPDIR");
 	}
 	char fdpath[64];
 	snprintf(fdpath, sizeof(fdpath), "/dev/fd/%d", sfd);

@@ -841,7 +841,8 @@ static int run(char *const *argv, const char *cwd, const char *stage, char *cons
 	if (pid == 0) {
 		sp_error cerr = {0};
 		bool no_ns = false;
-		if (pkg__confine(stage, &no_ns, &cerr)) {
+		spfs_confine_opts co = {.keep = stage};
+		if (spfs_confine(&co, &no_ns, &cerr)) {
 			if (!no_ns) {
 				fprintf(stderr, "spk: cannot confine %s: %s\n", what, cerr.msg);
 				_exit(126);

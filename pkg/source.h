@@ -31,13 +31,6 @@ int pkg__source_check_symlink(const char *path, const char *target, char *why, s
  * and '**' as git has them. */
 bool pkg__source_match(const char *pattern, const char *path, bool is_dir);
 
-/* Confines this process (pkg/repo_build.c): a mount namespace of its own
- * (in a user namespace of its own when not root) in which every mount but
- * /spfs, /proc, /sys, /dev and `keep` (a directory, or NULL) is read-only.
- * *no_namespace is set when the failure is that no namespace could be made
- * (user namespaces disabled): nothing was changed then. */
-int pkg__confine(const char *keep, bool *no_namespace, sp_error *err);
-
 /* The source cache (pkg/fetch.c; layout there). */
 bool pkg__sources_offline(void);
 /* Forgets pkg_sources_set_offline: SPK_OFFLINE decides again (tests). */

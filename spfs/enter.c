@@ -9,9 +9,12 @@
  * from the start (setfsuid and setfsgid are still called and checked).
  * CAP_SYS_ADMIN is for unshare, the mounts and open_tree; CAP_SETPCAP only
  * to empty the bounding set; CAP_DAC_OVERRIDE is lowered from the effective
- * set at once and raised only around the creation of an overlay with an
- * upper directory (the overlay works in its work/work, which it makes
- * mode 0, with the credentials it was created with). Every open is
+ * set at once and raised only around writing the id maps of the user
+ * namespace in which an overlay with an upper directory is built (its
+ * child's /proc files are root's); there, the child raises its namespace's
+ * override around the overlay's creation (the overlay works in its
+ * work/work, which it makes mode 0, with the credentials it was created
+ * with), where it covers the caller's own files only. Every open is
  * therefore checked against what the caller may read. The overlay's own
  * credentials (used for copy-up) are the caller's uid and gid without
  * CAP_CHOWN or CAP_FOWNER, so a copy-up can never give a file another
@@ -21,9 +24,12 @@
  * The order, each step checked, any failure fatal (exit 125):
  *   1. PR_SET_DUMPABLE 0 (not ptraceable, no core while privileged);
  *      fds 0-2 opened on /dev/null if closed; arguments parsed whole;
- *   2. every inherited fd closed but the status pipe (made CLOEXEC);
- *   3. environment cleared; the command's is built from an allowlist
- *      (no LD_*, no PATH: PATH is fixed), plus SPFS_RUNTIME, SPFS_STORAGE;
+ *   2. every inherited fd closed but the status pipe and the environment
+ *      fd (both made CLOEXEC);
+ *   3. environment cleared (spfs run execs the helper with an empty one,
+ *      and file capabilities make the exec secure: the loader ignored
+ *      LD_* and glibc dropped GCONV_PATH and the like); without --env-fd
+ *      the command's is built now from an allowlist (no LD_*, PATH fixed);
  *   4. real, effective and saved ids must be equal (no setuid install);
  *      setfsuid/setfsgid to them; the needed capabilities present;
  *   5. unshare(CLONE_NEWNS), then "/" MS_REC|MS_SLAVE at once;
@@ -36,11 +42,13 @@
  *      owns), upper/ and work/ made in it; durable: runtimes/durable/NAME/
  *      upper and work;
  *   8. the overlay from those fds (fsconfig FSCONFIG_SET_FD "lowerdir+",
- *      or "/proc/self/fd/N" strings on kernels that take only strings),
+ *      or "/proc/self/fd/N" strings on kernels that take only strings, or
+ *      one mount(2) option page of those on kernels without "lowerdir+"),
  *      nosuid, nodev, read-only without an upper; moved onto /spfs (the
  *      only other mount point); a single read-only lower is a bind; with
- *      an upper, built by a child in a user namespace of the caller's
- *      (overlay_userns: why there);
+ *      an upper, only ever built by a child in a user namespace of the
+ *      caller's (overlay_userns: why there); when no such namespace can
+ *      be made, the runtime fails: there is no other way to an upper;
  *   9. privileges dropped: (setgroups is not needed: the supplementary
  *      groups are the caller's and are never changed; the helper has no
  *      CAP_SETGID) setresgid, setresuid, bounding set emptied (needs
@@ -49,14 +57,23 @@
  *      these verified, and setuid(0) must fail; only then dumpable again
  *      (nothing privileged is left, and the caller may see its own
  *      process's /proc files);
- *  10. exec of the command (PATH lookup in the fixed PATH).
+ *  10. with --env-fd, the command's environment read from it, as the
+ *      caller and only now (nothing in it can reach a privileged step),
+ *      with SPFS_RUNTIME and SPFS_STORAGE set to ours; every signal
+ *      disposition back to default and the signal mask emptied (as
+ *      bubblewrap does: the command inherits nothing the caller ignored or
+ *      blocked); exec of the command (PATH lookup in its environment's
+ *      PATH).
  * A SIGKILL at any point leaves nothing: every mount is in the helper's
  * own namespace, which dies with it.
  *
  * Test builds (SPFS_ENTER_TEST_HOOKS, never installed) read
- * SPFS_ENTER_TEST_KILL=STEP to die by SIGKILL at a step, and
- * SPFS_ENTER_TEST_API=string|legacy to force the mount fallbacks. */
+ * SPFS_ENTER_TEST_KILL=STEP to die by SIGKILL at a step,
+ * SPFS_ENTER_TEST_PAUSE=STEP:FIFO to stop there while a test looks at the
+ * process, and SPFS_ENTER_TEST_API=string|legacy to force the mount
+ * fallbacks. */
 #include "enter.h"
+#include "ns.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -83,6 +100,7 @@ extern char **environ;
 #define FIXED_PATH  "PATH=/usr/local/bin:/usr/bin:/bin"
 #define MAX_ENV	    256
 #define MAX_ENV_LEN ((size_t)64 << 10)
+#define MAX_ENV_FD  ((size_t)32 << 20) /* bytes read from --env-fd */
 #define LEGACY_MAX  4095u
 /* RESOLVE_NO_XDEV too: no mount below the store (a FUSE file system the
  * caller mounted on a render, say) is ever a layer */
@@ -90,6 +108,9 @@ extern char **environ;
 	(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
 
 static int status_fd = -1;
+/* Set in overlay_userns's child once it is in its user namespace: the
+ * only place an overlay with an upper (and CAP_DAC_OVERRIDE) is made. */
+static bool in_user_ns;
 
 /* Reports err (to the status pipe when there is one, else stderr) and
  * exits with code. */
@@ -109,16 +130,36 @@ static _Noreturn void die(int code, const sp_error *err)
 /* -------------------------------------------------------- test hooks */
 
 #ifdef SPFS_ENTER_TEST_HOOKS
-static const char *test_kill, *test_api;
+static const char *test_kill, *test_api, *test_pause;
 static void hooks_load(void)
 {
 	test_kill = getenv("SPFS_ENTER_TEST_KILL");
 	test_api = getenv("SPFS_ENTER_TEST_API");
+	test_pause = getenv("SPFS_ENTER_TEST_PAUSE"); /* STEP:FIFO */
+}
+/* Pause: our pid written to FIFO, then wait until it is written to and
+ * closed (the test inspects the process in between). */
+static void pause_at(const char *fifo)
+{
+	int fd = openat(AT_FDCWD, fifo, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	dprintf(fd, "%d\n", (int)getpid());
+	close(fd);
+	if ((fd = openat(AT_FDCWD, fifo, O_RDONLY | O_CLOEXEC)) < 0)
+		return;
+	char c;
+	while (read(fd, &c, 1) > 0)
+		;
+	close(fd);
 }
 static void hook(const char *step)
 {
 	if (test_kill && strcmp(test_kill, step) == 0)
 		raise(SIGKILL);
+	size_t n = strlen(step);
+	if (test_pause && strncmp(test_pause, step, n) == 0 && test_pause[n] == ':')
+		pause_at(test_pause + n + 1);
 }
 static bool api_forced(const char *what)
 {
@@ -152,19 +193,28 @@ static void stdio_sane(void)
 	}
 }
 
-static int close_inherited(int keep, sp_error *err)
+/* Closes every fd above 2 but the status pipe and the environment fd,
+ * which are made CLOEXEC. */
+static int close_inherited(int status, int envfd, sp_error *err)
 {
-	if (keep >= 0) {
-		struct stat st;
-		if (fstat(keep, &st) < 0 || !S_ISFIFO(st.st_mode))
-			return sp_error_set(err, SP_EINVALID, "--status-fd %d is not a pipe", keep);
-		if (fcntl(keep, F_SETFD, FD_CLOEXEC) < 0)
-			return sp_error_errno(err, "fcntl(status fd)");
+	struct stat st;
+	if (status >= 0 && (fstat(status, &st) < 0 || !S_ISFIFO(st.st_mode)))
+		return sp_error_set(err, SP_EINVALID, "--status-fd %d is not a pipe", status);
+	/* read only after the drop, as the caller: any readable descriptor */
+	if (envfd >= 0 && fstat(envfd, &st) < 0)
+		return sp_error_errno(err, "--env-fd %d", envfd);
+	int keep[2] = {status < envfd ? status : envfd, status < envfd ? envfd : status};
+	unsigned lo = 3;
+	for (int i = 0; i < 2; i++) {
+		if (keep[i] < 0)
+			continue;
+		if (fcntl(keep[i], F_SETFD, FD_CLOEXEC) < 0)
+			return sp_error_errno(err, "fcntl(%d)", keep[i]);
+		if ((unsigned)keep[i] > lo && close_range(lo, (unsigned)keep[i] - 1, 0) < 0)
+			return sp_error_errno(err, "close_range");
+		lo = (unsigned)keep[i] + 1;
 	}
-	unsigned lo = 3, hi = keep >= 0 ? (unsigned)keep : ~0u;
-	if (hi > lo && close_range(lo, hi - 1, 0) < 0)
-		return sp_error_errno(err, "close_range");
-	if (keep >= 0 && close_range((unsigned)keep + 1, ~0u, 0) < 0)
+	if (close_range(lo, ~0u, 0) < 0)
 		return sp_error_errno(err, "close_range");
 	return 0;
 }
@@ -209,9 +259,31 @@ static bool env_allowed(const char *kv)
 	return false;
 }
 
-/* The command's environment; the process's own is cleared. */
+/* "SPFS_RUNTIME=<id>" and "SPFS_STORAGE=<store>" (they go to the exec). */
+static int env_own(char **rt, char **st, const spfs_enter_args *a, sp_error *err)
+{
+	size_t rl = strlen("SPFS_RUNTIME=") + strlen(a->id) + 1;
+	size_t sl = strlen("SPFS_STORAGE=") + strlen(a->store) + 1;
+	*rt = malloc(rl);
+	*st = malloc(sl);
+	if (!*rt || !*st) {
+		free(*rt);
+		free(*st);
+		return sp_error_set(err, SP_ENOMEM, "out of memory");
+	}
+	snprintf(*rt, rl, "SPFS_RUNTIME=%s", a->id);
+	snprintf(*st, sl, "SPFS_STORAGE=%s", a->store);
+	return 0;
+}
+
+/* Clears the process's environment. Without --env-fd, *out gets the
+ * command's: the allowlist above, the fixed PATH and our own two; with it,
+ * NULL (env_from_fd reads it after the drop). */
 static int env_build(char ***out, const spfs_enter_args *a, sp_error *err)
 {
+	*out = NULL;
+	if (a->env_fd >= 0)
+		return clearenv() == 0 ? 0 : sp_error_set(err, SP_ERROR, "clearenv failed");
 	char **env = calloc(MAX_ENV + 4, sizeof(*env));
 	if (!env)
 		return sp_error_set(err, SP_ENOMEM, "out of memory");
@@ -219,17 +291,11 @@ static int env_build(char ***out, const spfs_enter_args *a, sp_error *err)
 	for (char **e = environ; e && *e && n < MAX_ENV; e++)
 		if (strnlen(*e, MAX_ENV_LEN) < MAX_ENV_LEN && env_allowed(*e))
 			env[n++] = *e; /* the strings outlive clearenv */
-	size_t rl = strlen("SPFS_RUNTIME=") + strlen(a->id) + 1;
-	size_t sl = strlen("SPFS_STORAGE=") + strlen(a->store) + 1;
-	char *rt = malloc(rl), *st = malloc(sl);
-	if (!rt || !st) {
-		free(rt);
-		free(st);
+	char *rt, *st;
+	if (env_own(&rt, &st, a, err)) {
 		free(env);
-		return sp_error_set(err, SP_ENOMEM, "out of memory");
+		return err->code;
 	}
-	snprintf(rt, rl, "SPFS_RUNTIME=%s", a->id);
-	snprintf(st, sl, "SPFS_STORAGE=%s", a->store);
 	env[n++] = (char *)FIXED_PATH;
 	env[n++] = rt;
 	env[n++] = st;
@@ -239,6 +305,94 @@ static int env_build(char ***out, const spfs_enter_args *a, sp_error *err)
 		return sp_error_set(err, SP_ERROR, "clearenv failed");
 	}
 	*out = env;
+	return 0;
+}
+
+static bool env_is(const char *kv, const char *prefix)
+{
+	return strncmp(kv, prefix, strlen(prefix)) == 0;
+}
+
+/* After the drop, as the caller: the command's environment read from fd
+ * (NAME=VALUE strings, each ended by a NUL; passed on as they are), our
+ * SPFS_RUNTIME and SPFS_STORAGE in place of any given. Everything
+ * allocated here goes to the exec. */
+static int env_from_fd(char ***out, int fd, const spfs_enter_args *a, sp_error *err)
+{
+	size_t cap = (size_t)64 << 10, len = 0;
+	char *buf = malloc(cap);
+	if (!buf)
+		return sp_error_set(err, SP_ENOMEM, "out of memory");
+	for (;;) {
+		if (len == cap) {
+			char *nb = cap < MAX_ENV_FD ? realloc(buf, cap * 2) : NULL;
+			if (!nb) {
+				free(buf);
+				return cap < MAX_ENV_FD
+					   ? sp_error_set(err, SP_ENOMEM, "out of memory")
+					   : sp_error_set(
+						 err, SP_EINVALID,
+						 "the environment is larger than %zu bytes",
+						 MAX_ENV_FD);
+			}
+			buf = nb;
+			cap *= 2;
+		}
+		ssize_t r = read(fd, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			free(buf);
+			return sp_error_errno(err, "read the environment (--env-fd %d)", fd);
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	if (len && buf[len - 1] != '\0') {
+		free(buf);
+		return sp_error_set(err, SP_EINVALID,
+				    "the environment (--env-fd) does not end with a NUL");
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		n += buf[i] == '\0';
+	char **env = calloc(n + 3, sizeof(*env));
+	char *rt = NULL, *st = NULL;
+	if (!env || env_own(&rt, &st, a, err)) {
+		free(env);
+		free(buf);
+		return env ? err->code : sp_error_set(err, SP_ENOMEM, "out of memory");
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
+		if (!env_is(buf + i, "SPFS_RUNTIME=") && !env_is(buf + i, "SPFS_STORAGE="))
+			env[k++] = buf + i;
+	env[k++] = rt;
+	env[k++] = st;
+	env[k] = NULL;
+	*out = env;
+	return 0;
+}
+
+/* Every signal disposition back to default and nothing blocked. */
+static int signals_default(sp_error *err)
+{
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		/* EINVAL: a signal the C library keeps for itself */
+		if (sigaction(sig, &sa, NULL) < 0 && errno != EINVAL)
+			return sp_error_errno(err, "sigaction(%d)", sig);
+	}
+	sigset_t none;
+	sigemptyset(&none);
+	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+		return sp_error_errno(err, "sigprocmask");
 	return 0;
 }
 
@@ -530,7 +684,11 @@ static int overlay_fsmount(int *out, layers_how how, const int *lfd, size_t n, i
 	 * work in the upper directory, where it makes work/work mode 0: with
 	 * an upper it needs CAP_DAC_OVERRIDE, effective for this call only
 	 * (not CAP_CHOWN or CAP_FOWNER: a copy-up can never give a file
-	 * another owner). Every path was resolved before, as the caller. */
+	 * another owner), and only in the caller's user namespace, where it
+	 * covers the caller's own files alone. Every path was resolved
+	 * before, as the caller. */
+	if (up >= 0 && !in_user_ns)
+		return sp_error_set(err, SP_ERROR, "an upper outside the user namespace");
 	if (up >= 0 && caps_effective(true, err))
 		return err->code;
 	int created = fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
@@ -548,9 +706,12 @@ static int overlay_fsmount(int *out, layers_how how, const int *lfd, size_t n, i
 	return 0;
 }
 
-/* Kernels without "lowerdir+": one mount(2) option page of fd paths. */
+/* Kernels without "lowerdir+": one mount(2) option page of fd paths
+ * (fsconfig takes strings of at most 256 bytes) onto target. */
 static int overlay_legacy(int target, const int *lfd, size_t n, int up, int wk, sp_error *err)
 {
+	if (up >= 0 && !in_user_ns) /* as in overlay_fsmount */
+		return sp_error_set(err, SP_ERROR, "an upper outside the user namespace");
 	char opts[LEGACY_MAX + 1], tp[32];
 	size_t len = (size_t)snprintf(
 	    opts, sizeof(opts), "userxattr,redirect_dir=nofollow,metacopy=off,index=off,lowerdir=");
@@ -597,20 +758,21 @@ static int bind_readonly(int target, int lfd, sp_error *err)
 	return 0;
 }
 
-static int mount_spfs(int target, const int *lfd, size_t n, int up, int wk, sp_error *err)
+/* A read-only stack (no upper) onto target. */
+static int mount_spfs(int target, const int *lfd, size_t n, sp_error *err)
 {
-	if (up < 0 && n == 1)
+	if (n == 1)
 		return bind_readonly(target, lfd[0], err);
 	if (api_forced("legacy"))
-		return overlay_legacy(target, lfd, n, up, wk, err);
+		return overlay_legacy(target, lfd, n, -1, -1, err);
 	_cleanup_close_ int mfd = -1;
 	int rc = 2;
 	if (!api_forced("string"))
-		rc = overlay_fsmount(&mfd, LAYERS_FD, lfd, n, up, wk, err);
+		rc = overlay_fsmount(&mfd, LAYERS_FD, lfd, n, -1, -1, err);
 	if (rc == 2)
-		rc = overlay_fsmount(&mfd, LAYERS_STRING, lfd, n, up, wk, err);
+		rc = overlay_fsmount(&mfd, LAYERS_STRING, lfd, n, -1, -1, err);
 	if (rc == 1)
-		return overlay_legacy(target, lfd, n, up, wk, err);
+		return overlay_legacy(target, lfd, n, -1, -1, err);
 	if (rc)
 		return rc;
 	if (move_mount(mfd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
@@ -634,11 +796,37 @@ static int mount_spfs(int target, const int *lfd, size_t n, int up, int wk, sp_e
  * mount namespace it runs in), builds the overlay and passes the detached
  * mount back over a socket; the helper moves it onto /spfs.
  *
- * Returns 0 with *out set, 1 when this kernel cannot do it (no user
- * namespace for us, no fd-passed overlay: the caller then builds the
- * overlay itself), or an error. */
+ * There is no other way to an upper: when no user namespace can be made
+ * (user namespaces disabled, or the caller's quota of them used up, which
+ * the caller can do at will by holding namespaces) or the kernel refuses
+ * an overlay in one, the runtime fails (fail closed). A fallback decided
+ * by that failure would be the caller's to trigger. */
 
-enum { USERNS_OK = 'u', USERNS_UNSUPPORTED = 'n', USERNS_FAILED = 'f' };
+enum { USERNS_OK = 'u', USERNS_FAILED = 'f' };
+
+/* Why unshare(CLONE_NEWUSER) failed with e, in words. */
+static void userns_why(char *buf, size_t n, int e)
+{
+	char val[32] = "?";
+	int fd = openat(AT_FDCWD, "/proc/sys/user/max_user_namespaces", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t r = read(fd, val, sizeof(val) - 1);
+		val[r > 0 ? r : 0] = '\0';
+		val[strcspn(val, "\n")] = '\0';
+		close(fd);
+	}
+	if (e == ENOSPC || e == EUSERS)
+		snprintf(buf, n,
+			 "cannot make a user namespace (%s): %s; an editable runtime needs one "
+			 "(user.max_user_namespaces is %s, counted per user: close the runtimes "
+			 "or programs that hold yours)",
+			 strerror(e),
+			 strcmp(val, "0") == 0 ? "user namespaces are disabled here"
+					       : "the limit is reached",
+			 val);
+	else
+		snprintf(buf, n, "cannot make a user namespace: %s", strerror(e));
+}
 
 static int send_msg(int sock, char kind, const char *text, int fd)
 {
@@ -680,6 +868,25 @@ static char recv_msg(int sock, char *text, size_t n, int *fd)
 	buf[got] = '\0';
 	snprintf(text, n, "%s", buf + 1);
 	return buf[0];
+}
+
+/* In the child, on kernels without "lowerdir+" (before Linux 6.8): the
+ * overlay mounted by mount(2) on /spfs of the child's own mount namespace,
+ * and a detached copy of that mount in *out. */
+static int userns_legacy(int *out, const int *lfd, size_t n, int up, int wk, sp_error *err)
+{
+	_cleanup_close_ int target =
+	    openat(AT_FDCWD, MOUNTPOINT, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (target < 0)
+		return sp_error_errno(err, "open %s", MOUNTPOINT);
+	int rc = overlay_legacy(target, lfd, n, up, wk, err);
+	if (rc)
+		return rc;
+	int fd = open_tree(AT_FDCWD, MOUNTPOINT, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (fd < 0)
+		return sp_error_errno(err, "open_tree of the overlay");
+	*out = fd;
+	return 0;
 }
 
 /* In the child, in its user namespace: the layers, opened here, and the
@@ -726,13 +933,15 @@ static int userns_build(int *out, const spfs_enter_args *a, dev_t scratch_dev, s
 	} else if (!rc) {
 		rc = durable_dirs(&up, &wk, storefd, a, err);
 	}
-	if (!rc) {
+	if (!rc && !api_forced("legacy")) {
 		rc = api_forced("string")
 			 ? 2
 			 : overlay_fsmount(out, LAYERS_FD, lfd, opened, up, wk, err);
 		if (rc == 2)
 			rc = overlay_fsmount(out, LAYERS_STRING, lfd, opened, up, wk, err);
 	}
+	if ((!rc && api_forced("legacy")) || rc == 1)
+		rc = userns_legacy(out, lfd, opened, up, wk, err);
 	for (size_t i = 0; i < opened; i++)
 		close(lfd[i]);
 	return rc;
@@ -745,10 +954,13 @@ static _Noreturn void userns_child(int sock, const spfs_enter_args *a, dev_t scr
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() == 1)
 		_exit(1);
 	if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0) {
-		send_msg(sock, USERNS_UNSUPPORTED, strerror(errno), -1);
+		char why[SP_ERROR_MSG_MAX];
+		userns_why(why, sizeof(why), errno);
+		send_msg(sock, USERNS_FAILED, why, -1);
 		_exit(1);
 	}
 	/* from here on, no capability in the initial namespace */
+	in_user_ns = true;
 	char text[64];
 	int nofd;
 	if (send_msg(sock, USERNS_OK, NULL, -1) < 0 ||
@@ -756,8 +968,11 @@ static _Noreturn void userns_child(int sock, const spfs_enter_args *a, dev_t scr
 		_exit(1);
 	int mfd = -1;
 	int rc = userns_build(&mfd, a, scratch_dev, &err);
+	if (rc && err.sys_errno == EPERM)
+		sp_error_prefix(&err, "overlayfs refused a user namespace's mount (it needs Linux "
+				      "5.11 or later)");
 	if (rc == 1)
-		send_msg(sock, USERNS_UNSUPPORTED, "no overlay lowerdir+", -1);
+		send_msg(sock, USERNS_FAILED, "this kernel lacks fsopen(\"overlay\")", -1);
 	else if (rc)
 		send_msg(sock, USERNS_FAILED, err.msg, -1);
 	else
@@ -765,28 +980,12 @@ static _Noreturn void userns_child(int sock, const spfs_enter_args *a, dev_t scr
 	_exit(rc ? 1 : 0);
 }
 
-/* Writes s into /proc/<pid>/<name>: the child is not dumpable (it was
- * forked from the helper), so its /proc files are root's and the write
- * needs CAP_DAC_OVERRIDE; the kernel allows mapping only the writer's own
- * ids (it has neither CAP_SETUID nor CAP_SETGID). */
-static int write_proc(pid_t pid, const char *name, const char *s, sp_error *err)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
-	int fd = openat(AT_FDCWD, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return sp_error_errno(err, "open %s", path);
-	ssize_t n = write(fd, s, strlen(s));
-	int e = errno;
-	close(fd);
-	errno = e;
-	return n == (ssize_t)strlen(s) ? 0 : sp_error_errno(err, "write %s", path);
-}
-
+/* The child's maps are written by the helper: the child is not dumpable
+ * (it was forked from the helper), so its /proc files are root's and the
+ * writes need CAP_DAC_OVERRIDE; the kernel allows mapping only the
+ * writer's own ids (it has neither CAP_SETUID nor CAP_SETGID). */
 static int overlay_userns(int *out, const spfs_enter_args *a, const creds *c, int up, sp_error *err)
 {
-	if (api_forced("legacy") || api_forced("initns"))
-		return 1;
 	struct stat st;
 	if (fstat(up, &st) < 0)
 		return sp_error_errno(err, "stat the upper directory");
@@ -808,16 +1007,9 @@ static int overlay_userns(int *out, const spfs_enter_args *a, const creds *c, in
 	char text[SP_ERROR_MSG_MAX];
 	char kind = recv_msg(sv[0], text, sizeof(text), &fd);
 	if (kind == USERNS_OK) {
-		char map[64];
 		int rc2 = caps_effective(true, err);
-		if (!rc2 && !(rc2 = write_proc(pid, "setgroups", "deny", err))) {
-			snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)c->uid, (unsigned)c->uid);
-			if (!(rc2 = write_proc(pid, "uid_map", map, err))) {
-				snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)c->gid,
-					 (unsigned)c->gid);
-				rc2 = write_proc(pid, "gid_map", map, err);
-			}
-		}
+		if (!rc2)
+			rc2 = spfs_ns__map_ids(pid, c->uid, c->gid, err);
 		if (caps_effective(false, err) || rc2)
 			rc = err->code ? err->code : SP_ERROR;
 		else if (send_msg(sv[0], USERNS_OK, NULL, -1) < 0)
@@ -840,8 +1032,6 @@ static int overlay_userns(int *out, const spfs_enter_args *a, const creds *c, in
 	}
 	if (fd >= 0)
 		close(fd);
-	if (kind == USERNS_UNSUPPORTED)
-		return 1;
 	return sp_error_set(err, SP_ERROR, "the editable overlay: %s",
 			    kind == USERNS_FAILED ? text : "its builder died");
 }
@@ -876,19 +1066,14 @@ static int setup_mounts(const spfs_enter_args *a, const creds *c, sp_error *err)
 	else if (!rc && a->durable)
 		rc = durable_dirs(&up, &wk, storefd, a, err);
 	hook("scratch");
-	/* an upper: the overlay is built in a user namespace of the caller's
-	 * (overlay_userns), where the kernel allows it */
+	/* an upper: the overlay is built in a user namespace of the
+	 * caller's (overlay_userns), or not at all */
 	_cleanup_close_ int umfd = -1;
-	int urc = !rc && up >= 0 ? overlay_userns(&umfd, a, c, up, err) : 1;
-	if (!rc && urc == 0) {
-		if (move_mount(umfd, "", target, "",
-			       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-			rc = sp_error_errno(err, "cannot move the overlay onto %s", MOUNTPOINT);
-	} else if (!rc && urc != 1) {
-		rc = urc;
-	} else if (!rc) {
-		rc = mount_spfs(target, lfd, a->lower_count, up, wk, err);
-	}
+	if (!rc && up >= 0 && !(rc = overlay_userns(&umfd, a, c, up, err)) &&
+	    move_mount(umfd, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		rc = sp_error_errno(err, "cannot move the overlay onto %s", MOUNTPOINT);
+	else if (!rc && up < 0)
+		rc = mount_spfs(target, lfd, a->lower_count, err);
 	for (size_t i = 0; i < opened; i++)
 		close(lfd[i]);
 	return rc;
@@ -911,7 +1096,7 @@ _Noreturn void spfs_enter__main(int argc, char **argv)
 		die(2, &err);
 	}
 	status_fd = a.status_fd;
-	if (close_inherited(status_fd, &err)) {
+	if (close_inherited(status_fd, a.env_fd, &err)) {
 		status_fd = -1;
 		die(SPFS_ENTER_SETUP_EXIT, &err);
 	}
@@ -924,10 +1109,8 @@ _Noreturn void spfs_enter__main(int argc, char **argv)
 		sp_error_errno(&err, "unshare(CLONE_NEWNS)");
 		die(SPFS_ENTER_SETUP_EXIT, &err);
 	}
-	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
-		sp_error_errno(&err, "cannot make / a slave mount");
+	if (spfs_ns__slave_root(&err))
 		die(SPFS_ENTER_SETUP_EXIT, &err);
-	}
 	hook("unshared");
 	if (setup_mounts(&a, c, &err)) {
 		sp_error_prefix(&err, "cannot set up runtime %s", a.id);
@@ -949,7 +1132,14 @@ _Noreturn void spfs_enter__main(int argc, char **argv)
 	    (cwd[5] == '/' || cwd[5] == '\0') && chdir(cwd) < 0 && chdir("/") < 0) {
 		/* stay where we are */
 	}
-	environ = env; /* execvp looks PATH up here: the fixed one */
+	/* unprivileged from here on: the caller's environment is safe to read */
+	if (a.env_fd >= 0 && env_from_fd(&env, a.env_fd, &a, &err)) {
+		sp_error_prefix(&err, "cannot set up runtime %s", a.id);
+		die(SPFS_ENTER_SETUP_EXIT, &err);
+	}
+	if (signals_default(&err))
+		die(SPFS_ENTER_SETUP_EXIT, &err);
+	environ = env; /* execvp looks PATH up here: the command's */
 	execvp(a.argv[0], a.argv);
 	int e = errno;
 	sp_error_errno(&err, "cannot run %s", a.argv[0]);

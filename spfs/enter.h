@@ -4,7 +4,7 @@
  *
  * Arguments (all before "--"; the command always follows it):
  *
- *   spfs-enter [--status-fd N] --store ABSPATH --id RUNTIME_ID
+ *   spfs-enter [--status-fd N] [--env-fd M] --store ABSPATH --id RUNTIME_ID
  *              [--edit SIZE | --durable NAME]
  *              (--render DIGEST | --masks DIGEST | --empty)...
  *              -- CMD [ARGS...]
@@ -16,7 +16,11 @@
  * fresh tmpfs of SIZE (N, N[kmg] or N%) at STORE/runtimes/<id>.scratch with
  * upper/ and work/ in it; --durable uses STORE/runtimes/durable/NAME/upper
  * and work/ (made when missing). --status-fd names a pipe that receives
- * the error message, if any, and is closed by the exec of CMD.
+ * the error message, if any, and is closed by the exec of CMD. --env-fd
+ * names a descriptor (a memfd or a pipe) holding CMD's environment as
+ * NAME=VALUE strings each ended by a NUL; the helper reads it only after
+ * it has dropped every privilege (without it, CMD gets an allowlist of the
+ * helper's own environment and a fixed PATH).
  */
 #ifndef SPAWN_SPFS_ENTER_H
 #define SPAWN_SPFS_ENTER_H
@@ -36,6 +40,7 @@ typedef struct spfs_enter_lower {
 
 typedef struct spfs_enter_args {
 	int status_fd;		  /* -1: none */
+	int env_fd;		  /* -1: none */
 	const char *store;	  /* absolute path; borrowed from argv */
 	const char *id;		  /* 16 lowercase hex; borrowed */
 	const char *tmpfs_size;	  /* --edit SIZE, or NULL; borrowed */

@@ -50,6 +50,16 @@ void spfs_enter__args_free(spfs_enter_args *a)
 	a->lower_count = 0;
 }
 
+/* A descriptor number 3..1023 in decimal, or -1. */
+static int fd_number(const char *v)
+{
+	char *end = NULL;
+	long n = strtol(v, &end, 10);
+	if (v[0] < '0' || v[0] > '9' || *end || n < 3 || n > 1023)
+		return -1;
+	return (int)n;
+}
+
 /* A value for option argv[i]; NULL when there is none. */
 static const char *value(int argc, char **argv, int i)
 {
@@ -60,6 +70,7 @@ int spfs_enter__parse(spfs_enter_args *out, int argc, char **argv, sp_error *err
 {
 	memset(out, 0, sizeof(*out));
 	out->status_fd = -1;
+	out->env_fd = -1;
 	if (argc < 1 || argc > SPFS_ENTER_MAX_ARGS)
 		return sp_error_set(err, SP_EINVALID, "%d arguments", argc);
 	out->lowers = calloc(SPFS_ENTER_MAX_LOWERS, sizeof(*out->lowers));
@@ -104,16 +115,19 @@ int spfs_enter__parse(spfs_enter_args *out, int argc, char **argv, sp_error *err
 			spfs_enter_lower *l = &out->lowers[out->lower_count++];
 			l->kind = a[2] == 'r' ? 'r' : 'w';
 			memcpy(l->hex, v, 65);
-		} else if (strcmp(a, "--status-fd") == 0) {
-			char *end = NULL;
-			long n = strtol(v, &end, 10);
-			if (have_status || v[0] < '0' || v[0] > '9' || *end || n < 3 || n > 1023) {
+		} else if (strcmp(a, "--status-fd") == 0 || strcmp(a, "--env-fd") == 0) {
+			bool status = a[2] == 's';
+			int n = fd_number(v);
+			if ((status ? have_status : out->env_fd >= 0) || n < 0 ||
+			    n == (status ? out->env_fd : out->status_fd)) {
 				sp_error_set(err, SP_EINVALID,
-					     "--status-fd '%.20s' is not 3..1023 (once)", v);
+					     "%s '%.20s' is not 3..1023 (once, and not the other "
+					     "descriptor)",
+					     a, v);
 				goto fail;
 			}
-			out->status_fd = (int)n;
-			have_status = true;
+			*(status ? &out->status_fd : &out->env_fd) = n;
+			have_status = have_status || status;
 		} else if (strcmp(a, "--store") == 0) {
 			if (out->store || v[0] != '/' || strlen(v) >= PATH_MAX || strchr(v, '\n')) {
 				sp_error_set(err, SP_EINVALID,

@@ -20,10 +20,17 @@
  * the exec: the helper makes it CLOEXEC, so EOF again means the command
  * was executed, as for child_main), the caller's signal mask comes back,
  * and the helper gets the store, the id, --edit SIZE or --durable NAME and
- * the lowers as digests; the command is the user's, run through
- * `spfs runtime __startup` (spfs_runtime_startup_exec, runtime_run.c) when
- * a layer (or a durable upper) may have etc/spfs/startup.d, unless
- * --no-startup: only inside the namespace can the scripts be listed. */
+ * the lowers as digests. The command's environment is ours, whole (what
+ * spfs run, spk env or spk build prepared, as root and rootless runs get
+ * it): written to a sealed memfd passed as fd 4 (--env-fd), which the
+ * helper reads only after its privilege drop; the helper itself is
+ * executed with an empty environment (but for the hooks of its test
+ * build, SPFS_ENTER_TEST_KILL, _API and _PAUSE), so nothing of the
+ * caller's reaches its privileged part. The command is the user's, run
+ * through `spfs runtime __startup` (spfs_runtime_startup_exec,
+ * runtime_run.c) when a layer (or a durable upper) may have
+ * etc/spfs/startup.d, unless --no-startup: only inside the namespace can
+ * the scripts be listed. */
 #include "runtime_internal.h"
 #include "enter.h"
 
@@ -35,6 +42,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -176,6 +184,41 @@ static bool may_have_startup(const spfs_runtime *rt, spfs_store *s)
 	return false;
 }
 
+/* A sealed memfd holding environ as NUL-ended strings, at fd 4 (not
+ * CLOEXEC: the helper takes it over). */
+static int env_memfd(sp_error *err)
+{
+	int fd = memfd_create("spfs-env", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return sp_error_errno(err, "memfd_create");
+	for (char **e = environ; e && *e; e++) {
+		const char *p = *e;
+		size_t left = strlen(p) + 1; /* with its NUL */
+		while (left) {
+			ssize_t w = write(fd, p, left);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0) {
+				sp_error_errno(err, "write the environment");
+				close(fd);
+				return err->code;
+			}
+			p += w;
+			left -= (size_t)w;
+		}
+	}
+	if (lseek(fd, 0, SEEK_SET) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0 ||
+	    (fd == 4 ? fcntl(fd, F_SETFD, 0) : dup2(fd, 4)) < 0) {
+		sp_error_errno(err, "seal the environment");
+		close(fd);
+		return err->code;
+	}
+	if (fd != 4)
+		close(fd);
+	return 0;
+}
+
 /* In the child: report and exit (as child_main does). */
 static _Noreturn void helper_fail(int fd, sp_error *err)
 {
@@ -194,8 +237,8 @@ _Noreturn void spfs_runtime__exec_helper(int status_fd, const sigset_t *oldmask,
 	size_t argc = 0;
 	while (argv && argv[argc])
 		argc++;
-	/* helper + 8 options + 2 per lower + "--" + stage (6) + command */
-	size_t max = 1 + 8 + 2 * rt->lower_count + 1 + 6 + argc + 1;
+	/* helper + 10 options + 2 per lower + "--" + stage (6) + command */
+	size_t max = 1 + 10 + 2 * rt->lower_count + 1 + 6 + argc + 1;
 	char **v = calloc(max, sizeof(*v));
 	char *hex = calloc(rt->lower_count ? rt->lower_count : 1, SP_DIGEST_HEX_LEN + 1);
 	char *self = self_path();
@@ -207,6 +250,8 @@ _Noreturn void spfs_runtime__exec_helper(int status_fd, const sigset_t *oldmask,
 	v[k++] = (char *)helper;
 	v[k++] = "--status-fd";
 	v[k++] = "3";
+	v[k++] = "--env-fd";
+	v[k++] = "4";
 	v[k++] = "--store";
 	v[k++] = (char *)spfs_store_path(s);
 	v[k++] = "--id";
@@ -243,14 +288,29 @@ _Noreturn void spfs_runtime__exec_helper(int status_fd, const sigset_t *oldmask,
 	for (size_t i = 0; i < argc && !o->shell; i++)
 		v[k++] = argv[i];
 	v[k] = NULL;
-	/* fd 3 is the status pipe, without CLOEXEC; the helper closes the rest */
+	/* fd 3 is the status pipe, fd 4 the environment, without CLOEXEC;
+	 * the helper closes the rest */
 	if (status_fd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(status_fd, 3) < 0) {
 		sp_error_errno(&err, "dup2(status pipe)");
 		helper_fail(status_fd, &err);
 	}
+	if (status_fd != 3)
+		close(status_fd);
+	status_fd = 3;
+	if (env_memfd(&err))
+		helper_fail(status_fd, &err);
+	/* the helper's own environment: nothing (its test build's hooks) */
+	char *henv[4] = {NULL, NULL, NULL, NULL};
+	size_t nh = 0;
+	static const char *const hooks[] = {
+	    "SPFS_ENTER_TEST_KILL=", "SPFS_ENTER_TEST_API=", "SPFS_ENTER_TEST_PAUSE="};
+	for (char **e = environ; e && *e; e++)
+		for (size_t i = 0; i < 3; i++)
+			if (strncmp(*e, hooks[i], strlen(hooks[i])) == 0 && nh < 3)
+				henv[nh++] = *e;
 	signal(SIGPIPE, SIG_DFL);
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
-	execv(helper, v);
+	execve(helper, v, henv);
 	sp_error_errno(&err, "cannot run %s", helper);
 	helper_fail(status_fd, &err);
 }

@@ -34,6 +34,7 @@
  */
 #include "runtime_internal.h"
 #include "enter.h"
+#include "ns.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -48,26 +49,6 @@
 
 #define LEGACY_OPTS_MAX 4095u /* one page, minus the NUL */
 
-static bool path_ok(const char *p)
-{
-	size_t len = strlen(p);
-	if (len < 2 || len >= PATH_MAX || p[0] != '/')
-		return false;
-	if (strchr(p, '\n'))
-		return false;
-	/* no "." or ".." components, no empty ones except the leading '/' */
-	const char *c = p + 1;
-	for (;;) {
-		const char *slash = strchr(c, '/');
-		size_t n = slash ? (size_t)(slash - c) : strlen(c);
-		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
-			return false;
-		if (!slash)
-			return true;
-		c = slash + 1;
-	}
-}
-
 int spfs_mount__check(const spfs_mount_plan *p, sp_error *err)
 {
 	if (!p->target || strcmp(p->target, SPFS_RUNTIME_MOUNTPOINT) != 0)
@@ -77,16 +58,16 @@ int spfs_mount__check(const spfs_mount_plan *p, sp_error *err)
 		return sp_error_set(err, SP_EINVALID, "%zu lower directories (1 to %u allowed)",
 				    p->lower_count, SPFS_RUNTIME_MAX_LOWERS);
 	for (size_t i = 0; i < p->lower_count; i++)
-		if (!p->lowers[i] || !path_ok(p->lowers[i]))
+		if (!p->lowers[i] || !spfs_ns__path_ok(p->lowers[i]))
 			return sp_error_set(err, SP_EINVALID,
 					    "lower directory %zu is not a clean absolute path", i);
 	if (!p->upper != !p->work)
 		return sp_error_set(err, SP_EINVALID, "an upper directory needs a work directory");
-	if (p->upper && (!path_ok(p->upper) || !path_ok(p->work)))
+	if (p->upper && (!spfs_ns__path_ok(p->upper) || !spfs_ns__path_ok(p->work)))
 		return sp_error_set(err, SP_EINVALID,
 				    "upper or work directory is not a clean absolute path");
 	if (p->scratch) {
-		if (!path_ok(p->scratch))
+		if (!spfs_ns__path_ok(p->scratch))
 			return sp_error_set(err, SP_EINVALID,
 					    "scratch directory is not a clean absolute path");
 		if (!p->tmpfs_size || !spfs_enter__size_ok(p->tmpfs_size))
@@ -101,19 +82,7 @@ int spfs_mount__enter(sp_error *err)
 {
 	if (unshare(CLONE_NEWNS) < 0)
 		return sp_error_errno(err, "unshare(CLONE_NEWNS)");
-	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-		return sp_error_errno(err, "cannot make / a slave mount");
-	return 0;
-}
-
-static int write_proc(const char *file, const char *text, sp_error *err)
-{
-	_cleanup_close_ int fd = openat(AT_FDCWD, file, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return sp_error_errno(err, "open %s", file);
-	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text))
-		return sp_error_errno(err, "write %s", file);
-	return 0;
+	return spfs_ns__slave_root(err);
 }
 
 int spfs_mount__enter_rootless(uid_t uid, gid_t gid, sp_error *err)
@@ -122,21 +91,8 @@ int spfs_mount__enter_rootless(uid_t uid, gid_t gid, sp_error *err)
 		return sp_error_errno(
 		    err, "unshare(CLONE_NEWUSER|CLONE_NEWNS) (are unprivileged user namespaces "
 			 "disabled? then spfs run needs root)");
-	char map[64];
-	int rc = write_proc("/proc/self/setgroups", "deny", err);
-	if (!rc) {
-		snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)uid, (unsigned)uid);
-		rc = write_proc("/proc/self/uid_map", map, err);
-	}
-	if (!rc) {
-		snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)gid, (unsigned)gid);
-		rc = write_proc("/proc/self/gid_map", map, err);
-	}
-	if (rc)
-		return rc;
-	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
-		return sp_error_errno(err, "cannot make / a slave mount");
-	return 0;
+	int rc = spfs_ns__map_ids(0, uid, gid, err);
+	return rc ? rc : spfs_ns__slave_root(err);
 }
 
 int spfs_mount__drop(sp_error *err)

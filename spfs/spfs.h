@@ -414,6 +414,20 @@ int spfs_runtime_reset(spfs_store *s, const char *const *paths, size_t n, sp_err
 /* Reports the changes in the upper directory against the stack: a is the
  * stack's entry (or NULL), b the upper's (or NULL for a deletion). */
 int spfs_runtime_diff(spfs_store *s, spfs_diff_cb cb, void *ud, sp_error *err);
+/* Confines this process for a build or a source script (spfs/confine.c):
+ * a mount namespace of its own (inside a user namespace of its own that
+ * keeps the caller's ids, when the caller may not make a mount namespace
+ * directly) in which every mount but /spfs, /proc, /sys, /dev and `keep`
+ * is read-only, optionally with a fresh tmpfs on /tmp. The working
+ * directory is kept (go to a directory below /tmp before the call). */
+typedef struct spfs_confine_opts {
+	const char *keep; /* a directory left writable (a clean absolute path), or NULL */
+	bool private_tmp; /* a fresh tmpfs (mode 1777, nosuid, nodev) on /tmp */
+} spfs_confine_opts;
+/* *no_namespace is set when the failure is that no namespace could be
+ * made at all (user namespaces disabled or used up): nothing was changed
+ * then, and the caller decides whether to run unconfined. */
+int spfs_confine(const spfs_confine_opts *o, bool *no_namespace, sp_error *err);
 /* ========================================================= end runtime */
 
 #endif /* SPAWN_SPFS_H */

@@ -12,8 +12,18 @@
 #     spfs's own check);
 #   - a setuid-root binary planted in a render gains nothing; a copy-up of a
 #     root-owned file into a durable upper cannot make a root-owned file;
-#   - LD_PRELOAD / LD_LIBRARY_PATH / PATH set by the caller reach nothing
-#     that runs with a capability (and, through the helper, not the command);
+#   - LD_PRELOAD / LD_LIBRARY_PATH / GCONV_PATH / PATH set by the caller
+#     reach nothing that runs with a capability: a preload library, a gconv
+#     module and PATH programs that log the capabilities of whatever loads
+#     or runs them log only zero sets, and the helper paused while
+#     privileged has none of them in its environment and no such library
+#     mapped (each check shown to fail on a process that has them); they do
+#     reach the command, after the drop, as in every mode;
+#   - an editable runtime never falls back to building its overlay in the
+#     initial namespace: with the user's user-namespace quota used up (in a
+#     user namespace of the test's with a small limit), the helper fails
+#     (125, saying why) and a root-owned 0700 directory covered by the
+#     user's same-path directory stays unreadable;
 #   - inherited descriptors do not survive into the command;
 #   - nothing leaks into the mount table outside, although "/" is shared
 #     there (the test runs in a private mount namespace of its own whose
@@ -62,6 +72,7 @@ as_user() { setpriv --reuid="$UID_" --regid="$GID_" --clear-groups --inh-caps=-a
 us() { as_user "$SP" "$@"; }
 host_mounts() { grep -E " /spfs | $T" /proc/self/mountinfo | sed 's/^[0-9]* [0-9]* //' | sort || true; }
 BEFORE=$(host_mounts)
+HOST_MAX_USERNS=$(cat /proc/sys/user/max_user_namespaces)
 no_leak() { expect_eq "$(host_mounts)" "$BEFORE" "mount table outside unchanged: $1"; }
 
 MODES=(helper)
@@ -97,9 +108,12 @@ LOG=$T/u/evil.log; touch "$LOG"; chmod 666 "$LOG"
 cat >"$T/evil/evil.c" <<EOF
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 __attribute__((constructor)) static void evil(void)
 {
-	char line[256], caps[64] = "?";
+	char line[256], caps[64] = "?", exe[256] = "";
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = '\0';
 	FILE *f = fopen("/proc/self/status", "r");
 	while (f && fgets(line, sizeof(line), f))
 		if (strncmp(line, "CapEff:", 7) == 0 || strncmp(line, "CapPrm:", 7) == 0)
@@ -111,14 +125,37 @@ __attribute__((constructor)) static void evil(void)
 		for (char *c = caps; *c; c++)
 			if (*c == '\n' || *c == '\t')
 				*c = ' ';
-		fprintf(l, "preload %s\n", caps);
+		fprintf(l, "%s %s %s\n", TAG, strrchr(exe, '/') ? strrchr(exe, '/') + 1 : "?", caps);
 		fclose(l);
 	}
 }
 EOF
-gcc -shared -fPIC -o "$T/evil/lib/evil.so" "$T/evil/evil.c" || fail "cannot build the preload library"
+gcc -shared -fPIC -DTAG='"preload"' -o "$T/evil/lib/evil.so" "$T/evil/evil.c" || fail "cannot build the preload library"
+# the same as a gconv module of a made-up charset (what CVE-2021-4034 used)
+mkdir -p "$T/evil/gconv"; chmod 755 "$T/evil/gconv"
+gcc -shared -fPIC -DTAG='"gconv"' -o "$T/evil/gconv/EVIL.so" "$T/evil/evil.c" || fail "cannot build the gconv module"
+printf 'module EVIL// INTERNAL EVIL 1\nmodule INTERNAL EVIL// EVIL 1\n' >"$T/evil/gconv/gconv-modules"
+chmod 644 "$T/evil/gconv/gconv-modules"; chmod 755 "$T/evil/gconv/EVIL.so"
+EVILENV=(LD_PRELOAD="$T/evil/lib/evil.so" LD_LIBRARY_PATH="$T/evil/lib" GCONV_PATH="$T/evil/gconv"
+	MYLICENSE=27000@lic ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0)
+# the log tells privileged loads apart: as root, with every capability,
+# the library and the module log non-zero sets (so the checks below can fail)
+: >"$LOG"
+env "${EVILENV[@]}" sh -c 'iconv -f EVIL -t UTF-8 </dev/null' >/dev/null 2>&1 || true
+expect_match "$(grep '^preload iconv' "$LOG")" "^preload iconv \? +0*[1-9a-f][0-9a-f]* " "control: a privileged preload logs its capabilities"
+expect_match "$(grep '^gconv iconv' "$LOG")" "^gconv iconv \? +0*[1-9a-f][0-9a-f]* " "control: a privileged gconv load logs its capabilities"
+unprivileged_log() { # every line of the log from a process without capabilities
+	local kind exe caps
+	while read -r kind exe caps; do
+		case "$kind" in
+		preload|gconv) expect_match "$caps" "^\? +0{16} +0{16}$" "$1: $kind in $exe ran only without capabilities";;
+		path) expect_match "$caps" "CapEff:0000000000000000$" "$1: PATH program $exe ran only without capabilities";;
+		*) fail "$1: unexpected log line $kind $exe $caps";;
+		esac
+	done <"$LOG"
+}
 for p in sh mount umount unshare setcap true env id cat ls grep spfs-enter newuidmap; do
-	printf '#!/bin/sh\necho "path %s $(grep -E "^CapEff" /proc/self/status | tr -d "\\t")" >>%s\nexit 99\n' "$p" "$LOG" >"$T/evil/bin/$p"
+	printf '#!/bin/sh\necho "path %s $(/usr/bin/grep -E "^CapEff" /proc/self/status | /usr/bin/tr -d "\\t")" >>%s\nexit 99\n' "$p" "$LOG" >"$T/evil/bin/$p"
 	chmod 755 "$T/evil/bin/$p"
 done
 chmod 755 "$T/evil/lib/evil.so"
@@ -194,31 +231,26 @@ for MODE in "${MODES[@]}"; do
 	expect_status 0 us runtime rm "v$MODE"
 	rm -rf "$RA/vault"
 
-	# the caller's LD_PRELOAD / LD_LIBRARY_PATH / PATH
+	# the caller's LD_PRELOAD / LD_LIBRARY_PATH / GCONV_PATH / PATH: the
+	# command gets them (after the drop: the environment spfs run was
+	# given, as in every mode), nothing privileged loads or runs them
 	: >"$LOG"
-	expect_status 0 as_user env ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0 \
-		LD_PRELOAD="$T/evil/lib/evil.so" LD_LIBRARY_PATH="$T/evil/lib" PATH="$T/evil/bin:/usr/bin:/bin" \
+	expect_status 0 as_user env "${EVILENV[@]}" PATH="$T/evil/bin:/usr/bin:/bin" \
 		"$SP" run --edit a -- /usr/bin/env
 	ENVOUT=$OUT
-	while read -r kind caps; do
-		case "$kind" in
-		preload) expect_match "$caps" "^\? +0{16} +0{16}$" "$MODE: preload ran only without capabilities";;
-		path) expect_match "$caps" "CapEff:0000000000000000$" "$MODE: PATH programs ran only without capabilities";;
-		*) fail "$MODE: unexpected log line $kind $caps";;
-		esac
-	done <"$LOG"
-	grep -q '^preload' "$LOG" || fail "$MODE: the preload library never loaded (test broken?)"
+	for v in LD_PRELOAD="$T/evil/lib/evil.so" LD_LIBRARY_PATH="$T/evil/lib" GCONV_PATH="$T/evil/gconv" \
+		MYLICENSE=27000@lic PATH="$T/evil/bin:/usr/bin:/bin"; do
+		expect_eq "$(grep -cxF -- "$v" <<<"$ENVOUT")" 1 "$MODE: the command gets $v"
+	done
+	expect_match "$ENVOUT" "^SPFS_RUNTIME=[0-9a-f]{16}$" "$MODE: and SPFS_RUNTIME"
+	expect_match "$(cat "$LOG")" "^preload env " "$MODE: the preload library reached the command"
+	expect_status 0 as_user env "${EVILENV[@]}" "$SP" run a -- sh -c 'iconv -f EVIL -t UTF-8 </dev/null; true'
+	expect_match "$(cat "$LOG")" "^gconv iconv " "$MODE: GCONV_PATH reached the command"
+	expect_status 99 as_user env PATH="$T/evil/bin:/usr/bin:/bin" "$SP" run a -- /bin/sh -c 'id -u'
+	expect_match "$(cat "$LOG")" "^path id " "$MODE: the caller's PATH reached the command"
+	unprivileged_log "$MODE"
+	grep -q '^preload spfs' "$LOG" || fail "$MODE: the preload library never loaded in spfs (test broken?)"
 	ok
-	if [ "$MODE" = helper ]; then
-		# through the helper the command's environment is an allowlist
-		expect_eq "$(grep -cE '^(LD_PRELOAD|LD_LIBRARY_PATH)=' <<<"$ENVOUT" || true)" 0 "helper: no LD_* in the command"
-		expect_match "$ENVOUT" "^PATH=/usr/local/bin:/usr/bin:/bin$" "helper: the fixed PATH"
-		expect_eq "$(grep -c "$T/evil" <<<"$ENVOUT" || true)" 0 "helper: nothing of the caller's evil environment"
-		: >"$LOG"
-		expect_status 0 as_user env PATH="$T/evil/bin:/usr/bin:/bin" "$SP" run a -- sh -c 'echo ok'
-		expect_eq "$OUT" ok "helper: sh from the fixed PATH"
-		expect_eq "$(cat "$LOG")" "" "helper: no program of the caller's PATH ran"
-	fi
 
 	# inherited descriptors
 	expect_status 0 us run a -- sh -c 'ls /proc/self/fd' 7</etc/hostname 9>"$T/u/fd9" 200</dev/null
@@ -319,6 +351,145 @@ for api in string legacy; do
 done
 expect_status 0 us runtime prune
 no_leak "after the kill tests"
+
+# --- the helper paused while privileged (the test build's pause hook, at
+# "mounted": everything mounted, nothing dropped yet): what of the caller's
+# environment is in it
+mkfifo "$T/u/pause"; chown "$U" "$T/u/pause"
+# control: the maps check sees a preloaded library when there is one
+expect_match "$(env "${EVILENV[@]}" grep -E 'evil|gconv' /proc/self/maps || true)" "evil\.so" "control: a preloaded library shows in maps"
+# a C library that is none (no symbols): a program that honours
+# LD_LIBRARY_PATH pointing at it cannot start
+mkdir -p "$T/evil/fakelibc"; chmod 755 "$T/evil/fakelibc"
+echo 'int spfs_fake_libc;' >"$T/evil/fakelibc.c"
+gcc -shared -fPIC -nostdlib -Wl,-soname,libc.so.6 -o "$T/evil/fakelibc/libc.so.6" "$T/evil/fakelibc.c" || fail "cannot build the fake libc"
+chmod 755 "$T/evil/fakelibc/libc.so.6"
+expect_status 127 env LD_LIBRARY_PATH="$T/evil/fakelibc" /bin/true
+expect_match "$ERR" "evil/fakelibc/libc.so.6" "control: LD_LIBRARY_PATH loads the fake libc where it is honoured"
+for via in direct spfs; do
+	if [ $via = direct ]; then
+		# (with the fake libc on LD_LIBRARY_PATH: only the helper runs here)
+		as_user env "${EVILENV[@]}" LD_LIBRARY_PATH="$T/evil/fakelibc" SPFS_ENTER_TEST_PAUSE="mounted:$T/u/pause" \
+			"$T/kbin/spfs-enter" --store "$S" --id $ID --edit 1m --render "$HA" -- true &
+	else
+		as_user env "${EVILENV[@]}" SPFS_RUNTIME_MODE=helper SPFS_ENTER_TEST_PAUSE="mounted:$T/u/pause" \
+			"$T/kbin/spfs" run --edit a -- true &
+	fi
+	P=$!
+	read -r HP <"$T/u/pause"
+	PCAPS=$(awk '/^CapEff/ {print $2}' "/proc/$HP/status")
+	PENV=$(tr '\0' '\n' <"/proc/$HP/environ")
+	PMAPS=$(grep -E 'evil|gconv' "/proc/$HP/maps" || true)
+	echo go >"$T/u/pause"
+	wait $P || fail "$via: the paused helper failed"
+	expect_match "$PCAPS" "[1-9a-f]" "$via: the helper was paused while privileged"
+	expect_eq "$PMAPS" "" "$via: no library of the caller's mapped while privileged"
+	if [ $via = direct ]; then
+		# called directly, the helper is given the caller's environment
+		# (the loader ignores it: secure exec): the check below can fail
+		expect_match "$PENV" "^LD_PRELOAD=" "control: the environment check sees what the caller gave"
+		expect_match "$PENV" "^LD_LIBRARY_PATH=$T/evil/fakelibc$" "control: and the fake libc's directory"
+	else
+		expect_eq "$PENV" "SPFS_ENTER_TEST_PAUSE=mounted:$T/u/pause" \
+			"spfs run gives the privileged helper none of the caller's environment"
+	fi
+done
+no_leak "after the pause tests"
+
+# --- an editable runtime never builds its overlay in the initial user
+# namespace. A root-owned 0700 directory in a lower layer, covered by the
+# user's same-path directory in a higher one: its entries must stay
+# unreachable (an overlay made with CAP_DAC_OVERRIDE over root's files
+# would list and read them).
+mkdir -p "$T/u/v1/vault2" "$T/u/v2/vault2"; echo x >"$T/u/v1/vault2/placeholder"; echo mine >"$T/u/v2/vault2/mine"
+chown -R "$U" "$T/u/v1" "$T/u/v2"
+expect_status 0 us commit "$T/u/v1" -t v1; expect_status 0 us commit "$T/u/v2" -t v2
+expect_status 0 us render v1; RV1=$OUT
+echo topsecret2 >"$RV1/vault2/secret"; chmod 644 "$RV1/vault2/secret"
+chown root:root "$RV1/vault2" "$RV1/vault2/secret"; chmod 700 "$RV1/vault2"
+PEEK='ls /spfs/vault2; cat /spfs/vault2/secret'
+# control: root's own runtime reads it, so the check below can fail
+expect_status 0 env SPFS_STORAGE="$S" "$SP" run --edit v1+v2 -- sh -c "$PEEK"
+expect_match "$OUT" "topsecret2" "control: root reads the covered directory"
+rc=0; OUT=$(SPFS_RUNTIME_MODE=helper us run --edit v1+v2 -- sh -c "$PEEK" 2>&1) || rc=$?
+[ $rc != 0 ] || fail "helper: the covered directory was listed and read: $OUT"; ok
+expect_eq "$(grep -c 'topsecret2\|^secret$' <<<"$OUT" || true)" 0 "helper: the covered root-owned directory stays closed"
+# The user's quota of user namespaces used up: the helper's child cannot
+# make its namespace. Done in a user namespace of the test's (all ids
+# mapped onto themselves, so the helper's file capabilities hold there and
+# root's files are root's) whose own user.max_user_namespaces is small:
+# the host's limit is never touched. The user holds namespaces through
+# descriptors until unshare fails, then runs the editable runtime.
+cat >"$T/userns.py" <<'PY'
+# userns.py CMD...: runs CMD as root of a new user namespace mapping every
+# id onto itself, with a mount namespace of its own
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+r, w = os.pipe(); r2, w2 = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.close(w); os.close(r2)
+    if libc.unshare(0x10000000 | 0x00020000) != 0:
+        os._exit(126)
+    os.write(w2, b"x"); os.close(w2)
+    os.read(r, 1)
+    os.execvp(sys.argv[1], sys.argv[1:])
+os.close(r); os.close(w2)
+if os.read(r2, 1) != b"x":
+    sys.exit(126)
+for f in ("uid_map", "gid_map"):
+    with open("/proc/%d/%s" % (pid, f), "w") as m:
+        m.write("0 0 4294967295\n")
+os.write(w, b"x")
+_, st = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(st))
+PY
+cat >"$T/hold.py" <<'PY'
+# hold.py CMD...: makes user namespaces, each held by a descriptor, until
+# the kernel refuses one (at most 10000), then runs CMD while holding them
+import ctypes, errno, os, signal, subprocess, sys
+libc = ctypes.CDLL(None, use_errno=True)
+held = []
+for _ in range(10000):
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(r)
+        e = 0 if libc.unshare(0x10000000) == 0 else ctypes.get_errno()
+        os.write(w, str(e).encode()); os.close(w)
+        signal.pause()
+        os._exit(0)
+    os.close(w)
+    e = int(os.read(r, 16) or b"-1"); os.close(r)
+    if e == 0:
+        held.append(os.open("/proc/%d/ns/user" % pid, os.O_RDONLY))
+    os.kill(pid, signal.SIGKILL); os.waitpid(pid, 0)
+    if e:
+        break
+print("held %d, then %s" % (len(held), errno.errorcode.get(e, e)), file=sys.stderr)
+if e not in (errno.ENOSPC, errno.EUSERS):
+    sys.exit(3)
+sys.exit(subprocess.run(sys.argv[1:]).returncode)
+PY
+chmod 644 "$T/userns.py" "$T/hold.py"
+probe=$(python3 "$T/userns.py" sh -c 'echo 5 >/proc/sys/user/max_user_namespaces && cat /proc/sys/user/max_user_namespaces' 2>&1) || true
+expect_eq "$probe" 5 "a user namespace of the test's with its own limit"
+expect_eq "$(cat /proc/sys/user/max_user_namespaces)" "$HOST_MAX_USERNS" "the host's limit is untouched"
+INNS=(python3 "$T/userns.py" sh -c 'echo 5 >/proc/sys/user/max_user_namespaces && exec "$@"' sh
+	setpriv --reuid="$UID_" --regid="$GID_" --clear-groups --inh-caps=-all env HOME="$T/u" SPFS_STORAGE="$S" SPFS_RUNTIME_MODE=helper)
+# in that namespace, without exhaustion, the helper works as on the host
+expect_status 0 "${INNS[@]}" "$SP" run --edit v1+v2 -- sh -c 'echo ok >/spfs/new; cat /spfs/new /spfs/vault2/mine'
+expect_eq "$OUT" "$(printf 'ok\nmine')" "the helper inside the test's user namespace"
+rc=0; OUT=$("${INNS[@]}" "$SP" run --edit v1+v2 -- sh -c "$PEEK" 2>&1) || rc=$?
+[ $rc != 0 ] && ! grep -q 'topsecret2' <<<"$OUT" || fail "the covered directory was read in the test's namespace: $OUT"; ok
+# exhausted: exit 125, a clear message, nothing read
+expect_status 125 "${INNS[@]}" python3 "$T/hold.py" "$SP" run --edit v1+v2 -- sh -c "$PEEK"
+expect_match "$ERR" "held 5, then E(NOSPC|USERS)" "the user's quota was used up"
+expect_match "$ERR" "cannot make a user namespace.*limit is reached.*max_user_namespaces is 5" "the helper says why"
+expect_eq "$(grep -c topsecret2 <<<"$OUT$ERR" || true)" 0 "exhausted: the covered directory stays closed"
+expect_status 125 "${INNS[@]}" python3 "$T/hold.py" "$SP" run --durable dv v1+v2 -- sh -c "$PEEK"
+expect_match "$ERR" "limit is reached" "a durable runtime fails closed too"
+no_leak "after the exhaustion attack"
 
 # --- mode selection
 expect_status 0 as_user env SPFS_RUNTIME_MODE=auto "$SP" run a -- cat /proc/self/uid_map

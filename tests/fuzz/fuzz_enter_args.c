@@ -3,7 +3,8 @@
  * split at NUL bytes into argv[1..]. Whatever it accepts must satisfy the
  * grammar of enter.h (exact-length lowercase hex digests and id, an
  * absolute store, 1..500 lowers, --empty alone, --edit xor --durable, a
- * non-empty command after "--"); whatever it refuses must say why and own
+ * non-empty command after "--", distinct status and environment fds in
+ * 3..1023); whatever it refuses must say why and own
  * nothing. Any violation abort()s. */
 #include "spfs/enter.h"
 
@@ -63,6 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (a.durable && !spfs_enter__name_ok(a.durable)))
 			abort();
 		if (a.status_fd != -1 && (a.status_fd < 3 || a.status_fd > 1023))
+			abort();
+		if (a.env_fd != -1 && (a.env_fd < 3 || a.env_fd > 1023 || a.env_fd == a.status_fd))
 			abort();
 		if (!a.argv || a.argv <= argv || a.argv >= argv + argc || !a.argv[0] ||
 		    !a.argv[0][0] || strcmp(a.argv[-1], "--") != 0)

@@ -32,10 +32,11 @@ static void test_full(void **state)
 	spfs_enter_args a;
 	sp_error err = {0};
 	char **argv =
-	    ARGV("--status-fd", "3", "--store", "/s", "--id", ID, "--edit", "10%", "--render", H1,
-		 "--masks", H2, "--render", H2, "--", "sh", "-c", "echo --render");
+	    ARGV("--status-fd", "3", "--env-fd", "4", "--store", "/s", "--id", ID, "--edit", "10%",
+		 "--render", H1, "--masks", H2, "--render", H2, "--", "sh", "-c", "echo --render");
 	assert_int_equal(parse(&a, &err, argv), 0);
 	assert_int_equal(a.status_fd, 3);
+	assert_int_equal(a.env_fd, 4);
 	assert_string_equal(a.store, "/s");
 	assert_string_equal(a.id, ID);
 	assert_string_equal(a.tmpfs_size, "10%");
@@ -46,7 +47,7 @@ static void test_full(void **state)
 	assert_int_equal(a.lowers[1].kind, 'w');
 	assert_string_equal(a.lowers[1].hex, H2);
 	assert_int_equal(a.lowers[2].kind, 'r');
-	assert_ptr_equal(a.argv, argv + 16);
+	assert_ptr_equal(a.argv, argv + 18);
 	assert_string_equal(a.argv[0], "sh");
 	assert_string_equal(a.argv[2], "echo --render"); /* after "--": the command's */
 	spfs_enter__args_free(&a);
@@ -59,6 +60,7 @@ static void test_full(void **state)
 	assert_int_equal(a.lower_count, 1);
 	assert_int_equal(a.lowers[0].kind, 'e');
 	assert_int_equal(a.status_fd, -1);
+	assert_int_equal(a.env_fd, -1);
 	spfs_enter__args_free(&a);
 }
 
@@ -115,6 +117,20 @@ static void test_refused(void **state)
 	refused(
 	    ARGV("--status-fd", "+5", "--store", "/s", "--id", ID, "--render", H1, "--", "true"),
 	    "3..1023");
+	refused(
+	    ARGV("--env-fd", "1023x", "--store", "/s", "--id", ID, "--render", H1, "--", "true"),
+	    "3..1023");
+	refused(ARGV("--env-fd", "1024", "--store", "/s", "--id", ID, "--render", H1, "--", "true"),
+		"3..1023");
+	refused(ARGV("--env-fd", "4", "--env-fd", "5", "--store", "/s", "--id", ID, "--render", H1,
+		     "--", "true"),
+		"once");
+	refused(ARGV("--status-fd", "4", "--env-fd", "4", "--store", "/s", "--id", ID, "--render",
+		     H1, "--", "true"),
+		"not the other");
+	refused(ARGV("--env-fd", "3", "--status-fd", "3", "--store", "/s", "--id", ID, "--render",
+		     H1, "--", "true"),
+		"not the other");
 	refused(ARGV("--id", ID, "--render", H1, "--", "true"), "required");
 	refused(ARGV("--store", "/s", "--id", ID, "--", "true"), "no lower");
 	refused(ARGV("--store", "/s", "--id", ID, "--empty", "--render", H1, "--", "true"),
