@@ -237,9 +237,12 @@ static int cmd_solve(int argc, char **argv)
 			fprintf(stderr, "spk solve: %s\n", err.msg);
 			goto out_repos;
 		}
+	/* spec templates in a spec directory render with --opt (and env) */
+	extern char **environ;
+	pkg_specfile_opts fo = {.opts = opts, .nopts = nopts, .env = (const char *const *)environ};
 	for (size_t i = 0; i < nrepos; i++) {
 		const char *rname = repos[i] == local ? "local" : base_name(repos[i]);
-		if (pkg_source_open(&dirs[i], repos[i], rname, NULL, &err)) {
+		if (pkg_source_open(&dirs[i], repos[i], rname, &fo, &err)) {
 			fprintf(stderr, "spk solve: %s\n", err.msg);
 			goto out_repos;
 		}

@@ -567,9 +567,11 @@ static int set_opt(solver_option *vals, const solver_build *b, const char *name,
 		      : 0;
 }
 
-static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, const char *text,
-		     size_t len, const char *file, const pkg_build_opts *o, sp_error *err)
+static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_specfile *f,
+		     const pkg_spec *spec, const pkg_build_opts *o, sp_error *err)
 {
+	const char *text = f->text, *file = f->path;
+	size_t len = f->len;
 	memset(res, 0, sizeof(*res));
 	spfs_store *s = pkg_repo_store(r);
 	const solver_build *b = &spec->build;
@@ -765,7 +767,7 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 	char src_rel[SPFS_MAX_PATH + 1];
 	snprintf(src_rel, sizeof(src_rel), "spk/pkg/%s/%s/src", b->name, ver);
 	if (o->make_source) {
-		if ((rc = pkg_repo_make_source(&src, r, spec, text, len, file, false, err)))
+		if ((rc = pkg_repo_make_source(&src, r, f, spec, false, err)))
 			return rc;
 		have_src = true;
 	} else {
@@ -1025,7 +1027,7 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 	}
 	/* the sources collected for this build are published with it */
 	if (!rc && o->make_source) {
-		rc = pkg_repo__publish_source(&src, r, spec, text, len, file, err);
+		rc = pkg_repo__publish_source(&src, r, f, spec, err);
 		res->source_changed = src.changed;
 	}
 	if (!rc)
@@ -1060,8 +1062,8 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
  * child inherits them); they are put back afterwards, so that building
  * several recipes in one process does not leak one's environment into the
  * next. */
-int pkg_repo_build(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, const char *text,
-		   size_t len, const char *file, const pkg_build_opts *o, sp_error *err)
+int pkg_repo_build(pkg_build_result *res, pkg_repo *r, const pkg_specfile *f, const pkg_spec *spec,
+		   const pkg_build_opts *o, sp_error *err)
 {
 	extern char **environ;
 	size_t n = 0;
@@ -1077,7 +1079,7 @@ int pkg_repo_build(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, con
 			free(saved);
 			return sp_error_set(err, SP_ENOMEM, "out of memory");
 		}
-	int rc = build_one(res, r, spec, text, len, file, o, err);
+	int rc = build_one(res, r, f, spec, o, err);
 	clearenv();
 	for (size_t i = 0; i < n; i++) {
 		char *eq = strchr(saved[i], '=');

@@ -1108,10 +1108,10 @@ static int check_tree(int rootfd, int fd, const char *rel, int depth, size_t *co
 
 static const char *const kind_names[] = {"?", "path", "git", "tar", "script"};
 
-int pkg_repo_make_source(pkg_source_result *res, pkg_repo *r, const pkg_spec *spec,
-			 const char *text, size_t len, const char *file, bool publish,
-			 sp_error *err)
+int pkg_repo_make_source(pkg_source_result *res, pkg_repo *r, const pkg_specfile *f,
+			 const pkg_spec *spec, bool publish, sp_error *err)
 {
+	const char *file = f->path;
 	memset(res, 0, sizeof(*res));
 	const solver_build *b = &spec->build;
 	if (spec->kind != PKG_RECIPE)
@@ -1232,16 +1232,18 @@ int pkg_repo_make_source(pkg_source_result *res, pkg_repo *r, const pkg_spec *sp
 	sp_error ignore = {0};
 	(void)sp_rm_rf_at(AT_FDCWD, stage, &ignore);
 	if (!rc && publish)
-		rc = pkg_repo__publish_source(res, r, spec, text, len, file, err);
+		rc = pkg_repo__publish_source(res, r, f, spec, err);
 	return rc;
 }
 
 /* Publishes a collected source package: its layer tag, its spec (the
  * recipe with `pkg: NAME/VERSION/src`), the recipe when missing, the
  * index. res->changed tells whether the layer tag moved. */
-int pkg_repo__publish_source(pkg_source_result *res, pkg_repo *r, const pkg_spec *spec,
-			     const char *text, size_t len, const char *file, sp_error *err)
+int pkg_repo__publish_source(pkg_source_result *res, pkg_repo *r, const pkg_specfile *f,
+			     const pkg_spec *spec, sp_error *err)
 {
+	const char *text = f->text, *file = f->path;
+	size_t len = f->len;
 	spfs_store *s = pkg_repo_store(r);
 	const solver_build *b = &spec->build;
 	char ver[256];

@@ -24,6 +24,9 @@ struct pkg_specdir {
 	const char **emb_names;	      /* parallel to emb */
 	size_t nemb;
 	size_t nfiles;
+	pkg_specfile **files; /* owned: the specs point into their arenas */
+	size_t capfiles;
+	pkg_specfile_opts fo;
 	const pkg_limits *lim;
 };
 
@@ -40,7 +43,7 @@ static bool is_spec_name(const char *n)
 
 static int add_file(pkg_specdir *d, int dirfd, const char *name, const char *path, sp_error *err)
 {
-	if (++d->nfiles > d->lim->max_files)
+	if (d->nfiles >= d->lim->max_files)
 		return sp_error_set(err, SP_EINVALID, "more than %zu spec files",
 				    d->lim->max_files);
 	char *text = NULL;
@@ -48,21 +51,28 @@ static int add_file(pkg_specdir *d, int dirfd, const char *name, const char *pat
 	int rc = sp_read_file_at(&text, &len, dirfd, name, d->lim->max_file, err);
 	if (rc)
 		return sp_error_prefix(err, "%s", path);
-	const char *file = solver_arena_strdup(d->a, path, err);
-	pkg_spec **specs = NULL;
-	size_t n = 0;
-	rc = file ? pkg_spec_parse(&specs, &n, d->a, text, len, file, d->lim, err) : err->code;
+	if (d->nfiles == d->capfiles) {
+		size_t nc = d->capfiles ? d->capfiles * 2 : 64;
+		if ((rc = sp_realloc_array((void **)&d->files, nc, sizeof(*d->files), err))) {
+			free(text);
+			return rc;
+		}
+		d->capfiles = nc;
+	}
+	pkg_specfile *f = NULL;
+	rc = pkg_specfile_load(&f, text, len, path, &d->fo, err);
 	free(text);
 	if (rc)
 		return rc;
-	for (size_t i = 0; i < n; i++) {
+	d->files[d->nfiles++] = f;
+	for (size_t i = 0; i < f->nspecs; i++) {
 		if (d->nspecs == d->capspecs) {
 			size_t nc = d->capspecs ? d->capspecs * 2 : 64;
 			if ((rc = sp_realloc_array((void **)&d->specs, nc, sizeof(*d->specs), err)))
 				return rc;
 			d->capspecs = nc;
 		}
-		d->specs[d->nspecs++] = specs[i];
+		d->specs[d->nspecs++] = f->specs[i];
 	}
 	return 0;
 }
@@ -284,14 +294,17 @@ static int index_specs(pkg_specdir *d, sp_error *err)
 	return rc;
 }
 
-int pkg_specdir_open(pkg_specdir **out, const char *path, const char *name, const pkg_limits *lim,
-		     sp_error *err)
+int pkg_specdir_open(pkg_specdir **out, const char *path, const char *name,
+		     const pkg_specfile_opts *fo, sp_error *err)
 {
 	*out = NULL;
 	pkg_specdir *d = calloc(1, sizeof(*d));
 	if (!d)
 		return sp_error_set(err, SP_ENOMEM, "out of memory");
-	d->lim = lim ? lim : &pkg_limits_default;
+	if (fo)
+		d->fo = *fo;
+	d->lim = d->fo.lim ? d->fo.lim : &pkg_limits_default;
+	d->fo.lim = d->lim;
 	int rc = solver_arena_new(&d->a, err);
 	if (rc) {
 		free(d);
@@ -327,6 +340,9 @@ void pkg_specdir_free(pkg_specdir *d)
 	if (!d)
 		return;
 	free(d->specs);
+	for (size_t i = 0; i < d->nfiles; i++)
+		pkg_specfile_free(d->files[i]);
+	free(d->files);
 	solver_arena_free(d->a);
 	free(d);
 }
