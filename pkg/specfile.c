@@ -3,7 +3,7 @@
  * The object keeps the file's bytes as written beside the rendered text so
  * that error positions, publishing (the rendered text) and a build (its
  * directory) all come from one place. */
-#include "pkg/pkg.h"
+#include "pkg/template.h"
 
 #include <fcntl.h>
 #include <stdlib.h>
@@ -67,6 +67,26 @@ int pkg_specfile_load(pkg_specfile **out, const char *text, size_t len, const ch
 		return rc;
 	f->text = f->source;
 	f->len = f->source_len;
+	f->is_template = pkg__template_is(f->source, f->source_len);
+	if (f->is_template) {
+		sp_buf b = {0};
+		pkg__tvars vars = {.opts = f->opts, .nopts = f->nopts, .env = o ? o->env : NULL};
+		rc = pkg__template_render(&b, f->source, f->source_len, f->path, &vars,
+					  &pkg__template_limits_default, err);
+		size_t tl = b.len;
+		char *t = rc ? NULL : solver_arena_alloc(f->arena, tl + 1, err);
+		if (t) {
+			memcpy(t, b.data ? b.data : "", tl);
+			t[tl] = '\0';
+		}
+		sp_buf_free(&b);
+		if (rc)
+			return rc;
+		if (!t)
+			return err->code;
+		f->text = t;
+		f->len = tl;
+	}
 	if ((rc = pkg_spec_parse(&f->specs, &f->nspecs, f->arena, f->text, f->len, f->path, lim,
 				 err)))
 		return rc;
