@@ -650,6 +650,8 @@ static int parse_postfix(lex *x, expr **out)
 		if (is_p(x, ".")) {
 			if (!(e = new_expr(x, E_ATTR)))
 				return x->r->err->code;
+			e->line = (*out)->line; /* messages point at the start */
+			e->col = (*out)->col;
 			if ((rc = lex_next(x)))
 				return rc;
 			if (x->cur.k != T_NAME && x->cur.k != T_INT)
@@ -663,6 +665,8 @@ static int parse_postfix(lex *x, expr **out)
 		} else if (is_p(x, "[")) {
 			if (!(e = new_expr(x, E_INDEX)))
 				return x->r->err->code;
+			e->line = (*out)->line; /* messages point at the start */
+			e->col = (*out)->col;
 			e->a = *out;
 			if ((rc = lex_next(x)) || (rc = parse_expr(x, &e->b)) ||
 			    (rc = expect_p(x, "]")))
@@ -671,6 +675,8 @@ static int parse_postfix(lex *x, expr **out)
 		} else if (is_p(x, "|")) {
 			if (!(e = new_expr(x, E_FILTER)))
 				return x->r->err->code;
+			e->line = (*out)->line; /* messages point at the start */
+			e->col = (*out)->col;
 			if ((rc = lex_next(x)))
 				return rc;
 			if (x->cur.k != T_NAME)
@@ -1566,7 +1572,43 @@ static int f_default_opts(rnd *r, const expr *e, const tval *in, tval *out)
 static int translate_regex(rnd *r, const expr *e, const char *in, sp_buf *b)
 {
 	int rc = 0;
+	/* glibc's regcomp copies a subexpression for each + and {m,n}: bound
+	 * them so a pattern cannot make it allocate without end */
+	if (strlen(in) > 256)
+		return fail_at(r, e->line, e->col, "replace_regex: pattern longer than 256 bytes");
+	size_t heavy = 0;
+	bool quant = false; /* the previous item was a quantifier */
 	for (const char *p = in; *p && !rc; p++) {
+		bool q = *p == '*' || *p == '+' || *p == '?' || *p == '{';
+		if (q && quant)
+			return fail_at(r, e->line, e->col,
+				       "replace_regex: a quantifier after a quantifier is not "
+				       "supported");
+		quant = q;
+		if (*p == '+' || *p == '{') {
+			if (++heavy > 16)
+				return fail_at(
+				    r, e->line, e->col,
+				    "replace_regex: more than 16 '+' or '{}' repetitions");
+			if (*p == '{') {
+				char *end;
+				for (const char *c = p + 1; *c && *c != '}'; c = end) {
+					unsigned long v = strtoul(c, &end, 10);
+					if (v > 100)
+						return fail_at(r, e->line, e->col,
+							       "replace_regex: repetition counts "
+							       "above 100 are not supported");
+					if (end == c)
+						end = (char *)c + 1;
+				}
+				const char *close = strchr(p, '}');
+				if (close) {
+					rc = sp_buf_append(b, p, (size_t)(close - p + 1), r->err);
+					p = close;
+					continue;
+				}
+			}
+		}
 		if (*p == '\\' && p[1]) {
 			const char *rep = NULL;
 			switch (p[1]) {
