@@ -72,7 +72,8 @@ typedef struct pkg_option_decl {
 
 /* One entry of `sources` (see docs/spec.md, pkg/source.c). */
 typedef enum {
-	PKG_SRC_PATH = 1,   /* a local directory or file, relative to the spec's directory */
+	PKG_SRC_PATH = 1,   /* a local directory or file: absolute, or relative to the
+			     * spec's directory */
 	PKG_SRC_GIT = 2,    /* a git repository (URL or local path), cloned */
 	PKG_SRC_TAR = 3,    /* a tar file (any compression libarchive reads): a
 			     * path, or an http(s) URL fetched into the source
@@ -340,7 +341,8 @@ const solver_repo *pkg_source_repo(pkg_source *s); /* borrowed */
  * the source package NAME/VERSION/src: layer tag
  * spk/pkg/NAME/VERSION/src/src, spec tag spk/spec/NAME/VERSION/src. Path,
  * tar and local git sources are named relative to the spec's directory; a
- * path source must stay beneath it; tar members must not leave the source
+ * relative path source must stay beneath it (an absolute one is taken as
+ * written, as SPK does); tar members must not leave the source
  * directory; no symbolic link in the sources may point outside them. */
 
 typedef struct pkg_source_result {
