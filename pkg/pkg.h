@@ -113,6 +113,9 @@ typedef struct pkg_spec {
 	const pkg_source_decl *sources;
 	size_t nsources;
 	bool has_sources; /* `sources` is given (else: the spec's directory) */
+	bool platform;	  /* an `api: v0/platform` or `v1/platform` document, read
+			   * as the v0/package recipe SPK makes of it
+			   * (pkg/platform.c) */
 } pkg_spec;
 
 /* Parses every document of one YAML text (text[0..len), named `file` in

@@ -8,6 +8,7 @@
  * payloads) and tag them; publish the build spec last, so a build is only
  * visible once every layer of it is; drop the temporary tag. */
 #include "pkg/pkg.h"
+#include "pkg/platform.h"
 #include "pkg/source.h"
 #include "pkg/yamltree.h"
 
@@ -611,6 +612,12 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_specfile *f,
 		if (rc)
 			return rc;
 	}
+	/* a platform builds the recipe SPK makes of it (pkg/platform.c) */
+	const char *ptext = dtext;
+	size_t plen = dlen;
+	if (spec->platform && (rc = pkg__platform_doc(&dtext, &dlen, &docs, &ndocs, ptext, plen,
+						      file, NULL, r, a, err)))
+		return rc;
 	solver_option *vals =
 	    solver_arena_array(a, b->noptions ? b->noptions : 1, sizeof(*vals), err);
 	if (!vals)
@@ -766,7 +773,7 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_specfile *f,
 	bool have_src = false;
 	char src_rel[SPFS_MAX_PATH + 1];
 	snprintf(src_rel, sizeof(src_rel), "spk/pkg/%s/%s/src", b->name, ver);
-	if (o->make_source) {
+	if (o->make_source && !spec->platform) { /* a platform has no sources */
 		if ((rc = pkg_repo_make_source(&src, r, f, spec, false, err)))
 			return rc;
 		have_src = true;
@@ -975,7 +982,10 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_specfile *f,
 			res->ncomponents++;
 	}
 	/* 7. the build spec: the recipe with pkg: NAME/VERSION/BUILD and the
-	 * option values used */
+	 * option values used (a platform's inherits from its bases) */
+	if (!rc && spec->platform && env)
+		rc = pkg__platform_doc(&dtext, &dlen, &docs, &ndocs, ptext, plen, file, env, r, a,
+				       err);
 	sp_buf bs = {0};
 	if (!rc) {
 		const pkg__ynode *pk = pkg__ymap_get(docs[0], "pkg");
@@ -1026,7 +1036,7 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_specfile *f,
 		}
 	}
 	/* the sources collected for this build are published with it */
-	if (!rc && o->make_source) {
+	if (!rc && have_src && o->make_source) {
 		rc = pkg_repo__publish_source(&src, r, f, spec, err);
 		res->source_changed = src.changed;
 	}
