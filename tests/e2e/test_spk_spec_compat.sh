@@ -117,6 +117,24 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 # ------------------------------------------------------------- workspaces
-printf 'api: v0/workspace\nrecipes:\n  - "*.spk.yaml"\n' >"$T/ws.spk.yaml"
-expect_status 2 spk lint "$T/ws.spk.yaml"
+W="$T/ws"
+mkdir -p "$W/packages/tool" "$W/attic"
+cp "$D/tool.spk.yaml" "$W/packages/tool/"
+printf 'pkg: old/1.0\n' >"$W/attic/old.spk.yaml"
+cat >"$W/workspace.spk.yaml" <<'YAML'
+api: v0/workspace
+recipes:
+  - packages/**/*.spk.yaml
+  - path: packages/tool/tool.spk.yaml
+    versions: ['2.{4..5}.0', 3.1.0]
+YAML
+expect_status 2 spk lint "$W/workspace.spk.yaml"
 expect_match "$ERR" "a workspace file" "a workspace is not a spec"
+expect_status 0 spk solve tool/3.1.0 --workspace "$W"
+expect_match "$OUT" "^tool/3.1.0/" "a workspace renders a template once per listed version"
+expect_status 0 spk solve tool/=2.5.0 --repo "$W/workspace.spk.yaml"
+expect_status 1 spk solve old --workspace "$W"
+expect_match "$ERR" "no package named old" "only the recipes a workspace lists"
+expect_status 0 spk solve old --repo "$W/attic"
+expect_status 2 spk solve tool --workspace "$W/attic"
+expect_match "$ERR" "--workspace $W/attic: no workspace file" "--workspace needs one"
