@@ -809,7 +809,8 @@ static int make_missing(pkg_repo *r, const solver_result *res, int round, sp_err
 		_cleanup_(pkg_specfile_freep) pkg_specfile *sf = NULL;
 		int rc = wrote ? 0 : sp_error_errno(err, "writing %s", file);
 		if (!rc)
-			rc = pkg_specfile_load(&sf, text, len, file, NULL, err);
+			rc = pkg_specfile_load(&sf, text, len, file,
+					       &(pkg_specfile_opts){.rendered = true}, err);
 		pkg_build_opts bo = {.opts = it->options,
 				     .nopts = it->noptions,
 				     .spfs_exe = exe,

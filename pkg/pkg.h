@@ -138,6 +138,8 @@ typedef struct pkg_specfile_opts {
 	const char *const *env; /* the template's `env` ("NAME=VALUE", NULL-ended);
 				 * NULL: empty */
 	const pkg_limits *lim;	/* NULL: pkg_limits_default */
+	bool rendered;		/* the text is a stored spec, rendered when it was
+				 * published: not a template any more */
 } pkg_specfile_opts;
 
 typedef struct pkg_specfile {

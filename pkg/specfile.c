@@ -67,7 +67,7 @@ int pkg_specfile_load(pkg_specfile **out, const char *text, size_t len, const ch
 		return rc;
 	f->text = f->source;
 	f->len = f->source_len;
-	f->is_template = pkg__template_is(f->source, f->source_len);
+	f->is_template = !(o && o->rendered) && pkg__template_is(f->source, f->source_len);
 	if (f->is_template) {
 		sp_buf b = {0};
 		pkg__tvars vars = {.opts = f->opts, .nopts = f->nopts, .env = o ? o->env : NULL};

@@ -277,6 +277,13 @@ static void test_specfile(void **st)
 	assert_false(f->is_template);
 	assert_ptr_equal(f->text, f->source);
 	pkg_specfile_free(f);
+	/* a stored spec was rendered when published: not rendered again */
+	const char *stored = "pkg: a/1\nbuild:\n  script: [\"echo '{{ kept }}'\"]\n";
+	pkg_specfile_opts ro = {.rendered = true};
+	assert_int_equal(pkg_specfile_load(&f, stored, strlen(stored), "s.yaml", &ro, &err), 0);
+	assert_false(f->is_template);
+	assert_string_equal(f->specs[0]->script, "echo '{{ kept }}'\n");
+	pkg_specfile_free(f);
 	/* template errors name the file and the template's line */
 	const char *bad = "pkg: a/1\nbuild:\n  script: {{ opt.version }}\n";
 	assert_int_not_equal(pkg_specfile_load(&f, bad, strlen(bad), "b.yaml", NULL, &err), 0);
