@@ -195,7 +195,8 @@ static char *rstrndup(rnd *r, const char *s, size_t n)
 {
 	char *p = ralloc(r, n + 1);
 	if (p) {
-		memcpy(p, s, n);
+		if (n)
+			memcpy(p, s, n);
 		p[n] = '\0';
 	}
 	return p;
@@ -2381,7 +2382,8 @@ static int push_scope(rnd *r)
 	scope *ns = rarray(r, r->nscopes + 1, sizeof(*ns));
 	if (!ns)
 		return r->err->code;
-	memcpy(ns, r->scopes, r->nscopes * sizeof(*ns));
+	if (r->nscopes)
+		memcpy(ns, r->scopes, r->nscopes * sizeof(*ns));
 	r->scopes = ns;
 	r->scopes[r->nscopes++] = (scope){0};
 	return 0;
