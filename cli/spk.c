@@ -252,7 +252,20 @@ static int cmd_solve(int argc, char **argv)
 	extern char **environ;
 	pkg_specfile_opts fo = {.opts = opts, .nopts = nopts, .env = (const char *const *)environ};
 	for (size_t i = 0; i < nrepos; i++) {
-		const char *rname = repos[i] == local ? "local" : base_name(repos[i]);
+		/* a workspace file's repository is named after its directory */
+		char dirbuf[4096];
+		struct stat rst;
+		const char *rp = repos[i];
+		if (rp != local && stat(rp, &rst) == 0 && S_ISREG(rst.st_mode)) {
+			snprintf(dirbuf, sizeof(dirbuf), "%s", rp);
+			char *sl = strrchr(dirbuf, '/');
+			if (sl && sl != dirbuf)
+				*sl = '\0';
+			else
+				snprintf(dirbuf, sizeof(dirbuf), ".");
+			rp = dirbuf;
+		}
+		const char *rname = repos[i] == local ? "local" : base_name(rp);
 		if (pkg_source_open(&dirs[i], repos[i], rname, &fo, &err)) {
 			fprintf(stderr, "spk solve: %s\n", err.msg);
 			goto out_repos;
