@@ -10,17 +10,17 @@
  *      (literals, lists, variables with .attr and [index], filters with
  *      named arguments, `is` tests, functions, not/and/or, comparisons,
  *      in, + - * / %, ~);
- *   3. the tree is evaluated against `opt`, `env` and `spk`.
+ *   3. the tree is evaluated against `opt`, `env` and `spk` (filters,
+ *      tests and functions are in template_filters.c).
  * Values live in one arena per render whose size is capped; strings are
  * never escaped (YAML, not HTML). What Tera has and this does not (macros,
  * include, extends, blocks, filter sections) is refused with the tag's
  * position, never ignored. */
-#include "pkg/template.h"
+#include "pkg/template_int.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <regex.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -42,124 +42,7 @@ bool pkg__template_is(const char *text, size_t len)
 	return false;
 }
 
-/* ------------------------------------------------------------- values */
-
-typedef enum { V_UNDEF = 0, V_NULL, V_BOOL, V_INT, V_FLOAT, V_STR, V_ARR, V_MAP } vkind;
-
-typedef struct tval {
-	vkind k;
-	bool b;
-	int64_t i;
-	double f;
-	const char *s; /* V_STR (NUL-terminated), and the missing name for V_UNDEF */
-	size_t n;      /* string length, items, or entries */
-	struct tval *items;
-	const char **keys; /* V_MAP: keys parallel to items */
-} tval;
-
-/* ------------------------------------------------------------ the tree */
-
-typedef enum {
-	E_LIT,
-	E_VAR,
-	E_ATTR,
-	E_INDEX,
-	E_FILTER,
-	E_CALL,
-	E_TEST,
-	E_BIN,
-	E_NOT,
-	E_NEG,
-	E_LIST,
-} ekind;
-
-enum {
-	OP_OR = 1,
-	OP_AND,
-	OP_EQ,
-	OP_NE,
-	OP_LT,
-	OP_LE,
-	OP_GT,
-	OP_GE,
-	OP_IN,
-	OP_NOTIN,
-	OP_CAT,
-	OP_ADD,
-	OP_SUB,
-	OP_MUL,
-	OP_DIV,
-	OP_MOD,
-};
-
-typedef struct expr {
-	ekind k;
-	size_t line, col;
-	tval lit;
-	const char *name; /* variable, attribute, filter, function or test */
-	struct expr *a, *b;
-	int op;
-	bool negate; /* `is not` */
-	const char **knames;
-	struct expr **kvals; /* named arguments; for a test, kvals[0] is its argument */
-	size_t nk;
-	struct expr **items; /* E_LIST */
-	size_t nitems;
-} expr;
-
-typedef enum { N_TEXT, N_EXPR, N_SET, N_IF, N_FOR, N_BREAK, N_CONTINUE } nkind;
-
-typedef struct node node;
-typedef struct nlist {
-	node **v;
-	size_t n, cap;
-} nlist;
-
-struct node {
-	nkind k;
-	size_t line, col;
-	const char *s; /* N_TEXT */
-	size_t n;
-	expr *e; /* N_EXPR, N_SET value, N_FOR iterable */
-	/* N_SET */
-	const char *target;
-	const char **path; /* .attr after the target */
-	size_t npath;
-	bool global;
-	/* N_IF: conds[i] guards bodies[i]; els when none holds */
-	expr **conds;
-	nlist *bodies;
-	size_t nconds;
-	nlist els;
-	/* N_FOR */
-	const char *kvar, *vvar; /* kvar NULL: one variable */
-	nlist body;
-};
-
-/* ---------------------------------------------------------- the render */
-
-typedef struct scope {
-	const char **names;
-	tval *vals;
-	size_t n, cap;
-} scope;
-
-typedef struct rnd {
-	solver_arena *a;
-	const char *file;
-	const pkg__template_limits *lim;
-	sp_error *err;
-	size_t used;  /* bytes of values allocated */
-	size_t iters; /* loop iterations so far */
-	scope *scopes;
-	size_t nscopes;
-	sp_buf *out;
-	size_t line, col; /* of the tag being worked on, for messages */
-} rnd;
-
-static int fail_at(rnd *r, size_t line, size_t col, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail_at(rnd *r, size_t line, size_t col, const char *fmt, ...)
+int pkg__tpl_fail(rnd *r, size_t line, size_t col, const char *fmt, ...)
 {
 	char msg[600];
 	va_list ap;
@@ -170,30 +53,30 @@ static int fail_at(rnd *r, size_t line, size_t col, const char *fmt, ...)
 			    msg);
 }
 
-static void *ralloc(rnd *r, size_t n)
+void *pkg__tpl_alloc(rnd *r, size_t n)
 {
 	if (n > r->lim->max_memory || r->used > r->lim->max_memory - n) {
-		fail_at(r, r->line, r->col, "more than %zu bytes of values (a runaway loop?)",
-			r->lim->max_memory);
+		pkg__tpl_fail(r, r->line, r->col, "more than %zu bytes of values (a runaway loop?)",
+			      r->lim->max_memory);
 		return NULL;
 	}
 	r->used += n;
 	return solver_arena_alloc(r->a, n ? n : 1, r->err);
 }
 
-static void *rarray(rnd *r, size_t count, size_t size)
+void *pkg__tpl_array(rnd *r, size_t count, size_t size)
 {
 	size_t n;
 	if (__builtin_mul_overflow(count, size, &n)) {
-		fail_at(r, r->line, r->col, "value too large");
+		pkg__tpl_fail(r, r->line, r->col, "value too large");
 		return NULL;
 	}
-	return ralloc(r, n);
+	return pkg__tpl_alloc(r, n);
 }
 
-static char *rstrndup(rnd *r, const char *s, size_t n)
+char *pkg__tpl_strndup(rnd *r, const char *s, size_t n)
 {
-	char *p = ralloc(r, n + 1);
+	char *p = pkg__tpl_alloc(r, n + 1);
 	if (p) {
 		if (n)
 			memcpy(p, s, n);
@@ -209,7 +92,7 @@ static int grow(rnd *r, void **v, size_t *n, size_t *cap, size_t size)
 	if (*n < *cap)
 		return 0;
 	size_t nc = *cap ? *cap * 2 : 8;
-	void *nv = rarray(r, nc, size);
+	void *nv = pkg__tpl_array(r, nc, size);
 	if (!nv)
 		return r->err->code;
 	if (*n)
@@ -225,11 +108,6 @@ static int nlist_add(rnd *r, nlist *l, node *x)
 	if (!rc)
 		l->v[l->n++] = x;
 	return rc;
-}
-
-static tval vstr(const char *s, size_t n)
-{
-	return (tval){.k = V_STR, .s = s, .n = n};
 }
 
 /* ============================================================ pass 1 */
@@ -350,11 +228,11 @@ static int split(rnd *r, pieces *p, const char *t, size_t len)
 				}
 		}
 		if (end == (size_t)-1)
-			return fail_at(r, line, col, "unterminated %s (no closing %c})",
-				       kind == '{'   ? "{{ expression"
-				       : kind == '%' ? "{% tag"
-						     : "{# comment",
-				       closer);
+			return pkg__tpl_fail(r, line, col, "unterminated %s (no closing %c})",
+					     kind == '{'   ? "{{ expression"
+					     : kind == '%' ? "{% tag"
+							   : "{# comment",
+					     closer);
 		size_t cs = start, ce = end;
 		trim_next = ce > cs && t[ce - 1] == '-';
 		if (trim_next)
@@ -389,8 +267,8 @@ static int split(rnd *r, pieces *p, const char *t, size_t len)
 				k++;
 			}
 			if (!found)
-				return fail_at(r, line, col,
-					       "unterminated {%% raw %%} (no {%% endraw %%})");
+				return pkg__tpl_fail(
+				    r, line, col, "unterminated {%% raw %%} (no {%% endraw %%})");
 		} else if (kind != '#') {
 			if ((rc = add_piece(r, p, kind == '{' ? P_EXPR : P_STMT, t + cs, ce - cs,
 					    line, col)))
@@ -457,7 +335,7 @@ static int lex_next(lex *x)
 		t.s = s + st;
 		t.n = e - st;
 		if (e - st >= sizeof(buf))
-			return fail_at(x->r, t.line, t.col, "number too long");
+			return pkg__tpl_fail(x->r, t.line, t.col, "number too long");
 		memcpy(buf, s + st, e - st);
 		buf[e - st] = '\0';
 		errno = 0;
@@ -469,7 +347,7 @@ static int lex_next(lex *x)
 			t.i = strtoll(buf, NULL, 10);
 		}
 		if (errno)
-			return fail_at(x->r, t.line, t.col, "number out of range: %s", buf);
+			return pkg__tpl_fail(x->r, t.line, t.col, "number out of range: %s", buf);
 		x->pos = e;
 	} else if (s[st] == '"' || s[st] == '\'' || s[st] == '`') {
 		/* Tera strings have no escapes: the text up to the same quote */
@@ -477,7 +355,7 @@ static int lex_next(lex *x)
 		while (e < x->n && s[e] != s[st])
 			e++;
 		if (e >= x->n)
-			return fail_at(x->r, t.line, t.col, "unterminated string");
+			return pkg__tpl_fail(x->r, t.line, t.col, "unterminated string");
 		t.k = T_STR;
 		t.s = s + st + 1;
 		t.n = e - st - 1;
@@ -491,7 +369,8 @@ static int lex_next(lex *x)
 			if (st + 1 < x->n && s[st] == two[k][0] && s[st + 1] == two[k][1])
 				t.n = 2;
 		if (t.n == 1 && !strchr("()[]{},.|=<>+-*/%~:", s[st]))
-			return fail_at(x->r, t.line, t.col, "unexpected character '%c'", s[st]);
+			return pkg__tpl_fail(x->r, t.line, t.col, "unexpected character '%c'",
+					     s[st]);
 		x->pos = st + t.n;
 	}
 	advance(x->s, st, x->pos, &x->line, &x->col);
@@ -512,16 +391,16 @@ static bool is_w(const lex *x, const char *w)
 static int expect_p(lex *x, const char *p)
 {
 	if (!is_p(x, p))
-		return fail_at(x->r, x->cur.line, x->cur.col, "expected '%s', got %s%.*s%s", p,
-			       x->cur.k == T_END ? "the end of the tag" : "'",
-			       x->cur.k == T_END ? 0 : (int)(x->cur.n > 40 ? 40 : x->cur.n),
-			       x->cur.s ? x->cur.s : "", x->cur.k == T_END ? "" : "'");
+		return pkg__tpl_fail(x->r, x->cur.line, x->cur.col, "expected '%s', got %s%.*s%s",
+				     p, x->cur.k == T_END ? "the end of the tag" : "'",
+				     x->cur.k == T_END ? 0 : (int)(x->cur.n > 40 ? 40 : x->cur.n),
+				     x->cur.s ? x->cur.s : "", x->cur.k == T_END ? "" : "'");
 	return lex_next(x);
 }
 
 static expr *new_expr(lex *x, ekind k)
 {
-	expr *e = ralloc(x->r, sizeof(*e));
+	expr *e = pkg__tpl_alloc(x->r, sizeof(*e));
 	if (e) {
 		e->k = k;
 		e->line = x->cur.line;
@@ -540,9 +419,9 @@ static int parse_kwargs(lex *x, expr *e)
 	size_t cap = 0, kcap = 0;
 	while (!rc && !is_p(x, ")")) {
 		if (x->cur.k != T_NAME)
-			return fail_at(x->r, x->cur.line, x->cur.col,
-				       "%s: expected name=value arguments", e->name);
-		const char *nm = rstrndup(x->r, x->cur.s, x->cur.n);
+			return pkg__tpl_fail(x->r, x->cur.line, x->cur.col,
+					     "%s: expected name=value arguments", e->name);
+		const char *nm = pkg__tpl_strndup(x->r, x->cur.s, x->cur.n);
 		if (!nm)
 			return x->r->err->code;
 		expr *v = NULL;
@@ -572,7 +451,7 @@ static int parse_primary(lex *x, expr **out)
 		if (!(e = new_expr(x, E_LIT)))
 			return x->r->err->code;
 		if (x->cur.k == T_STR) {
-			char *s = rstrndup(x->r, x->cur.s, x->cur.n);
+			char *s = pkg__tpl_strndup(x->r, x->cur.s, x->cur.n);
 			if (!s)
 				return x->r->err->code;
 			e->lit = vstr(s, x->cur.n);
@@ -598,7 +477,7 @@ static int parse_primary(lex *x, expr **out)
 		}
 		if (!(e = new_expr(x, E_VAR)))
 			return x->r->err->code;
-		if (!(e->name = rstrndup(x->r, x->cur.s, x->cur.n)))
+		if (!(e->name = pkg__tpl_strndup(x->r, x->cur.s, x->cur.n)))
 			return x->r->err->code;
 		if ((rc = lex_next(x)))
 			return rc;
@@ -637,10 +516,10 @@ static int parse_primary(lex *x, expr **out)
 		return rc ? rc : lex_next(x);
 	}
 	if (x->cur.k == T_END)
-		return fail_at(x->r, x->cur.line, x->cur.col,
-			       "expected a value, got the end of the tag");
-	return fail_at(x->r, x->cur.line, x->cur.col, "expected a value, got '%.*s'", (int)x->cur.n,
-		       x->cur.s);
+		return pkg__tpl_fail(x->r, x->cur.line, x->cur.col,
+				     "expected a value, got the end of the tag");
+	return pkg__tpl_fail(x->r, x->cur.line, x->cur.col, "expected a value, got '%.*s'",
+			     (int)x->cur.n, x->cur.s);
 }
 
 static int parse_postfix(lex *x, expr **out)
@@ -656,9 +535,9 @@ static int parse_postfix(lex *x, expr **out)
 			if ((rc = lex_next(x)))
 				return rc;
 			if (x->cur.k != T_NAME && x->cur.k != T_INT)
-				return fail_at(x->r, x->cur.line, x->cur.col,
-					       "expected an attribute name after '.'");
-			if (!(e->name = rstrndup(x->r, x->cur.s, x->cur.n)))
+				return pkg__tpl_fail(x->r, x->cur.line, x->cur.col,
+						     "expected an attribute name after '.'");
+			if (!(e->name = pkg__tpl_strndup(x->r, x->cur.s, x->cur.n)))
 				return x->r->err->code;
 			e->a = *out;
 			*out = e;
@@ -681,9 +560,9 @@ static int parse_postfix(lex *x, expr **out)
 			if ((rc = lex_next(x)))
 				return rc;
 			if (x->cur.k != T_NAME)
-				return fail_at(x->r, x->cur.line, x->cur.col,
-					       "expected a filter name after '|'");
-			if (!(e->name = rstrndup(x->r, x->cur.s, x->cur.n)))
+				return pkg__tpl_fail(x->r, x->cur.line, x->cur.col,
+						     "expected a filter name after '|'");
+			if (!(e->name = pkg__tpl_strndup(x->r, x->cur.s, x->cur.n)))
 				return x->r->err->code;
 			e->a = *out;
 			if ((rc = lex_next(x)))
@@ -706,8 +585,9 @@ static int parse_unary(lex *x, expr **out)
 			return x->r->err->code;
 		int rc = lex_next(x);
 		if (!rc && ++x->depth > x->r->lim->max_depth)
-			return fail_at(x->r, e->line, e->col, "expression nested deeper than %zu",
-				       x->r->lim->max_depth);
+			return pkg__tpl_fail(x->r, e->line, e->col,
+					     "expression nested deeper than %zu",
+					     x->r->lim->max_depth);
 		if (!rc)
 			rc = parse_unary(x, &e->a);
 		x->depth--;
@@ -800,13 +680,14 @@ static int parse_cmp(lex *x, expr **out)
 			return rc;
 	}
 	if (x->cur.k != T_NAME)
-		return fail_at(x->r, x->cur.line, x->cur.col, "expected a test name after 'is'");
-	if (!(e->name = rstrndup(x->r, x->cur.s, x->cur.n)))
+		return pkg__tpl_fail(x->r, x->cur.line, x->cur.col,
+				     "expected a test name after 'is'");
+	if (!(e->name = pkg__tpl_strndup(x->r, x->cur.s, x->cur.n)))
 		return x->r->err->code;
 	if ((rc = lex_next(x)))
 		return rc;
 	if (is_p(x, "(")) {
-		e->kvals = rarray(x->r, 1, sizeof(*e->kvals));
+		e->kvals = pkg__tpl_array(x->r, 1, sizeof(*e->kvals));
 		if (!e->kvals)
 			return x->r->err->code;
 		if ((rc = lex_next(x)) || (rc = parse_expr(x, &e->kvals[0])) ||
@@ -826,8 +707,9 @@ static int parse_not(lex *x, expr **out)
 			return x->r->err->code;
 		int rc = lex_next(x);
 		if (!rc && ++x->depth > x->r->lim->max_depth)
-			return fail_at(x->r, e->line, e->col, "expression nested deeper than %zu",
-				       x->r->lim->max_depth);
+			return pkg__tpl_fail(x->r, e->line, e->col,
+					     "expression nested deeper than %zu",
+					     x->r->lim->max_depth);
 		if (!rc)
 			rc = parse_not(x, &e->a);
 		x->depth--;
@@ -848,8 +730,8 @@ static int parse_and(lex *x, expr **out)
 static int parse_expr(lex *x, expr **out)
 {
 	if (++x->depth > x->r->lim->max_depth)
-		return fail_at(x->r, x->cur.line, x->cur.col, "expression nested deeper than %zu",
-			       x->r->lim->max_depth);
+		return pkg__tpl_fail(x->r, x->cur.line, x->cur.col,
+				     "expression nested deeper than %zu", x->r->lim->max_depth);
 	int rc = parse_level(x, out, parse_and, or_ops);
 	x->depth--;
 	return rc;
@@ -865,8 +747,8 @@ static int expect_end(lex *x, const char *what)
 {
 	if (x->cur.k == T_END)
 		return 0;
-	return fail_at(x->r, x->cur.line, x->cur.col, "unexpected '%.*s' after %s",
-		       (int)(x->cur.n > 40 ? 40 : x->cur.n), x->cur.s, what);
+	return pkg__tpl_fail(x->r, x->cur.line, x->cur.col, "unexpected '%.*s' after %s",
+			     (int)(x->cur.n > 40 ? 40 : x->cur.n), x->cur.s, what);
 }
 
 /* A whole expression piece. */
@@ -875,7 +757,7 @@ static int parse_expr_piece(rnd *r, const piece *p, expr **out)
 	lex x;
 	int rc = lex_init(&x, r, p);
 	if (!rc && x.cur.k == T_END)
-		return fail_at(r, p->line, p->col, "empty {{ }}");
+		return pkg__tpl_fail(r, p->line, p->col, "empty {{ }}");
 	if (!rc)
 		rc = parse_expr(&x, out);
 	return rc ? rc : expect_end(&x, "the expression");
@@ -895,7 +777,7 @@ static int parse_block(parser *ps, nlist *l, const char *const *stops, size_t *s
 
 static node *new_node(rnd *r, nkind k, const piece *p)
 {
-	node *n = ralloc(r, sizeof(*n));
+	node *n = pkg__tpl_alloc(r, sizeof(*n));
 	if (n) {
 		n->k = k;
 		n->line = p->line;
@@ -921,8 +803,9 @@ static int parse_stmt(parser *ps, nlist *l, const piece *p, lex *x)
 		if ((rc = lex_next(x)))
 			return rc;
 		if (x->cur.k != T_NAME)
-			return fail_at(r, x->cur.line, x->cur.col, "set: expected a variable name");
-		if (!(n->target = rstrndup(r, x->cur.s, x->cur.n)))
+			return pkg__tpl_fail(r, x->cur.line, x->cur.col,
+					     "set: expected a variable name");
+		if (!(n->target = pkg__tpl_strndup(r, x->cur.s, x->cur.n)))
 			return r->err->code;
 		size_t cap = 0;
 		if ((rc = lex_next(x)))
@@ -931,11 +814,11 @@ static int parse_stmt(parser *ps, nlist *l, const piece *p, lex *x)
 			if ((rc = lex_next(x)))
 				return rc;
 			if (x->cur.k != T_NAME)
-				return fail_at(r, x->cur.line, x->cur.col,
-					       "set: expected an attribute name after '.'");
+				return pkg__tpl_fail(r, x->cur.line, x->cur.col,
+						     "set: expected an attribute name after '.'");
 			if ((rc = grow(r, (void **)&n->path, &n->npath, &cap, sizeof(*n->path))))
 				return rc;
-			if (!(n->path[n->npath++] = rstrndup(r, x->cur.s, x->cur.n)))
+			if (!(n->path[n->npath++] = pkg__tpl_strndup(r, x->cur.s, x->cur.n)))
 				return r->err->code;
 			if ((rc = lex_next(x)))
 				return rc;
@@ -958,7 +841,7 @@ static int parse_stmt(parser *ps, nlist *l, const piece *p, lex *x)
 		for (;;) {
 			if ((rc = grow(r, (void **)&n->conds, &n->nconds, &cap, sizeof(*n->conds))))
 				return rc;
-			nlist *nb = rarray(r, cap, sizeof(*nb));
+			nlist *nb = pkg__tpl_array(r, cap, sizeof(*nb));
 			if (!nb)
 				return r->err->code;
 			if (n->nconds)
@@ -998,21 +881,23 @@ static int parse_stmt(parser *ps, nlist *l, const piece *p, lex *x)
 		if ((rc = lex_next(x)))
 			return rc;
 		if (x->cur.k != T_NAME)
-			return fail_at(r, x->cur.line, x->cur.col, "for: expected a variable name");
-		if (!(n->vvar = rstrndup(r, x->cur.s, x->cur.n)) || (rc = lex_next(x)))
+			return pkg__tpl_fail(r, x->cur.line, x->cur.col,
+					     "for: expected a variable name");
+		if (!(n->vvar = pkg__tpl_strndup(r, x->cur.s, x->cur.n)) || (rc = lex_next(x)))
 			return rc ? rc : r->err->code;
 		if (is_p(x, ",")) {
 			n->kvar = n->vvar;
 			if ((rc = lex_next(x)))
 				return rc;
 			if (x->cur.k != T_NAME)
-				return fail_at(r, x->cur.line, x->cur.col,
-					       "for: expected a second variable name");
-			if (!(n->vvar = rstrndup(r, x->cur.s, x->cur.n)) || (rc = lex_next(x)))
+				return pkg__tpl_fail(r, x->cur.line, x->cur.col,
+						     "for: expected a second variable name");
+			if (!(n->vvar = pkg__tpl_strndup(r, x->cur.s, x->cur.n)) ||
+			    (rc = lex_next(x)))
 				return rc ? rc : r->err->code;
 		}
 		if (!is_w(x, "in"))
-			return fail_at(r, x->cur.line, x->cur.col, "for: expected 'in'");
+			return pkg__tpl_fail(r, x->cur.line, x->cur.col, "for: expected 'in'");
 		if ((rc = lex_next(x)) || (rc = parse_expr(x, &n->e)) ||
 		    (rc = expect_end(x, "the loop's list")))
 			return rc;
@@ -1031,8 +916,8 @@ static int parse_stmt(parser *ps, nlist *l, const piece *p, lex *x)
 	}
 	if (is_w(x, "break") || is_w(x, "continue")) {
 		if (!ps->loops)
-			return fail_at(r, p->line, p->col, "%.*s outside a for loop", (int)x->cur.n,
-				       x->cur.s);
+			return pkg__tpl_fail(r, p->line, p->col, "%.*s outside a for loop",
+					     (int)x->cur.n, x->cur.s);
 		node *n = new_node(r, x->cur.n == 5 ? N_BREAK : N_CONTINUE, p);
 		if (!n)
 			return r->err->code;
@@ -1041,11 +926,12 @@ static int parse_stmt(parser *ps, nlist *l, const piece *p, lex *x)
 		return nlist_add(r, l, n);
 	}
 	if (x->cur.k == T_END)
-		return fail_at(r, p->line, p->col, "empty {%% %%}");
-	return fail_at(r, p->line, p->col,
-		       "'%.*s' is not a supported tag (set, set_global, if, elif, else, endif, "
-		       "for, endfor, break, continue, raw)",
-		       (int)(x->cur.n > 40 ? 40 : x->cur.n), x->cur.s);
+		return pkg__tpl_fail(r, p->line, p->col, "empty {%% %%}");
+	return pkg__tpl_fail(
+	    r, p->line, p->col,
+	    "'%.*s' is not a supported tag (set, set_global, if, elif, else, endif, "
+	    "for, endfor, break, continue, raw)",
+	    (int)(x->cur.n > 40 ? 40 : x->cur.n), x->cur.s);
 }
 
 static int parse_block(parser *ps, nlist *l, const char *const *stops, size_t *stop)
@@ -1053,8 +939,8 @@ static int parse_block(parser *ps, nlist *l, const char *const *stops, size_t *s
 	rnd *r = ps->r;
 	size_t open = ps->i ? ps->i - 1 : 0; /* the opening tag */
 	if (stops && ++ps->depth > r->lim->max_depth)
-		return fail_at(r, ps->p->v[open].line, ps->p->v[open].col,
-			       "blocks nested deeper than %zu", r->lim->max_depth);
+		return pkg__tpl_fail(r, ps->p->v[open].line, ps->p->v[open].col,
+				     "blocks nested deeper than %zu", r->lim->max_depth);
 	int rc = 0;
 	while (!rc && ps->i < ps->p->n) {
 		const piece *p = &ps->p->v[ps->i++];
@@ -1087,22 +973,21 @@ static int parse_block(parser *ps, nlist *l, const char *const *stops, size_t *s
 		static const char *const closers[] = {"elif", "else", "endif", "endfor", NULL};
 		for (size_t k = 0; closers[k]; k++)
 			if (is_w(&x, closers[k]))
-				return fail_at(r, p->line, p->col,
-					       "{%% %s %%} without a matching %s", closers[k],
-					       !strcmp(closers[k], "endfor") ? "{% for %}"
-									     : "{% if %}");
+				return pkg__tpl_fail(r, p->line, p->col,
+						     "{%% %s %%} without a matching %s", closers[k],
+						     !strcmp(closers[k], "endfor") ? "{% for %}"
+										   : "{% if %}");
 		rc = parse_stmt(ps, l, p, &x);
 	}
 	if (!rc && stops)
-		return fail_at(r, ps->p->v[open].line, ps->p->v[open].col,
-			       "{%% %s %%} is never closed (no {%% %s %%})", opener_name(stops),
-			       !strcmp(opener_name(stops), "if") ? "endif" : "endfor");
+		return pkg__tpl_fail(r, ps->p->v[open].line, ps->p->v[open].col,
+				     "{%% %s %%} is never closed (no {%% %s %%})",
+				     opener_name(stops),
+				     !strcmp(opener_name(stops), "if") ? "endif" : "endfor");
 	return rc;
 }
 
 /* ============================================================ pass 3 */
-
-static int eval(rnd *r, const expr *e, tval *out);
 
 static bool truthy(const tval *v)
 {
@@ -1119,7 +1004,7 @@ static bool truthy(const tval *v)
 	return false;
 }
 
-static const char *kind_name(vkind k)
+const char *pkg__tpl_kind(vkind k)
 {
 	static const char *const names[] = {"undefined", "none",     "a boolean", "an integer",
 					    "a number",	 "a string", "a list",	  "a map"};
@@ -1139,68 +1024,67 @@ static void fmt_float(char *buf, size_t n, double f)
 		strncat(buf, ".0", n - strlen(buf) - 1);
 }
 
-static int to_text(rnd *r, const tval *v, sp_buf *b);
-
-static int append_checked(rnd *r, sp_buf *b, const char *s, size_t n)
+int pkg__tpl_append(rnd *r, sp_buf *b, const char *s, size_t n)
 {
 	if (b->len + n > r->lim->max_output || b->len + n < b->len)
-		return fail_at(r, r->line, r->col, "renders to more than %zu bytes",
-			       r->lim->max_output);
+		return pkg__tpl_fail(r, r->line, r->col, "renders to more than %zu bytes",
+				     r->lim->max_output);
 	return sp_buf_append(b, s, n, r->err);
 }
 
-static int to_text(rnd *r, const tval *v, sp_buf *b)
+int pkg__tpl_text(rnd *r, const tval *v, sp_buf *b)
 {
 	char num[64];
 	int rc = 0;
 	switch (v->k) {
 	case V_UNDEF:
-		return fail_at(r, r->line, r->col, "'%s' is not defined", v->s ? v->s : "value");
+		return pkg__tpl_fail(r, r->line, r->col, "'%s' is not defined",
+				     v->s ? v->s : "value");
 	case V_NULL: return 0;
-	case V_BOOL: return append_checked(r, b, v->b ? "true" : "false", v->b ? 4 : 5);
+	case V_BOOL: return pkg__tpl_append(r, b, v->b ? "true" : "false", v->b ? 4 : 5);
 	case V_INT:
 		snprintf(num, sizeof(num), "%lld", (long long)v->i);
-		return append_checked(r, b, num, strlen(num));
+		return pkg__tpl_append(r, b, num, strlen(num));
 	case V_FLOAT:
 		fmt_float(num, sizeof(num), v->f);
-		return append_checked(r, b, num, strlen(num));
-	case V_STR: return append_checked(r, b, v->s, v->n);
+		return pkg__tpl_append(r, b, num, strlen(num));
+	case V_STR: return pkg__tpl_append(r, b, v->s, v->n);
 	case V_ARR:
-		rc = append_checked(r, b, "[", 1);
+		rc = pkg__tpl_append(r, b, "[", 1);
 		for (size_t i = 0; !rc && i < v->n; i++) {
 			if (i)
-				rc = append_checked(r, b, ", ", 2);
+				rc = pkg__tpl_append(r, b, ", ", 2);
 			if (!rc)
-				rc = to_text(r, &v->items[i], b);
+				rc = pkg__tpl_text(r, &v->items[i], b);
 		}
-		return rc ? rc : append_checked(r, b, "]", 1);
+		return rc ? rc : pkg__tpl_append(r, b, "]", 1);
 	case V_MAP:
-		rc = append_checked(r, b, "{", 1);
+		rc = pkg__tpl_append(r, b, "{", 1);
 		for (size_t i = 0; !rc && i < v->n; i++) {
 			if (i)
-				rc = append_checked(r, b, ", ", 2);
+				rc = pkg__tpl_append(r, b, ", ", 2);
 			if (!rc)
-				rc = append_checked(r, b, v->keys[i], strlen(v->keys[i]));
+				rc = pkg__tpl_append(r, b, v->keys[i], strlen(v->keys[i]));
 			if (!rc)
-				rc = append_checked(r, b, ": ", 2);
+				rc = pkg__tpl_append(r, b, ": ", 2);
 			if (!rc)
-				rc = to_text(r, &v->items[i], b);
+				rc = pkg__tpl_text(r, &v->items[i], b);
 		}
-		return rc ? rc : append_checked(r, b, "}", 1);
+		return rc ? rc : pkg__tpl_append(r, b, "}", 1);
 	}
 	return 0;
 }
 
 /* v as a string in the arena (numbers and booleans as printed). */
-static int as_string(rnd *r, const tval *v, tval *out)
+int pkg__tpl_string(rnd *r, const tval *v, tval *out)
 {
 	if (v->k == V_STR) {
 		*out = *v;
 		return 0;
 	}
 	sp_buf b = {0};
-	int rc = to_text(r, v, &b);
-	char *s = rc ? NULL : rstrndup(r, b.data ? b.data : "", b.len);
+	int rc = pkg__tpl_text(r, v, &b);
+	char *s = rc ? NULL : pkg__tpl_strndup(r, b.data ? b.data : "", b.len);
 	size_t n = b.len;
 	sp_buf_free(&b);
 	if (rc)
@@ -1211,7 +1095,7 @@ static int as_string(rnd *r, const tval *v, tval *out)
 	return 0;
 }
 
-static const tval *map_get(const tval *m, const char *k)
+const tval *pkg__tpl_map_get(const tval *m, const char *k)
 {
 	if (m->k != V_MAP)
 		return NULL;
@@ -1222,12 +1106,12 @@ static const tval *map_get(const tval *m, const char *k)
 }
 
 /* A copy of map m with key k set to v (m may be undefined: a new map). */
-static int map_with(rnd *r, const tval *m, const char *k, const tval *v, tval *out)
+int pkg__tpl_map_with(rnd *r, const tval *m, const char *k, const tval *v, tval *out)
 {
 	size_t n = m->k == V_MAP ? m->n : 0;
 	tval nm = {.k = V_MAP};
-	nm.items = rarray(r, n + 1, sizeof(*nm.items));
-	nm.keys = rarray(r, n + 1, sizeof(*nm.keys));
+	nm.items = pkg__tpl_array(r, n + 1, sizeof(*nm.items));
+	nm.keys = pkg__tpl_array(r, n + 1, sizeof(*nm.keys));
 	if (!nm.items || !nm.keys)
 		return r->err->code;
 	bool replaced = false;
@@ -1249,7 +1133,7 @@ static int map_with(rnd *r, const tval *m, const char *k, const tval *v, tval *o
 	return 0;
 }
 
-static bool vequal(const tval *a, const tval *b)
+bool pkg__tpl_equal(const tval *a, const tval *b)
 {
 	bool an = a->k == V_INT || a->k == V_FLOAT, bn = b->k == V_INT || b->k == V_FLOAT;
 	if (an && bn) {
@@ -1270,15 +1154,15 @@ static bool vequal(const tval *a, const tval *b)
 		if (a->n != b->n)
 			return false;
 		for (size_t i = 0; i < a->n; i++)
-			if (!vequal(&a->items[i], &b->items[i]))
+			if (!pkg__tpl_equal(&a->items[i], &b->items[i]))
 				return false;
 		return true;
 	case V_MAP:
 		if (a->n != b->n)
 			return false;
 		for (size_t i = 0; i < a->n; i++) {
-			const tval *o = map_get(b, a->keys[i]);
-			if (!o || !vequal(&a->items[i], o))
+			const tval *o = pkg__tpl_map_get(b, a->keys[i]);
+			if (!o || !pkg__tpl_equal(&a->items[i], o))
 				return false;
 		}
 		return true;
@@ -1296,22 +1180,22 @@ static bool expr_path(const expr *e, sp_buf *b, sp_error *err)
 	return false;
 }
 
-static int need_defined(rnd *r, const expr *e, const tval *v)
+int pkg__tpl_defined(rnd *r, const expr *e, const tval *v)
 {
 	if (v->k != V_UNDEF)
 		return 0;
 	sp_buf b = {0};
 	sp_error ignore = {0};
 	bool named = expr_path(e, &b, &ignore);
-	int rc = fail_at(r, e->line, e->col, "'%s' is not defined",
-			 named	? b.data
-			 : v->s ? v->s
-				: "value");
+	int rc = pkg__tpl_fail(r, e->line, e->col, "'%s' is not defined",
+			       named  ? b.data
+			       : v->s ? v->s
+				      : "value");
 	sp_buf_free(&b);
 	return rc;
 }
 
-static int lookup(rnd *r, const char *name, tval *out)
+int pkg__tpl_lookup(rnd *r, const char *name, tval *out)
 {
 	for (size_t s = r->nscopes; s-- > 0;) {
 		const scope *sc = &r->scopes[s];
@@ -1334,8 +1218,8 @@ static int scope_set(rnd *r, scope *sc, const char *name, const tval *v)
 		}
 	if (sc->n == sc->cap) {
 		size_t nc = sc->cap ? sc->cap * 2 : 16;
-		const char **nn = rarray(r, nc, sizeof(*nn));
-		tval *nv = rarray(r, nc, sizeof(*nv));
+		const char **nn = pkg__tpl_array(r, nc, sizeof(*nn));
+		tval *nv = pkg__tpl_array(r, nc, sizeof(*nv));
 		if (!nn || !nv)
 			return r->err->code;
 		if (sc->n) {
@@ -1353,795 +1237,55 @@ static int scope_set(rnd *r, scope *sc, const char *name, const tval *v)
 
 /* The named argument `name` of a filter or function call (NULL when not
  * given), evaluated. */
-static int kwarg(rnd *r, const expr *e, const char *name, tval *out, bool *given)
+int pkg__tpl_kwarg(rnd *r, const expr *e, const char *name, tval *out, bool *given)
 {
 	*given = false;
 	for (size_t i = 0; i < e->nk; i++)
 		if (!strcmp(e->knames[i], name)) {
 			*given = true;
-			int rc = eval(r, e->kvals[i], out);
-			return rc ? rc : need_defined(r, e->kvals[i], out);
+			int rc = pkg__tpl_eval(r, e->kvals[i], out);
+			return rc ? rc : pkg__tpl_defined(r, e->kvals[i], out);
 		}
 	return 0;
 }
 
-static int check_kwargs(rnd *r, const expr *e, const char *const *allowed)
+int pkg__tpl_check_kwargs(rnd *r, const expr *e, const char *const *allowed)
 {
 	for (size_t i = 0; i < e->nk; i++) {
 		bool ok = false;
 		for (size_t k = 0; allowed[k] && !ok; k++)
 			ok = !strcmp(allowed[k], e->knames[i]);
 		if (!ok)
-			return fail_at(r, e->line, e->col, "%s: unknown argument '%s'", e->name,
-				       e->knames[i]);
+			return pkg__tpl_fail(r, e->line, e->col, "%s: unknown argument '%s'",
+					     e->name, e->knames[i]);
 	}
 	return 0;
 }
 
-static int str_kwarg(rnd *r, const expr *e, const char *name, bool required, tval *out)
+int pkg__tpl_str_kwarg(rnd *r, const expr *e, const char *name, bool required, tval *out)
 {
 	bool given;
-	int rc = kwarg(r, e, name, out, &given);
+	int rc = pkg__tpl_kwarg(r, e, name, out, &given);
 	if (rc)
 		return rc;
 	if (!given) {
 		if (required)
-			return fail_at(r, e->line, e->col, "%s: missing argument '%s'", e->name,
-				       name);
+			return pkg__tpl_fail(r, e->line, e->col, "%s: missing argument '%s'",
+					     e->name, name);
 		*out = (tval){.k = V_UNDEF};
 		return 0;
 	}
 	if (out->k != V_STR)
-		return fail_at(r, e->line, e->col, "%s: '%s' must be a string, got %s", e->name,
-			       name, kind_name(out->k));
+		return pkg__tpl_fail(r, e->line, e->col, "%s: '%s' must be a string, got %s",
+				     e->name, name, pkg__tpl_kind(out->k));
 	return 0;
-}
-
-/* -------------------------------------------------- SPK's filters */
-
-static int parse_version_value(rnd *r, const expr *e, const tval *in, solver_version *v)
-{
-	if (in->k != V_STR)
-		return fail_at(r, e->line, e->col, "%s: expected a version string, got %s", e->name,
-			       kind_name(in->k));
-	sp_error ve = {0};
-	if (solver_version_parse(v, r->a, in->s, in->n, &solver_limits_default, &ve))
-		return fail_at(r, e->line, e->col, "%s: %s", e->name, ve.msg);
-	return 0;
-}
-
-static int f_compare_version(rnd *r, const expr *e, const tval *in, tval *out)
-{
-	static const char *const ok[] = {"op", "rhs", NULL};
-	tval op, rhs;
-	bool given;
-	int rc = check_kwargs(r, e, ok);
-	if (!rc)
-		rc = str_kwarg(r, e, "op", true, &op);
-	if (!rc)
-		rc = kwarg(r, e, "rhs", &rhs, &given);
-	if (rc)
-		return rc;
-	sp_buf b = {0};
-	rc = sp_buf_append(&b, op.s, op.n, r->err);
-	if (!rc && given) {
-		if (rhs.k == V_ARR || rhs.k == V_MAP)
-			rc = fail_at(r, e->line, e->col, "compare_version: rhs must be a value");
-		else
-			rc = to_text(r, &rhs, &b);
-	}
-	solver_version v;
-	solver_range range;
-	sp_error ve = {0};
-	if (!rc)
-		rc = parse_version_value(r, e, in, &v);
-	if (!rc && solver_range_parse(&range, r->a, b.data ? b.data : "", b.len,
-				      &solver_limits_default, &ve))
-		rc = fail_at(r, e->line, e->col, "compare_version: '%.*s': %s", (int)b.len,
-			     b.data ? b.data : "", ve.msg);
-	sp_buf_free(&b);
-	if (rc)
-		return rc;
-	*out = (tval){.k = V_BOOL,
-		      .b = solver_range_allows(&range, &v, NULL, SOLVER_COMPAT_API, NULL, 0)};
-	return 0;
-}
-
-static int tags_map(rnd *r, const solver_tag *t, size_t n, tval *out)
-{
-	*out = (tval){.k = V_MAP, .n = n};
-	out->items = rarray(r, n ? n : 1, sizeof(*out->items));
-	out->keys = rarray(r, n ? n : 1, sizeof(*out->keys));
-	if (!out->items || !out->keys)
-		return r->err->code;
-	for (size_t i = 0; i < n; i++) {
-		out->keys[i] = t[i].name;
-		out->items[i] = (tval){.k = V_INT, .i = t[i].num};
-	}
-	return 0;
-}
-
-static int f_parse_version(rnd *r, const expr *e, const tval *in, tval *out)
-{
-	static const char *const ok[] = {"field", NULL};
-	tval field;
-	solver_version v;
-	int rc = check_kwargs(r, e, ok);
-	if (!rc)
-		rc = str_kwarg(r, e, "field", false, &field);
-	if (!rc)
-		rc = parse_version_value(r, e, in, &v);
-	if (rc)
-		return rc;
-	static const char *const names[] = {"major", "minor",	"patch", "base",
-					    "parts", "epsilon", "pre",	 "post"};
-	tval m = {.k = V_MAP, .n = 8};
-	m.items = rarray(r, 8, sizeof(*m.items));
-	m.keys = rarray(r, 8, sizeof(*m.keys));
-	if (!m.items || !m.keys)
-		return r->err->code;
-	sp_buf base = {0};
-	for (size_t i = 0; i < 3; i++) {
-		m.keys[i] = names[i];
-		m.items[i] = (tval){.k = V_INT, .i = i < v.nparts ? v.parts[i] : 0};
-	}
-	/* base: the numeric parts, at least three */
-	size_t nb = v.nparts < 3 ? 3 : v.nparts;
-	for (size_t i = 0; !rc && i < nb; i++)
-		rc = sp_buf_printf(&base, r->err, "%s%u", i ? "." : "",
-				   i < v.nparts ? v.parts[i] : 0u);
-	char *bs = rc ? NULL : rstrndup(r, base.data, base.len);
-	size_t bl = base.len;
-	sp_buf_free(&base);
-	if (rc)
-		return rc;
-	if (!bs)
-		return r->err->code;
-	m.keys[3] = names[3];
-	m.items[3] = vstr(bs, bl);
-	tval parts = {.k = V_ARR, .n = v.nparts};
-	parts.items = rarray(r, v.nparts ? v.nparts : 1, sizeof(*parts.items));
-	if (!parts.items)
-		return r->err->code;
-	for (size_t i = 0; i < v.nparts; i++)
-		parts.items[i] = (tval){.k = V_INT, .i = v.parts[i]};
-	m.keys[4] = names[4];
-	m.items[4] = parts;
-	m.keys[5] = names[5];
-	m.items[5] = (tval){.k = V_BOOL, .b = false};
-	m.keys[6] = names[6];
-	m.keys[7] = names[7];
-	if ((rc = tags_map(r, v.pre, v.npre, &m.items[6])) ||
-	    (rc = tags_map(r, v.post, v.npost, &m.items[7])))
-		return rc;
-	if (field.k == V_UNDEF) {
-		*out = m;
-		return 0;
-	}
-	const tval *f = map_get(&m, field.s);
-	if (!f)
-		return fail_at(r, e->line, e->col,
-			       "parse_version: no field '%s' (major, minor, patch, base, parts, "
-			       "epsilon, pre, post)",
-			       field.s);
-	*out = *f;
-	return 0;
-}
-
-static bool opt_name_ok(const char *s)
-{
-	if (!*s || strlen(s) > 64)
-		return false;
-	for (const char *p = s; *p; p++)
-		if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || *p == '_' ||
-		      *p == '-' || *p == '.'))
-			return false;
-	return true;
-}
-
-static int f_default_opts(rnd *r, const expr *e, const tval *in, tval *out)
-{
-	if (in->k != V_MAP)
-		return fail_at(r, e->line, e->col, "default_opts: expected a map (opt), got %s",
-			       kind_name(in->k));
-	tval m = *in;
-	for (size_t i = 0; i < e->nk; i++) {
-		if (!opt_name_ok(e->knames[i]))
-			return fail_at(r, e->line, e->col,
-				       "default_opts: '%s' is not an option name", e->knames[i]);
-		tval v, s;
-		int rc = eval(r, e->kvals[i], &v);
-		if (!rc)
-			rc = need_defined(r, e->kvals[i], &v);
-		if (rc)
-			return rc;
-		if (v.k == V_ARR || v.k == V_MAP)
-			return fail_at(r, e->line, e->col,
-				       "default_opts: '%s' must be a single value, got %s",
-				       e->knames[i], kind_name(v.k));
-		if (map_get(&m, e->knames[i]))
-			continue; /* given (--opt) wins */
-		if ((rc = as_string(r, &v, &s)) || (rc = map_with(r, &m, e->knames[i], &s, &m)))
-			return rc;
-	}
-	*out = m;
-	return 0;
-}
-
-/* A Rust/Perl-style pattern as a POSIX extended one: \d \w \s and their
- * negations become bracket expressions; what POSIX cannot do is refused. */
-static int translate_regex(rnd *r, const expr *e, const char *in, sp_buf *b)
-{
-	int rc = 0;
-	/* glibc's regcomp copies a subexpression for each + and {m,n}: bound
-	 * them so a pattern cannot make it allocate without end */
-	if (strlen(in) > 256)
-		return fail_at(r, e->line, e->col, "replace_regex: pattern longer than 256 bytes");
-	size_t heavy = 0;
-	bool quant = false; /* the previous item was a quantifier */
-	for (const char *p = in; *p && !rc; p++) {
-		bool q = *p == '*' || *p == '+' || *p == '?' || *p == '{';
-		if (q && quant)
-			return fail_at(r, e->line, e->col,
-				       "replace_regex: a quantifier after a quantifier is not "
-				       "supported");
-		quant = q;
-		if (*p == '+' || *p == '{') {
-			if (++heavy > 16)
-				return fail_at(
-				    r, e->line, e->col,
-				    "replace_regex: more than 16 '+' or '{}' repetitions");
-			if (*p == '{') {
-				char *end;
-				for (const char *c = p + 1; *c && *c != '}'; c = end) {
-					unsigned long v = strtoul(c, &end, 10);
-					if (v > 100)
-						return fail_at(r, e->line, e->col,
-							       "replace_regex: repetition counts "
-							       "above 100 are not supported");
-					if (end == c)
-						end = (char *)c + 1;
-				}
-				const char *close = strchr(p, '}');
-				if (close) {
-					rc = sp_buf_append(b, p, (size_t)(close - p + 1), r->err);
-					p = close;
-					continue;
-				}
-			}
-		}
-		if (*p == '\\' && p[1]) {
-			const char *rep = NULL;
-			switch (p[1]) {
-			case 'd': rep = "[0-9]"; break;
-			case 'D': rep = "[^0-9]"; break;
-			case 'w': rep = "[A-Za-z0-9_]"; break;
-			case 'W': rep = "[^A-Za-z0-9_]"; break;
-			case 's': rep = "[[:space:]]"; break;
-			case 'S': rep = "[^[:space:]]"; break;
-			default:
-				if (isalnum((unsigned char)p[1]))
-					return fail_at(r, e->line, e->col,
-						       "replace_regex: '\\%c' is not supported",
-						       p[1]);
-			}
-			rc = rep ? sp_buf_append(b, rep, strlen(rep), r->err)
-				 : sp_buf_append(b, p, 2, r->err);
-			p++;
-			continue;
-		}
-		if (*p == '(' && p[1] == '?')
-			return fail_at(r, e->line, e->col,
-				       "replace_regex: '(?' groups are not supported");
-		if ((*p == '*' || *p == '+' || *p == '?' || *p == '}') && p[1] == '?')
-			return fail_at(r, e->line, e->col,
-				       "replace_regex: lazy quantifiers are not supported");
-		rc = sp_buf_append(b, p, 1, r->err);
-	}
-	return rc ? rc : sp_buf_append(b, "", 1, r->err);
-}
-
-/* Appends `to` with $N / ${N} replaced by the groups of one match. */
-static int expand_groups(rnd *r, sp_buf *o, const char *to, const char *subj, const regmatch_t *m,
-			 size_t ngroups)
-{
-	int rc = 0;
-	for (const char *p = to; *p && !rc; p++) {
-		if (*p == '$' && p[1] == '$') {
-			rc = append_checked(r, o, "$", 1);
-			p++;
-			continue;
-		}
-		const char *q = p + 1;
-		bool brace = *q == '{';
-		if (*p == '$' && (isdigit((unsigned char)q[brace]))) {
-			q += brace;
-			size_t g = 0;
-			while (isdigit((unsigned char)*q) && g < 1000)
-				g = g * 10 + (size_t)(*q++ - '0');
-			if (brace && *q != '}') {
-				rc = append_checked(r, o, p, 1);
-				continue;
-			}
-			if (g < ngroups && m[g].rm_so >= 0)
-				rc = append_checked(r, o, subj + m[g].rm_so,
-						    (size_t)(m[g].rm_eo - m[g].rm_so));
-			p = brace ? q : q - 1;
-			continue;
-		}
-		rc = append_checked(r, o, p, 1);
-	}
-	return rc;
-}
-
-static int f_replace_regex(rnd *r, const expr *e, const tval *in, tval *out)
-{
-	static const char *const ok[] = {"from", "to", NULL};
-	tval from, to;
-	int rc = check_kwargs(r, e, ok);
-	if (!rc)
-		rc = str_kwarg(r, e, "from", true, &from);
-	if (!rc)
-		rc = str_kwarg(r, e, "to", false, &to);
-	if (rc)
-		return rc;
-	if (to.k == V_UNDEF)
-		to = vstr("", 0);
-	if (in->k != V_STR)
-		return fail_at(r, e->line, e->col, "replace_regex: expected a string, got %s",
-			       kind_name(in->k));
-	sp_buf pat = {0}, o = {0};
-	if ((rc = translate_regex(r, e, from.s, &pat))) {
-		sp_buf_free(&pat);
-		return rc;
-	}
-	regex_t re;
-	int cr = regcomp(&re, pat.data, REG_EXTENDED);
-	sp_buf_free(&pat);
-	if (cr) {
-		char why[200];
-		regerror(cr, &re, why, sizeof(why));
-		return fail_at(r, e->line, e->col, "replace_regex: '%s': %s", from.s, why);
-	}
-	regmatch_t m[10];
-	size_t at = 0;
-	int flags = 0;
-	while (!rc && at <= in->n) {
-		if (regexec(&re, in->s + at, 10, m, flags))
-			break;
-		rc = append_checked(r, &o, in->s + at, (size_t)m[0].rm_so);
-		if (!rc)
-			rc = expand_groups(r, &o, to.s, in->s + at, m, 10);
-		size_t adv = (size_t)m[0].rm_eo;
-		if (m[0].rm_eo == m[0].rm_so) {
-			/* an empty match: keep one character and move on */
-			if (!rc && at + adv < in->n)
-				rc = append_checked(r, &o, in->s + at + adv, 1);
-			adv++;
-		}
-		at += adv;
-		flags = REG_NOTBOL;
-	}
-	regfree(&re);
-	if (!rc && at < in->n)
-		rc = append_checked(r, &o, in->s + at, in->n - at);
-	char *s = rc ? NULL : rstrndup(r, o.data ? o.data : "", o.len);
-	size_t n = o.len;
-	sp_buf_free(&o);
-	if (rc)
-		return rc;
-	if (!s)
-		return r->err->code;
-	*out = vstr(s, n);
-	return 0;
-}
-
-/* ------------------------------------------------- Tera's built-ins */
-
-static int f_replace(rnd *r, const expr *e, const tval *in, tval *out)
-{
-	static const char *const ok[] = {"from", "to", NULL};
-	tval from, to;
-	int rc = check_kwargs(r, e, ok);
-	if (!rc)
-		rc = str_kwarg(r, e, "from", true, &from);
-	if (!rc)
-		rc = str_kwarg(r, e, "to", true, &to);
-	if (rc)
-		return rc;
-	if (in->k != V_STR)
-		return fail_at(r, e->line, e->col, "replace: expected a string, got %s",
-			       kind_name(in->k));
-	if (from.n == 0)
-		return fail_at(r, e->line, e->col, "replace: 'from' is empty");
-	sp_buf o = {0};
-	size_t i = 0;
-	while (!rc && i < in->n) {
-		if (in->n - i >= from.n && !memcmp(in->s + i, from.s, from.n)) {
-			rc = append_checked(r, &o, to.s, to.n);
-			i += from.n;
-		} else {
-			rc = append_checked(r, &o, in->s + i, 1);
-			i++;
-		}
-	}
-	char *s = rc ? NULL : rstrndup(r, o.data ? o.data : "", o.len);
-	size_t n = o.len;
-	sp_buf_free(&o);
-	if (rc)
-		return rc;
-	if (!s)
-		return r->err->code;
-	*out = vstr(s, n);
-	return 0;
-}
-
-static int f_case(rnd *r, const expr *e, const tval *in, tval *out, int mode)
-{
-	if (in->k != V_STR)
-		return fail_at(r, e->line, e->col, "%s: expected a string, got %s", e->name,
-			       kind_name(in->k));
-	char *s = rstrndup(r, in->s, in->n);
-	if (!s)
-		return r->err->code;
-	for (size_t i = 0; i < in->n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		bool first = i == 0 || (mode == 3 && isspace((unsigned char)s[i - 1]));
-		if (mode == 0)
-			s[i] = (char)tolower(c);
-		else if (mode == 1)
-			s[i] = (char)toupper(c);
-		else
-			s[i] = (char)(first ? toupper(c) : mode == 2 ? tolower(c) : c);
-	}
-	*out = vstr(s, in->n);
-	return 0;
-}
-
-static int f_trim(rnd *r, const expr *e, const tval *in, tval *out)
-{
-	if (in->k != V_STR)
-		return fail_at(r, e->line, e->col, "%s: expected a string, got %s", e->name,
-			       kind_name(in->k));
-	size_t a = 0, b = in->n;
-	bool start = strcmp(e->name, "trim_end"), end = strcmp(e->name, "trim_start");
-	while (start && a < b && isspace((unsigned char)in->s[a]))
-		a++;
-	while (end && b > a && isspace((unsigned char)in->s[b - 1]))
-		b--;
-	char *s = rstrndup(r, in->s + a, b - a);
-	if (!s)
-		return r->err->code;
-	*out = vstr(s, b - a);
-	return 0;
-}
-
-static int f_split(rnd *r, const expr *e, const tval *in, tval *out)
-{
-	static const char *const ok[] = {"pat", NULL};
-	tval pat;
-	int rc = check_kwargs(r, e, ok);
-	if (!rc)
-		rc = str_kwarg(r, e, "pat", true, &pat);
-	if (rc)
-		return rc;
-	if (in->k != V_STR)
-		return fail_at(r, e->line, e->col, "split: expected a string, got %s",
-			       kind_name(in->k));
-	if (pat.n == 0)
-		return fail_at(r, e->line, e->col, "split: 'pat' is empty");
-	size_t cnt = 1;
-	for (size_t i = 0; i + pat.n <= in->n;)
-		if (!memcmp(in->s + i, pat.s, pat.n)) {
-			cnt++;
-			i += pat.n;
-		} else {
-			i++;
-		}
-	tval a = {.k = V_ARR, .n = 0};
-	if (!(a.items = rarray(r, cnt, sizeof(*a.items))))
-		return r->err->code;
-	size_t st = 0;
-	for (size_t i = 0; i <= in->n;) {
-		if (i == in->n || (i + pat.n <= in->n && !memcmp(in->s + i, pat.s, pat.n))) {
-			char *s = rstrndup(r, in->s + st, i - st);
-			if (!s)
-				return r->err->code;
-			a.items[a.n++] = vstr(s, i - st);
-			if (i == in->n)
-				break;
-			i += pat.n;
-			st = i;
-		} else {
-			i++;
-		}
-	}
-	*out = a;
-	return 0;
-}
-
-static int f_join(rnd *r, const expr *e, const tval *in, tval *out)
-{
-	static const char *const ok[] = {"sep", NULL};
-	tval sep;
-	int rc = check_kwargs(r, e, ok);
-	if (!rc)
-		rc = str_kwarg(r, e, "sep", false, &sep);
-	if (rc)
-		return rc;
-	if (in->k != V_ARR)
-		return fail_at(r, e->line, e->col, "join: expected a list, got %s",
-			       kind_name(in->k));
-	sp_buf o = {0};
-	for (size_t i = 0; !rc && i < in->n; i++) {
-		if (i && sep.k == V_STR)
-			rc = append_checked(r, &o, sep.s, sep.n);
-		if (!rc)
-			rc = to_text(r, &in->items[i], &o);
-	}
-	char *s = rc ? NULL : rstrndup(r, o.data ? o.data : "", o.len);
-	size_t n = o.len;
-	sp_buf_free(&o);
-	if (rc)
-		return rc;
-	if (!s)
-		return r->err->code;
-	*out = vstr(s, n);
-	return 0;
-}
-
-static int f_number(rnd *r, const expr *e, const tval *in, tval *out, bool to_int)
-{
-	double f;
-	if (in->k == V_INT)
-		f = (double)in->i;
-	else if (in->k == V_FLOAT)
-		f = in->f;
-	else if (in->k == V_BOOL)
-		f = in->b;
-	else if (in->k == V_STR) {
-		char buf[64];
-		size_t n = in->n < sizeof(buf) - 1 ? in->n : sizeof(buf) - 1;
-		memcpy(buf, in->s, n);
-		buf[n] = '\0';
-		char *end;
-		errno = 0;
-		f = strtod(buf, &end);
-		if (end == buf || *end || errno || in->n >= sizeof(buf))
-			return fail_at(r, e->line, e->col, "%s: '%.*s' is not a number", e->name,
-				       (int)n, buf);
-	} else {
-		return fail_at(r, e->line, e->col, "%s: expected a number, got %s", e->name,
-			       kind_name(in->k));
-	}
-	if (to_int) {
-		if (!(f > -9.2e18 && f < 9.2e18))
-			return fail_at(r, e->line, e->col, "int: out of range");
-		*out = (tval){.k = V_INT, .i = (int64_t)f};
-	} else {
-		*out = (tval){.k = V_FLOAT, .f = f};
-	}
-	return 0;
-}
-
-static int f_length(rnd *r, const expr *e, const tval *in, tval *out)
-{
-	if (in->k != V_STR && in->k != V_ARR && in->k != V_MAP)
-		return fail_at(r, e->line, e->col, "length: expected a string, list or map, got %s",
-			       kind_name(in->k));
-	*out = (tval){.k = V_INT, .i = (int64_t)in->n};
-	return 0;
-}
-
-static int f_pick(rnd *r, const expr *e, const tval *in, tval *out)
-{
-	if (in->k != V_ARR)
-		return fail_at(r, e->line, e->col, "%s: expected a list, got %s", e->name,
-			       kind_name(in->k));
-	if (!strcmp(e->name, "reverse")) {
-		tval a = {.k = V_ARR, .n = in->n};
-		if (!(a.items = rarray(r, in->n ? in->n : 1, sizeof(*a.items))))
-			return r->err->code;
-		for (size_t i = 0; i < in->n; i++)
-			a.items[i] = in->items[in->n - 1 - i];
-		*out = a;
-		return 0;
-	}
-	*out = in->n == 0		   ? (tval){.k = V_NULL}
-	       : !strcmp(e->name, "first") ? in->items[0]
-					   : in->items[in->n - 1];
-	return 0;
-}
-
-static const char *const filter_names =
-    "default, default_opts, compare_version, parse_version, replace_regex, replace, lower, "
-    "upper, capitalize, title, trim, trim_start, trim_end, split, join, length, first, last, "
-    "reverse, int, float, as_str, safe";
-
-static int apply_filter(rnd *r, const expr *e, tval *v)
-{
-	const char *f = e->name;
-	int rc;
-	if (!strcmp(f, "default")) {
-		static const char *const ok[] = {"value", "boolean", NULL};
-		if ((rc = check_kwargs(r, e, ok)))
-			return rc;
-		if (v->k != V_UNDEF)
-			return 0;
-		bool given;
-		tval d;
-		if ((rc = kwarg(r, e, "value", &d, &given)))
-			return rc;
-		if (!given)
-			return fail_at(r, e->line, e->col, "default: missing argument 'value'");
-		*v = d;
-		return 0;
-	}
-	if (!strcmp(f, "safe"))
-		return need_defined(r, e, v);
-	if ((rc = need_defined(r, e, v)))
-		return rc;
-	tval out = {0};
-	if (!strcmp(f, "default_opts"))
-		rc = f_default_opts(r, e, v, &out);
-	else if (!strcmp(f, "compare_version"))
-		rc = f_compare_version(r, e, v, &out);
-	else if (!strcmp(f, "parse_version"))
-		rc = f_parse_version(r, e, v, &out);
-	else if (!strcmp(f, "replace_regex"))
-		rc = f_replace_regex(r, e, v, &out);
-	else if (!strcmp(f, "replace"))
-		rc = f_replace(r, e, v, &out);
-	else if (!strcmp(f, "lower"))
-		rc = f_case(r, e, v, &out, 0);
-	else if (!strcmp(f, "upper"))
-		rc = f_case(r, e, v, &out, 1);
-	else if (!strcmp(f, "capitalize"))
-		rc = f_case(r, e, v, &out, 2);
-	else if (!strcmp(f, "title"))
-		rc = f_case(r, e, v, &out, 3);
-	else if (!strcmp(f, "trim") || !strcmp(f, "trim_start") || !strcmp(f, "trim_end"))
-		rc = f_trim(r, e, v, &out);
-	else if (!strcmp(f, "split"))
-		rc = f_split(r, e, v, &out);
-	else if (!strcmp(f, "join"))
-		rc = f_join(r, e, v, &out);
-	else if (!strcmp(f, "length"))
-		rc = f_length(r, e, v, &out);
-	else if (!strcmp(f, "first") || !strcmp(f, "last") || !strcmp(f, "reverse"))
-		rc = f_pick(r, e, v, &out);
-	else if (!strcmp(f, "int") || !strcmp(f, "float"))
-		rc = f_number(r, e, v, &out, f[0] == 'i');
-	else if (!strcmp(f, "as_str"))
-		rc = as_string(r, v, &out);
-	else
-		return fail_at(r, e->line, e->col, "unknown filter '%s' (supported: %s)", f,
-			       filter_names);
-	if (!rc)
-		*v = out;
-	return rc;
-}
-
-static int apply_test(rnd *r, const expr *e, const tval *v, bool *res)
-{
-	const char *t = e->name;
-	tval arg = {0};
-	int rc = 0;
-	if (e->nk && (rc = eval(r, e->kvals[0], &arg)))
-		return rc;
-	if (!strcmp(t, "defined"))
-		*res = v->k != V_UNDEF;
-	else if (!strcmp(t, "undefined"))
-		*res = v->k == V_UNDEF;
-	else if ((rc = need_defined(r, e, v)))
-		return rc;
-	else if (!strcmp(t, "string"))
-		*res = v->k == V_STR;
-	else if (!strcmp(t, "number"))
-		*res = v->k == V_INT || v->k == V_FLOAT;
-	else if (!strcmp(t, "iterable"))
-		*res = v->k == V_ARR || v->k == V_MAP;
-	else if (!strcmp(t, "object"))
-		*res = v->k == V_MAP;
-	else if (!strcmp(t, "odd") || !strcmp(t, "even")) {
-		if (v->k != V_INT)
-			return fail_at(r, e->line, e->col, "%s: expected an integer", t);
-		*res = (v->i % 2 != 0) == (t[0] == 'o');
-	} else if (!strcmp(t, "starting_with") || !strcmp(t, "ending_with") ||
-		   !strcmp(t, "containing")) {
-		if (!e->nk || (rc = need_defined(r, e, &arg)))
-			return rc ? rc : fail_at(r, e->line, e->col, "%s: needs an argument", t);
-		if (t[0] == 'c' && v->k == V_ARR) {
-			*res = false;
-			for (size_t i = 0; i < v->n && !*res; i++)
-				*res = vequal(&v->items[i], &arg);
-		} else if (t[0] == 'c' && v->k == V_MAP) {
-			*res = arg.k == V_STR && map_get(v, arg.s);
-		} else {
-			if (v->k != V_STR || arg.k != V_STR)
-				return fail_at(r, e->line, e->col, "%s: expected strings", t);
-			if (t[0] == 's')
-				*res = arg.n <= v->n && !memcmp(v->s, arg.s, arg.n);
-			else if (t[0] == 'e')
-				*res = arg.n <= v->n && !memcmp(v->s + v->n - arg.n, arg.s, arg.n);
-			else
-				*res = memmem(v->s, v->n, arg.s, arg.n) != NULL;
-		}
-	} else
-		return fail_at(r, e->line, e->col,
-			       "unknown test '%s' (supported: defined, undefined, string, number, "
-			       "iterable, object, odd, even, starting_with, ending_with, "
-			       "containing)",
-			       t);
-	if (e->negate)
-		*res = !*res;
-	return 0;
-}
-
-static int call_function(rnd *r, const expr *e, tval *out)
-{
-	int rc;
-	bool given;
-	if (!strcmp(e->name, "range")) {
-		static const char *const ok[] = {"start", "end", "step_by", NULL};
-		tval v[3];
-		int64_t n[3] = {0, 0, 1};
-		if ((rc = check_kwargs(r, e, ok)))
-			return rc;
-		for (size_t k = 0; k < 3; k++) {
-			if ((rc = kwarg(r, e, ok[k], &v[k], &given)))
-				return rc;
-			if (!given && k == 1)
-				return fail_at(r, e->line, e->col, "range: missing argument 'end'");
-			if (given && v[k].k != V_INT)
-				return fail_at(r, e->line, e->col, "range: '%s' must be an integer",
-					       ok[k]);
-			if (given)
-				n[k] = v[k].i;
-		}
-		if (n[2] <= 0)
-			return fail_at(r, e->line, e->col, "range: step_by must be positive");
-		uint64_t cnt = n[1] > n[0]
-				   ? ((uint64_t)(n[1] - n[0]) + (uint64_t)n[2] - 1) / (uint64_t)n[2]
-				   : 0;
-		if (cnt > r->lim->max_iters)
-			return fail_at(r, e->line, e->col, "range: more than %zu items",
-				       r->lim->max_iters);
-		tval a = {.k = V_ARR, .n = (size_t)cnt};
-		if (!(a.items = rarray(r, cnt ? cnt : 1, sizeof(*a.items))))
-			return r->err->code;
-		for (size_t i = 0; i < cnt; i++)
-			a.items[i] = (tval){.k = V_INT, .i = n[0] + (int64_t)i * n[2]};
-		*out = a;
-		return 0;
-	}
-	if (!strcmp(e->name, "get_env")) {
-		static const char *const ok[] = {"name", "default", NULL};
-		tval name, dflt;
-		if ((rc = check_kwargs(r, e, ok)) || (rc = str_kwarg(r, e, "name", true, &name)) ||
-		    (rc = kwarg(r, e, "default", &dflt, &given)))
-			return rc;
-		tval env;
-		lookup(r, "env", &env);
-		const tval *v = map_get(&env, name.s);
-		if (v)
-			*out = *v;
-		else if (given)
-			*out = dflt;
-		else
-			return fail_at(r, e->line, e->col,
-				       "get_env: environment variable '%s' is not set", name.s);
-		return 0;
-	}
-	return fail_at(r, e->line, e->col, "unknown function '%s' (supported: range, get_env)",
-		       e->name);
 }
 
 static int arith(rnd *r, const expr *e, const tval *a, const tval *b, tval *out)
 {
 	if ((a->k != V_INT && a->k != V_FLOAT) || (b->k != V_INT && b->k != V_FLOAT))
-		return fail_at(r, e->line, e->col, "arithmetic on %s and %s", kind_name(a->k),
-			       kind_name(b->k));
+		return pkg__tpl_fail(r, e->line, e->col, "arithmetic on %s and %s",
+				     pkg__tpl_kind(a->k), pkg__tpl_kind(b->k));
 	if (a->k == V_INT && b->k == V_INT && e->op != OP_DIV) {
 		int64_t x = a->i, y = b->i, z = 0;
 		bool ovf = false;
@@ -2151,12 +1295,12 @@ static int arith(rnd *r, const expr *e, const tval *a, const tval *b, tval *out)
 		case OP_MUL: ovf = __builtin_mul_overflow(x, y, &z); break;
 		case OP_MOD:
 			if (y == 0 || (x == INT64_MIN && y == -1))
-				return fail_at(r, e->line, e->col, "modulo by zero");
+				return pkg__tpl_fail(r, e->line, e->col, "modulo by zero");
 			z = x % y;
 			break;
 		}
 		if (ovf)
-			return fail_at(r, e->line, e->col, "integer overflow");
+			return pkg__tpl_fail(r, e->line, e->col, "integer overflow");
 		*out = (tval){.k = V_INT, .i = z};
 		return 0;
 	}
@@ -2168,12 +1312,12 @@ static int arith(rnd *r, const expr *e, const tval *a, const tval *b, tval *out)
 	case OP_MUL: z = x * y; break;
 	case OP_DIV:
 		if (y == 0)
-			return fail_at(r, e->line, e->col, "division by zero");
+			return pkg__tpl_fail(r, e->line, e->col, "division by zero");
 		z = x / y;
 		break;
 	case OP_MOD:
 		if (y == 0)
-			return fail_at(r, e->line, e->col, "modulo by zero");
+			return pkg__tpl_fail(r, e->line, e->col, "modulo by zero");
 		z = fmod(x, y);
 		break;
 	}
@@ -2196,14 +1340,14 @@ static int compare(rnd *r, const expr *e, const tval *a, const tval *b, int *c)
 		*c = k ? k : a->n < b->n ? -1 : a->n > b->n ? 1 : 0;
 		return 0;
 	}
-	return fail_at(r, e->line, e->col, "cannot order %s and %s", kind_name(a->k),
-		       kind_name(b->k));
+	return pkg__tpl_fail(r, e->line, e->col, "cannot order %s and %s", pkg__tpl_kind(a->k),
+			     pkg__tpl_kind(b->k));
 }
 
 static int eval_bin(rnd *r, const expr *e, tval *out)
 {
 	tval a, b;
-	int rc = eval(r, e->a, &a);
+	int rc = pkg__tpl_eval(r, e->a, &a);
 	if (rc)
 		return rc;
 	if (e->op == OP_AND || e->op == OP_OR) {
@@ -2212,18 +1356,18 @@ static int eval_bin(rnd *r, const expr *e, tval *out)
 			*out = (tval){.k = V_BOOL, .b = t};
 			return 0;
 		}
-		if ((rc = eval(r, e->b, &b)))
+		if ((rc = pkg__tpl_eval(r, e->b, &b)))
 			return rc;
 		*out = (tval){.k = V_BOOL, .b = truthy(&b)};
 		return 0;
 	}
-	if ((rc = eval(r, e->b, &b)))
+	if ((rc = pkg__tpl_eval(r, e->b, &b)))
 		return rc;
 	if (e->op == OP_EQ || e->op == OP_NE) {
-		*out = (tval){.k = V_BOOL, .b = vequal(&a, &b) == (e->op == OP_EQ)};
+		*out = (tval){.k = V_BOOL, .b = pkg__tpl_equal(&a, &b) == (e->op == OP_EQ)};
 		return 0;
 	}
-	if ((rc = need_defined(r, e->a, &a)) || (rc = need_defined(r, e->b, &b)))
+	if ((rc = pkg__tpl_defined(r, e->a, &a)) || (rc = pkg__tpl_defined(r, e->b, &b)))
 		return rc;
 	int c = 0;
 	switch (e->op) {
@@ -2244,28 +1388,30 @@ static int eval_bin(rnd *r, const expr *e, tval *out)
 		bool found = false;
 		if (b.k == V_STR) {
 			if (a.k != V_STR)
-				return fail_at(r, e->line, e->col, "'in' a string needs a string");
+				return pkg__tpl_fail(r, e->line, e->col,
+						     "'in' a string needs a string");
 			found = memmem(b.s, b.n, a.s, a.n) != NULL || a.n == 0;
 		} else if (b.k == V_ARR) {
 			for (size_t i = 0; i < b.n && !found; i++)
-				found = vequal(&a, &b.items[i]);
+				found = pkg__tpl_equal(&a, &b.items[i]);
 		} else if (b.k == V_MAP) {
-			found = a.k == V_STR && map_get(&b, a.s);
+			found = a.k == V_STR && pkg__tpl_map_get(&b, a.s);
 		} else {
-			return fail_at(r, e->line, e->col,
-				       "'in' needs a string, list or map, got %s", kind_name(b.k));
+			return pkg__tpl_fail(r, e->line, e->col,
+					     "'in' needs a string, list or map, got %s",
+					     pkg__tpl_kind(b.k));
 		}
 		*out = (tval){.k = V_BOOL, .b = found == (e->op == OP_IN)};
 		return 0;
 	}
 	case OP_CAT: {
 		tval x, y;
-		if ((rc = as_string(r, &a, &x)) || (rc = as_string(r, &b, &y)))
+		if ((rc = pkg__tpl_string(r, &a, &x)) || (rc = pkg__tpl_string(r, &b, &y)))
 			return rc;
 		if (x.n + y.n > r->lim->max_output)
-			return fail_at(r, e->line, e->col, "string longer than %zu bytes",
-				       r->lim->max_output);
-		char *s = ralloc(r, x.n + y.n + 1);
+			return pkg__tpl_fail(r, e->line, e->col, "string longer than %zu bytes",
+					     r->lim->max_output);
+		char *s = pkg__tpl_alloc(r, x.n + y.n + 1);
 		if (!s)
 			return r->err->code;
 		memcpy(s, x.s, x.n);
@@ -2276,20 +1422,21 @@ static int eval_bin(rnd *r, const expr *e, tval *out)
 	}
 	default:
 		if (e->op == OP_ADD && a.k == V_STR && b.k == V_STR)
-			return fail_at(r, e->line, e->col, "'+' on strings: use '~' to join them");
+			return pkg__tpl_fail(r, e->line, e->col,
+					     "'+' on strings: use '~' to join them");
 		return arith(r, e, &a, &b, out);
 	}
 }
 
-static int eval(rnd *r, const expr *e, tval *out)
+int pkg__tpl_eval(rnd *r, const expr *e, tval *out)
 {
 	int rc;
 	tval a, b;
 	switch (e->k) {
 	case E_LIT: *out = e->lit; return 0;
-	case E_VAR: return lookup(r, e->name, out);
+	case E_VAR: return pkg__tpl_lookup(r, e->name, out);
 	case E_ATTR:
-		if ((rc = eval(r, e->a, &a)))
+		if ((rc = pkg__tpl_eval(r, e->a, &a)))
 			return rc;
 		if (a.k == V_UNDEF) {
 			*out = a; /* undefined stays undefined (for default / is defined) */
@@ -2301,73 +1448,75 @@ static int eval(rnd *r, const expr *e, tval *out)
 			return 0;
 		}
 		if (a.k != V_MAP)
-			return fail_at(r, e->line, e->col, "'.%s' of %s", e->name, kind_name(a.k));
+			return pkg__tpl_fail(r, e->line, e->col, "'.%s' of %s", e->name,
+					     pkg__tpl_kind(a.k));
 		{
-			const tval *v = map_get(&a, e->name);
+			const tval *v = pkg__tpl_map_get(&a, e->name);
 			*out = v ? *v : (tval){.k = V_UNDEF, .s = e->name};
 		}
 		return 0;
 	case E_INDEX:
-		if ((rc = eval(r, e->a, &a)) || (rc = eval(r, e->b, &b)))
+		if ((rc = pkg__tpl_eval(r, e->a, &a)) || (rc = pkg__tpl_eval(r, e->b, &b)))
 			return rc;
-		if ((rc = need_defined(r, e->a, &a)) || (rc = need_defined(r, e->b, &b)))
+		if ((rc = pkg__tpl_defined(r, e->a, &a)) || (rc = pkg__tpl_defined(r, e->b, &b)))
 			return rc;
 		if (a.k == V_ARR && b.k == V_INT) {
 			if (b.i < 0 || (uint64_t)b.i >= a.n)
-				return fail_at(r, e->line, e->col,
-					       "index %lld out of range (%zu items)",
-					       (long long)b.i, a.n);
+				return pkg__tpl_fail(r, e->line, e->col,
+						     "index %lld out of range (%zu items)",
+						     (long long)b.i, a.n);
 			*out = a.items[b.i];
 			return 0;
 		}
 		if (a.k == V_MAP && b.k == V_STR) {
-			const tval *v = map_get(&a, b.s);
+			const tval *v = pkg__tpl_map_get(&a, b.s);
 			*out = v ? *v : (tval){.k = V_UNDEF, .s = b.s};
 			return 0;
 		}
-		return fail_at(r, e->line, e->col, "cannot index %s with %s", kind_name(a.k),
-			       kind_name(b.k));
+		return pkg__tpl_fail(r, e->line, e->col, "cannot index %s with %s",
+				     pkg__tpl_kind(a.k), pkg__tpl_kind(b.k));
 	case E_FILTER:
-		if ((rc = eval(r, e->a, out)))
+		if ((rc = pkg__tpl_eval(r, e->a, out)))
 			return rc;
-		return apply_filter(r, e, out);
-	case E_CALL: return call_function(r, e, out);
+		return pkg__tpl_filter(r, e, out);
+	case E_CALL: return pkg__tpl_call(r, e, out);
 	case E_TEST: {
 		bool res = false;
-		if ((rc = eval(r, e->a, &a)) || (rc = apply_test(r, e, &a, &res)))
+		if ((rc = pkg__tpl_eval(r, e->a, &a)) || (rc = pkg__tpl_test(r, e, &a, &res)))
 			return rc;
 		*out = (tval){.k = V_BOOL, .b = res};
 		return 0;
 	}
 	case E_BIN: return eval_bin(r, e, out);
 	case E_NOT:
-		if ((rc = eval(r, e->a, &a)))
+		if ((rc = pkg__tpl_eval(r, e->a, &a)))
 			return rc;
 		*out = (tval){.k = V_BOOL, .b = !truthy(&a)};
 		return 0;
 	case E_NEG:
-		if ((rc = eval(r, e->a, &a)) || (rc = need_defined(r, e->a, &a)))
+		if ((rc = pkg__tpl_eval(r, e->a, &a)) || (rc = pkg__tpl_defined(r, e->a, &a)))
 			return rc;
 		if (a.k == V_INT && a.i != INT64_MIN)
 			*out = (tval){.k = V_INT, .i = -a.i};
 		else if (a.k == V_FLOAT)
 			*out = (tval){.k = V_FLOAT, .f = -a.f};
 		else
-			return fail_at(r, e->line, e->col, "cannot negate %s", kind_name(a.k));
+			return pkg__tpl_fail(r, e->line, e->col, "cannot negate %s",
+					     pkg__tpl_kind(a.k));
 		return 0;
 	case E_LIST: {
 		tval l = {.k = V_ARR, .n = e->nitems};
-		if (!(l.items = rarray(r, e->nitems ? e->nitems : 1, sizeof(*l.items))))
+		if (!(l.items = pkg__tpl_array(r, e->nitems ? e->nitems : 1, sizeof(*l.items))))
 			return r->err->code;
 		for (size_t i = 0; i < e->nitems; i++)
-			if ((rc = eval(r, e->items[i], &l.items[i])) ||
-			    (rc = need_defined(r, e->items[i], &l.items[i])))
+			if ((rc = pkg__tpl_eval(r, e->items[i], &l.items[i])) ||
+			    (rc = pkg__tpl_defined(r, e->items[i], &l.items[i])))
 				return rc;
 		*out = l;
 		return 0;
 	}
 	}
-	return fail_at(r, e->line, e->col, "bad expression");
+	return pkg__tpl_fail(r, e->line, e->col, "bad expression");
 }
 
 enum { FLOW_NONE = 0, FLOW_BREAK = 1, FLOW_CONTINUE = 2 };
@@ -2377,9 +1526,9 @@ static int run(rnd *r, const nlist *l, int *flow);
 static int push_scope(rnd *r)
 {
 	if (r->nscopes >= r->lim->max_depth + 2)
-		return fail_at(r, r->line, r->col, "loops nested deeper than %zu",
-			       r->lim->max_depth);
-	scope *ns = rarray(r, r->nscopes + 1, sizeof(*ns));
+		return pkg__tpl_fail(r, r->line, r->col, "loops nested deeper than %zu",
+				     r->lim->max_depth);
+	scope *ns = pkg__tpl_array(r, r->nscopes + 1, sizeof(*ns));
 	if (!ns)
 		return r->err->code;
 	if (r->nscopes)
@@ -2392,26 +1541,26 @@ static int push_scope(rnd *r)
 static int run_set(rnd *r, const node *n)
 {
 	tval v;
-	int rc = eval(r, n->e, &v);
+	int rc = pkg__tpl_eval(r, n->e, &v);
 	if (rc)
 		return rc;
 	scope *sc = &r->scopes[n->global ? 0 : r->nscopes - 1];
 	if (n->npath) {
 		/* set a.b.c = v: rebuild the maps from the inside out */
-		tval *chain = rarray(r, n->npath + 1, sizeof(*chain));
+		tval *chain = pkg__tpl_array(r, n->npath + 1, sizeof(*chain));
 		if (!chain)
 			return r->err->code;
-		lookup(r, n->target, &chain[0]);
+		pkg__tpl_lookup(r, n->target, &chain[0]);
 		for (size_t i = 0; i < n->npath; i++) {
 			if (chain[i].k != V_MAP && chain[i].k != V_UNDEF)
-				return fail_at(r, n->line, n->col, "set: '%s' is %s, not a map",
-					       i ? n->path[i - 1] : n->target,
-					       kind_name(chain[i].k));
-			const tval *x = map_get(&chain[i], n->path[i]);
+				return pkg__tpl_fail(
+				    r, n->line, n->col, "set: '%s' is %s, not a map",
+				    i ? n->path[i - 1] : n->target, pkg__tpl_kind(chain[i].k));
+			const tval *x = pkg__tpl_map_get(&chain[i], n->path[i]);
 			chain[i + 1] = x ? *x : (tval){.k = V_UNDEF};
 		}
 		for (size_t i = n->npath; i-- > 0;)
-			if ((rc = map_with(r, &chain[i], n->path[i], &v, &v)))
+			if ((rc = pkg__tpl_map_with(r, &chain[i], n->path[i], &v, &v)))
 				return rc;
 	}
 	return scope_set(r, sc, n->target, &v);
@@ -2420,22 +1569,23 @@ static int run_set(rnd *r, const node *n)
 static int run_for(rnd *r, const node *n)
 {
 	tval it;
-	int rc = eval(r, n->e, &it);
+	int rc = pkg__tpl_eval(r, n->e, &it);
 	if (!rc)
-		rc = need_defined(r, n->e, &it);
+		rc = pkg__tpl_defined(r, n->e, &it);
 	if (rc)
 		return rc;
 	if (it.k != V_ARR && it.k != V_MAP)
-		return fail_at(r, n->line, n->col, "for: cannot loop over %s", kind_name(it.k));
+		return pkg__tpl_fail(r, n->line, n->col, "for: cannot loop over %s",
+				     pkg__tpl_kind(it.k));
 	if (n->kvar && it.k != V_MAP)
-		return fail_at(r, n->line, n->col, "for %s, %s: needs a map, got %s", n->kvar,
-			       n->vvar, kind_name(it.k));
+		return pkg__tpl_fail(r, n->line, n->col, "for %s, %s: needs a map, got %s", n->kvar,
+				     n->vvar, pkg__tpl_kind(it.k));
 	if ((rc = push_scope(r)))
 		return rc;
 	for (size_t i = 0; !rc && i < it.n; i++) {
 		if (++r->iters > r->lim->max_iters) {
-			rc = fail_at(r, n->line, n->col, "more than %zu loop iterations",
-				     r->lim->max_iters);
+			rc = pkg__tpl_fail(r, n->line, n->col, "more than %zu loop iterations",
+					   r->lim->max_iters);
 			break;
 		}
 		scope *sc = &r->scopes[r->nscopes - 1];
@@ -2443,7 +1593,7 @@ static int run_for(rnd *r, const node *n)
 		static const char *const lk[] = {"index", "index0", "first", "last"};
 		tval loop = {.k = V_MAP, .n = 4};
 		loop.keys = (const char **)lk;
-		if (!(loop.items = rarray(r, 4, sizeof(*loop.items)))) {
+		if (!(loop.items = pkg__tpl_array(r, 4, sizeof(*loop.items)))) {
 			rc = r->err->code;
 			break;
 		}
@@ -2477,11 +1627,12 @@ static int run(rnd *r, const nlist *l, int *flow)
 		r->line = n->line;
 		r->col = n->col;
 		switch (n->k) {
-		case N_TEXT: rc = append_checked(r, r->out, n->s, n->n); break;
+		case N_TEXT: rc = pkg__tpl_append(r, r->out, n->s, n->n); break;
 		case N_EXPR: {
 			tval v;
-			if (!(rc = eval(r, n->e, &v)) && !(rc = need_defined(r, n->e, &v)))
-				rc = to_text(r, &v, r->out);
+			if (!(rc = pkg__tpl_eval(r, n->e, &v)) &&
+			    !(rc = pkg__tpl_defined(r, n->e, &v)))
+				rc = pkg__tpl_text(r, &v, r->out);
 			break;
 		}
 		case N_SET: rc = run_set(r, n); break;
@@ -2490,7 +1641,7 @@ static int run(rnd *r, const nlist *l, int *flow)
 			bool taken = false;
 			for (; !rc && k < n->nconds && !taken; k++) {
 				tval c;
-				if ((rc = eval(r, n->conds[k], &c)))
+				if ((rc = pkg__tpl_eval(r, n->conds[k], &c)))
 					break;
 				taken = truthy(&c);
 				if (taken)
@@ -2518,18 +1669,18 @@ static int make_opt(rnd *r, const pkg__tvars *vars, tval *out)
 		tval v = vstr(val, strlen(val));
 		const char *dot = strchr(name, '.');
 		if (!dot) {
-			rc = map_with(r, &m, name, &v, &m);
+			rc = pkg__tpl_map_with(r, &m, name, &v, &m);
 			continue;
 		}
-		char *head = rstrndup(r, name, (size_t)(dot - name));
+		char *head = pkg__tpl_strndup(r, name, (size_t)(dot - name));
 		if (!head)
 			return r->err->code;
-		const tval *cur = map_get(&m, head);
+		const tval *cur = pkg__tpl_map_get(&m, head);
 		if (cur && cur->k == V_STR)
 			continue;
 		tval sub = cur ? *cur : (tval){.k = V_UNDEF};
-		if (!(rc = map_with(r, &sub, dot + 1, &v, &sub)))
-			rc = map_with(r, &m, head, &sub, &m);
+		if (!(rc = pkg__tpl_map_with(r, &sub, dot + 1, &v, &sub)))
+			rc = pkg__tpl_map_with(r, &m, head, &sub, &m);
 	}
 	*out = m;
 	return rc;
@@ -2541,15 +1692,15 @@ static int make_env(rnd *r, const pkg__tvars *vars, tval *out)
 	while (vars && vars->env && vars->env[n])
 		n++;
 	tval m = {.k = V_MAP};
-	m.items = rarray(r, n ? n : 1, sizeof(*m.items));
-	m.keys = rarray(r, n ? n : 1, sizeof(*m.keys));
+	m.items = pkg__tpl_array(r, n ? n : 1, sizeof(*m.items));
+	m.keys = pkg__tpl_array(r, n ? n : 1, sizeof(*m.keys));
 	if (!m.items || !m.keys)
 		return r->err->code;
 	for (size_t i = 0; i < n; i++) {
 		const char *eq = strchr(vars->env[i], '=');
 		if (!eq)
 			continue;
-		char *k = rstrndup(r, vars->env[i], (size_t)(eq - vars->env[i]));
+		char *k = pkg__tpl_strndup(r, vars->env[i], (size_t)(eq - vars->env[i]));
 		if (!k)
 			return r->err->code;
 		m.keys[m.n] = k;
@@ -2580,7 +1731,7 @@ int pkg__template_render(sp_buf *out, const char *text, size_t len, const char *
 		return rc;
 	tval opt, env, spk, ver = vstr(SPAWN_VERSION, strlen(SPAWN_VERSION));
 	if ((rc = make_opt(&r, vars, &opt)) || (rc = make_env(&r, vars, &env)) ||
-	    (rc = map_with(&r, &(tval){.k = V_UNDEF}, "version", &ver, &spk)))
+	    (rc = pkg__tpl_map_with(&r, &(tval){.k = V_UNDEF}, "version", &ver, &spk)))
 		return rc;
 	if ((rc = scope_set(&r, &r.scopes[0], "opt", &opt)) ||
 	    (rc = scope_set(&r, &r.scopes[0], "env", &env)) ||

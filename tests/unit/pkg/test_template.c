@@ -1,4 +1,4 @@
-/* test_template.c - spec templates (pkg/template.c): each construct SPK
+/* test_template.c - spec templates (pkg/template.c, pkg/template_filters.c):
  * documents, the filters, and bad input with its position. */
 #include <setjmp.h>
 #include <stdarg.h>
