@@ -1,5 +1,6 @@
-/* test_template.c - spec templates (pkg/template.c, pkg/template_filters.c):
- * documents, the filters, and bad input with its position. */
+/* test_template.c - spec templates (pkg/template.c, template_filters.c):
+ * each construct SPK documents, the filters, and bad input with its
+ * position. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
