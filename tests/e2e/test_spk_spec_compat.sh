@@ -95,6 +95,14 @@ expect_status 0 spk solve studio-base:build python --repo "$P"
 expect_match "$OUT" "^python/3.9.18/" "build component: atBuild"
 
 if [ "$(id -u)" = 0 ]; then
+	# a template builds as the version --opt renders (SPK's idiom)
+	expect_status 0 spk build "$D/tool.spk.yaml" -o version=3.0.2
+	expect_match "$OUT" "^built tool/3.0.2/" "spk build -o version= builds that version"
+	expect_status 0 spk env tool/3.0.2 -- cat /spfs/share/tool/version /spfs/share/tool/era
+	expect_eq "$OUT" "$(printf '3.0.2 t30\nmodern')" "rendered script, option default and condition"
+	expect_status 0 spk build "$D/tool.spk.yaml"
+	expect_status 0 spk env tool/=2.4.1 -- cat /spfs/share/tool/version /spfs/share/tool/era
+	expect_eq "$OUT" "$(printf '2.4.1 t24\nclassic')" "the template's default version"
 	expect_status 0 spk build "$P/base.spk.yaml"
 	expect_match "$OUT" "^built studio-base/2024.1.0/[A-Z2-7]{8} \(2 components\)" "a platform builds"
 	expect_status 0 spk build "$P/dcc.spk.yaml"
