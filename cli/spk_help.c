@@ -24,7 +24,7 @@ static const cli_opt store_force_opts[] = {STORE_OPT, FORCE_OPT, LOG_OPTS, END_O
 
 static const cli_cmd cmds[] = {
     {.name = "solve",
-     .synopsis = "REQUEST... [--repo DIR]... [--workspace PATH] [--opt NAME=VALUE]... [OPTIONS]",
+     .synopsis = "REQUEST... [--repo DIR]... [--workspace PATH] [OPTIONS]",
      .summary = "resolve package requests and print one line per package",
      .text = "Resolves package requests against spec repositories (directories of\n"
 	     "spec files, or the local SpFS store's packages when no --repo is given)\n"
