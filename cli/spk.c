@@ -3,6 +3,8 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/help.h"
 #include "common/common.h"
@@ -146,17 +148,12 @@ static void print_text(const solver_result *r)
 static int cmd_solve(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-	    {"repo", required_argument, NULL, 'r'},
-	    {"opt", required_argument, NULL, 'o'},
-	    {"allow-builds", no_argument, NULL, 'B'},
-	    {"json", no_argument, NULL, 'J'},
-	    {"trace", no_argument, NULL, 'T'},
-	    {"dot", required_argument, NULL, 'D'},
-	    {"max-steps", required_argument, NULL, 'M'},
-	    {"verbose", no_argument, NULL, 'v'},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"repo", required_argument, NULL, 'r'}, {"workspace", required_argument, NULL, 'W'},
+	    {"opt", required_argument, NULL, 'o'},  {"allow-builds", no_argument, NULL, 'B'},
+	    {"json", no_argument, NULL, 'J'},	    {"trace", no_argument, NULL, 'T'},
+	    {"dot", required_argument, NULL, 'D'},  {"max-steps", required_argument, NULL, 'M'},
+	    {"verbose", no_argument, NULL, 'v'},    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
 	};
 	/* declared before the first goto: cleanup runs at every exit */
 	_cleanup_(solver_arena_freep) solver_arena *a = NULL;
@@ -178,6 +175,20 @@ static int cmd_solve(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "r:o:vqh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r': repos[nrepos++] = optarg; break;
+		case 'W': {
+			/* a workspace file, or a directory holding workspace.spk.yaml */
+			struct stat st;
+			char wf[4096];
+			snprintf(wf, sizeof(wf), "%s/workspace.spk.yaml", optarg);
+			if (stat(optarg, &st) || (S_ISDIR(st.st_mode) && access(wf, F_OK))) {
+				fprintf(stderr,
+					"spk solve: --workspace %s: no workspace file (%s)\n",
+					optarg, S_ISDIR(st.st_mode) ? wf : strerror(errno));
+				goto out;
+			}
+			repos[nrepos++] = optarg;
+			break;
+		}
 		case 'o': {
 			char *eq = strchr(optarg, '=');
 			if (!eq || eq == optarg) {
@@ -251,9 +262,25 @@ static int cmd_solve(int argc, char **argv)
 			fprintf(stderr, "spk solve: %s\n", err.msg);
 			goto out_repos;
 		}
+	/* spec templates in a spec directory render with --opt (and env) */
+	extern char **environ;
+	pkg_specfile_opts fo = {.opts = opts, .nopts = nopts, .env = (const char *const *)environ};
 	for (size_t i = 0; i < nrepos; i++) {
-		const char *rname = repos[i] == local ? "local" : base_name(repos[i]);
-		if (pkg_source_open(&dirs[i], repos[i], rname, NULL, &err)) {
+		/* a workspace file's repository is named after its directory */
+		char dirbuf[4096];
+		struct stat rst;
+		const char *rp = repos[i];
+		if (rp != local && stat(rp, &rst) == 0 && S_ISREG(rst.st_mode)) {
+			snprintf(dirbuf, sizeof(dirbuf), "%s", rp);
+			char *sl = strrchr(dirbuf, '/');
+			if (sl && sl != dirbuf)
+				*sl = '\0';
+			else
+				snprintf(dirbuf, sizeof(dirbuf), ".");
+			rp = dirbuf;
+		}
+		const char *rname = repos[i] == local ? "local" : base_name(rp);
+		if (pkg_source_open(&dirs[i], repos[i], rname, &fo, &err)) {
 			fprintf(stderr, "spk solve: %s\n", err.msg);
 			goto out_repos;
 		}

@@ -11,6 +11,8 @@
 #define FORCE_OPT {"-f, --force", "go ahead where it would refuse (see above)"}
 #define OFFLINE_OPT {"--offline", "never use the network: remote sources come from the " \
 				  "source cache only, a missing one is an error (also SPK_OFFLINE=1)"}
+#define TEMPLATE_OPT {"-o, --opt NAME=VALUE", "the `opt` of spec templates " \
+				       "(-o version=1.2.3; repeatable)"}
 #define END_OPT {0, 0}
 /* clang-format on */
 
@@ -22,7 +24,7 @@ static const cli_opt store_force_opts[] = {STORE_OPT, FORCE_OPT, LOG_OPTS, END_O
 
 static const cli_cmd cmds[] = {
     {.name = "solve",
-     .synopsis = "REQUEST... [--repo DIR]... [--opt NAME=VALUE]... [OPTIONS]",
+     .synopsis = "REQUEST... [--repo DIR]... [--workspace PATH] [OPTIONS]",
      .summary = "resolve package requests and print one line per package",
      .text = "Resolves package requests against spec repositories (directories of\n"
 	     "spec files, or the local SpFS store's packages when no --repo is given)\n"
@@ -35,7 +37,11 @@ static const cli_cmd cmds[] = {
      .opts =
 	 (const cli_opt[]){{"-r, --repo DIR", "a directory of spec files (repeatable; the "
 					      "first wins for identical builds)"},
-			   {"-o, --opt NAME=VALUE", "a build option value (repeatable)"},
+			   {"--workspace PATH", "the recipes an SPK workspace lists "
+						"(workspace.spk.yaml, or its directory; a --repo "
+						"DIR holding one is read the same way)"},
+			   {"-o, --opt NAME=VALUE", "a build option value, and the `opt` of "
+						    "spec templates (repeatable)"},
 			   {"--allow-builds", "also consider building recipes from source"},
 			   JSON_OPT,
 			   {"--trace", "print each decision, conflict and backtrack on stderr"},
@@ -45,7 +51,7 @@ static const cli_cmd cmds[] = {
 			   END_OPT},
      .exit = SOLVE_EXIT},
     {.name = "publish",
-     .synopsis = "SPEC.yaml... [--store PATH] [--force]\n"
+     .synopsis = "SPEC.yaml... [--opt NAME=VALUE]... [--store PATH] [--force]\n"
 		 "NAME[/VERSION[/BUILD]]... --to PATH [--store PATH]",
      .summary = "publish spec files, or copy packages to another store",
      .text = "The first form publishes every spec of the files into the package\n"
@@ -58,6 +64,7 @@ static const cli_cmd cmds[] = {
 	     "and payloads they reach) into the store at PATH (or file://PATH).\n",
      .opts = (const cli_opt[]){STORE_OPT,
 			       FORCE_OPT,
+			       TEMPLATE_OPT,
 			       {"-t, --to PATH", "copy the packages into the store at PATH"},
 			       LOG_OPTS,
 			       END_OPT}},
@@ -107,37 +114,43 @@ static const cli_cmd cmds[] = {
 	     "end of its log. A recipe with build.variants is built once per variant.\n"
 	     "Needs root (or the spfs-enter helper, or rootless runtimes).\n",
      .opts = (const cli_opt[]){{"--variant N", "build only the N-th variant (from 0)"},
-			       {"-o, --opt NAME=VALUE", "an option value, on top of the variant's"},
+			       {"-o, --opt NAME=VALUE", "an option value, on top of the variant's; "
+							"and the `opt` of spec templates"},
 			       {"-f, --force", "build again when the build exists"},
 			       OFFLINE_OPT,
 			       STORE_OPT,
 			       LOG_OPTS,
 			       END_OPT}},
     {.name = "make-source",
-     .synopsis = "SPEC.yaml [--offline] [--store PATH]",
+     .synopsis = "SPEC.yaml [--opt NAME=VALUE]... [--offline] [--store PATH]",
      .summary = "collect a recipe's sources into its source package",
      .text = "Collects each recipe's sources (path, git, tar and script entries of\n"
 	     "`sources`, in order; without them the spec's directory) into one layer\n"
 	     "and publishes the source package NAME/VERSION/src: the files are at\n"
 	     "/spfs/spk/pkg/NAME/VERSION/src in a runtime. Path, tar and local git\n"
-	     "sources are relative to the spec's directory; a path source must stay\n"
-	     "inside it, tar members and symbolic links must stay inside the sources.\n"
+	     "sources are relative to the spec's directory (or absolute); a relative\n"
+	     "path source must stay inside it, tar members and symbolic links must\n"
+	     "stay inside the sources.\n"
 	     "A tar source may be an http(s) URL and a git source a remote URL: they\n"
 	     "are fetched once into the source cache ($SPK_SOURCE_CACHE, else\n"
 	     "~/.cache/spk/sources) and used from there; a tar entry's `sha256:` pins\n"
 	     "its content (a download that differs is refused before extraction).\n"
 	     "Does not need root.\n",
-     .opts = (const cli_opt[]){OFFLINE_OPT, STORE_OPT, LOG_OPTS, END_OPT}},
+     .opts = (const cli_opt[]){TEMPLATE_OPT, OFFLINE_OPT, STORE_OPT, LOG_OPTS, END_OPT}},
     {.name = "env",
-     .synopsis = "REQUEST... [--allow-builds [--make-missing [--offline]]] [--store PATH]\n"
+     .synopsis = "REQUEST... [--opt NAME=VALUE]... [--allow-builds [--make-missing]] "
+		 "[--store PATH]\n"
 		 "REQUEST... [OPTIONS] -- CMD [ARGS...]",
      .summary = "run a command in a solved environment",
      .text = "Solves the requests over the store's packages, stacks the resolved\n"
 	     "components' layers at /spfs, applies the packages' install.environment\n"
 	     "operations and SPK_PKG_* variables, and runs CMD (default: $SHELL) there.\n"
+	     "--opt NAME=VALUE sets an option value for the solve, as in spk solve.\n"
 	     "With --allow-builds the solve may pick recipes with other option values;\n"
 	     "--make-missing then builds those from their stored recipes first.\n",
-     .opts = (const cli_opt[]){{"--allow-builds", "also consider building recipes from source"},
+     .opts = (const cli_opt[]){{"-o, --opt NAME=VALUE", "an option value for the solve "
+							"(repeatable)"},
+			       {"--allow-builds", "also consider building recipes from source"},
 			       {"--make-missing", "build what the solve picked from source"},
 			       OFFLINE_OPT,
 			       STORE_OPT,
@@ -145,23 +158,26 @@ static const cli_cmd cmds[] = {
 			       END_OPT},
      .exit = "CMD's; 1 when the requests cannot be solved, 2 on bad usage or input."},
     {.name = "explain",
-     .synopsis = "REQUEST... [--allow-builds] [--store PATH]",
+     .synopsis = "REQUEST... [--opt NAME=VALUE]... [--allow-builds] [--store PATH]",
      .summary = "a solve over the store with its trace",
      .text = "Solves the requests over the store's packages with the full trace: each\n"
 	     "decision, conflict and backtrack on stdout, then the solution (one line\n"
 	     "per package) or why there is none.\n",
-     .opts = (const cli_opt[]){{"--allow-builds", "also consider building recipes from source"},
+     .opts = (const cli_opt[]){{"-o, --opt NAME=VALUE", "an option value for the solve "
+							"(repeatable)"},
+			       {"--allow-builds", "also consider building recipes from source"},
 			       STORE_OPT,
 			       LOG_OPTS,
 			       END_OPT},
      .exit = SOLVE_EXIT},
     {.name = "lint",
-     .synopsis = "SPEC.yaml...",
+     .synopsis = "SPEC.yaml... [--opt NAME=VALUE]...",
      .summary = "check spec files",
      .text = "Checks spec files as spk publish and spk build read them: errors name\n"
 	     "file:line:column, unknown fields are warned about; prints one line per\n"
-	     "spec (what it is, its build id, what spk build needs).\n",
-     .opts = (const cli_opt[]){LOG_OPTS, END_OPT}},
+	     "spec (what it is, its build id, what spk build needs). A spec file is\n"
+	     "rendered as a template first; --opt gives the template's opt values.\n",
+     .opts = (const cli_opt[]){TEMPLATE_OPT, LOG_OPTS, END_OPT}},
     {.name = "help",
      .synopsis = "[COMMAND]",
      .summary = "print the help of spk or of a command",

@@ -115,12 +115,16 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 	a->pos = argv + optind;
 	a->npos = argc - optind;
 	bool json_ok = !strcmp(a->cmd, "ls") || !strcmp(a->cmd, "info");
+	/* --opt: a recipe's option values, and the `opt` of spec templates */
+	bool opt_ok = !strcmp(a->cmd, "build") || !strcmp(a->cmd, "env") ||
+		      !strcmp(a->cmd, "lint") || !strcmp(a->cmd, "publish") ||
+		      !strcmp(a->cmd, "make-source") || !strcmp(a->cmd, "explain");
 	bool force_ok =
 	    !strcmp(a->cmd, "publish") || !strcmp(a->cmd, "remove") || !strcmp(a->cmd, "build");
 	const char *bad = a->json && !json_ok			       ? "--json"
 			  : a->force && !force_ok		       ? "--force"
 			  : a->to && strcmp(a->cmd, "publish")	       ? "--to"
-			  : a->nopts && strcmp(a->cmd, "build")	       ? "--opt"
+			  : a->nopts && !opt_ok			       ? "--opt"
 			  : a->variant >= 0 && strcmp(a->cmd, "build") ? "--variant"
 			  : a->make_missing && strcmp(a->cmd, "env")   ? "--make-missing"
 			  : a->offline && strcmp(a->cmd, "env") && strcmp(a->cmd, "build") &&
@@ -183,6 +187,21 @@ static int open_repo(spfs_store **s, pkg_repo **r, const args *a, bool create, s
 	return rc ? rc : pkg_repo_open(r, *s, NULL, NULL, err);
 }
 
+/* Reads, renders (with --opt) and parses one spec file named on the
+ * command line. */
+static int read_spec_file(pkg_specfile **f, const args *a, const char *path)
+{
+	sp_error err = {0};
+	extern char **environ;
+	pkg_specfile_opts fo = {
+	    .opts = a->opts, .nopts = a->nopts, .env = (const char *const *)environ};
+	if (pkg_specfile_read(f, path, &fo, &err)) {
+		fail(a, &err);
+		return EXIT_USAGE;
+	}
+	return EXIT_OK;
+}
+
 /* ------------------------------------------------------------ publish */
 
 static void on_publish(const char *tag, const sp_digest *d, bool changed, void *ud)
@@ -221,30 +240,14 @@ static int cmd_publish(const args *a)
 		return EXIT_OK;
 	}
 	/* every file must parse before anything is published */
-	char **texts = calloc((size_t)a->npos, sizeof(*texts));
-	size_t *lens = calloc((size_t)a->npos, sizeof(*lens));
+	pkg_specfile **files = calloc((size_t)a->npos, sizeof(*files));
 	int ret = EXIT_OK;
-	if (!texts || !lens) {
+	if (!files) {
 		fprintf(stderr, "spk publish: out of memory\n");
-		ret = EXIT_USAGE;
-		goto out;
+		return EXIT_USAGE;
 	}
-	for (int i = 0; i < a->npos && ret == EXIT_OK; i++) {
-		_cleanup_(solver_arena_freep) solver_arena *ar = NULL;
-		pkg_spec **specs;
-		size_t n;
-		if (sp_read_file_at(&texts[i], &lens[i], AT_FDCWD, a->pos[i],
-				    pkg_limits_default.max_file, &err)) {
-			sp_error_prefix(&err, "%s", a->pos[i]);
-			ret = fail(a, &err);
-			if (ret == EXIT_FAIL)
-				ret = EXIT_USAGE;
-		} else if (solver_arena_new(&ar, &err) ||
-			   pkg_spec_parse(&specs, &n, ar, texts[i], lens[i], a->pos[i], NULL,
-					  &err)) {
-			ret = fail(a, &err);
-		}
-	}
+	for (int i = 0; i < a->npos && ret == EXIT_OK; i++)
+		ret = read_spec_file(&files[i], a, a->pos[i]);
 	if (ret != EXIT_OK)
 		goto out;
 	if (open_repo(&s, &r, a, true, &err)) {
@@ -255,15 +258,14 @@ static int cmd_publish(const args *a)
 	 * it must list what was published) */
 	pkg_publish_opts po = {.force = a->force, .defer_index = true, .cb = on_publish};
 	for (int i = 0; i < a->npos && ret == EXIT_OK; i++)
-		if (pkg_repo_publish(r, texts[i], lens[i], a->pos[i], &po, &err))
+		if (pkg_repo_publish(r, files[i], &po, &err))
 			ret = fail(a, &err);
 	if (pkg_repo_write_index(r, &err) && ret == EXIT_OK)
 		ret = fail(a, &err);
 out:
-	for (int i = 0; texts && i < a->npos; i++)
-		free(texts[i]);
-	free(texts);
-	free(lens);
+	for (int i = 0; i < a->npos; i++)
+		pkg_specfile_free(files[i]);
+	free(files);
 	return ret;
 }
 
@@ -636,22 +638,6 @@ static void spfs_exe(char *out, size_t n)
 		snprintf(out, n, "%s", cand);
 }
 
-/* Reads and parses one spec file named on the command line. */
-static int read_spec_file(char **text, size_t *len, solver_arena **ar, pkg_spec ***specs, size_t *n,
-			  const args *a, const char *path)
-{
-	sp_error err = {0};
-	if (sp_read_file_at(text, len, AT_FDCWD, path, pkg_limits_default.max_file, &err)) {
-		sp_error_prefix(&err, "%s", path);
-		fail(a, &err);
-		return EXIT_USAGE;
-	}
-	if (solver_arena_new(ar, &err) ||
-	    pkg_spec_parse(specs, n, *ar, *text, *len, path, NULL, &err))
-		return fail(a, &err);
-	return EXIT_OK;
-}
-
 static int cmd_make_source(const args *a)
 {
 	if (a->npos != 1) {
@@ -659,13 +645,12 @@ static int cmd_make_source(const args *a)
 		print_usage(stderr, "make-source");
 		return EXIT_USAGE;
 	}
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0, n = 0;
-	_cleanup_(solver_arena_freep) solver_arena *ar = NULL;
-	pkg_spec **specs = NULL;
-	int ret = read_spec_file(&text, &len, &ar, &specs, &n, a, a->pos[0]);
+	_cleanup_(pkg_specfile_freep) pkg_specfile *f = NULL;
+	int ret = read_spec_file(&f, a, a->pos[0]);
 	if (ret != EXIT_OK)
 		return ret;
+	pkg_spec *const *specs = f->specs;
+	size_t n = f->nspecs;
 	sp_error err = {0};
 	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
 	_cleanup_(pkg_repo_freep) pkg_repo *r = NULL;
@@ -676,7 +661,7 @@ static int cmd_make_source(const args *a)
 		if (specs[i]->kind != PKG_RECIPE)
 			continue;
 		pkg_source_result res;
-		if (pkg_repo_make_source(&res, r, specs[i], text, len, a->pos[0], true, &err))
+		if (pkg_repo_make_source(&res, r, f, specs[i], true, &err))
 			return fail(a, &err);
 		char hex[SP_DIGEST_HEX_LEN + 1];
 		sp_digest_to_hex(&res.layer, hex);
@@ -700,13 +685,12 @@ static int cmd_build(const args *a)
 		print_usage(stderr, "build");
 		return EXIT_USAGE;
 	}
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0, n = 0;
-	_cleanup_(solver_arena_freep) solver_arena *ar = NULL;
-	pkg_spec **specs = NULL;
-	int ret = read_spec_file(&text, &len, &ar, &specs, &n, a, a->pos[0]);
+	_cleanup_(pkg_specfile_freep) pkg_specfile *f = NULL;
+	int ret = read_spec_file(&f, a, a->pos[0]);
 	if (ret != EXIT_OK)
 		return ret;
+	pkg_spec *const *specs = f->specs;
+	size_t n = f->nspecs;
 	sp_error err = {0};
 	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
 	_cleanup_(pkg_repo_freep) pkg_repo *r = NULL;
@@ -729,7 +713,7 @@ static int cmd_build(const args *a)
 		/* --variant N, else every variant of build.variants, else the defaults */
 		bo.variant = a->variant >= 0 ? a->variant : specs[i]->nvariants ? (int)var : -1;
 		pkg_build_result res;
-		int rc = pkg_repo_build(&res, r, specs[i], text, len, a->pos[0], &bo, &err);
+		int rc = pkg_repo_build(&res, r, f, specs[i], &bo, &err);
 		if (rc) {
 			if (res.script_status) {
 				print_failure("spk build", err.msg, &res);
@@ -822,22 +806,19 @@ static int make_missing(pkg_repo *r, const solver_result *res, int round, sp_err
 		bool wrote = f && fwrite(text, 1, len, f) == len;
 		if (f && fclose(f))
 			wrote = false;
-		_cleanup_(solver_arena_freep) solver_arena *ar = NULL;
-		pkg_spec **specs = NULL;
-		size_t ns = 0;
+		_cleanup_(pkg_specfile_freep) pkg_specfile *sf = NULL;
 		int rc = wrote ? 0 : sp_error_errno(err, "writing %s", file);
 		if (!rc)
-			rc = solver_arena_new(&ar, err);
-		if (!rc)
-			rc = pkg_spec_parse(&specs, &ns, ar, text, len, e->tag, NULL, err);
+			rc = pkg_specfile_load(&sf, text, len, file,
+					       &(pkg_specfile_opts){.rendered = true}, err);
 		pkg_build_opts bo = {.opts = it->options,
 				     .nopts = it->noptions,
 				     .spfs_exe = exe,
 				     .spk_exe = self,
 				     .variant = -1};
 		pkg_build_result br = {0};
-		if (!rc && ns == 1)
-			rc = pkg_repo_build(&br, r, specs[0], text, len, file, &bo, err);
+		if (!rc && sf->nspecs == 1)
+			rc = pkg_repo_build(&br, r, sf, sf->specs[0], &bo, err);
 		unlink(file);
 		rmdir(dir);
 		if (rc == SOLVER_EUNSAT && round < 8)
@@ -896,6 +877,8 @@ static int solve_setup_open(solve_setup *x, const args *a, const char *cmd)
 				 .nrepos = 1,
 				 .requests = reqs,
 				 .nrequests = (size_t)a->npos,
+				 .opts = a->opts,
+				 .nopts = a->nopts,
 				 .allow_builds = a->allow_builds};
 	return -1;
 }
@@ -999,14 +982,13 @@ static int cmd_lint(const args *a)
 	}
 	int ret = EXIT_OK;
 	for (int f = 0; f < a->npos; f++) {
-		_cleanup_free_ char *text = NULL;
-		size_t len = 0, n = 0;
-		_cleanup_(solver_arena_freep) solver_arena *ar = NULL;
-		pkg_spec **specs = NULL;
-		if (read_spec_file(&text, &len, &ar, &specs, &n, a, a->pos[f]) != EXIT_OK) {
+		_cleanup_(pkg_specfile_freep) pkg_specfile *sf = NULL;
+		if (read_spec_file(&sf, a, a->pos[f]) != EXIT_OK) {
 			ret = EXIT_USAGE;
 			continue;
 		}
+		pkg_spec *const *specs = sf->specs;
+		size_t n = sf->nspecs;
 		for (size_t i = 0; i < n; i++) {
 			const pkg_spec *sp = specs[i];
 			const solver_build *b = &sp->build;

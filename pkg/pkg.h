@@ -15,8 +15,9 @@
  * It implements solver_repo_ops.
  *
  * Memory: specs live in a solver_arena owned by the caller of
- * pkg_spec_parse, or by the pkg_specdir, which is freed with
- * pkg_specdir_free(). pkg depends on solver (for the build model) and on
+ * pkg_spec_parse, or by the pkg_specfile they were read from (freed with
+ * pkg_specfile_free), or by the pkg_specdir (pkg_specdir_free), which owns
+ * its files. pkg depends on solver (for the build model) and on
  * spfs (package repositories stored in SpFS, below).
  */
 #ifndef SPAWN_PKG_H
@@ -71,7 +72,8 @@ typedef struct pkg_option_decl {
 
 /* One entry of `sources` (see docs/spec.md, pkg/source.c). */
 typedef enum {
-	PKG_SRC_PATH = 1,   /* a local directory or file, relative to the spec's directory */
+	PKG_SRC_PATH = 1,   /* a local directory or file: absolute, or relative to the
+			     * spec's directory */
 	PKG_SRC_GIT = 2,    /* a git repository (URL or local path), cloned */
 	PKG_SRC_TAR = 3,    /* a tar file (any compression libarchive reads): a
 			     * path, or an http(s) URL fetched into the source
@@ -111,12 +113,60 @@ typedef struct pkg_spec {
 	const pkg_source_decl *sources;
 	size_t nsources;
 	bool has_sources; /* `sources` is given (else: the spec's directory) */
+	bool platform;	  /* an `api: v0/platform` or `v1/platform` document, read
+			   * as the v0/package recipe SPK makes of it
+			   * (pkg/platform.c) */
 } pkg_spec;
 
-/* Parses every document of one spec file (text[0..len), named `file` in
- * messages). *out is an array of *n pointers, all in arena a. */
+/* Parses every document of one YAML text (text[0..len), named `file` in
+ * messages; already rendered: a stored spec, or pkg_specfile's text).
+ * *out is an array of *n pointers, all in arena a. */
 int pkg_spec_parse(pkg_spec ***out, size_t *n, solver_arena *a, const char *text, size_t len,
 		   const char *file, const pkg_limits *lim, sp_error *err);
+
+/* ------------------------------------------------------------ spec files
+ *
+ * One spec file as spk reads it: its path, its bytes as written, the option
+ * values its template was rendered with, the rendered text (what is parsed,
+ * published and built: a file is rendered as a template before YAML, as SPK
+ * does, see pkg/template.c) and its documents' specs. Everything it holds
+ * lives in its own arena and is freed with pkg_specfile_free. */
+
+typedef struct pkg_specfile_opts {
+	const solver_opt *opts; /* the template's `opt` (spk -o NAME=VALUE) */
+	size_t nopts;
+	const char *const *env; /* the template's `env` ("NAME=VALUE", NULL-ended);
+				 * NULL: empty */
+	const pkg_limits *lim;	/* NULL: pkg_limits_default */
+	bool rendered;		/* the text is a stored spec, rendered when it was
+				 * published: not a template any more */
+} pkg_specfile_opts;
+
+typedef struct pkg_specfile {
+	const char *path;   /* as given: messages; sources and scripts are
+			     * relative to its directory */
+	const char *source; /* the bytes as written (NUL-terminated) */
+	size_t source_len;
+	bool is_template;	/* it holds template tags and was rendered */
+	const solver_opt *opts; /* the template inputs it was rendered with */
+	size_t nopts;
+	const char *text; /* the rendered text (== source when not a template) */
+	size_t len;
+	pkg_spec **specs; /* its documents, in order */
+	size_t nspecs;
+	solver_arena *arena; /* owns all of the above */
+} pkg_specfile;
+
+/* Reads the file at path (relative to the working directory), renders it
+ * and parses every document. Errors name path:line:column (of the template
+ * for template errors). */
+int pkg_specfile_read(pkg_specfile **out, const char *path, const pkg_specfile_opts *o,
+		      sp_error *err);
+/* The same from bytes already read (text[0..len), named path). */
+int pkg_specfile_load(pkg_specfile **out, const char *text, size_t len, const char *path,
+		      const pkg_specfile_opts *o, sp_error *err);
+void pkg_specfile_free(pkg_specfile *f);
+void pkg_specfile_freep(pkg_specfile **f);
 
 /* Derives the build id of a recipe's default build from its option values
  * (8 characters of base32). id must hold 9 bytes. */
@@ -128,8 +178,8 @@ typedef struct pkg_specdir pkg_specdir;
 
 /* Reads every spec below path. `name` names the repository in requests
  * ("name/pkg/...") and messages; NULL uses the path. */
-int pkg_specdir_open(pkg_specdir **out, const char *path, const char *name, const pkg_limits *lim,
-		     sp_error *err);
+int pkg_specdir_open(pkg_specdir **out, const char *path, const char *name,
+		     const pkg_specfile_opts *fo, sp_error *err);
 void pkg_specdir_free(pkg_specdir *d);
 void pkg_specdir_freep(pkg_specdir **d);
 /* The repository interface for the solver; borrowed from d. */
@@ -234,11 +284,11 @@ typedef struct pkg_publish_opts {
 	void *ud;
 } pkg_publish_opts;
 
-/* Publishes every document of one spec file (text[0..len), named `file` in
- * messages) as spec-only recipes/builds. Everything is parsed and checked
- * first: on any error nothing is published. */
-int pkg_repo_publish(pkg_repo *r, const char *text, size_t len, const char *file,
-		     const pkg_publish_opts *opts, sp_error *err);
+/* Publishes every document of spec file f (its rendered text) as
+ * spec-only recipes/builds. Everything is checked first: on any error
+ * nothing is published. */
+int pkg_repo_publish(pkg_repo *r, const pkg_specfile *f, const pkg_publish_opts *opts,
+		     sp_error *err);
 
 /* Marks (or unmarks) deprecated: "NAME/VERSION" is the recipe and every
  * build of it, "NAME/VERSION/BUILD" one build. Each spec is rewritten with
@@ -271,8 +321,8 @@ bool pkg_path_is_store(const char *path);
 /* A spec directory or an SpFS store's package repository, chosen by
  * pkg_path_is_store; for the solver. */
 typedef struct pkg_source pkg_source;
-int pkg_source_open(pkg_source **out, const char *path, const char *name, const pkg_limits *lim,
-		    sp_error *err);
+int pkg_source_open(pkg_source **out, const char *path, const char *name,
+		    const pkg_specfile_opts *fo, sp_error *err);
 void pkg_source_free(pkg_source *s);
 void pkg_source_freep(pkg_source **s);
 const solver_repo *pkg_source_repo(pkg_source *s); /* borrowed */
@@ -296,7 +346,8 @@ const solver_repo *pkg_source_repo(pkg_source *s); /* borrowed */
  * the source package NAME/VERSION/src: layer tag
  * spk/pkg/NAME/VERSION/src/src, spec tag spk/spec/NAME/VERSION/src. Path,
  * tar and local git sources are named relative to the spec's directory; a
- * path source must stay beneath it; tar members must not leave the source
+ * relative path source must stay beneath it (an absolute one is taken as
+ * written, as SPK does); tar members must not leave the source
  * directory; no symbolic link in the sources may point outside them. */
 
 typedef struct pkg_source_result {
@@ -306,14 +357,13 @@ typedef struct pkg_source_result {
 	size_t files;	 /* entries collected (files, directories, links) */
 } pkg_source_result;
 
-/* Collects the sources of recipe `spec` (a document of the spec file whose
- * text is text[0..len), named `file`) and commits them as a layer; with
+/* Collects the sources of recipe `spec` (a document of spec file f) and
+ * commits them as a layer; with
  * `publish`, also tags it, publishes the source package's spec, the
  * recipe when missing and the index. Any error leaves no tag behind;
  * errors name file:line:column of the source entry and what is wrong. */
-int pkg_repo_make_source(pkg_source_result *res, pkg_repo *r, const pkg_spec *spec,
-			 const char *text, size_t len, const char *file, bool publish,
-			 sp_error *err);
+int pkg_repo_make_source(pkg_source_result *res, pkg_repo *r, const pkg_specfile *f,
+			 const pkg_spec *spec, bool publish, sp_error *err);
 
 /* Remote sources: a tar URL (http, https) is downloaded once into the
  * source cache and verified (against the recipe's `sha256:` when it pins
@@ -352,11 +402,11 @@ typedef struct pkg_build_result {
 	bool source_changed;  /* spk build published new sources for it */
 } pkg_build_result;
 
-/* Builds the recipe `spec` (a document of a parsed spec file whose text is
- * text[0..len), named file; the script runs in the file's directory). A
- * failing script returns SP_ERROR with res->tail and res->log set. */
-int pkg_repo_build(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, const char *text,
-		   size_t len, const char *file, const pkg_build_opts *o, sp_error *err);
+/* Builds the recipe `spec` (a document of spec file f; the script runs in
+ * the file's directory). A failing script returns SP_ERROR with res->tail
+ * and res->log set. */
+int pkg_repo_build(pkg_build_result *res, pkg_repo *r, const pkg_specfile *f, const pkg_spec *spec,
+		   const pkg_build_opts *o, sp_error *err);
 
 /* Inside a build's runtime (the hidden `spk build-script SCRIPT DIR`):
  * confines this process to a mount namespace of its own in which every

@@ -1351,21 +1351,21 @@ static int add_pending(pending **v, size_t *n, size_t *cap, const char *tag, con
 	return sp_digest_buf(&p->d, text, len, err);
 }
 
-int pkg_repo_publish(pkg_repo *r, const char *text, size_t len, const char *file,
-		     const pkg_publish_opts *opts, sp_error *err)
+int pkg_repo_publish(pkg_repo *r, const pkg_specfile *f, const pkg_publish_opts *opts,
+		     sp_error *err)
 {
+	const char *text = f->text, *file = f->path;
+	size_t len = f->len;
 	static const pkg_publish_opts none = {0};
 	if (!opts)
 		opts = &none;
-	/* 1. the whole file parses (errors name file:line:column) */
+	/* 1. the whole file parsed when f was loaded */
 	_cleanup_(solver_arena_freep) solver_arena *a = NULL;
 	int rc = solver_arena_new(&a, err);
 	if (rc)
 		return rc;
-	pkg_spec **specs = NULL;
-	size_t nspecs = 0;
-	if ((rc = pkg_spec_parse(&specs, &nspecs, a, text, len, file, r->lim, err)))
-		return rc;
+	pkg_spec *const *specs = f->specs;
+	size_t nspecs = f->nspecs;
 	if (nspecs == 0)
 		return sp_error_set(err, SP_EINVALID, "%s: no spec in the file", file);
 	/* 2. one blob per document; each must parse alone to the same package */
@@ -1846,8 +1846,8 @@ struct pkg_source {
 	solver_repo view;
 };
 
-int pkg_source_open(pkg_source **out, const char *path, const char *name, const pkg_limits *lim,
-		    sp_error *err)
+int pkg_source_open(pkg_source **out, const char *path, const char *name,
+		    const pkg_specfile_opts *fo, sp_error *err)
 {
 	*out = NULL;
 	pkg_source *s = calloc(1, sizeof(*s));
@@ -1857,11 +1857,11 @@ int pkg_source_open(pkg_source **out, const char *path, const char *name, const 
 	if (pkg_path_is_store(path)) {
 		rc = spfs_store_open(&s->store, path, false, err);
 		if (!rc)
-			rc = pkg_repo_open(&s->repo, s->store, name, lim, err);
+			rc = pkg_repo_open(&s->repo, s->store, name, fo ? fo->lim : NULL, err);
 		if (!rc)
 			s->view = *pkg_repo_solver(s->repo);
 	} else {
-		rc = pkg_specdir_open(&s->dir, path, name, lim, err);
+		rc = pkg_specdir_open(&s->dir, path, name, fo, err);
 		if (!rc)
 			s->view = *pkg_specdir_repo(s->dir);
 	}

@@ -8,6 +8,7 @@
  * payloads) and tag them; publish the build spec last, so a build is only
  * visible once every layer of it is; drop the temporary tag. */
 #include "pkg/pkg.h"
+#include "pkg/platform.h"
 #include "pkg/source.h"
 #include "pkg/yamltree.h"
 
@@ -459,9 +460,11 @@ static int set_opt(solver_option *vals, const solver_build *b, const char *name,
 		      : 0;
 }
 
-static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, const char *text,
-		     size_t len, const char *file, const pkg_build_opts *o, sp_error *err)
+static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_specfile *f,
+		     const pkg_spec *spec, const pkg_build_opts *o, sp_error *err)
 {
+	const char *text = f->text, *file = f->path;
+	size_t len = f->len;
 	memset(res, 0, sizeof(*res));
 	spfs_store *s = pkg_repo_store(r);
 	const solver_build *b = &spec->build;
@@ -501,6 +504,12 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 		if (rc)
 			return rc;
 	}
+	/* a platform builds the recipe SPK makes of it (pkg/platform.c) */
+	const char *ptext = dtext;
+	size_t plen = dlen;
+	if (spec->platform && (rc = pkg__platform_doc(&dtext, &dlen, &docs, &ndocs, ptext, plen,
+						      file, NULL, r, a, err)))
+		return rc;
 	solver_option *vals =
 	    solver_arena_array(a, b->noptions ? b->noptions : 1, sizeof(*vals), err);
 	if (!vals)
@@ -656,8 +665,8 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 	bool have_src = false;
 	char src_rel[SPFS_MAX_PATH + 1];
 	snprintf(src_rel, sizeof(src_rel), "spk/pkg/%s/%s/src", b->name, ver);
-	if (o->make_source) {
-		if ((rc = pkg_repo_make_source(&src, r, spec, text, len, file, false, err)))
+	if (o->make_source && !spec->platform) { /* a platform has no sources */
+		if ((rc = pkg_repo_make_source(&src, r, f, spec, false, err)))
 			return rc;
 		have_src = true;
 	} else {
@@ -865,7 +874,10 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 			res->ncomponents++;
 	}
 	/* 7. the build spec: the recipe with pkg: NAME/VERSION/BUILD and the
-	 * option values used */
+	 * option values used (a platform's inherits from its bases) */
+	if (!rc && spec->platform && env)
+		rc = pkg__platform_doc(&dtext, &dlen, &docs, &ndocs, ptext, plen, file, env, r, a,
+				       err);
 	sp_buf bs = {0};
 	if (!rc) {
 		const pkg__ynode *pk = pkg__ymap_get(docs[0], "pkg");
@@ -916,8 +928,8 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 		}
 	}
 	/* the sources collected for this build are published with it */
-	if (!rc && o->make_source) {
-		rc = pkg_repo__publish_source(&src, r, spec, text, len, file, err);
+	if (!rc && have_src && o->make_source) {
+		rc = pkg_repo__publish_source(&src, r, f, spec, err);
 		res->source_changed = src.changed;
 	}
 	if (!rc)
@@ -952,8 +964,8 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
  * child inherits them); they are put back afterwards, so that building
  * several recipes in one process does not leak one's environment into the
  * next. */
-int pkg_repo_build(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, const char *text,
-		   size_t len, const char *file, const pkg_build_opts *o, sp_error *err)
+int pkg_repo_build(pkg_build_result *res, pkg_repo *r, const pkg_specfile *f, const pkg_spec *spec,
+		   const pkg_build_opts *o, sp_error *err)
 {
 	extern char **environ;
 	size_t n = 0;
@@ -969,7 +981,7 @@ int pkg_repo_build(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, con
 			free(saved);
 			return sp_error_set(err, SP_ENOMEM, "out of memory");
 		}
-	int rc = build_one(res, r, spec, text, len, file, o, err);
+	int rc = build_one(res, r, f, spec, o, err);
 	clearenv();
 	for (size_t i = 0; i < n; i++) {
 		char *eq = strchr(saved[i], '=');

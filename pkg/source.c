@@ -571,11 +571,15 @@ static int copy_tree(copy_ctx *c, int sfd, int dfd, const char *rel, int depth, 
  * leaves it is refused. */
 static int open_beneath(int *out, int specfd, const char *specdir, const char *path, sp_error *err)
 {
-	if (path[0] == '/')
-		return sp_error_set(err, SP_EINVALID,
-				    "'%s' is absolute: a path source is relative to the spec's "
-				    "directory %s",
-				    path, specdir);
+	if (path[0] == '/') {
+		/* named by the recipe's author as SPK allows: taken as it is
+		 * (links inside what it holds are still checked, check_tree) */
+		int afd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (afd < 0)
+			return sp_error_errno(err, "'%s'", path);
+		*out = afd;
+		return 0;
+	}
 	struct open_how how = {
 	    .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
 	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
@@ -1109,10 +1113,10 @@ static int check_tree(int rootfd, int fd, const char *rel, int depth, size_t *co
 
 static const char *const kind_names[] = {"?", "path", "git", "tar", "script"};
 
-int pkg_repo_make_source(pkg_source_result *res, pkg_repo *r, const pkg_spec *spec,
-			 const char *text, size_t len, const char *file, bool publish,
-			 sp_error *err)
+int pkg_repo_make_source(pkg_source_result *res, pkg_repo *r, const pkg_specfile *f,
+			 const pkg_spec *spec, bool publish, sp_error *err)
 {
+	const char *file = f->path;
 	memset(res, 0, sizeof(*res));
 	const solver_build *b = &spec->build;
 	if (spec->kind != PKG_RECIPE)
@@ -1233,16 +1237,18 @@ int pkg_repo_make_source(pkg_source_result *res, pkg_repo *r, const pkg_spec *sp
 	sp_error ignore = {0};
 	(void)sp_rm_rf_at(AT_FDCWD, stage, &ignore);
 	if (!rc && publish)
-		rc = pkg_repo__publish_source(res, r, spec, text, len, file, err);
+		rc = pkg_repo__publish_source(res, r, f, spec, err);
 	return rc;
 }
 
 /* Publishes a collected source package: its layer tag, its spec (the
  * recipe with `pkg: NAME/VERSION/src`), the recipe when missing, the
  * index. res->changed tells whether the layer tag moved. */
-int pkg_repo__publish_source(pkg_source_result *res, pkg_repo *r, const pkg_spec *spec,
-			     const char *text, size_t len, const char *file, sp_error *err)
+int pkg_repo__publish_source(pkg_source_result *res, pkg_repo *r, const pkg_specfile *f,
+			     const pkg_spec *spec, sp_error *err)
 {
+	const char *text = f->text, *file = f->path;
+	size_t len = f->len;
 	spfs_store *s = pkg_repo_store(r);
 	const solver_build *b = &spec->build;
 	char ver[256];

@@ -51,7 +51,7 @@ int pkg__source_fuzz(const unsigned char *data, size_t size);
 
 /* Publishes a source package collected by pkg_repo_make_source (without
  * publish): layer tag, spec, recipe when missing, index. */
-int pkg_repo__publish_source(pkg_source_result *res, pkg_repo *r, const pkg_spec *spec,
-			     const char *text, size_t len, const char *file, sp_error *err);
+int pkg_repo__publish_source(pkg_source_result *res, pkg_repo *r, const pkg_specfile *f,
+			     const pkg_spec *spec, sp_error *err);
 
 #endif

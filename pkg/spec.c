@@ -1,4 +1,5 @@
 /* spec.c - SPK `api: v0/package` spec documents to pkg_spec / solver_build. */
+#include "pkg/platform.h"
 #include "pkg/source.h"
 #include "pkg/yamltree.h"
 
@@ -789,6 +790,40 @@ static const char *const top_keys[] = {"pkg",	  "api",   "meta",    "compat", "d
 				       "sources", "build", "install", "tests",	NULL};
 static const char *const meta_keys[] = {"description", "homepage", "license", "labels", NULL};
 
+static int parse_doc(ctx *c, const ynode *d, pkg_spec *spec);
+
+/* A platform document: the recipe it stands for, parsed; positions and
+ * origin stay the platform document's. */
+static int parse_platform(ctx *c, const ynode *d, pkg_spec *spec)
+{
+	sp_buf t = {0};
+	int rc = pkg__platform_lower(&t, d, c->file, NULL, NULL, c->err);
+	char *text = rc ? NULL : solver_arena_strndup(c->a, t.data, t.len, c->err);
+	size_t len = t.len;
+	sp_buf_free(&t);
+	if (rc)
+		return rc;
+	if (!text)
+		return c->err->code;
+	ynode **docs = NULL;
+	size_t ndocs = 0;
+	if ((rc = pkg__yaml_load(&docs, &ndocs, c->a, text, len, c->file, &pkg_limits_default,
+				 c->err)))
+		return sp_error_prefix(c->err, "the recipe of the platform at line %zu", d->line);
+	if (ndocs != 1)
+		return fail(c, d, "platform: cannot make its recipe");
+	if ((rc = parse_doc(c, docs[0], spec)))
+		return sp_error_prefix(c->err, "the recipe of the platform at line %zu", d->line);
+	spec->line = d->line;
+	spec->column = d->col;
+	spec->platform = true;
+	const ynode *pf = pkg__ymap_get(d, "platform");
+	char origin[512];
+	snprintf(origin, sizeof(origin), "%s:%zu", c->file, pf ? pf->line : d->line);
+	spec->build.origin = solver_arena_strdup(c->a, origin, c->err);
+	return spec->build.origin ? 0 : c->err->code;
+}
+
 static int parse_doc(ctx *c, const ynode *d, pkg_spec *spec)
 {
 	int rc = want(c, d, PKG__Y_MAP, "spec");
@@ -798,14 +833,23 @@ static int parse_doc(ctx *c, const ynode *d, pkg_spec *spec)
 	spec->line = d->line;
 	spec->column = d->col;
 	spec->file = c->file;
+	const ynode *x = pkg__ymap_get(d, "api");
+	if (x && x->type == PKG__Y_SCALAR && pkg__is_platform_api(x->s))
+		return parse_platform(c, d, spec);
 	check_keys(c, d, "the spec", top_keys);
-	const ynode *x;
-	if ((x = pkg__ymap_get(d, "api"))) {
+	if (x) {
 		const char *api;
 		if ((rc = str(c, x, "api", &api)))
 			return rc;
+		if (!strcmp(api, "v0/workspace"))
+			return fail(c, x,
+				    "a workspace file (which recipes a repository holds), not a "
+				    "spec: give it to spk solve --workspace");
 		if (strcmp(api, "v0/package"))
-			return fail(c, x, "api: only v0/package is supported, got '%s'", api);
+			return fail(c, x,
+				    "api: expected v0/package, v0/platform or v1/platform, got "
+				    "'%s'",
+				    api);
 	}
 	const ynode *p = pkg__ymap_get(d, "pkg");
 	if (!p)

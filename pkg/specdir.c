@@ -3,8 +3,15 @@
  * The tree is read once when opened: directories are walked below an fd
  * with O_NOFOLLOW (symlinks are skipped), entries in name order so the
  * result never depends on readdir order; every *.yaml / *.yml file is
- * parsed; specs are then indexed by package name and by embedded name. */
-#include "pkg/pkg.h"
+ * parsed (a workspace file is not a spec and is skipped); specs are then
+ * indexed by package name and by embedded name.
+ *
+ * With a workspace (workspace.spk.yaml at the root, or the workspace file
+ * given as the path) only the files it lists are read, whatever their
+ * names, and a template it gives versions for is rendered once per
+ * version (opt.version), as SPK does. */
+#include "pkg/template.h"
+#include "pkg/workspace.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -24,7 +31,12 @@ struct pkg_specdir {
 	const char **emb_names;	      /* parallel to emb */
 	size_t nemb;
 	size_t nfiles;
+	pkg_specfile **files; /* owned: the specs point into their arenas */
+	size_t capfiles;
+	pkg_specfile_opts fo;
 	const pkg_limits *lim;
+	pkg__workspace *ws; /* NULL: every *.yaml / *.yml file */
+	size_t rootlen;	    /* of the root's path, to make paths relative */
 };
 
 static int names_cmp(const void *a, const void *b)
@@ -38,9 +50,10 @@ static bool is_spec_name(const char *n)
 	return (l > 5 && !strcmp(n + l - 5, ".yaml")) || (l > 4 && !strcmp(n + l - 4, ".yml"));
 }
 
-static int add_file(pkg_specdir *d, int dirfd, const char *name, const char *path, sp_error *err)
+static int add_file(pkg_specdir *d, int dirfd, const char *name, const char *path,
+		    const pkg_specfile_opts *fo, sp_error *err)
 {
-	if (++d->nfiles > d->lim->max_files)
+	if (d->nfiles >= d->lim->max_files)
 		return sp_error_set(err, SP_EINVALID, "more than %zu spec files",
 				    d->lim->max_files);
 	char *text = NULL;
@@ -48,23 +61,80 @@ static int add_file(pkg_specdir *d, int dirfd, const char *name, const char *pat
 	int rc = sp_read_file_at(&text, &len, dirfd, name, d->lim->max_file, err);
 	if (rc)
 		return sp_error_prefix(err, "%s", path);
-	const char *file = solver_arena_strdup(d->a, path, err);
-	pkg_spec **specs = NULL;
-	size_t n = 0;
-	rc = file ? pkg_spec_parse(&specs, &n, d->a, text, len, file, d->lim, err) : err->code;
+	if (d->nfiles == d->capfiles) {
+		size_t nc = d->capfiles ? d->capfiles * 2 : 64;
+		if ((rc = sp_realloc_array((void **)&d->files, nc, sizeof(*d->files), err))) {
+			free(text);
+			return rc;
+		}
+		d->capfiles = nc;
+	}
+	pkg_specfile *f = NULL;
+	rc = pkg_specfile_load(&f, text, len, path, fo ? fo : &d->fo, err);
 	free(text);
 	if (rc)
 		return rc;
-	for (size_t i = 0; i < n; i++) {
+	d->files[d->nfiles++] = f;
+	for (size_t i = 0; i < f->nspecs; i++) {
 		if (d->nspecs == d->capspecs) {
 			size_t nc = d->capspecs ? d->capspecs * 2 : 64;
 			if ((rc = sp_realloc_array((void **)&d->specs, nc, sizeof(*d->specs), err)))
 				return rc;
 			d->capspecs = nc;
 		}
-		d->specs[d->nspecs++] = specs[i];
+		d->specs[d->nspecs++] = f->specs[i];
 	}
 	return 0;
+}
+
+/* A file met in the walk: read when it is a spec (of the workspace);
+ * a template with workspace versions once per version. */
+static int consider(pkg_specdir *d, int dirfd, const char *name, const char *path, sp_error *err)
+{
+	const char *rel = path + (strlen(path) > d->rootlen ? d->rootlen + 1 : strlen(path));
+	if (!d->ws) {
+		if (!is_spec_name(name))
+			return 0;
+		/* a workspace file found deeper down is not a spec */
+		char head[4096];
+		_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		ssize_t got = fd < 0 ? -1 : read(fd, head, sizeof(head));
+		if (got > 0 && pkg__is_workspace(head, (size_t)got))
+			return 0;
+		return add_file(d, dirfd, name, path, NULL, err);
+	}
+	const char *const *versions;
+	size_t nv;
+	if (!strcmp(rel, PKG__WORKSPACE_FILE) || !pkg__workspace_wants(d->ws, rel, &versions, &nv))
+		return 0;
+	if (!nv)
+		return add_file(d, dirfd, name, path, NULL, err);
+	/* is it a template? (a plain recipe names its own version) */
+	char *text = NULL;
+	size_t len = 0;
+	int rc = sp_read_file_at(&text, &len, dirfd, name, d->lim->max_file, err);
+	if (rc)
+		return sp_error_prefix(err, "%s", path);
+	bool tmpl = pkg__template_is(text, len);
+	free(text);
+	if (!tmpl)
+		return add_file(d, dirfd, name, path, NULL, err);
+	solver_opt *o = calloc(d->fo.nopts + 1, sizeof(*o));
+	if (!o)
+		return sp_error_set(err, SP_ENOMEM, "out of memory");
+	size_t no = 0;
+	for (size_t i = 0; i < d->fo.nopts; i++)
+		if (strcmp(d->fo.opts[i].name, "version"))
+			o[no++] = d->fo.opts[i];
+	pkg_specfile_opts fo = d->fo;
+	fo.opts = o;
+	fo.nopts = no + 1;
+	for (size_t i = 0; i < nv && !rc; i++) {
+		o[no] = (solver_opt){"version", versions[i]};
+		rc = add_file(d, dirfd, name, path, &fo, err);
+	}
+	free(o);
+	return rc;
 }
 
 static int walk(pkg_specdir *d, int dirfd, const char *path, size_t depth, sp_error *err)
@@ -119,8 +189,8 @@ static int walk(pkg_specdir *d, int dirfd, const char *path, size_t depth, sp_er
 				rc = walk(d, sub, p.data, depth + 1, err);
 				close(sub);
 			}
-		} else if (S_ISREG(st.st_mode) && is_spec_name(names[i])) {
-			rc = add_file(d, dirfd, names[i], p.data, err);
+		} else if (S_ISREG(st.st_mode)) {
+			rc = consider(d, dirfd, names[i], p.data, err);
 		}
 		sp_buf_free(&p);
 	}
@@ -284,26 +354,63 @@ static int index_specs(pkg_specdir *d, sp_error *err)
 	return rc;
 }
 
-int pkg_specdir_open(pkg_specdir **out, const char *path, const char *name, const pkg_limits *lim,
-		     sp_error *err)
+int pkg_specdir_open(pkg_specdir **out, const char *path, const char *name,
+		     const pkg_specfile_opts *fo, sp_error *err)
 {
 	*out = NULL;
 	pkg_specdir *d = calloc(1, sizeof(*d));
 	if (!d)
 		return sp_error_set(err, SP_ENOMEM, "out of memory");
-	d->lim = lim ? lim : &pkg_limits_default;
+	if (fo)
+		d->fo = *fo;
+	d->lim = d->fo.lim ? d->fo.lim : &pkg_limits_default;
+	d->fo.lim = d->lim;
 	int rc = solver_arena_new(&d->a, err);
 	if (rc) {
 		free(d);
 		return rc;
 	}
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* the root: a directory, or a workspace file's directory */
+	char root[4096];
+	snprintf(root, sizeof(root), "%s", path);
+	struct stat st;
+	bool ws_given = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	if (ws_given) {
+		char *sl = strrchr(root, '/');
+		if (sl == root)
+			root[1] = '\0';
+		else if (sl)
+			*sl = '\0';
+		else
+			snprintf(root, sizeof(root), ".");
+	}
+	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
-		rc = sp_error_errno(err, "cannot open spec directory %s", path);
+		rc = sp_error_errno(err, "cannot open spec directory %s", root);
 		pkg_specdir_free(d);
 		return rc;
 	}
-	rc = walk(d, fd, path, 0, err);
+	d->rootlen = strlen(root);
+	{
+		char *text = NULL;
+		size_t len = 0;
+		sp_error why = {0};
+		const char *wsname = ws_given ? path + strlen(root) + (strcmp(root, ".") ? 1 : 0)
+					      : PKG__WORKSPACE_FILE;
+		if (ws_given && !strcmp(root, "."))
+			wsname = path;
+		int wrc = sp_read_file_at(&text, &len, fd, wsname, d->lim->max_file, &why);
+		if (wrc == 0) {
+			char wpath[8192];
+			snprintf(wpath, sizeof(wpath), "%s/%s", root, wsname);
+			rc = pkg__workspace_read(&d->ws, text, len, ws_given ? path : wpath, err);
+			free(text);
+		} else if (ws_given || why.sys_errno != ENOENT) {
+			rc = sp_error_set(err, wrc, "%s", why.msg);
+		}
+	}
+	if (!rc)
+		rc = walk(d, fd, root, 0, err);
 	close(fd);
 	if (!rc)
 		rc = index_specs(d, err);
@@ -327,6 +434,10 @@ void pkg_specdir_free(pkg_specdir *d)
 	if (!d)
 		return;
 	free(d->specs);
+	for (size_t i = 0; i < d->nfiles; i++)
+		pkg_specfile_free(d->files[i]);
+	free(d->files);
+	pkg__workspace_free(d->ws);
 	solver_arena_free(d->a);
 	free(d);
 }

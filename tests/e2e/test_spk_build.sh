@@ -73,6 +73,10 @@ expect_status 2 spk build "$S/variants.yaml" --variant 2
 expect_match "$ERR" "multi has no variant 2 \(it has 2\)" "no such variant"
 expect_status 0 spk env multi flavour=fancy -- cat /spfs/share/multi/flavour
 expect_eq "$OUT" fancy "a variant chosen by a var request"
+expect_status 0 spk env multi --opt flavour=extra -- cat /spfs/share/multi/flavour
+expect_eq "$OUT" extra "spk env --opt chooses the build as spk solve --opt does"
+expect_status 2 spk env multi --opt flavour -- true
+expect_match "$ERR" "--opt expects NAME=VALUE" "spk env --opt checked"
 expect_status 0 spk ls multi/1.0.0
 expect_eq "$(echo "$OUT" | grep -c '/1.0.0/[A-Z2-7]\{8\}$')" 3 "three builds"
 

@@ -52,7 +52,11 @@ static int teardown(void **state)
 static void publish(fx *f, const char *text, const char *file, int want)
 {
 	sp_error err = {0};
-	int rc = pkg_repo_publish(f->r, text, strlen(text), file, NULL, &err);
+	pkg_specfile *sf = NULL;
+	int rc = pkg_specfile_load(&sf, text, strlen(text), file, NULL, &err);
+	if (!rc)
+		rc = pkg_repo_publish(f->r, sf, NULL, &err);
+	pkg_specfile_free(sf);
 	if (rc != want)
 		fail_msg("publish %s: %d (%s), want %d", file, rc, err.msg, want);
 }
@@ -145,7 +149,10 @@ static void test_bad_input_publishes_nothing(void **state)
 	publish(f, "pkg: ok/1.0.0\nmeta: {description: other}\n", "ok2.yaml", SP_EEXISTS);
 	pkg_publish_opts force = {.force = true};
 	const char *t = "pkg: ok/1.0.0\nmeta: {description: other}\n";
-	assert_int_equal(pkg_repo_publish(f->r, t, strlen(t), "ok2.yaml", &force, &err), 0);
+	pkg_specfile *sf = NULL;
+	assert_int_equal(pkg_specfile_load(&sf, t, strlen(t), "ok2.yaml", NULL, &err), 0);
+	assert_int_equal(pkg_repo_publish(f->r, sf, &force, &err), 0);
+	pkg_specfile_free(sf);
 }
 
 /* The index is rebuilt when missing, when tag names change behind its

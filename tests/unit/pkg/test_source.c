@@ -156,16 +156,13 @@ static int make(fx *f, const char *name, const char *yaml, pkg_source_result *re
 	snprintf(rel, sizeof(rel), "%s.yaml", name);
 	put(f, rel, yaml);
 	snprintf(file, sizeof(file), "%s/%s", f->dir, rel);
-	solver_arena *a = NULL;
-	assert_int_equal(solver_arena_new(&a, err), 0);
-	pkg_spec **specs = NULL;
-	size_t n = 0;
-	int rc = pkg_spec_parse(&specs, &n, a, yaml, strlen(yaml), file, NULL, err);
+	pkg_specfile *sf = NULL;
+	int rc = pkg_specfile_load(&sf, yaml, strlen(yaml), file, NULL, err);
 	if (!rc) {
-		assert_int_equal(n, 1);
-		rc = pkg_repo_make_source(res, f->r, specs[0], yaml, strlen(yaml), file, true, err);
+		assert_int_equal(sf->nspecs, 1);
+		rc = pkg_repo_make_source(res, f->r, sf, sf->specs[0], true, err);
 	}
-	solver_arena_free(a);
+	pkg_specfile_free(sf);
 	return rc;
 }
 

@@ -132,17 +132,18 @@ static void test_errors(void **st)
 	assert_non_null(strstr(e.msg, "cannot open spec directory"));
 
 	pkg_limits lim = pkg_limits_default;
+	pkg_specfile_opts fo = {.lim = &lim};
 	lim.max_files = 1;
 	put("many/a.yaml", "pkg: a/1\n");
 	put("many/b.yaml", "pkg: b/1\n");
 	snprintf(dir, sizeof(dir), "%s/many", root);
-	assert_int_not_equal(pkg_specdir_open(&d, dir, NULL, &lim, &e), 0);
+	assert_int_not_equal(pkg_specdir_open(&d, dir, NULL, &fo, &e), 0);
 	assert_non_null(strstr(e.msg, "more than 1 spec files"));
 	lim = pkg_limits_default;
 	lim.max_dir_depth = 1;
 	put("deep/1/2/3/a.yaml", "pkg: a/1\n");
 	snprintf(dir, sizeof(dir), "%s/deep", root);
-	assert_int_not_equal(pkg_specdir_open(&d, dir, NULL, &lim, &e), 0);
+	assert_int_not_equal(pkg_specdir_open(&d, dir, NULL, &fo, &e), 0);
 	assert_non_null(strstr(e.msg, "nested deeper"));
 }
 
