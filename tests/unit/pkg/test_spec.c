@@ -275,8 +275,15 @@ static const struct {
     {"pkg: a/1\n  bad: indent\n", "t.yaml:2:"},
     {"pkg: 'a/1\n", "invalid YAML"},
     {"pkg: a/1\n\xff\xfe: x\n", "invalid YAML"},
-    {"{{{{{{{{", "invalid YAML"},
+    {"{{{{{{{{", "t.yaml:1:2: a mapping key must be a plain value"},
     {"pkg: a/1\n---\npkg: B\n", "t.yaml:3:6"},
+    /* a duplicate key names both lines; the first would have won silently */
+    {"pkg: a/1\nbuild:\n  script: [x]\napi: v0/package\nbuild: {}\n",
+     "t.yaml:5:1: key 'build' appears twice (lines 2 and 5)"},
+    {"pkg: a/1\ninstall:\n  requirements:\n    - pkg: b\n      pkg: c\n",
+     "t.yaml:5:7: key 'pkg' appears twice (lines 4 and 5)"},
+    {"pkg: a/1\n? [x]\n: y\n", "t.yaml:2:3: a mapping key must be a plain value, not a list"},
+    {"pkg: a/1\n? {x: 1}\n: y\n", "t.yaml:2:3: a mapping key must be a plain value, not a mapping"},
 };
 
 static void test_bad(void **st)
