@@ -20,6 +20,7 @@
  * index tag is removed and set again so its history stays one record long
  * (a reader in between finds no index and rebuilds). */
 #include "pkg/pkg.h"
+#include "pkg/yamltree.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -191,6 +192,9 @@ static int parse_one(const pkg_spec **out, pkg_repo *r, const char *tag, const c
 	if (n != 1)
 		return sp_error_set(err, SP_EINVALID, "%s: holds %zu spec documents, not one", tag,
 				    n);
+	/* explanations name the build and its recipe, never the tag */
+	if ((rc = pkg__origin_read(&specs[0]->build, r->a, text, len, err)))
+		return rc;
 	*out = specs[0];
 	return 0;
 }
