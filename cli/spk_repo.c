@@ -830,6 +830,10 @@ static int make_missing(pkg_repo *r, const solver_result *res, int round, sp_err
 			rc = solver_arena_new(&ar, err);
 		if (!rc)
 			rc = pkg_spec_parse(&specs, &ns, ar, text, len, e->tag, NULL, err);
+		/* the recipe the stored one came from, for the build's spec */
+		const pkg_spec *stored = NULL;
+		if (!rc && ns == 1 && !(rc = pkg_repo_spec(&stored, r, e, err)))
+			specs[0]->build.where = stored->build.where;
 		pkg_build_opts bo = {.opts = it->options,
 				     .nopts = it->noptions,
 				     .spfs_exe = exe,

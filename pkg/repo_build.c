@@ -1030,8 +1030,8 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_spec *spec, c
 	}
 	/* its first line names the recipe it was built from (spec.c) */
 	sp_buf pub = {0};
-	if (!rc && !(rc = pkg__origin_comment(&pub, spec, ninh == 0, err)))
-		rc = sp_buf_append(&pub, bs.data ? bs.data : "", bs.len, err);
+	if (!rc)
+		rc = pkg__with_origin(&pub, spec, ninh == 0, bs.data, bs.len, err);
 	if (!rc)
 		rc = pkg_repo__put_spec(r, spec_tag, pub.data, pub.len, err);
 	sp_buf_free(&pub);

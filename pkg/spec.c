@@ -978,6 +978,13 @@ int pkg__origin_comment(sp_buf *out, const pkg_spec *spec, bool lines, sp_error 
 	return sp_buf_printf(out, err, ORIGIN_MARK "%s\n", file);
 }
 
+int pkg__with_origin(sp_buf *out, const pkg_spec *spec, bool lines, const char *text, size_t len,
+		     sp_error *err)
+{
+	int rc = pkg__origin_comment(out, spec, lines, err);
+	return rc ? rc : sp_buf_append(out, text ? text : "", len, err);
+}
+
 int pkg__origin_read(solver_build *b, solver_arena *a, const char *text, size_t len, sp_error *err)
 {
 	b->where.file = NULL;

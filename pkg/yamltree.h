@@ -61,6 +61,9 @@ int pkg__render_inherited(sp_buf *out, const char *text, size_t len, const solve
  * the origin is not known. pkg__origin_read marks b as published and sets
  * b->where from text (strings in arena a). */
 int pkg__origin_comment(sp_buf *out, const pkg_spec *spec, bool lines, sp_error *err);
+/* out = that comment, then text[0..len): a spec text as it is published. */
+int pkg__with_origin(sp_buf *out, const pkg_spec *spec, bool lines, const char *text, size_t len,
+		     sp_error *err);
 int pkg__origin_read(solver_build *b, solver_arena *a, const char *text, size_t len, sp_error *err);
 
 #endif
