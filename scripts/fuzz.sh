@@ -2,12 +2,12 @@
 # Builds every libFuzzer target (tests/fuzz/fuzz_<parser>.c) with clang and
 # runs each for a fixed time, seeded from a temporary copy of
 # tests/fuzz/corpus/<parser>/ (the corpus in git is never modified).
-#   fuzz.sh [SECONDS_PER_TARGET] [BUILD_DIR]        (defaults: 10, build-fuzz)
+#   fuzz.sh [SECONDS_PER_TARGET] [BUILD_DIR]        (defaults: 8, build-fuzz)
 # Fails when a target crashes, leaks, hangs or runs out of memory; the input
 # that did it is kept under the printed directory, to be added to the corpus.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
-secs=${1:-10}
+secs=${1:-8}
 dir=${2:-$src/build-fuzz}
 jobs=$(nproc)
 [ "$jobs" -gt 2 ] && jobs=2

@@ -19,8 +19,8 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:ha
 	ctest --test-dir "$src/build-asan" --output-on-failure -j "$jobs"
 
 # Every parser is fuzzed on every change, not only replayed: each libFuzzer
-# target runs $SPAWN_FUZZ_SECONDS (default 10) seeded from a temporary copy
+# target runs $SPAWN_FUZZ_SECONDS (default 8) seeded from a temporary copy
 # of its corpus; a crash, leak or hang fails (scripts/fuzz.sh says where the
 # input is kept).
-echo "== fuzz (clang + libFuzzer, ${SPAWN_FUZZ_SECONDS:-10}s per target)"
-bash "$src/scripts/fuzz.sh" "${SPAWN_FUZZ_SECONDS:-10}" "$src/build-fuzz"
+echo "== fuzz (clang + libFuzzer, ${SPAWN_FUZZ_SECONDS:-8}s per target)"
+bash "$src/scripts/fuzz.sh" "${SPAWN_FUZZ_SECONDS:-8}" "$src/build-fuzz"
