@@ -33,6 +33,7 @@ expect_status 0 spfs tags long/; expect_eq "$OUT" "long/$p251	$L" "a 251-byte pa
 expect_status 1 spfs tag "$L" "long/${p251}ppppp"
 expect_match "$ERR" "a part of 256 bytes \(at most 251\)" "a 256-byte part refused at validation"
 expect_status 1 spfs tag "$L" "long/${p251}p"; expect_match "$ERR" "a part of 252 bytes" "252 bytes refused"
+expect_status 1 spfs tag "$L" "${p251}ppppp/x"; expect_match "$ERR" "a part of 256 bytes" "a 256-byte directory part refused"
 
 # A too-deep directory planted by hand (anyone who can write tags/ can do
 # it): check reports it and goes on; clean still collects garbage.
