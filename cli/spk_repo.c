@@ -811,6 +811,10 @@ static int make_missing(pkg_repo *r, const solver_result *res, int round, sp_err
 		if (!rc)
 			rc = pkg_specfile_load(&sf, text, len, file,
 					       &(pkg_specfile_opts){.rendered = true}, err);
+		/* the recipe the stored one came from, for the build's spec */
+		const pkg_spec *stored = NULL;
+		if (!rc && sf->nspecs == 1 && !(rc = pkg_repo_spec(&stored, r, e, err)))
+			sf->specs[0]->build.where = stored->build.where;
 		pkg_build_opts bo = {.opts = it->options,
 				     .nopts = it->noptions,
 				     .spfs_exe = exe,

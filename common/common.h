@@ -279,6 +279,16 @@ typedef struct sp_yaml_node {
 int sp_yaml_parse(sp_yaml_node **out, const char *data, size_t n, const char *name, sp_error *err);
 void sp_yaml_free(sp_yaml_node *node);
 void sp_yaml_freep(sp_yaml_node **node);
+/* A mapping key and where it is (1-based), for sp_yaml_check_keys. */
+typedef struct sp_yaml_key {
+	const char *text;
+	size_t line, column;
+} sp_yaml_key;
+/* The one rule every YAML tree of the project applies (config, specs): the
+ * keys of a mapping differ. keys[0..n) are one mapping's keys (reordered:
+ * scratch); a repeat is SP_EINVALID "file:L:C: key 'k' appears twice (lines
+ * A and B)", placed at the second occurrence of the earliest repeat. */
+int sp_yaml_check_keys(sp_yaml_key *keys, size_t n, const char *file, sp_error *err);
 /* Follows a dotted path of mapping keys ("spfs.runtime.tmpfs_size");
  * returns a borrowed node or NULL. */
 const sp_yaml_node *sp_yaml_lookup(const sp_yaml_node *root, const char *path);

@@ -106,39 +106,39 @@ static int build(builder *b, yaml_event_t *ev, sp_yaml_node *out, int depth)
 		bool map = ev->type == YAML_MAPPING_START_EVENT;
 		out->kind = map ? SP_YAML_MAP : SP_YAML_SEQ;
 		yaml_event_delete(ev);
+		_cleanup_free_ sp_yaml_key *keys = NULL; /* the map's keys, for the check */
 		for (;;) {
 			yaml_event_t e;
 			if ((rc = next_event(b, &e)))
 				return rc;
 			if (e.type == YAML_SEQUENCE_END_EVENT || e.type == YAML_MAPPING_END_EVENT) {
 				yaml_event_delete(&e);
-				return 0;
+				return map ? sp_yaml_check_keys(keys, out->count, b->name, b->err)
+					   : 0;
 			}
 			char *key = NULL;
+			size_t kline = e.start_mark.line + 1, kcol = e.start_mark.column + 1;
 			if (map) {
-				sp_yaml_node k;
-				size_t line = e.start_mark.line + 1, col = e.start_mark.column + 1;
-				if ((rc = build(b, &e, &k, depth + 1)))
-					return rc;
-				if (k.kind != SP_YAML_SCALAR) {
-					node_clear(&k);
-					return sp_error_set(
-					    b->err, SP_EINVALID,
-					    "%s:%zu:%zu: a mapping key must be a plain value",
-					    b->name, line, col);
+				/* Refused before anything is built from it: a key is text. */
+				if (e.type != YAML_SCALAR_EVENT) {
+					bool seq = e.type == YAML_SEQUENCE_START_EVENT;
+					yaml_event_delete(&e);
+					return sp_error_set(b->err, SP_EINVALID,
+							    "%s:%zu:%zu: a mapping key must be a "
+							    "plain value, not %s",
+							    b->name, kline, kcol,
+							    seq ? "a list" : "a mapping");
 				}
-				for (size_t i = 0; i < out->count; i++)
-					if (strcmp(out->children[i].key, k.value) == 0) {
-						rc = sp_error_set(
-						    b->err, SP_EINVALID,
-						    "%s:%zu:%zu: key '%.100s' appears twice",
-						    b->name, line, col, k.value);
-						node_clear(&k);
-						return rc;
-					}
+				sp_yaml_node k;
+				if ((rc = build(b, &e, &k, depth + 1))) {
+					node_clear(&k);
+					return rc;
+				}
 				key = steal_pointer(&k.value);
 				node_clear(&k);
-				if ((rc = next_event(b, &e))) {
+				if ((rc = sp_realloc_array((void **)&keys, out->count + 1,
+							   sizeof(*keys), b->err)) ||
+				    (rc = next_event(b, &e))) {
 					free(key);
 					return rc;
 				}
@@ -154,6 +154,8 @@ static int build(builder *b, yaml_event_t *ev, sp_yaml_node *out, int depth)
 				node_clear(&child);
 				return rc;
 			}
+			if (map)
+				keys[out->count - 1] = (sp_yaml_key){key, kline, kcol};
 		}
 	}
 	default: {
@@ -195,6 +197,45 @@ int sp_yaml_parse(sp_yaml_node **out, const char *data, size_t n, const char *na
 		return rc;
 	*out = steal_pointer(&root);
 	return 0;
+}
+
+static int key_cmp(const void *pa, const void *pb)
+{
+	const sp_yaml_key *a = pa, *b = pb;
+	int c = strcmp(a->text, b->text);
+	if (c)
+		return c;
+	if (a->line != b->line)
+		return a->line < b->line ? -1 : 1;
+	return a->column < b->column ? -1 : a->column > b->column;
+}
+
+static bool key_before(const sp_yaml_key *a, const sp_yaml_key *b)
+{
+	return a->line < b->line || (a->line == b->line && a->column < b->column);
+}
+
+int sp_yaml_check_keys(sp_yaml_key *keys, size_t n, const char *file, sp_error *err)
+{
+	if (n < 2)
+		return 0;
+	/* Sorted by text then position: each run of equal keys starts with the
+	 * first occurrence, then the second. O(n log n) for huge mappings. */
+	qsort(keys, n, sizeof(*keys), key_cmp);
+	const sp_yaml_key *first = NULL, *again = NULL;
+	for (size_t i = 1; i < n; i++) {
+		bool run_start = i == 1 || strcmp(keys[i - 2].text, keys[i - 1].text) != 0;
+		if (run_start && strcmp(keys[i - 1].text, keys[i].text) == 0 &&
+		    (!again || key_before(&keys[i], again))) {
+			first = &keys[i - 1];
+			again = &keys[i];
+		}
+	}
+	if (!again)
+		return 0;
+	return sp_error_set(err, SP_EINVALID,
+			    "%s:%zu:%zu: key '%.100s' appears twice (lines %zu and %zu)", file,
+			    again->line, again->column, again->text, first->line, again->line);
 }
 
 const sp_yaml_node *sp_yaml_lookup(const sp_yaml_node *root, const char *path)

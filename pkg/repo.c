@@ -20,6 +20,7 @@
  * index tag is removed and set again so its history stays one record long
  * (a reader in between finds no index and rebuilds). */
 #include "pkg/pkg.h"
+#include "pkg/yamltree.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -191,6 +192,9 @@ static int parse_one(const pkg_spec **out, pkg_repo *r, const char *tag, const c
 	if (n != 1)
 		return sp_error_set(err, SP_EINVALID, "%s: holds %zu spec documents, not one", tag,
 				    n);
+	/* explanations name the build and its recipe, never the tag */
+	if ((rc = pkg__origin_read(&specs[0]->build, r->a, text, len, err)))
+		return rc;
 	*out = specs[0];
 	return 0;
 }
@@ -1330,6 +1334,7 @@ typedef struct pending {
 	size_t len;
 	sp_digest d;
 	bool changed;
+	bool kept; /* the same text is there, published from elsewhere */
 } pending;
 
 static int add_pending(pending **v, size_t *n, size_t *cap, const char *tag, const char *text,
@@ -1349,6 +1354,31 @@ static int add_pending(pending **v, size_t *n, size_t *cap, const char *tag, con
 	p->text = text;
 	p->len = len;
 	return sp_digest_buf(&p->d, text, len, err);
+}
+
+/* The first line of a published text names where it was cut from. */
+static size_t origin_line_len(const char *t, size_t n)
+{
+	static const char mark[] = "# spk-origin: ";
+	if (n < sizeof(mark) - 1 || memcmp(t, mark, sizeof(mark) - 1))
+		return 0;
+	const char *nl = memchr(t, '\n', n);
+	return nl ? (size_t)(nl - t) + 1 : 0;
+}
+
+/* 1 when the blob cur holds text apart from its origin line (the same spec
+ * published again from another checkout: kept as it is), 0 when it
+ * differs, or an error. */
+static int same_but_origin(pkg_repo *r, const sp_digest *cur, const char *text, size_t len,
+			   sp_error *err)
+{
+	_cleanup_free_ char *old = NULL;
+	size_t olen = 0;
+	int rc = read_blob(&old, &olen, r->s, cur, r->lim->max_file, err);
+	if (rc)
+		return rc;
+	size_t a = origin_line_len(old, olen), b = origin_line_len(text, len);
+	return olen - a == len - b && !memcmp(old + a, text + b, len - b);
 }
 
 int pkg_repo_publish(pkg_repo *r, const pkg_specfile *f, const pkg_publish_opts *opts,
@@ -1386,7 +1416,8 @@ int pkg_repo_publish(pkg_repo *r, const pkg_specfile *f, const pkg_publish_opts 
 		const solver_build *b = &sp->build;
 		size_t dl = docs[i].end - docs[i].start;
 		sp_buf t = {0};
-		if ((rc = sp_buf_append(&t, text + docs[i].start, dl, err)) ||
+		/* its first line names the file and line it was cut from (spec.c) */
+		if ((rc = pkg__with_origin(&t, sp, true, text + docs[i].start, dl, err)) ||
 		    (dl && text[docs[i].end - 1] != '\n' &&
 		     (rc = sp_buf_append(&t, "\n", 1, err)))) {
 			sp_buf_free(&t);
@@ -1427,6 +1458,12 @@ int pkg_repo_publish(pkg_repo *r, const pkg_specfile *f, const pkg_publish_opts 
 			pv[i].changed = true;
 		} else if (trc) {
 			rc = sp_error_set(err, trc, "%s", why.msg);
+		} else if (sp_digest_cmp(&cur, &pv[i].d) &&
+			   (trc = same_but_origin(r, &cur, pv[i].text, pv[i].len, err)) == 1) {
+			pv[i].d = cur; /* up to date: keeps the origin it was published with */
+			pv[i].kept = true;
+		} else if (trc < 0) {
+			rc = trc;
 		} else if (sp_digest_cmp(&cur, &pv[i].d)) {
 			if (!opts->force)
 				rc = sp_error_set(
@@ -1439,7 +1476,7 @@ int pkg_repo_publish(pkg_repo *r, const pkg_specfile *f, const pkg_publish_opts 
 	/* 4. blobs, then tags, then the index */
 	for (size_t i = 0; !rc && i < np; i++) {
 		sp_digest d;
-		if ((rc = spfs_write_blob(&d, r->s, pv[i].text, pv[i].len, err)))
+		if (!pv[i].kept && (rc = spfs_write_blob(&d, r->s, pv[i].text, pv[i].len, err)))
 			rc = sp_error_prefix(err, "%s", pv[i].tag);
 	}
 	for (size_t i = 0; !rc && i < np; i++) {

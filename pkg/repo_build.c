@@ -932,8 +932,13 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_specfile *f,
 		rc = pkg_repo__publish_source(&src, r, f, spec, err);
 		res->source_changed = src.changed;
 	}
+	/* its first line names the recipe it was built from (spec.c) */
+	sp_buf pub = {0};
 	if (!rc)
-		rc = pkg_repo__put_spec(r, spec_tag, bs.data, bs.len, err);
+		rc = pkg__with_origin(&pub, spec, ninh == 0, bs.data, bs.len, err);
+	if (!rc)
+		rc = pkg_repo__put_spec(r, spec_tag, pub.data, pub.len, err);
+	sp_buf_free(&pub);
 	sp_buf_free(&bs);
 	(void)spfs_tag_remove(s, tmp_tag, false, &(sp_error){0});
 	if (rc)
@@ -944,7 +949,9 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_specfile *f,
 	sp_digest d;
 	if (spfs_resolve(&d, NULL, s, recipe_tag, &why) == SP_ENOTFOUND) {
 		sp_buf rt = {0};
-		rc = pkg_repo__doc_text(&rt, text, len, file, spec->line, err);
+		rc = pkg__origin_comment(&rt, spec, true, err);
+		if (!rc)
+			rc = pkg_repo__doc_text(&rt, text, len, file, spec->line, err);
 		if (!rc)
 			rc = pkg_repo__put_spec(r, recipe_tag, rt.data, rt.len, err);
 		sp_buf_free(&rt);

@@ -1282,10 +1282,15 @@ int pkg_repo__publish_source(pkg_source_result *res, pkg_repo *r, const pkg_spec
 	}
 	if (!rc && (rc = spfs_tag_set(s, ltag, &res->layer, err)))
 		sp_error_prefix(err, "cannot set %s", ltag);
-	if (!rc)
-		rc = pkg_repo__put_spec(r, stag, spec_text.data, spec_text.len, err);
-	if (!rc && spfs_resolve(&old, NULL, s, rtag, &why) == SP_ENOTFOUND)
-		rc = pkg_repo__put_spec(r, rtag, doc.data, doc.len, err);
+	/* each names the recipe it came from on its first line (spec.c) */
+	sp_buf pub = {0};
+	if (!rc && !(rc = pkg__with_origin(&pub, spec, true, spec_text.data, spec_text.len, err)))
+		rc = pkg_repo__put_spec(r, stag, pub.data, pub.len, err);
+	sp_buf_free(&pub);
+	if (!rc && spfs_resolve(&old, NULL, s, rtag, &why) == SP_ENOTFOUND &&
+	    !(rc = pkg__with_origin(&pub, spec, true, doc.data, doc.len, err)))
+		rc = pkg_repo__put_spec(r, rtag, pub.data, pub.len, err);
+	sp_buf_free(&pub);
 	if (!rc)
 		rc = pkg_repo_write_index(r, err);
 	sp_buf_free(&doc);

@@ -4,6 +4,7 @@
 #include "pkg/yamltree.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -275,7 +276,7 @@ static int parse_reqs(ctx *c, const ynode *n, const char *where, const solver_re
 		if (rc < 0)
 			return rc;
 		if (rc == 0)
-			k++;
+			v[k++].line = n->items[i]->line;
 	}
 	*out = v;
 	*nout = k;
@@ -527,7 +528,7 @@ static int parse_options(ctx *c, const ynode *n, solver_build *b, pkg_spec *spec
 			if (rc)
 				return sp_error_prefix(c->err, "%s:%zu:%zu: build option", c->file,
 						       which->line, which->col);
-			nb++;
+			breqs[nb++].line = which->line;
 		}
 	}
 	b->options = opts;
@@ -861,6 +862,10 @@ static int parse_doc(ctx *c, const ynode *d, pkg_spec *spec)
 	b->origin = solver_arena_strdup(c->a, origin, c->err);
 	if (!b->origin)
 		return c->err->code;
+	/* a spec file is edited where it is; a published spec's text says
+	 * where it came from (pkg__spec_origin_read) */
+	b->where.file = c->file;
+	b->where.lines = true;
 	if ((x = pkg__ymap_get(d, "meta"))) {
 		if ((rc = want(c, x, PKG__Y_MAP, "meta")))
 			return rc;
@@ -995,4 +1000,63 @@ int pkg_build_id(char id[9], const solver_option *opts, size_t nopts, sp_error *
 		id[i] = alpha[(bits >> (35 - 5 * i)) & 31];
 	id[8] = '\0';
 	return 0;
+}
+
+#define ORIGIN_MARK "# spk-origin: "
+
+int pkg__origin_comment(sp_buf *out, const pkg_spec *spec, bool lines, sp_error *err)
+{
+	const solver_build *b = &spec->build;
+	if (!b->where.file)
+		return 0;
+	/* a recipe read from the store passes on the origin it records */
+	const char *file = b->where.file;
+	_cleanup_free_ char *abs = NULL;
+	if (!b->where.published && (abs = realpath(file, NULL)))
+		file = abs;
+	if (strchr(file, '\n'))
+		return 0; /* cannot be written on one comment line */
+	long line = (long)spec->line + (b->where.published ? b->where.shift : 0);
+	if (lines && b->where.lines && line > 0)
+		return sp_buf_printf(out, err, ORIGIN_MARK "%s:%ld\n", file, line);
+	return sp_buf_printf(out, err, ORIGIN_MARK "%s\n", file);
+}
+
+int pkg__with_origin(sp_buf *out, const pkg_spec *spec, bool lines, const char *text, size_t len,
+		     sp_error *err)
+{
+	int rc = pkg__origin_comment(out, spec, lines, err);
+	return rc ? rc : sp_buf_append(out, text ? text : "", len, err);
+}
+
+int pkg__origin_read(solver_build *b, solver_arena *a, const char *text, size_t len, sp_error *err)
+{
+	b->where.file = NULL;
+	b->where.lines = false;
+	b->where.shift = 0;
+	b->where.published = true;
+	size_t ml = strlen(ORIGIN_MARK);
+	if (len <= ml || memcmp(text, ORIGIN_MARK, ml))
+		return 0;
+	const char *s = text + ml, *nl = memchr(s, '\n', len - ml);
+	size_t n = nl ? (size_t)(nl - s) : len - ml;
+	/* FILE:LINE, where FILE may hold ':' itself */
+	const char *colon = n ? memrchr(s, ':', n) : NULL;
+	long line = 0;
+	if (colon && colon > s && colon + 1 < s + n) {
+		const char *p = colon + 1;
+		for (; p < s + n && *p >= '0' && *p <= '9' && line < INT_MAX; p++)
+			line = line * 10 + (*p - '0');
+		if (p == s + n && line > 0) {
+			n = (size_t)(colon - s);
+			b->where.lines = true;
+			b->where.shift = line - 2; /* the text's line 2 is the recipe's `line` */
+		}
+	}
+	if (n == 0 || memchr(s, '\0', n)) {
+		b->where.lines = false;
+		return 0;
+	}
+	b->where.file = solver_arena_strndup(a, s, n, err);
+	return b->where.file ? 0 : err->code;
 }

@@ -29,6 +29,23 @@ static int add_child(pkg__ynode *parent, size_t *cap, pkg__ynode *child, solver_
 	return 0;
 }
 
+/* The keys of a finished mapping differ (common's rule and message). */
+static int unique_keys(const pkg__ynode *m, const char *file, sp_error *err)
+{
+	size_t n = m->n / 2;
+	if (n < 2)
+		return 0;
+	_cleanup_free_ sp_yaml_key *keys = NULL;
+	int rc = sp_calloc((void **)&keys, n, sizeof(*keys), err);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		const pkg__ynode *k = m->items[2 * i];
+		keys[i] = (sp_yaml_key){k->s, k->line, k->col};
+	}
+	return sp_yaml_check_keys(keys, n, file, err);
+}
+
 int pkg__yaml_load(pkg__ynode ***docs, size_t *ndocs, solver_arena *a, const char *text, size_t len,
 		   const char *file, const pkg_limits *lim, sp_error *err)
 {
@@ -134,6 +151,16 @@ int pkg__yaml_load(pkg__ynode ***docs, size_t *ndocs, solver_arena *a, const cha
 				out[nout++] = node;
 			} else {
 				frame *f = &stack[depth - 1];
+				if (f->node->type == PKG__Y_MAP && f->node->n % 2 == 0 &&
+				    node->type != PKG__Y_SCALAR) {
+					rc = sp_error_set(err, SP_EINVALID,
+							  "%s:%zu:%zu: a mapping key must be a "
+							  "plain value, not %s",
+							  file, line, col,
+							  node->type == PKG__Y_SEQ ? "a list"
+										   : "a mapping");
+					break;
+				}
 				rc = add_child(f->node, &f->cap, node, a, err);
 				if (rc)
 					break;
@@ -153,8 +180,11 @@ int pkg__yaml_load(pkg__ynode ***docs, size_t *ndocs, solver_arena *a, const cha
 			break;
 		case YAML_SEQUENCE_END_EVENT:
 		case YAML_MAPPING_END_EVENT:
-			if (depth > 0)
+			if (depth > 0) {
 				depth--;
+				if (ev.type == YAML_MAPPING_END_EVENT)
+					rc = unique_keys(stack[depth].node, file, err);
+			}
 			break;
 		default: break;
 		}

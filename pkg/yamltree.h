@@ -52,4 +52,18 @@ int pkg__inherited(solver_option **out, size_t *n, const solver_build *b, const 
 int pkg__render_inherited(sp_buf *out, const char *text, size_t len, const solver_option *v,
 			  size_t n, const char *file, sp_error *err);
 
+/* Where a published spec's text came from, on its first line (spec.c):
+ *     # spk-origin: FILE:LINE    LINE: the recipe's line of the text's 2nd line
+ *     # spk-origin: FILE         lines were added (inherited build options)
+ * so that a solve explanation names the recipe a person edits, not the
+ * repository's tag. pkg__origin_comment writes it for spec (read from
+ * file, the document cut from its line spec->line) into out; nothing when
+ * the origin is not known. pkg__origin_read marks b as published and sets
+ * b->where from text (strings in arena a). */
+int pkg__origin_comment(sp_buf *out, const pkg_spec *spec, bool lines, sp_error *err);
+/* out = that comment, then text[0..len): a spec text as it is published. */
+int pkg__with_origin(sp_buf *out, const pkg_spec *spec, bool lines, const char *text, size_t len,
+		     sp_error *err);
+int pkg__origin_read(solver_build *b, solver_arena *a, const char *text, size_t len, sp_error *err);
+
 #endif

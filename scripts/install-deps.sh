@@ -6,6 +6,7 @@ pkgs=(build-essential cmake ninja-build pkg-config python3 git
       nginx # tests/e2e: a real HTTP server for remote sources (and remotes)
       libssl-dev libuv1-dev libyaml-dev libcmocka-dev zlib1g-dev libarchive-dev
       liblua5.4-dev libcurl4-openssl-dev clang-format
+      clang libclang-rt-14-dev # libFuzzer (-fsanitize=fuzzer): scripts/fuzz.sh
       libcap2-bin # setcap: cmake --install of spfs-enter, tests/e2e/test_spfs_enter.sh
       groff-base man-db zsh) # tests/e2e/test_cli_help.sh: the man pages render, zsh completion parses
 missing=()

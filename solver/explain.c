@@ -34,6 +34,27 @@ int solver__ident(sp_buf *b, const solver__name *names, int name, int cand, sp_e
 	return sp_buf_printf(b, err, "%s/%s/%s", n->name, v, c->build_id);
 }
 
+int solver__where(sp_buf *b, const solver__name *names, int name, int cand,
+		  const solver_request *req, sp_error *err)
+{
+	const solver_build *bd = names[name].cands[cand].b;
+	bool line = req && req->line && bd->where.lines;
+	long at = line ? (long)req->line + bd->where.shift : 0;
+	if (bd->where.published) {
+		int rc = solver__ident(b, names, name, cand, err);
+		if (!rc && bd->where.file)
+			rc = line && at > 0
+				 ? sp_buf_printf(b, err, " (recipe %s:%ld)", bd->where.file, at)
+				 : sp_buf_printf(b, err, " (recipe %s)", bd->where.file);
+		return rc;
+	}
+	if (bd->where.file && line && at > 0)
+		return sp_buf_printf(b, err, "%s:%ld", bd->where.file, at);
+	if (bd->origin)
+		return sp_buf_printf(b, err, "%s", bd->origin);
+	return solver__ident(b, names, name, cand, err);
+}
+
 typedef struct ex {
 	const solver__name *names;
 	sp_buf out;
@@ -44,7 +65,7 @@ typedef struct ex {
 	size_t nseen, capseen;
 	const solver_request **roots;
 	size_t nroots, caproots;
-	const char **origins;
+	char **origins; /* owned */
 	size_t norigins, caporigins;
 } ex;
 
@@ -69,23 +90,40 @@ static void note_root(ex *x, int src_name, const solver_request *r)
 	x->roots[x->nroots++] = r;
 }
 
-static void note_origin(ex *x, int name, int cand)
+/* Remembers where the requirement req of (name, cand) is edited, for the
+ * closing "To find a solution" line. */
+static void note_origin(ex *x, int name, int cand, const solver_request *req)
 {
 	if (name < 0 || cand < 0 || (size_t)cand >= x->names[name].ncands)
 		return;
-	const char *o = x->names[name].cands[cand].b->origin;
-	if (!o)
+	sp_buf w = {0};
+	if (solver__where(&w, x->names, name, cand, req, x->err) || !w.data) {
+		sp_buf_free(&w);
 		return;
+	}
 	for (size_t i = 0; i < x->norigins; i++)
-		if (!strcmp(x->origins[i], o))
+		if (!strcmp(x->origins[i], w.data)) {
+			sp_buf_free(&w);
 			return;
+		}
 	if (x->norigins == x->caporigins) {
 		size_t nc = x->caporigins ? x->caporigins * 2 : 8;
-		if (sp_realloc_array((void **)&x->origins, nc, sizeof(*x->origins), x->err))
+		if (sp_realloc_array((void **)&x->origins, nc, sizeof(*x->origins), x->err)) {
+			sp_buf_free(&w);
 			return;
+		}
 		x->caporigins = nc;
 	}
-	x->origins[x->norigins++] = o;
+	x->origins[x->norigins++] = w.data; /* owned: freed by free_ex */
+}
+
+static void free_ex(ex *x)
+{
+	free(x->seen);
+	free(x->roots);
+	for (size_t i = 0; i < x->norigins; i++)
+		free(x->origins[i]);
+	free(x->origins);
 }
 
 /* Candidates other than source packages (those are not listed in an
@@ -114,6 +152,7 @@ static int line(ex *x, sp_buf *b, const solver__reason *r)
 	switch (r->kind) {
 	case R_NAMEFAIL:
 		note_root(x, r->rsrc_name, r->req);
+		note_origin(x, r->rsrc_name, r->rsrc_cand, r->req);
 		if (r->req) {
 			rc = sp_buf_printf(b, x->err, "%s is needed (", x->names[r->name].name);
 			if (!rc)
@@ -135,6 +174,7 @@ static int line(ex *x, sp_buf *b, const solver__reason *r)
 		return rc;
 	case R_NOPKG:
 		note_root(x, r->rsrc_name, r->req);
+		note_origin(x, r->rsrc_name, r->rsrc_cand, r->req);
 		rc = sp_buf_printf(b, x->err, "no package named %s exists in the repositories",
 				   x->names[r->name].name);
 		if (!rc && r->req) {
@@ -147,6 +187,7 @@ static int line(ex *x, sp_buf *b, const solver__reason *r)
 		return rc;
 	case R_CONS:
 		note_root(x, r->rsrc_name, r->req);
+		note_origin(x, r->rsrc_name, r->rsrc_cand, r->req);
 		if (!(rc = ident(x, b, r->name, r->cand))) {
 			if (r->ocand >= 0)
 				return sp_buf_printf(
@@ -192,6 +233,7 @@ static int line(ex *x, sp_buf *b, const solver__reason *r)
 		return rc;
 	case R_VAR:
 		note_root(x, r->rsrc_name, r->req);
+		note_origin(x, r->rsrc_name, r->rsrc_cand, r->req);
 		if (!(rc = ident(x, b, r->name, r->cand)))
 			rc = sp_buf_printf(b, x->err, " cannot be used: %s, but ",
 					   r->detail ? r->detail : "");
@@ -207,7 +249,7 @@ static int line(ex *x, sp_buf *b, const solver__reason *r)
 					   "conflict found earlier):");
 		return rc;
 	case R_DEP_DECIDED:
-		note_origin(x, r->name, r->cand);
+		note_origin(x, r->name, r->cand, r->req);
 		note_root(x, r->name, r->req);
 		if (!(rc = ident(x, b, r->name, r->cand)) && forbids(r->req)) {
 			rc = sp_buf_printf(b, x->err,
@@ -230,7 +272,7 @@ static int line(ex *x, sp_buf *b, const solver__reason *r)
 			rc = sp_buf_printf(b, x->err, " is already chosen:");
 		return rc;
 	case R_DEP_WIPEOUT:
-		note_origin(x, r->name, r->cand);
+		note_origin(x, r->name, r->cand, r->req);
 		if (!(rc = ident(x, b, r->name, r->cand)))
 			rc =
 			    sp_buf_printf(b, x->err, " requires %s, and no candidate of %s is left",
@@ -257,7 +299,7 @@ static int line(ex *x, sp_buf *b, const solver__reason *r)
 			rc = sp_buf_printf(b, x->err, " requests %s", r->detail ? r->detail : "?");
 		return rc;
 	case R_EMBED_CLASH:
-		note_origin(x, r->name, r->cand);
+		note_origin(x, r->name, r->cand, NULL);
 		if (!(rc = ident(x, b, r->name, r->cand)))
 			rc = sp_buf_printf(b, x->err, " embeds %s, but ", x->names[r->oname].name);
 		if (!rc && r->ocand >= 0) {
@@ -269,7 +311,7 @@ static int line(ex *x, sp_buf *b, const solver__reason *r)
 		}
 		return rc;
 	case R_SUBTREE:
-		note_origin(x, r->name, r->cand);
+		/* the requirements that matter are named by the facts under it */
 		if (!(rc = ident(x, b, r->name, r->cand)))
 			rc = sp_buf_printf(b, x->err, " was tried, and then:");
 		return rc;
@@ -285,9 +327,7 @@ int solver__reason_line(sp_buf *b, const solver__name *names, const solver__reas
 {
 	ex x = {.names = names, .err = err};
 	int rc = line(&x, b, r);
-	free(x.seen);
-	free(x.roots);
-	free(x.origins);
+	free_ex(&x);
 	return rc;
 }
 
@@ -366,7 +406,7 @@ static int emit_kids(ex *x, const solver__reason *const *kids, size_t n, int dep
 					rc = ident(x, &g, kids[k]->name, kids[k]->cand);
 				if (!rc)
 					rc = sp_buf_printf(&g, x->err, " (%s)", kids[k]->req->text);
-				note_origin(x, kids[k]->name, kids[k]->cand);
+				note_origin(x, kids[k]->name, kids[k]->cand, kids[k]->req);
 			}
 			if (!rc && j - i > 4)
 				rc = sp_buf_printf(&g, x->err, " and %zu more", j - i - 4);
@@ -488,16 +528,13 @@ int solver__explain(char **out, const solver__name *names, size_t nnames, const 
 				rc =
 				    sp_buf_printf(&x.out, err, "%s%s", i ? ", " : "", x.origins[i]);
 			if (!rc && x.norigins > 6)
-				rc = sp_buf_printf(&x.out, err, " and %zu more specs",
-						   x.norigins - 6);
+				rc = sp_buf_printf(&x.out, err, " and %zu more", x.norigins - 6);
 		}
 		if (!rc)
 			rc = sp_buf_printf(&x.out, err,
 					   ", or publish a build that satisfies them.\n");
 	}
-	free(x.seen);
-	free(x.roots);
-	free(x.origins);
+	free_ex(&x);
 	if (rc) {
 		sp_buf_free(&x.out);
 		return rc;
@@ -647,9 +684,7 @@ int solver__dot_conflict(FILE *f, const solver__name *names, size_t nnames,
 	fprintf(f, "digraph conflict {\n  node [shape=box];\n");
 	int rc = why ? dot_node(&x, f, why, 0, &counter) : 0;
 	fprintf(f, "}\n");
-	free(x.seen);
-	free(x.roots);
-	free(x.origins);
+	free_ex(&x);
 	if (!rc && ferror(f))
 		rc = sp_error_set(err, SP_EIO, "cannot write the graph");
 	return rc;

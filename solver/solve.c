@@ -3010,14 +3010,15 @@ static int core_explain(state *s, enc *e, char **out)
 		if (f->kind == F_ROOT)
 			rc = sp_buf_printf(&roots, s->err, "%s%s", roots.len ? ", " : "",
 					   f->req->text);
-		if (!rc && f->kind == F_REQ && norig < 6 &&
-		    s->names[f->name].cands[f->cand].b->origin) {
-			const char *o = s->names[f->name].cands[f->cand].b->origin;
-			if (!origins.data || !strstr(origins.data, o)) {
+		if (!rc && f->kind == F_REQ && norig < 6) {
+			sp_buf o = {0}; /* where the requirement is edited (explain.c) */
+			rc = solver__where(&o, s->names, f->name, f->cand, f->req, s->err);
+			if (!rc && o.data && (!origins.data || !strstr(origins.data, o.data))) {
 				rc = sp_buf_printf(&origins, s->err, "%s%s",
-						   origins.len ? ", " : "", o);
+						   origins.len ? ", " : "", o.data);
 				norig++;
 			}
+			sp_buf_free(&o);
 		}
 		if (shown >= 80) {
 			shown++;

@@ -216,6 +216,11 @@ int solver__explain_reason(sp_buf *b, const solver__name *names, const solver__r
 int solver__reason_line(sp_buf *b, const solver__name *names, const solver__reason *r,
 			sp_error *err);
 int solver__ident(sp_buf *b, const solver__name *names, int name, int cand, sp_error *err);
+/* Where a person edits requirement req (may be NULL) of a candidate: the
+ * spec file and the requirement's line, or a published build and the
+ * recipe file and line it records (solver_build.where). */
+int solver__where(sp_buf *b, const solver__name *names, int name, int cand,
+		  const solver_request *req, sp_error *err);
 int solver__dot_conflict(FILE *f, const solver__name *names, size_t nnames,
 			 const solver__reason *why, sp_error *err);
 

@@ -199,6 +199,7 @@ typedef struct solver_request {
 	const char *var_pkg; /* NULL for a global var */
 	const char *var;
 	const char *value;
+	size_t line; /* 1-based line in the spec text it was read from; 0: not from one */
 } solver_request;
 
 /* Package request "[repo/]name[:comp|:{a,b}][/range[/build]]". */
@@ -277,6 +278,17 @@ typedef struct solver_build {
 	const solver_request *build_reqs; /* pkg build options, for builds */
 	size_t nbuild_reqs;
 	const char *origin; /* "file:line" of the spec, for explanations */
+	/* Where a person edits this build's requirements, named by explanations:
+	 * a requirement on line L of the spec text is on line L + shift of
+	 * file (when lines). A published build (from a repository) is named
+	 * by name/version/build, with the recipe it was built from when the
+	 * repository recorded it. All zero: origin is named. */
+	struct {
+		const char *file;
+		long shift;
+		bool lines;
+		bool published;
+	} where;
 } solver_build;
 
 /* ------------------------------------------------------- repositories */

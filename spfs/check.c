@@ -301,6 +301,15 @@ static int on_record(const char *tag, size_t back, const spfs_tag_record *r, siz
 	return rc;
 }
 
+/* An entry of tags/ that is not a tag: reported, the walk goes on. */
+static void on_odd_tag(const char *path, const char *why, void *ud)
+{
+	closure_ctx *cc = ud;
+	char name[SPFS_MAX_TAG_NAME + 320];
+	snprintf(name, sizeof(name), "tags/%s", path);
+	problem(cc->c, "tag", name, why);
+}
+
 /* Staging directories under tmp/ belong to transactions that are running
  * or died; reported for information, removed by clean. */
 static void report_tmp(check_ctx *c)
@@ -385,7 +394,7 @@ int spfs_check(spfs_store *s, spfs_problem_cb cb, void *ud, spfs_check_stats *st
 	}
 	report_tmp(&c);
 	closure_ctx cc = {.c = &c};
-	rc = spfs_store__each_record(s, on_record, &cc, err);
+	rc = spfs_store__each_record(s, on_record, on_odd_tag, &cc, err);
 out:
 	spfs_store_unlock(s);
 	free(c.items);

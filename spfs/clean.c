@@ -305,7 +305,7 @@ int spfs_clean(spfs_store *s, const spfs_clean_opts *opts, spfs_clean_cb cb, voi
 	int rc = spfs_store__lock_exclusive(s, err);
 	if (rc)
 		return rc;
-	rc = spfs_store__each_record(s, mark_record, &c, err);
+	rc = spfs_store__each_record(s, mark_record, NULL, &c, err);
 	if (!rc) /* the layers of live and durable runtimes */
 		rc = spfs_runtime__mark_live(s, &c.live, err);
 	if (!rc)

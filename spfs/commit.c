@@ -524,8 +524,8 @@ int spfs_commit_dir(sp_digest *out_layer, sp_digest *out_manifest, spfs_store *s
 	if (!stats)
 		stats = &local_stats;
 	memset(stats, 0, sizeof(*stats));
-	if (opts && opts->tag && !spfs_tag_name_valid(opts->tag))
-		return sp_error_set(err, SP_EINVALID, "'%s' is not a valid tag name", opts->tag);
+	if (opts && opts->tag && spfs_tag_name_check(opts->tag, err))
+		return err->code;
 	commit_ctx c = {.s = s, .root_fd = -1, .stage_fd = -1, .stats = stats};
 	pthread_mutex_init(&c.lock, NULL);
 	char stage_name[32] = "";
@@ -580,8 +580,8 @@ out:
 int spfs_commit_platform(sp_digest *out, spfs_store *s, const sp_digest *layers, size_t count,
 			 const char *tag, sp_error *err)
 {
-	if (tag && !spfs_tag_name_valid(tag))
-		return sp_error_set(err, SP_EINVALID, "'%s' is not a valid tag name", tag);
+	if (tag && spfs_tag_name_check(tag, err))
+		return err->code;
 	spfs_platform p = {.layers = (sp_digest *)layers, .count = count};
 	sp_buf enc = {0};
 	int rc = spfs_store_lock_shared(s, err);

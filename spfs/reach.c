@@ -140,9 +140,16 @@ int spfs_store__mark(spfs_store *s, spfs_dset *set, const sp_digest *d, spfs_mis
 typedef struct each_ctx {
 	spfs_store *s;
 	spfs_record_cb cb;
+	spfs_tag_odd_cb odd;
 	void *ud;
 	sp_error *err;
 } each_ctx;
+
+static void each_odd(const char *path, const char *why, void *ud)
+{
+	each_ctx *c = ud;
+	c->odd(path, why, c->ud);
+}
 
 static int each_tag(const char *name, void *ud)
 {
@@ -160,8 +167,9 @@ static int each_tag(const char *name, void *ud)
 	return rc;
 }
 
-int spfs_store__each_record(spfs_store *s, spfs_record_cb cb, void *ud, sp_error *err)
+int spfs_store__each_record(spfs_store *s, spfs_record_cb cb, spfs_tag_odd_cb odd, void *ud,
+			    sp_error *err)
 {
-	each_ctx c = {s, cb, ud, err};
-	return spfs_tag_list(s, "", each_tag, &c, err);
+	each_ctx c = {s, cb, odd, ud, err};
+	return spfs_tag_walk(s, "", each_tag, odd ? each_odd : NULL, &c, err);
 }

@@ -303,8 +303,8 @@ static int parent_dir(char **out, const char *path, sp_error *err)
 static int commit_upper(sp_digest *out, spfs_store *s, const spfs_runtime *rt, const char *tag,
 			sp_error *err)
 {
-	if (tag && !spfs_tag_name_valid(tag))
-		return sp_error_set(err, SP_EINVALID, "'%s' is not a valid tag name", tag);
+	if (tag && spfs_tag_name_check(tag, err))
+		return err->code;
 	_cleanup_close_ int ufd = open(rt->upper, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (ufd < 0)
 		return sp_error_errno(err, "cannot open %s", rt->upper);
@@ -391,8 +391,8 @@ int spfs_runtime_commit_layer(sp_digest *out, spfs_store *s, const char *tag, sp
 
 int spfs_runtime_commit_platform(sp_digest *out, spfs_store *s, const char *tag, sp_error *err)
 {
-	if (tag && !spfs_tag_name_valid(tag))
-		return sp_error_set(err, SP_EINVALID, "'%s' is not a valid tag name", tag);
+	if (tag && spfs_tag_name_check(tag, err))
+		return err->code;
 	_cleanup_(spfs_runtime_freep) spfs_runtime *rt = NULL;
 	int rc = spfs_runtime_current(&rt, s, err);
 	if (rc)

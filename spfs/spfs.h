@@ -232,7 +232,12 @@ int spfs_render_stored(char **out_path, spfs_store *s, const sp_digest *manifest
 
 /* ---------------------------------------------------------------- tags */
 
-#define SPFS_MAX_TAG_NAME 1024u
+/* One limit for tag names, shared by validation and every walk of tags/: a
+ * name the walk would not reach cannot be set. A part is one directory or
+ * file name on disk, and the last one gets ".tag": 251 + 4 = NAME_MAX. */
+#define SPFS_MAX_TAG_NAME  1024u /* bytes */
+#define SPFS_MAX_TAG_DEPTH 64u	 /* parts separated by '/' */
+#define SPFS_MAX_TAG_PART  251u	 /* bytes of one part */
 
 typedef struct spfs_tag_record {
 	sp_digest target;
@@ -248,6 +253,9 @@ typedef struct spfs_tag_history {
 
 void spfs_tag_history_free(spfs_tag_history *h);
 bool spfs_tag_name_valid(const char *name);
+/* The same rule as spfs_tag_name_valid, with an error that says which part
+ * of the rule `name` breaks. */
+int spfs_tag_name_check(const char *name, sp_error *err);
 /* Appends a record (no-op when the tag already points at d). */
 int spfs_tag_set(spfs_store *s, const char *name, const sp_digest *d, sp_error *err);
 /* Removes a tag, or only its newest record when latest_only. */
@@ -255,9 +263,16 @@ int spfs_tag_remove(spfs_store *s, const char *name, bool latest_only, sp_error 
 int spfs_tag_read(spfs_tag_history *out, spfs_store *s, const char *name, sp_error *err);
 /* Parses a tag file's bytes (fuzzed). */
 int spfs_tag_parse(spfs_tag_history *out, const char *data, size_t n, sp_error *err);
-/* Calls cb for every tag name under prefix ("" for all), sorted. */
+/* Calls cb for every tag name under prefix ("" for all), sorted. An entry
+ * of tags/ that cannot be a tag (nested deeper than SPFS_MAX_TAG_DEPTH, an
+ * invalid or too long name, not a file or directory) never stops the walk:
+ * it is passed to `odd` (path relative to tags/, what is wrong) or, when
+ * odd is NULL (spfs_tag_list), logged as a warning. */
 typedef int (*spfs_tag_cb)(const char *name, void *ud);
+typedef void (*spfs_tag_odd_cb)(const char *path, const char *why, void *ud);
 int spfs_tag_list(spfs_store *s, const char *prefix, spfs_tag_cb cb, void *ud, sp_error *err);
+int spfs_tag_walk(spfs_store *s, const char *prefix, spfs_tag_cb cb, spfs_tag_odd_cb odd, void *ud,
+		  sp_error *err);
 
 /* --------------------------------------------------------- check/clean */
 

@@ -63,8 +63,10 @@ typedef void (*spfs_missing_cb)(const sp_digest *d, const char *why, void *ud);
 typedef void (*spfs_entry_cb)(const spfs_entry *e, void *ud);
 int spfs_store__mark(spfs_store *s, spfs_dset *set, const sp_digest *d, spfs_missing_cb cb,
 		     spfs_entry_cb entry_cb, void *ud, sp_error *err);
-/* Calls cb for each tag record of every tag. */
+/* Calls cb for each tag record of every tag; odd (or a warning when NULL)
+ * for each entry of tags/ that is not a tag (spfs_tag_walk). */
 typedef int (*spfs_record_cb)(const char *tag, size_t back, const spfs_tag_record *r,
 			      size_t dropped, void *ud);
-int spfs_store__each_record(spfs_store *s, spfs_record_cb cb, void *ud, sp_error *err);
+int spfs_store__each_record(spfs_store *s, spfs_record_cb cb, spfs_tag_odd_cb odd, void *ud,
+			    sp_error *err);
 #endif

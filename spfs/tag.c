@@ -24,31 +24,80 @@
 #define RECORD_LEN   (SP_DIGEST_HEX_LEN + 1 + 20 + 1 + 8 + 1)
 #define MAX_TAG_FILE ((size_t)64 << 20)
 
-bool spfs_tag_name_valid(const char *name)
+/* Why one part of a tag name (n bytes) is invalid, in why[0..size); false
+ * when it is valid. */
+static bool part_problem(const char *p, size_t n, char *why, size_t size)
 {
-	size_t len = strlen(name);
-	if (len == 0 || len > SPFS_MAX_TAG_NAME)
-		return false;
-	size_t start = 0;
-	for (size_t i = 0; i <= len; i++) {
-		if (i < len && name[i] != '/') {
-			char ch = name[i];
+	why[0] = '\0';
+	if (n == 0)
+		snprintf(why, size, "an empty part");
+	else if (p[0] == '.')
+		snprintf(why, size, "a part starts with '.'"); /* ".", "..", hidden names */
+	else if (n > SPFS_MAX_TAG_PART)
+		snprintf(why, size, "a part of %zu bytes (at most %u)", n, SPFS_MAX_TAG_PART);
+	/* "x.tag" would collide with the file of tag "x" on disk */
+	else if (n >= 4 && memcmp(p + n - 4, ".tag", 4) == 0)
+		snprintf(why, size, "a part ends in '.tag'");
+	else
+		for (size_t i = 0; i < n; i++) {
+			char ch = p[i];
 			bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
 				  (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-' ||
 				  ch == '+' || ch == ',' || ch == '=' || ch == '@';
-			if (!ok)
-				return false;
-			continue;
+			if (!ok) {
+				snprintf(
+				    why, size,
+				    "a character other than letters, digits and . _ - + , = @");
+				return true;
+			}
 		}
-		size_t clen = i - start;
-		if (clen == 0 || name[start] == '.')
-			return false; /* empty component, ".", "..", hidden names */
-		/* "x.tag" would collide with the file of tag "x" on disk */
-		if (clen >= 4 && memcmp(name + i - 4, ".tag", 4) == 0)
-			return false;
-		start = i + 1;
+	return why[0] != '\0';
+}
+
+/* Why a whole name is invalid; false when it is valid. */
+static bool name_problem(const char *name, char *why, size_t size)
+{
+	why[0] = '\0';
+	size_t len = strlen(name), parts = 0;
+	if (len == 0) {
+		snprintf(why, size, "empty");
+		return true;
 	}
-	return true;
+	if (len > SPFS_MAX_TAG_NAME) {
+		snprintf(why, size, "%zu bytes long (at most %u)", len, SPFS_MAX_TAG_NAME);
+		return true;
+	}
+	for (const char *p = name;; p++) {
+		const char *slash = strchr(p, '/');
+		if (part_problem(p, slash ? (size_t)(slash - p) : strlen(p), why, size))
+			return true;
+		if (!slash)
+			return false;
+		if (++parts >= SPFS_MAX_TAG_DEPTH) {
+			snprintf(why, size, "more than %u parts deep", SPFS_MAX_TAG_DEPTH);
+			return true;
+		}
+		p = slash;
+	}
+}
+
+bool spfs_tag_name_valid(const char *name)
+{
+	char why[128];
+	return !name_problem(name, why, sizeof(why));
+}
+
+int spfs_tag_name_check(const char *name, sp_error *err)
+{
+	char why[128];
+	if (!name_problem(name, why, sizeof(why)))
+		return 0;
+	return sp_error_set(err, SP_EINVALID,
+			    "'%.200s%s' is not a valid tag name: %s (a tag name is up to %u parts "
+			    "of letters, digits and . _ - + , = @ separated by '/', each at most "
+			    "%u bytes, none starting with '.')",
+			    name, strlen(name) > 200 ? "..." : "", why, SPFS_MAX_TAG_DEPTH,
+			    SPFS_MAX_TAG_PART);
 }
 
 void spfs_tag_history_free(spfs_tag_history *h)
@@ -143,12 +192,9 @@ int spfs_tag_parse(spfs_tag_history *out, const char *data, size_t n, sp_error *
 /* "a/b/c" -> "a/b/c.tag" in buf. */
 static int tag_file(char *buf, size_t n, const char *name, sp_error *err)
 {
-	if (!spfs_tag_name_valid(name))
-		return sp_error_set(
-		    err, SP_EINVALID,
-		    "'%.200s' is not a valid tag name (use letters, digits and . _ - + , = @, "
-		    "separated by '/', no part starting with '.')",
-		    name);
+	int rc = spfs_tag_name_check(name, err);
+	if (rc)
+		return rc;
 	snprintf(buf, n, "%s" TAG_SUFFIX, name);
 	return 0;
 }
@@ -298,12 +344,23 @@ int spfs_tag_remove(spfs_store *s, const char *name, bool latest_only, sp_error 
 typedef struct name_list {
 	char **names;
 	size_t count, cap;
+	spfs_tag_odd_cb odd;
+	void *ud;
 } name_list;
 
-static int collect(name_list *l, int dirfd, const char *prefix, unsigned depth, sp_error *err)
+static void odd_entry(name_list *l, const char *path, const char *why)
 {
-	if (depth > 64)
-		return sp_error_set(err, SPFS_ECORRUPT, "tags/%s: nested too deep", prefix);
+	if (l->odd)
+		l->odd(path, why, l->ud);
+	else
+		sp_warn("tags/%s: not a tag: %s (ignored)", path, why);
+}
+
+/* Collects the tags under dirfd, whose name is prefix (`parts` parts). An
+ * entry that cannot hold or be a valid tag is reported and skipped, so the
+ * walk's depth and names are bounded by the tag name rule itself. */
+static int collect(name_list *l, int dirfd, const char *prefix, size_t parts, sp_error *err)
+{
 	/* A new open file description: a dup would share (and leave at the end)
 	 * the read offset of the store's tags_fd, so a second walk saw nothing. */
 	int dup = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -317,24 +374,43 @@ static int collect(name_list *l, int dirfd, const char *prefix, unsigned depth, 
 	struct dirent *de;
 	while (!rc && (de = readdir(d))) {
 		if (de->d_name[0] == '.')
-			continue;
-		char path[SPFS_MAX_TAG_NAME + 300];
+			continue; /* ".", "..", temporary files of atomic writes */
+		char path[SPFS_MAX_TAG_NAME + 300], why[128];
 		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "/" : "", de->d_name);
 		struct stat st;
 		if (fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
+		size_t n = strlen(de->d_name);
 		if (S_ISDIR(st.st_mode)) {
-			_cleanup_close_ int sub = openat(
-			    dirfd, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (sub >= 0)
-				rc = collect(l, sub, path, depth + 1, err);
+			if (part_problem(de->d_name, n, why, sizeof(why)))
+				odd_entry(l, path, why);
+			else if (parts + 1 >= SPFS_MAX_TAG_DEPTH)
+				odd_entry(l, path, "a directory nested too deep to hold a tag");
+			else if (strlen(path) + 2 > SPFS_MAX_TAG_NAME)
+				odd_entry(l, path,
+					  "a directory whose name is too long to hold a tag");
+			else {
+				_cleanup_close_ int sub =
+				    openat(dirfd, de->d_name,
+					   O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				if (sub < 0)
+					odd_entry(l, path, strerror(errno));
+				else
+					rc = collect(l, sub, path, parts + 1, err);
+			}
 			continue;
 		}
-		size_t n = strlen(path);
-		if (!S_ISREG(st.st_mode) || n <= strlen(TAG_SUFFIX) ||
-		    strcmp(path + n - strlen(TAG_SUFFIX), TAG_SUFFIX) != 0)
+		size_t pn = strlen(path), sl = strlen(TAG_SUFFIX);
+		if (!S_ISREG(st.st_mode) || pn <= sl || strcmp(path + pn - sl, TAG_SUFFIX) != 0) {
+			odd_entry(l, path, "not a directory or a .tag file");
 			continue;
-		path[n - strlen(TAG_SUFFIX)] = '\0';
+		}
+		path[pn - sl] = '\0';
+		if (name_problem(path, why, sizeof(why))) {
+			path[pn - sl] = '.';
+			odd_entry(l, path, why);
+			continue;
+		}
 		if (l->count == l->cap) {
 			l->cap = l->cap ? l->cap * 2 : 64;
 			if ((rc =
@@ -358,7 +434,13 @@ static int str_cmp(const void *a, const void *b)
 
 int spfs_tag_list(spfs_store *s, const char *prefix, spfs_tag_cb cb, void *ud, sp_error *err)
 {
-	name_list l = {0};
+	return spfs_tag_walk(s, prefix, cb, NULL, ud, err);
+}
+
+int spfs_tag_walk(spfs_store *s, const char *prefix, spfs_tag_cb cb, spfs_tag_odd_cb odd, void *ud,
+		  sp_error *err)
+{
+	name_list l = {.odd = odd, .ud = ud};
 	/* Walk only the directory the prefix names ("spk/spec/x" -> tags/spk/spec),
 	 * not every tag of the store. */
 	char base[SPFS_MAX_TAG_NAME + 1] = "";
@@ -373,7 +455,10 @@ int spfs_tag_list(spfs_store *s, const char *prefix, spfs_tag_cb cb, void *ud, s
 			return errno == ENOENT || errno == ENOTDIR
 				   ? 0
 				   : sp_error_errno(err, "cannot read tags/%s", base);
-		rc = collect(&l, dfd, base, 1, err);
+		size_t parts = 1;
+		for (const char *p = base; *p; p++)
+			parts += *p == '/';
+		rc = collect(&l, dfd, base, parts, err);
 		close(dfd);
 	} else {
 		rc = collect(&l, s->tags_fd, "", 0, err);

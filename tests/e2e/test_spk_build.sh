@@ -61,6 +61,31 @@ expect_status 0 spk ls greetlib/1.0.0
 expect_eq "$(echo "$OUT" | grep -c '/1.0.0/[A-Z2-7]\{8\}$')" 2 "two builds"
 expect_match "$OUT" "^greetlib/1.0.0/src$" "and the source package"
 
+# issue 9: a solve explanation over the store names the build and the recipe
+# it was built from, with the line of the requirement (the published spec
+# records "# spk-origin: FILE:LINE"), never a spec tag
+cat >"$T/needs-lib.yaml" <<'YAML'
+# the document starts on line 2
+pkg: needs-lib/1.0.0
+build:
+  script:
+    - mkdir -p $PREFIX/share && echo ok > $PREFIX/share/needs-lib
+install:
+  requirements:
+    - pkg: greetlib/2
+YAML
+expect_status 0 spk build "$T/needs-lib.yaml"
+nl_id=$(echo "$OUT" | sed -nE 's|^built needs-lib/1.0.0/([A-Z2-7]{8}).*|\1|p')
+recipe=$(realpath "$T/needs-lib.yaml")
+expect_eq "$(spfs cat "spk/spec/needs-lib/1.0.0/$nl_id" | head -n 1)" "# spk-origin: $recipe:2" "the build spec records its recipe"
+expect_eq "$(spfs cat spk/spec/needs-lib/1.0.0 | head -n 1)" "# spk-origin: $recipe:2" "so does the published recipe"
+expect_status 1 spk solve needs-lib
+expect_match "$ERR" "needs-lib/1.0.0/$nl_id requires greetlib/2" "the conflict"
+expect_match "$ERR" "the requirements in needs-lib/1.0.0/$nl_id \(recipe $recipe:8\)" \
+	"the explanation names the recipe's requirement line"
+grep -q "spk/spec/" <<<"$ERR" && fail "an explanation names a spec tag: $ERR"
+ok
+
 # variants: every variant by default, or the one asked for
 expect_status 0 spk build "$S/variants.yaml"
 expect_match "$OUT" "^built multi/1.0.0/[A-Z2-7]{8} \[variant 0\]" "variant 0"
@@ -117,6 +142,9 @@ expect_match "$ERR" "level/1.0.0 would have to be built from source first \(--ma
 expect_status 0 spk env level level=3 --allow-builds --make-missing -- cat /spfs/share/level
 expect_eq "$OUT" "level 3" "built on demand"
 expect_match "$ERR" "spk env: built level/1.0.0/[A-Z2-7]{8}" "says what it built"
+l3=$(echo "$ERR" | sed -nE 's|.*spk env: built level/1.0.0/([A-Z2-7]{8}).*|\1|p')
+expect_eq "$(spfs cat "spk/spec/level/1.0.0/$l3" | head -n 1)" "# spk-origin: $(realpath "$T")/level.yaml:1" \
+	"a build from the stored recipe passes on the recipe's origin"
 expect_status 0 spk env level level=3 -- cat /spfs/share/level
 expect_eq "$OUT" "level 3" "and it stays"
 

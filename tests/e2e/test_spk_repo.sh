@@ -87,7 +87,23 @@ for req in "new-plugin" "old-plugin zlib" "dcc python/3.9" "dcc/2 gl" "python/~3
 done
 expect_status 1 spk solve new-plugin old-plugin
 expect_match "$ERR" "cannot be satisfied" "unsat over the store"
-expect_match "$ERR" "spk/spec/" "explanations name the spec tag"
+# issue 9: an explanation points at what a person edits. Over published
+# specs it names the builds and the file:line of each requirement in the
+# file they were published from (recorded on their first line), never a
+# tag with ":1"; over the spec directory, each requirement's file:line.
+specs=$(realpath "$DATA/specs")
+expect_match "$ERR" "the requirements in ((new|old)-plugin/1\.0\.0/[A-Z0-9]{8} \(recipe $specs/plugins.yml:(4|9)\)(, )?){2}, or publish" \
+	"explanations over the store name the builds and their recipes"
+expect_match "$ERR" "new-plugin/1\.0\.0/[A-Z0-9]{8} \(recipe $specs/plugins.yml:4\)" "new-plugin's requirement line"
+expect_match "$ERR" "old-plugin/1\.0\.0/[A-Z0-9]{8} \(recipe $specs/plugins.yml:9\)" "old-plugin's requirement line"
+expect_eq "$(spfs cat spk/spec/old-plugin/1.0.0 | head -n 1)" "# spk-origin: $specs/plugins.yml:6" "the published spec records its origin"
+grep -q "spk/spec/\|:1\b" <<<"$ERR" && fail "an explanation names a store tag: $ERR"
+ok
+expect_status 1 spk solve new-plugin old-plugin --repo "$DATA/specs"
+expect_match "$ERR" "the requirements in ($DATA/specs/plugins.yml:(4|9)(, )?){2}, or publish" \
+	"explanations over a spec directory name file:line of each requirement"
+expect_match "$ERR" "plugins.yml:4" "new-plugin's dcc/2 is on line 4"
+expect_match "$ERR" "plugins.yml:9" "old-plugin's dcc/1 is on line 9"
 expect_status 0 spk explain new-plugin
 expect_match "$OUT" "try new-plugin/1.0.0/" "explain traces"
 expect_match "$OUT" "^Solution:" "explain solution"

@@ -69,7 +69,10 @@ has err "old-plugin/1.0.0/4OYMIQUY requires maya/2023, and no candidate of maya 
 has err "maya/2024.2.0/4OYMIQUY does not satisfy maya/2023 from old-plugin/1.0.0/4OYMIQUY"
 has err "maya/2023.1.0/4OYMIQUY does not satisfy maya/2024 from my-plugin/1.0.0/4OYMIQUY"
 has err "To find a solution, change one of the command-line requests (my-plugin, old-plugin)"
-has err "dcc/plugin.yml:1"
+# the lines of the requirements a person edits, not the documents' first lines
+has err "dcc/plugin.yml:4"
+has err "dcc/plugin.yml:9"
+grep -q "plugin.yml:[16]\b" "$TMP/err" && fail "an explanation names a document's first line"
 
 LAST="maya python/=3.9.7"; run 1 solve maya/2024 python/=3.9.7 --repo "$REPO"
 has err "maya/2024.2.0/4OYMIQUY requires python/~3.10"

@@ -66,10 +66,23 @@ static void test_bad_inputs(void **state)
 {
 	(void)state;
 	expect_error("a: &x [1]\nb: *x\n", 16, "aliases");
-	expect_error("a: 1\na: 2\n", 10, "appears twice");
+	expect_error("a: 1\na: 2\n", 10, "t.yaml:2:1: key 'a' appears twice (lines 1 and 2)");
+	/* the earliest repeat is named, with the line of each key (not of
+	 * its value) */
+	const char *dup = "b:\n  x: 1\na: 1\nc: 2\nb:\n  y: 1\na: 2\n";
+	expect_error(dup, strlen(dup), "t.yaml:5:1: key 'b' appears twice (lines 1 and 5)");
+	const char *inner = "top:\n  k: 1\n  j: 2\n  k: 3\n";
+	expect_error(inner, strlen(inner), "t.yaml:4:3: key 'k' appears twice (lines 2 and 4)");
 	expect_error("a: [1, 2\n", 9, "t.yaml:");
 	expect_error("a: \"\xff\"\n", 7, "t.yaml:");
-	expect_error("? [x]\n: y\n", 10, "plain value");
+	expect_error("? [x]\n: y\n", 10,
+		     "t.yaml:1:3: a mapping key must be a plain value, not a list");
+	expect_error("? {x: 1}\n: y\n", 13, "not a mapping");
+	/* issue 9: a collection key cut short by a comment (`#k]`) leaked the
+	 * part built so far; it is refused before anything is built */
+	const char *cut = "? [complez,#key]\n: va\n";
+	assert_int_equal(strlen(cut), 22);
+	expect_error(cut, 22, "t.yaml:1:3: a mapping key must be a plain value, not a list");
 	char deep[600];
 	size_t n = 0;
 	n += (size_t)snprintf(deep, sizeof(deep), "a: ");

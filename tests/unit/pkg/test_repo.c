@@ -98,28 +98,37 @@ static const char *blob_text(fx *f, const char *tag, char *buf, size_t n)
 static void test_publish_documents(void **state)
 {
 	fx *f = *state;
-	publish(f,
-		"# a comment\n"
-		"--- # first\n"
-		"pkg: a/1.0.0\n"
-		"install:\n"
-		"  embedded:\n"
-		"    - pkg: e/2.0.0\n"
-		"...\n"
-		"---\n"
-		"pkg: a/1.1.0/ABCDEFGH\n"
-		"build: {options: [{var: x/1}]}\n"
-		"---\n"
-		"\n"
-		"---\n"
-		"  pkg: a/1.1.0/src\n",
-		"a.yaml", 0);
+	const char *text = "# a comment\n"
+			   "--- # first\n"
+			   "pkg: a/1.0.0\n"
+			   "install:\n"
+			   "  embedded:\n"
+			   "    - pkg: e/2.0.0\n"
+			   "...\n"
+			   "---\n"
+			   "pkg: a/1.1.0/ABCDEFGH\n"
+			   "build: {options: [{var: x/1}]}\n"
+			   "---\n"
+			   "\n"
+			   "---\n"
+			   "  pkg: a/1.1.0/src\n";
+	publish(f, text, "no/such/a.yaml", 0);
 	assert_int_equal(pkg_repo_count(f->r), 4);
 	char buf[4096];
+	/* each document as it is, after a line naming where it was cut from */
 	assert_string_equal(blob_text(f, "spk/spec/a/1.0.0", buf, sizeof(buf)),
+			    "# spk-origin: no/such/a.yaml:3\n"
 			    "pkg: a/1.0.0\ninstall:\n  embedded:\n    - pkg: e/2.0.0\n");
 	assert_string_equal(blob_text(f, "spk/spec/a/1.1.0/src", buf, sizeof(buf)),
-			    "  pkg: a/1.1.0/src\n");
+			    "# spk-origin: no/such/a.yaml:14\n  pkg: a/1.1.0/src\n");
+	/* the same documents from another checkout are up to date, not a
+	 * conflict, and keep the origin they were first published with */
+	publish(f, text, "elsewhere/a.yaml", 0);
+	assert_string_equal(blob_text(f, "spk/spec/a/1.1.0/src", buf, sizeof(buf)),
+			    "# spk-origin: no/such/a.yaml:14\n  pkg: a/1.1.0/src\n");
+	/* other content still is one */
+	publish(f, "pkg: a/1.1.0/src\nmeta: {description: other}\n", "elsewhere/a.yaml",
+		SP_EEXISTS);
 	assert_int_equal(nbuilds(f, "a"), 3);
 	/* embedders come from the index */
 	const solver_repo *sr = pkg_repo_solver(f->r);
@@ -232,23 +241,27 @@ static void test_deprecate_round_trip(void **state)
 {
 	fx *f = *state;
 	const char *orig = "pkg: d/1.0.0\nbuild:\n  options:\n    - var: o/1\n";
-	publish(f, orig, "d.yaml", 0);
+	publish(f, orig, "no/such/d.yaml", 0);
 	size_t changed = 0;
 	sp_error err = {0};
 	assert_int_equal(pkg_repo_deprecate(f->r, "d/1.0.0", true, &changed, &err), 0);
 	assert_int_equal(changed, 2);
 	char buf[4096];
 	assert_string_equal(blob_text(f, "spk/spec/d/1.0.0", buf, sizeof(buf)),
+			    "# spk-origin: no/such/d.yaml:1\n"
 			    "pkg: d/1.0.0\nbuild:\n  options:\n    - var: o/1\ndeprecated: true\n");
 	assert_int_equal(pkg_repo_deprecate(f->r, "d/1", true, &changed, &err), 0);
 	assert_int_equal(changed, 0);
 	assert_int_equal(pkg_repo_deprecate(f->r, "d/1.0.0", false, &changed, &err), 0);
-	assert_string_equal(blob_text(f, "spk/spec/d/1.0.0", buf, sizeof(buf)), orig);
+	assert_string_equal(blob_text(f, "spk/spec/d/1.0.0", buf, sizeof(buf)),
+			    "# spk-origin: no/such/d.yaml:1\n"
+			    "pkg: d/1.0.0\nbuild:\n  options:\n    - var: o/1\n");
 	/* a deprecated value in the middle is edited in place */
-	publish(f, "pkg: m/1.0.0\ndeprecated: false # keep\nmeta: {}\n", "m.yaml", 0);
+	publish(f, "pkg: m/1.0.0\ndeprecated: false # keep\nmeta: {}\n", "no/such/m.yaml", 0);
 	assert_int_equal(pkg_repo_deprecate(f->r, "m/1.0.0/4OYMIQUY", true, &changed, &err), 0);
 	assert_int_equal(changed, 1);
 	assert_string_equal(blob_text(f, "spk/spec/m/1.0.0/4OYMIQUY", buf, sizeof(buf)),
+			    "# spk-origin: no/such/m.yaml:1\n"
 			    "pkg: m/1.0.0\ndeprecated: true # keep\nmeta: {}\n");
 	/* flow-style specs are not edited */
 	publish(f, "{pkg: fl/1.0.0}\n", "fl.yaml", 0);

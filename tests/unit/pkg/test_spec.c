@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "pkg/pkg.h"
+#include "pkg/yamltree.h"
 
 static solver_arena *A;
 
@@ -278,8 +279,15 @@ static const struct {
     {"pkg: a/1\n  bad: indent\n", "t.yaml:2:"},
     {"pkg: 'a/1\n", "invalid YAML"},
     {"pkg: a/1\n\xff\xfe: x\n", "invalid YAML"},
-    {"{{{{{{{{", "invalid YAML"},
+    {"{{{{{{{{", "t.yaml:1:2: a mapping key must be a plain value"},
     {"pkg: a/1\n---\npkg: B\n", "t.yaml:3:6"},
+    /* a duplicate key names both lines; the first would have won silently */
+    {"pkg: a/1\nbuild:\n  script: [x]\napi: v0/package\nbuild: {}\n",
+     "t.yaml:5:1: key 'build' appears twice (lines 2 and 5)"},
+    {"pkg: a/1\ninstall:\n  requirements:\n    - pkg: b\n      pkg: c\n",
+     "t.yaml:5:7: key 'pkg' appears twice (lines 4 and 5)"},
+    {"pkg: a/1\n? [x]\n: y\n", "t.yaml:2:3: a mapping key must be a plain value, not a list"},
+    {"pkg: a/1\n? {x: 1}\n: y\n", "t.yaml:2:3: a mapping key must be a plain value, not a mapping"},
 };
 
 static void test_bad(void **st)
@@ -340,12 +348,75 @@ static void test_limits(void **st)
 	assert_non_null(strstr(e.msg, "larger than 3 bytes"));
 }
 
+/* Requirements keep their line; a published text's first line records the
+ * recipe it came from, and reading it back maps lines to the recipe. */
+static void test_positions_and_origin(void **st)
+{
+	(void)st;
+	const char *text = "# a comment\n"
+			   "pkg: tool/1.0.0\n"
+			   "build:\n"
+			   "  options:\n"
+			   "    - pkg: cmake/3\n"
+			   "install:\n"
+			   "  requirements:\n"
+			   "    - pkg: lib/2\n"
+			   "    - var: abi/cp39\n";
+	sp_error e = {0};
+	pkg_spec **v;
+	size_t n;
+	assert_int_equal(
+	    pkg_spec_parse(&v, &n, A, text, strlen(text), "no/such/dir/tool.yaml", NULL, &e), 0);
+	const solver_build *b = &v[0]->build;
+	assert_int_equal(b->nreqs, 2);
+	assert_int_equal(b->reqs[0].line, 8);
+	assert_int_equal(b->reqs[1].line, 9);
+	assert_int_equal(b->nbuild_reqs, 1);
+	assert_int_equal(b->build_reqs[0].line, 5);
+	assert_string_equal(b->where.file, "no/such/dir/tool.yaml");
+	assert_true(b->where.lines && !b->where.published && b->where.shift == 0);
+	/* the published text: the document cut from line 2, after the comment */
+	sp_buf pub = {0};
+	assert_int_equal(pkg__with_origin(&pub, v[0], true, text + 12, strlen(text + 12), &e), 0);
+	assert_true(
+	    strncmp(pub.data, "# spk-origin: no/such/dir/tool.yaml:2\npkg: tool/1.0.0\n", 53) == 0);
+	pkg_spec **p;
+	assert_int_equal(
+	    pkg_spec_parse(&p, &n, A, pub.data, pub.len, "spk/spec/tool/1.0.0", NULL, &e), 0);
+	solver_build *pb = &p[0]->build;
+	assert_int_equal(pkg__origin_read(pb, A, pub.data, pub.len, &e), 0);
+	assert_true(pb->where.published && pb->where.lines);
+	assert_string_equal(pb->where.file, "no/such/dir/tool.yaml");
+	/* lib/2 is on line 8 of the recipe again */
+	assert_int_equal((long)pb->reqs[0].line + pb->where.shift, 8);
+	/* a build of the stored recipe passes the recipe's origin on */
+	sp_buf again = {0};
+	assert_int_equal(pkg__origin_comment(&again, p[0], true, &e), 0);
+	assert_string_equal(again.data, "# spk-origin: no/such/dir/tool.yaml:2\n");
+	sp_buf_free(&again);
+	/* lines moved: the file alone; no comment: published, nothing known;
+	 * a file name with ':' keeps it */
+	assert_int_equal(pkg__origin_comment(&again, p[0], false, &e), 0);
+	assert_string_equal(again.data, "# spk-origin: no/such/dir/tool.yaml\n");
+	assert_int_equal(pkg__origin_read(pb, A, again.data, again.len, &e), 0);
+	assert_true(pb->where.published && !pb->where.lines);
+	assert_string_equal(pb->where.file, "no/such/dir/tool.yaml");
+	sp_buf_free(&again);
+	assert_int_equal(pkg__origin_read(pb, A, "pkg: tool/1.0.0\n", 16, &e), 0);
+	assert_true(pb->where.published && !pb->where.file);
+	const char *colon = "# spk-origin: /a:b/c.yaml:12\n";
+	assert_int_equal(pkg__origin_read(pb, A, colon, strlen(colon), &e), 0);
+	assert_string_equal(pb->where.file, "/a:b/c.yaml");
+	assert_int_equal(pb->where.shift, 10);
+	sp_buf_free(&pub);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_full),     cmocka_unit_test(test_kinds_and_docs),
 	    cmocka_unit_test(test_build_id), cmocka_unit_test(test_bad),
-	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_limits),   cmocka_unit_test(test_positions_and_origin),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -104,8 +104,8 @@ static void test_parse_hostile(void **state)
 	    "spfs-runtime 1\nid 0123456789abcdef\n",
 	    "spfs-runtime 1\nid 0123456789abcdef\npid 0\n",
 	    "spfs-runtime 1\nid 0123456789abcdef\npid 99999999999\n",
-	    "spfs-runtime 1\nid 0123456789abcdef\npid 1\nlower x "
-	    "2222222222222222222222222222222222222222222222222222222222222222\n",
+	    ("spfs-runtime 1\nid 0123456789abcdef\npid 1\nlower x "
+	     "2222222222222222222222222222222222222222222222222222222222222222\n"),
 	    "spfs-runtime 1\nid 0123456789abcdef\npid 1\nupper relative/path\nwork /w\n",
 	    "spfs-runtime 1\nid 0123456789abcdef\npid 1\nupper /u\n",
 	    "spfs-runtime 1\nid 0123456789abcdef\npid 1\ndurable ../../etc\n",

@@ -70,13 +70,40 @@ static void test_name_valid(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		if (spfs_tag_name_valid(bad[i]))
 			fail_msg("'%s' should be invalid", bad[i]);
+	/* The one limit: total length, parts, bytes per part. */
 	char longname[SPFS_MAX_TAG_NAME + 2];
 	memset(longname, 'x', sizeof(longname));
+	for (size_t i = 200; i < SPFS_MAX_TAG_NAME; i += 200)
+		longname[i] = '/';
 	longname[SPFS_MAX_TAG_NAME] = '\0';
 	assert_true(spfs_tag_name_valid(longname));
 	longname[SPFS_MAX_TAG_NAME] = 'x';
 	longname[SPFS_MAX_TAG_NAME + 1] = '\0';
 	assert_false(spfs_tag_name_valid(longname));
+	char part[SPFS_MAX_TAG_PART + 2];
+	memset(part, 'p', sizeof(part));
+	part[SPFS_MAX_TAG_PART] = '\0';
+	assert_true(spfs_tag_name_valid(part));
+	part[SPFS_MAX_TAG_PART] = 'p';
+	part[SPFS_MAX_TAG_PART + 1] = '\0';
+	sp_error err = {0};
+	assert_int_equal(spfs_tag_name_check(part, &err), SP_EINVALID);
+	assert_non_null(strstr(err.msg, "a part of 252 bytes (at most 251)"));
+	char deep[2 * SPFS_MAX_TAG_DEPTH + 2];
+	size_t n = 0;
+	for (unsigned i = 0; i < SPFS_MAX_TAG_DEPTH; i++) {
+		deep[n++] = 'd';
+		deep[n++] = '/';
+	}
+	deep[n - 1] = '\0';
+	assert_true(spfs_tag_name_valid(deep)); /* 64 parts */
+	deep[n - 1] = '/';
+	deep[n++] = 'x';
+	deep[n] = '\0';
+	sp_error err2 = {0};
+	assert_int_equal(spfs_tag_name_check(deep, &err2), SP_EINVALID);
+	assert_non_null(strstr(err2.msg, "more than 64 parts deep"));
+	assert_true(strncmp(err2.msg, "'d/d/d/", 7) == 0);
 }
 
 static void test_parse_three_records(void **state)
