@@ -101,8 +101,8 @@ static const cli_cmd cmds[] = {
 	     "layers, unless --force. Objects go at the next `spfs clean`.\n",
      .opts = store_force_opts},
     {.name = "build",
-     .synopsis = "SPEC.yaml [--variant N] [--opt NAME=VALUE]... [--force] [--offline] "
-		 "[--store PATH]",
+     .synopsis = "SPEC.yaml [--variant N] [--opt NAME=VALUE]... [--no-host] [--force] "
+		 "[--offline] [--store PATH]",
      .summary = "build a recipe in an SpFS runtime",
      .text = "Builds each recipe of the file: solves its build environment (its pkg\n"
 	     "options), runs build.script in an SpFS runtime over that environment with\n"
@@ -112,15 +112,39 @@ static const cli_cmd cmds[] = {
 	     "with its spec and its source package NAME/VERSION/src. An existing build\n"
 	     "is kept unless --force. A failing script publishes nothing and shows the\n"
 	     "end of its log. A recipe with build.variants is built once per variant.\n"
+	     "The script runs with bash -ex. The host's os, arch, distro and distro\n"
+	     "version are option values (build.auto_host_vars says which a recipe\n"
+	     "gains). build.validation rules judge what the build did.\n"
 	     "Needs root (or the spfs-enter helper, or rootless runtimes).\n",
      .opts = (const cli_opt[]){{"--variant N", "build only the N-th variant (from 0)"},
 			       {"-o, --opt NAME=VALUE", "an option value, on top of the variant's; "
 							"and the `opt` of spec templates"},
+			       {"--no-host", "no host options (os, arch, distro)"},
 			       {"-f, --force", "build again when the build exists"},
 			       OFFLINE_OPT,
 			       STORE_OPT,
 			       LOG_OPTS,
 			       END_OPT}},
+    {.name = "test",
+     .synopsis = "SPEC.yaml[@STAGE]... [--variant N] [--opt NAME=VALUE]... [OPTIONS]\n"
+		 "NAME/VERSION[@STAGE]... [OPTIONS]",
+     .summary = "run a recipe's tests",
+     .text = "Runs the `tests` of the recipes of a file (or of the recipe NAME/VERSION\n"
+	     "in the store) with bash -ex, in an SpFS runtime whose changes are\n"
+	     "discarded, stage by stage (sources, build, install; @STAGE: only that\n"
+	     "one), for every variant their selectors match. sources runs over the\n"
+	     "published source package, in it; build over the build environment and\n"
+	     "the source package, in the sources; install over the variant's build\n"
+	     "(spk build it first), in the current directory. A test's requirements\n"
+	     "join its environment. Stops at the first failing test.\n",
+     .opts = (const cli_opt[]){{"--variant N", "test only the N-th variant (from 0)"},
+			       {"-o, --opt NAME=VALUE", "an option value, on top of the variant's"},
+			       {"--no-host", "no host options (os, arch, distro)"},
+			       {"--here", "run every test in the current directory"},
+			       STORE_OPT,
+			       LOG_OPTS,
+			       END_OPT},
+     .exit = "0 all passed, 1 a test failed or cannot be solved, 2 bad usage or input."},
     {.name = "make-source",
      .synopsis = "SPEC.yaml [--opt NAME=VALUE]... [--offline] [--store PATH]",
      .summary = "collect a recipe's sources into its source package",

@@ -30,7 +30,7 @@ typedef struct args {
 	const char *cmd;
 	const char *store;
 	const char *to;
-	bool json, force, allow_builds, make_missing, offline;
+	bool json, force, allow_builds, make_missing, offline, no_host, here;
 	char **pos;
 	int npos;
 	int variant;	     /* --variant N (build), -1 when not given */
@@ -49,7 +49,8 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 	    {"quiet", no_argument, NULL, 'q'},	      {"help", no_argument, NULL, 'h'},
 	    {"opt", required_argument, NULL, 'o'},    {"variant", required_argument, NULL, 'V'},
 	    {"allow-builds", no_argument, NULL, 'B'}, {"make-missing", no_argument, NULL, 'M'},
-	    {"offline", no_argument, NULL, 'O'},      {NULL, 0, NULL, 0},
+	    {"offline", no_argument, NULL, 'O'},      {"no-host", no_argument, NULL, 'H'},
+	    {"here", no_argument, NULL, 'E'},	      {NULL, 0, NULL, 0},
 	};
 	a->cmd = argv[0];
 	a->variant = -1;
@@ -72,6 +73,8 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 		case 'B': a->allow_builds = true; break;
 		case 'M': a->make_missing = true; break;
 		case 'O': a->offline = true; break;
+		case 'H': a->no_host = true; break;
+		case 'E': a->here = true; break;
 		case 'f': a->force = true; break;
 		case 'V': {
 			char *end;
@@ -121,19 +124,22 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 		      !strcmp(a->cmd, "make-source") || !strcmp(a->cmd, "explain");
 	bool force_ok =
 	    !strcmp(a->cmd, "publish") || !strcmp(a->cmd, "remove") || !strcmp(a->cmd, "build");
-	const char *bad = a->json && !json_ok			       ? "--json"
-			  : a->force && !force_ok		       ? "--force"
-			  : a->to && strcmp(a->cmd, "publish")	       ? "--to"
-			  : a->nopts && !opt_ok			       ? "--opt"
-			  : a->variant >= 0 && strcmp(a->cmd, "build") ? "--variant"
-			  : a->make_missing && strcmp(a->cmd, "env")   ? "--make-missing"
-			  : a->offline && strcmp(a->cmd, "env") && strcmp(a->cmd, "build") &&
-				  strcmp(a->cmd, "make-source")
-			      ? "--offline"
-			  : a->allow_builds && strcmp(a->cmd, "env") && strcmp(a->cmd, "explain")
-			      ? "--allow-builds"
-			  : a->cmd_argv && strcmp(a->cmd, "env") ? "--"
-								 : NULL;
+	const char *bad =
+	    a->json && !json_ok							   ? "--json"
+	    : a->force && !force_ok						   ? "--force"
+	    : a->to && strcmp(a->cmd, "publish")				   ? "--to"
+	    : a->nopts && !opt_ok && strcmp(a->cmd, "test")			   ? "--opt"
+	    : a->variant >= 0 && strcmp(a->cmd, "build") && strcmp(a->cmd, "test") ? "--variant"
+	    : a->here && strcmp(a->cmd, "test")					   ? "--here"
+	    : a->make_missing && strcmp(a->cmd, "env") ? "--make-missing"
+	    : a->offline && strcmp(a->cmd, "env") && strcmp(a->cmd, "build") &&
+		    strcmp(a->cmd, "make-source")
+		? "--offline"
+	    : a->no_host && strcmp(a->cmd, "build") && strcmp(a->cmd, "test") ? "--no-host"
+	    : a->allow_builds && strcmp(a->cmd, "env") && strcmp(a->cmd, "explain")
+		? "--allow-builds"
+	    : a->cmd_argv && strcmp(a->cmd, "env") ? "--"
+						   : NULL;
 	if (bad) {
 		fprintf(stderr, "spk %s: %s is not an option of this command\n", a->cmd, bad);
 		*exit_code = EXIT_USAGE;
@@ -151,7 +157,8 @@ static int exit_for(int code)
 	case SP_EEXISTS:
 	case SP_EMISMATCH: /* a download or file that is not what its recipe pins */
 	case SP_EIO:	   /* the network, the disk */
-	case PKG_EINUSE: return EXIT_FAIL;
+	case PKG_EINUSE:
+	case PKG_EVALIDATION: return EXIT_FAIL;
 	default: return EXIT_USAGE;
 	}
 }
@@ -704,6 +711,7 @@ static int cmd_build(const args *a)
 			     .spfs_exe = exe,
 			     .spk_exe = self,
 			     .force = a->force,
+			     .no_host = a->no_host,
 			     .make_source = true};
 	size_t built = 0;
 	for (size_t i = 0, var = 0; i < n; var = 0, i++) {
@@ -746,6 +754,109 @@ static int cmd_build(const args *a)
 		fprintf(stderr, "spk build: %s holds no recipe (pkg: name/version)\n", a->pos[0]);
 		return EXIT_USAGE;
 	}
+	return EXIT_OK;
+}
+
+static void test_started(const char *stage, int variant, size_t index, const char *ident, void *ud)
+{
+	(void)ud;
+	char vtxt[32] = "";
+	if (variant >= 0)
+		snprintf(vtxt, sizeof(vtxt), " [variant %d]", variant);
+	printf("testing %s@%s #%zu%s\n", ident, stage, index, vtxt);
+	fflush(stdout);
+}
+
+static int cmd_test(const args *a)
+{
+	if (a->npos < 1) {
+		fprintf(stderr, "spk test: expected SPEC.yaml[@STAGE]\n");
+		print_usage(stderr, "test");
+		return EXIT_USAGE;
+	}
+	sp_error err = {0};
+	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
+	_cleanup_(pkg_repo_freep) pkg_repo *r = NULL;
+	if (open_repo(&s, &r, a, false, &err))
+		return fail(a, &err);
+	char here[4096] = "";
+	if (a->here && !getcwd(here, sizeof(here))) {
+		fprintf(stderr, "spk test: getcwd: %s\n", strerror(errno));
+		return EXIT_FAIL;
+	}
+	size_t run = 0;
+	for (int k = 0; k < a->npos; k++) {
+		/* FILE@STAGE */
+		char path[4096];
+		snprintf(path, sizeof(path), "%s", a->pos[k]);
+		unsigned stages = 0;
+		char *at = strrchr(path, '@');
+		if (at && !strchr(at, '/')) {
+			*at++ = '\0';
+			stages = !strcmp(at, "sources")	  ? PKG_TEST_SOURCES
+				 : !strcmp(at, "build")	  ? PKG_TEST_BUILD
+				 : !strcmp(at, "install") ? PKG_TEST_INSTALL
+							  : 0;
+			if (!stages) {
+				fprintf(
+				    stderr,
+				    "spk test: unknown stage '%s' (sources, build or install)\n",
+				    at);
+				return EXIT_USAGE;
+			}
+		}
+		_cleanup_(pkg_specfile_freep) pkg_specfile *sf = NULL;
+		if (access(path, F_OK) < 0 && strchr(path, '/') && !strstr(path, ".y")) {
+			/* NAME/VERSION: the recipe stored in the repository */
+			_cleanup_free_ const pkg_repo_entry **ents = NULL;
+			size_t ne = 0;
+			const pkg_repo_entry *e = NULL;
+			if (pkg_repo_find(&ents, &ne, r, path, &err))
+				return fail(a, &err);
+			for (size_t i = 0; i < ne && !e; i++)
+				if (!ents[i]->build)
+					e = ents[i];
+			if (!e) {
+				fprintf(stderr, "spk test: no recipe of %s in the store\n", path);
+				return EXIT_FAIL;
+			}
+			_cleanup_free_ char *text = NULL;
+			size_t len = 0;
+			if (pkg_repo_spec_text(&text, &len, r, e, &err) ||
+			    pkg_specfile_load(&sf, text, len, e->tag,
+					      &(pkg_specfile_opts){.rendered = true}, &err))
+				return fail(a, &err);
+		} else {
+			int ret = read_spec_file(&sf, a, path);
+			if (ret != EXIT_OK)
+				return ret;
+		}
+		pkg_test_opts to = {.opts = a->opts,
+				    .nopts = a->nopts,
+				    .no_host = a->no_host,
+				    .variant = a->variant,
+				    .stages = stages,
+				    .here = a->here ? here : NULL,
+				    .cb = test_started};
+		for (size_t i = 0; i < sf->nspecs; i++) {
+			if (sf->specs[i]->kind != PKG_RECIPE)
+				continue;
+			pkg_test_result res;
+			int rc = pkg_repo_test(&res, r, sf, sf->specs[i], &to, &err);
+			run += res.run;
+			if (rc == SOLVER_EUNSAT) {
+				fprintf(stderr, "spk test: %s", err.msg);
+				return EXIT_FAIL;
+			}
+			if (rc && res.status) {
+				fprintf(stderr, "spk test: %s\n", err.msg);
+				return EXIT_FAIL;
+			}
+			if (rc)
+				return fail(a, &err);
+		}
+	}
+	printf("%zu test%s passed\n", run, run == 1 ? "" : "s");
 	return EXIT_OK;
 }
 
@@ -1061,9 +1172,9 @@ int spk_repo_command(int argc, char **argv)
 		fprintf(stderr, "spk build: %s\n", err.msg);
 		return 125;
 	}
-	static const char *const names[] = {"publish",	   "ls",      "info",	    "deprecate",
-					    "undeprecate", "remove",  "build",	    "env",
-					    "lint",	   "explain", "make-source"};
+	static const char *const names[] = {"publish",	   "ls",      "info",	     "deprecate",
+					    "undeprecate", "remove",  "build",	     "env",
+					    "lint",	   "explain", "make-source", "test"};
 	bool known = false;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && !known; i++)
 		known = argc > 0 && !strcmp(argv[0], names[i]);
@@ -1093,5 +1204,7 @@ int spk_repo_command(int argc, char **argv)
 		return cmd_explain(&a);
 	if (!strcmp(a.cmd, "make-source"))
 		return cmd_make_source(&a);
+	if (!strcmp(a.cmd, "test"))
+		return cmd_test(&a);
 	return cmd_remove(&a);
 }

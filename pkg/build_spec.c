@@ -8,7 +8,7 @@
  * of the same value (docs/spec.md). The recipe's text is kept as written
  * and the new entries are inserted as lines: before the first item of an
  * existing block sequence, at its indentation, or as new keys. */
-#include "pkg/yamltree.h"
+#include "pkg/build_plan.h"
 
 #include <string.h>
 
@@ -94,13 +94,13 @@ static int apply(sp_buf *out, const char *text, size_t len, insertion *ins, size
 }
 
 int pkg__inherited(solver_option **out, size_t *nout, const solver_build *b,
-		   const solver_result *env, solver_arena *a, sp_error *err)
+		   const pkg__build_dep *env, size_t nenv, solver_arena *a, sp_error *err)
 {
 	*out = NULL;
 	*nout = 0;
 	size_t cap = 0, n = 0;
-	for (size_t i = 0; env && i < solver_result_count(env); i++) {
-		const solver_build *dep = solver_result_get_ordered(env, i)->build;
+	for (size_t i = 0; i < nenv; i++) {
+		const solver_build *dep = env[i].build;
 		for (size_t k = 0; k < dep->noptions; k++)
 			cap += !dep->options[k].is_pkg &&
 			       dep->options[k].inheritance != SOLVER_INHERIT_WEAK;
@@ -111,8 +111,8 @@ int pkg__inherited(solver_option **out, size_t *nout, const solver_build *b,
 	if (!v)
 		return err->code;
 	/* in solve order */
-	for (size_t i = 0; i < solver_result_count(env); i++) {
-		const solver_build *dep = solver_result_get_ordered(env, i)->build;
+	for (size_t i = 0; i < nenv; i++) {
+		const solver_build *dep = env[i].build;
 		for (size_t k = 0; k < dep->noptions; k++) {
 			const solver_option *o = &dep->options[k];
 			if (o->is_pkg || o->inheritance == SOLVER_INHERIT_WEAK || !o->value[0])
@@ -159,17 +159,29 @@ int pkg__render_inherited(sp_buf *out, const char *text, size_t len, const solve
 	insertion ins[2] = {{0}};
 	size_t nins = 0;
 	size_t at, indent;
-	/* 1. build.options: a build environment means pkg options exist */
-	if (!seq_slot(&at, &indent, text, len,
-		      pkg__ymap_get(pkg__ymap_get(docs[0], "build"), "options"))) {
+	/* 1. build.options (a recipe without them gains host options) */
+	const pkg__ynode *build = pkg__ymap_get(docs[0], "build");
+	const pkg__ynode *opts = pkg__ymap_get(build, "options");
+	if (seq_slot(&at, &indent, text, len, opts)) {
+		ins[nins].at = at;
+		rc = var_lines(&ins[nins++].lines, v, n, false, indent, err);
+	} else if (!opts && build && build->type == PKG__Y_MAP && build->n &&
+		   build->items[0]->col > 1 &&
+		   build->items[0]->line > docs[0]->items[pkg__ymap_key(docs[0], "build")]->line) {
+		/* build: with other keys: options: goes first */
+		size_t ind = build->items[0]->col - 1;
+		ins[nins].at = line_start(text, len, build->items[0]->line);
+		rc = sp_buf_printf(&ins[nins].lines, err, "%*soptions:\n", (int)ind, "");
+		if (!rc)
+			rc = var_lines(&ins[nins].lines, v, n, false, ind + 2, err);
+		nins++;
+	} else {
 		rc = sp_error_set(err, SP_EINVALID,
-				  "%s: cannot add the inherited options %s... to build.options: "
+				  "%s: cannot add the options %s... to build.options: "
 				  "write it as a block sequence ('- ' items on lines of their own)",
 				  file, v[0].name);
-		goto out;
 	}
-	ins[nins].at = at;
-	if ((rc = var_lines(&ins[nins++].lines, v, n, false, indent, err)))
+	if (rc)
 		goto out;
 	/* 2. install.requirements, for Strong ones */
 	if (nstrong) {

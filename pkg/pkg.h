@@ -97,6 +97,30 @@ typedef struct pkg_source_decl {
 	size_t line, col; /* of the entry */
 } pkg_source_decl;
 
+/* One entry of `tests` (SPK's TestSpec, docs/spec.md). */
+typedef enum {
+	PKG_TEST_SOURCES = 1, /* in the source package */
+	PKG_TEST_BUILD = 2,   /* in the build environment, over the sources */
+	PKG_TEST_INSTALL = 4, /* in an environment of the built package */
+} pkg_test_stage;
+
+/* A selector: option values a variant must all have. */
+typedef struct pkg_test_selector {
+	const char *const *names;
+	const char *const *values;
+	size_t n;
+} pkg_test_selector;
+
+typedef struct pkg_test_decl {
+	pkg_test_stage stage;
+	const char *script;		    /* joined with newlines */
+	const pkg_test_selector *selectors; /* none: every variant */
+	size_t nselectors;
+	const solver_request *reqs; /* requirements added to the test's environment */
+	size_t nreqs;
+	size_t line, col;
+} pkg_test_decl;
+
 typedef struct pkg_spec {
 	solver_build build; /* the solver's view; origin is "file:line" */
 	pkg_kind kind;
@@ -109,6 +133,7 @@ typedef struct pkg_spec {
 	size_t nvariants;
 	const pkg_env_op *env;
 	size_t nenv;
+	const pkg_test_decl *tests;
 	size_t ntests;
 	const pkg_source_decl *sources;
 	size_t nsources;
@@ -215,7 +240,8 @@ const pkg_spec *pkg_specdir_get(const pkg_specdir *d, size_t i);
 #include "spfs/spfs.h"
 
 enum {
-	PKG_EINUSE = -300, /* remove refused: a platform or runtime uses a layer */
+	PKG_EINUSE = -300,	/* remove refused: a platform or runtime uses a layer */
+	PKG_EVALIDATION = -301, /* a build broke a build.validation rule */
 };
 
 #define PKG_REPO_INDEX_TAG "spk/index"
@@ -328,15 +354,20 @@ void pkg_source_freep(pkg_source **s);
 const solver_repo *pkg_source_repo(pkg_source *s); /* borrowed */
 /* ------------------------------------------------ builds (pkg/repo_build.c)
  *
- * A build runs a recipe's build script in an SpFS runtime whose stack is the
- * solved build environment (the layers of its pkg options' packages), with
- * /spfs writable; what the script adds under /spfs is committed as a layer
- * (`spfs commit layer` inside the runtime), split into one layer per
- * component by the components' `files` globs (a component without globs gets
- * everything), tagged spk/pkg/NAME/VERSION/BUILD/COMPONENT, and the build's
- * spec (the recipe with its `pkg:` and option values resolved) is published
- * at spk/spec/NAME/VERSION/BUILD last. A failing script publishes nothing.
- * Needs what `spfs run` needs (root or the spfs-enter helper). */
+ * A build is first planned as data (build_plan.h: option values with the
+ * host's, the build environment's requests, variables, component rules),
+ * then runs the recipe's build script (bash -ex) in an SpFS runtime whose
+ * stack is the solved build environment (the build components of its pkg
+ * options' packages), with /spfs writable; what the script adds under /spfs
+ * is committed as a layer (`spfs commit layer` inside the runtime), judged
+ * by the build.validation rules (validation.c), split into one layer per
+ * component by the components' `files` rules (files_match.c; a component
+ * without rules gets everything), tagged spk/pkg/NAME/VERSION/BUILD/COMPONENT,
+ * and the build's spec (the recipe with its `pkg:` and option values
+ * resolved, host and inherited options added) is published at
+ * spk/spec/NAME/VERSION/BUILD last. A failing script or a broken rule
+ * publishes nothing. Needs what `spfs run` needs (root or the spfs-enter
+ * helper). */
 
 /* ------------------------------------- source packages (pkg/source.c)
  *
@@ -384,6 +415,7 @@ typedef struct pkg_build_opts {
 	bool force;	      /* rebuild an existing build */
 	int variant;	      /* build.variants[variant] sets option values
 			       * (before opts); -1 for none */
+	bool no_host;	      /* no host options (SPK's --no-host) */
 	bool make_source;     /* collect the sources from the spec's directory
 			       * (spk build); else use the published source
 			       * package, or, for a recipe without `sources`
@@ -411,7 +443,7 @@ int pkg_repo_build(pkg_build_result *res, pkg_repo *r, const pkg_specfile *f, co
 /* Inside a build's runtime (the hidden `spk build-script SCRIPT DIR`):
  * confines this process to a mount namespace of its own in which every
  * mount but /spfs, /proc, /sys and /dev is read-only and /tmp is a private
- * tmpfs (TMPDIR=/tmp), then runs `sh -e SCRIPT` in DIR. Returns only on
+ * tmpfs (TMPDIR=/tmp), then runs `bash -ex SCRIPT` in DIR (as SPK does). Returns only on
  * failure: so what a script writes outside /spfs never reaches the host
  * (unless no namespace can be made at all: see PKG_BUILD_UNCONFINED). */
 int pkg_build_run_script(const char *script, const char *dir, sp_error *err);
@@ -419,6 +451,46 @@ int pkg_build_run_script(const char *script, const char *dir, sp_error *err);
  * namespaces to be had) starts with this; the build then runs as root or the
  * user would without confinement and pkg_build_result.unconfined says why. */
 #define PKG_BUILD_UNCONFINED "spk build: the script runs unconfined: "
+
+/* ------------------------------------------- tests (pkg/repo_test.c)
+ *
+ * `spk test`: each `tests` entry of a recipe whose stage is asked for,
+ * for each variant (every one of build.variants, or --variant N, or the
+ * default options) its selectors match, runs with bash -ex in an SpFS
+ * runtime (editable; what it writes is discarded):
+ *   sources  over the published source package NAME/VERSION/src and the
+ *            test's requirements, in the sources;
+ *   build    over the build environment (the variant's pkg options and
+ *            the test's requirements) and the source package, in the
+ *            sources;
+ *   install  over the variant's build (every component; it must be built
+ *            already) and the test's requirements, in the current
+ *            directory.
+ * `here` runs in that directory instead (and then sources/build need no
+ * source package). The first failing test stops the run. */
+
+typedef struct pkg_test_opts {
+	const solver_opt *opts; /* --opt NAME=VALUE */
+	size_t nopts;
+	bool no_host;	 /* no host options (as spk build --no-host) */
+	int variant;	 /* -1: every variant */
+	unsigned stages; /* PKG_TEST_* bits; 0: every stage */
+	const char *here;
+	/* called before each test runs (stage name, variant, index in tests) */
+	void (*cb)(const char *stage, int variant, size_t index, const char *ident, void *ud);
+	void *ud;
+} pkg_test_opts;
+
+typedef struct pkg_test_result {
+	size_t run;	  /* tests run */
+	int status;	  /* the failing test's exit status (0: none failed) */
+	char failed[600]; /* which test failed: "NAME/VERSION@STAGE #INDEX" */
+} pkg_test_result;
+
+/* Runs the tests of recipe `spec` (a document of spec file f). A failing
+ * test returns SP_ERROR with res->status set. */
+int pkg_repo_test(pkg_test_result *res, pkg_repo *r, const pkg_specfile *f, const pkg_spec *spec,
+		  const pkg_test_opts *o, sp_error *err);
 
 /* The layers of a solution: for each resolved build (not embedded, not
  * from source), the layer tagged spk/pkg/NAME/VERSION/BUILD/COMPONENT of
@@ -433,8 +505,9 @@ int pkg_repo_layers(sp_digest **out, size_t *n, pkg_repo *r, const solver_result
  * env and builds give solve order, solver_result_get_ordered) except that
  * builds with a lower `priority` (default 50) go first (set, append,
  * prepend with their separators; default ':'; $VAR and ${VAR} in values
- * expanded), then SPK_PKG_<NAME>=name/version/build and
- * SPK_PKG_<NAME>_VERSION for each. Applied to this process's environment
+ * expanded), then SPK_PKG_<NAME>=name/version/build, SPK_PKG_<NAME>_VERSION,
+ * _BUILD, _VERSION_MAJOR, _VERSION_MINOR, _VERSION_PATCH and _VERSION_BASE
+ * for each (as SPK sets them). Applied to this process's environment
  * (setenv). Specs come from pkg_repo_spec_of. */
 int pkg_env_apply(const pkg_spec *const *specs, size_t n, sp_error *err);
 /* ========================================== end SpFS package repositories */

@@ -7,14 +7,13 @@
  * file globs into one layer per component (new manifests over the same
  * payloads) and tag them; publish the build spec last, so a build is only
  * visible once every layer of it is; drop the temporary tag. */
+#include "pkg/build_plan.h"
 #include "pkg/pkg.h"
 #include "pkg/platform.h"
 #include "pkg/source.h"
-#include "pkg/yamltree.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <fnmatch.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,56 +88,23 @@ int pkg__edit_scalars(sp_buf *out, const char *text, size_t len, pkg__edit *ed, 
 
 /* ------------------------------------------------------------ globs */
 
-/* gitignore-like: "dir/" matches a directory and everything below it; a
- * pattern with a '/' matches from the root; one without matches any path
- * component. */
-static bool glob_match(const char *pat, const char *path, bool is_dir)
-{
-	while (*pat == '/')
-		pat++;
-	char p[SPFS_MAX_PATH + 1];
-	snprintf(p, sizeof(p), "%s", pat);
-	size_t pl = strlen(p);
-	bool dir_only = pl && p[pl - 1] == '/';
-	if (dir_only)
-		p[--pl] = '\0';
-	if (!pl)
-		return false;
-	bool anchored = strchr(p, '/') != NULL;
-	char prefix[SPFS_MAX_PATH + 1];
-	size_t n = strlen(path);
-	for (size_t i = 0; i <= n; i++) {
-		if (i < n && path[i] != '/')
-			continue;
-		/* path[0..i) is an ancestor (or the path itself when i == n) */
-		bool whole = i == n;
-		if (dir_only && whole && !is_dir)
-			break;
-		snprintf(prefix, sizeof(prefix), "%.*s", (int)i, path);
-		const char *comp = strrchr(prefix, '/');
-		comp = comp ? comp + 1 : prefix;
-		if (anchored ? !fnmatch(p, prefix, FNM_PATHNAME) : !fnmatch(p, comp, 0))
-			return true;
-	}
-	return false;
-}
-
-/* The entries of m a component with globs g keeps: matched entries, what
- * is below matched directories, and the parents of both. */
-static int split_manifest(spfs_manifest *out, const spfs_manifest *m, const char *const *g,
-			  size_t ng, sp_error *err)
+/* The entries of m a component with `files` rules g keeps (files_match.c:
+ * matched entries and what is below matched directories, less what `!`
+ * rules exclude), and the parents of those. */
+static int split_manifest(spfs_manifest *out, const spfs_manifest *m, const pkg__plan_component *pc,
+			  bool *seen, sp_error *err)
 {
 	_cleanup_free_ bool *keep = calloc(m->count ? m->count : 1, sizeof(*keep));
 	if (!keep)
 		return sp_error_set(err, SP_ENOMEM, "out of memory");
 	for (size_t i = 0; i < m->count; i++) {
 		const spfs_entry *e = &m->entries[i];
-		if (ng == 0) {
-			keep[i] = true;
-			continue;
-		}
-		for (size_t k = 0; k < ng && !keep[i]; k++)
-			keep[i] = glob_match(g[k], e->path, e->kind == SPFS_ENTRY_DIR);
+		bool match = pc->nrules == 0 || pkg__files_match(pc->rules, pc->nrules, e->path,
+								 e->kind == SPFS_ENTRY_DIR);
+		/* SPK: a Remaining component takes only what no component
+		 * before it matched */
+		keep[i] = match && !(pc->remaining && seen[i]);
+		seen[i] = seen[i] || match;
 	}
 	/* parents of kept entries */
 	for (size_t i = 0; i < m->count; i++) {
@@ -217,7 +183,7 @@ int pkg_repo_layers(sp_digest **out, size_t *n, pkg_repo *r, const solver_result
 {
 	*out = NULL;
 	*n = 0;
-	sp_digest *v = NULL;
+	sp_digest *v = NULL, *mv = NULL; /* layers, and their manifests */
 	size_t k = 0, cap = 0;
 	int rc = 0;
 	/* solve order, as SPK stacks them: what was asked for at the bottom,
@@ -245,19 +211,29 @@ int pkg_repo_layers(sp_digest **out, size_t *n, pkg_repo *r, const solver_result
 				rc = sp_error_set(err, trc, "%s", why.msg);
 				break;
 			}
+			/* components with the same files (build and run without
+			 * globs) are layers of one manifest: it is stacked once
+			 * (one render cannot be two lower directories) */
+			_cleanup_(spfs_layer_freep) spfs_layer *l = NULL;
+			if ((rc = spfs_read_layer(&l, pkg_repo_store(r), &d, err)))
+				break;
 			bool dup = false;
 			for (size_t j = 0; j < k && !dup; j++)
-				dup = !sp_digest_cmp(&v[j], &d);
+				dup = !sp_digest_cmp(&v[j], &d) ||
+				      !sp_digest_cmp(&mv[j], &l->manifest);
 			if (dup)
 				continue;
 			if (k == cap) {
 				cap = cap ? cap * 2 : 16;
-				if ((rc = sp_realloc_array((void **)&v, cap, sizeof(*v), err)))
+				if ((rc = sp_realloc_array((void **)&v, cap, sizeof(*v), err)) ||
+				    (rc = sp_realloc_array((void **)&mv, cap, sizeof(*mv), err)))
 					break;
 			}
+			mv[k] = l->manifest;
 			v[k++] = d;
 		}
 	}
+	free(mv);
 	if (rc) {
 		free(v);
 		return rc;
@@ -268,15 +244,6 @@ int pkg_repo_layers(sp_digest **out, size_t *n, pkg_repo *r, const solver_result
 }
 
 /* ------------------------------------------------------ environment */
-
-static void env_name(char *out, size_t n, const char *prefix, const char *name, const char *suffix)
-{
-	snprintf(out, n, "%s%s%s", prefix, name, suffix);
-	for (char *c = out + strlen(prefix); *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
-		      (*c >= '0' && *c <= '9')))
-			*c = '_';
-}
 
 /* Expands $VAR and ${VAR} from the current environment. */
 static int expand(sp_buf *out, const char *s, sp_error *err)
@@ -335,6 +302,7 @@ int pkg_env_apply(const pkg_spec *const *specs, size_t n, sp_error *err)
 		order[j] = specs[i];
 	}
 	int rc = 0;
+	_cleanup_(solver_arena_freep) solver_arena *a = NULL; /* the SPK_PKG_* variables */
 	for (size_t i = 0; !rc && i < n; i++) {
 		const pkg_spec *sp = order[i];
 		for (size_t k = 0; !rc && k < sp->nenv; k++) {
@@ -357,16 +325,17 @@ int pkg_env_apply(const pkg_spec *const *specs, size_t n, sp_error *err)
 			sp_buf_free(&v);
 			sp_buf_free(&nv);
 		}
-		const solver_build *b = &sp->build;
-		char name[300], val[600], ver[256];
-		solver_version_str(&b->version, ver, sizeof(ver));
-		env_name(name, sizeof(name), "SPK_PKG_", b->name, "");
-		snprintf(val, sizeof(val), "%s/%s/%s", b->name, ver, b->build);
-		if (!rc && setenv(name, val, 1) < 0)
-			rc = sp_error_errno(err, "setenv %s", name);
-		env_name(name, sizeof(name), "SPK_PKG_", b->name, "_VERSION");
-		if (!rc && setenv(name, ver, 1) < 0)
-			rc = sp_error_errno(err, "setenv %s", name);
+		/* SPK_PKG_<name>, _VERSION, _BUILD, _VERSION_MAJOR... as SPK
+		 * sets them for a solution */
+		pkg__var *v = NULL;
+		size_t nv = 0, cap = 0;
+		if (!rc && !a)
+			rc = solver_arena_new(&a, err);
+		if (!rc)
+			rc = pkg__pkg_vars(&v, &nv, &cap, a, &sp->build, true, err);
+		for (size_t k = 0; !rc && k < nv; k++)
+			if (setenv(v[k].name, v[k].value, 1) < 0)
+				rc = sp_error_errno(err, "setenv %s", v[k].name);
 	}
 	return rc;
 }
@@ -398,8 +367,10 @@ int pkg_build_run_script(const char *script, const char *dir, sp_error *err)
 	}
 	char fdpath[64];
 	snprintf(fdpath, sizeof(fdpath), "/dev/fd/%d", sfd);
-	execl("/bin/sh", "sh", "-e", fdpath, (char *)NULL);
-	return sp_error_errno(err, "exec /bin/sh");
+	/* as SPK runs it: bash from the environment's PATH, -e to stop at the
+	 * first failure, -x to log each command */
+	execlp("bash", "bash", "-ex", fdpath, (char *)NULL);
+	return sp_error_errno(err, "exec bash");
 }
 
 /* ------------------------------------------------------------ build */
@@ -431,352 +402,273 @@ static void log_tail(char *out, size_t n, const char *path)
 	}
 }
 
-/* Sets option `name` ("opt" or "pkg.opt") of build b to value, checking
- * static values and choices. An unknown name is an error when `strict`. */
-static int set_opt(solver_option *vals, const solver_build *b, const char *name, const char *value,
-		   bool strict, sp_error *err)
-{
-	size_t bl = strlen(b->name);
-	if (!strncmp(name, b->name, bl) && name[bl] == '.')
-		name += bl + 1;
-	for (size_t i = 0; i < b->noptions; i++) {
-		if (strcmp(name, vals[i].name))
-			continue;
-		if (vals[i].is_static && strcmp(vals[i].value, value))
-			return sp_error_set(err, SP_EINVALID, "%s: option %s is static (%s)",
-					    b->origin, vals[i].name, vals[i].value);
-		bool ok = vals[i].nchoices == 0;
-		for (size_t c = 0; c < vals[i].nchoices; c++)
-			ok = ok || !strcmp(vals[i].choices[c], value);
-		if (!ok)
-			return sp_error_set(err, SP_EINVALID,
-					    "%s: option %s: '%s' is not one of its choices",
-					    b->origin, vals[i].name, value);
-		vals[i].value = value;
-		return 0;
-	}
-	return strict ? sp_error_set(err, SP_EINVALID, "%s: %s is not an option of %s", b->origin,
-				     name, b->name)
-		      : 0;
-}
-
-static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_specfile *f,
-		     const pkg_spec *spec, const pkg_build_opts *o, sp_error *err)
-{
-	const char *text = f->text, *file = f->path;
-	size_t len = f->len;
-	memset(res, 0, sizeof(*res));
-	spfs_store *s = pkg_repo_store(r);
-	const solver_build *b = &spec->build;
-	if (spec->kind != PKG_RECIPE)
-		return sp_error_set(err, SP_EINVALID, "%s: %s is not a recipe (pkg: name/version)",
-				    b->origin, b->name);
-	if (!spec->script)
-		return sp_error_set(err, SP_EINVALID, "%s: %s has no build.script", b->origin,
-				    b->name);
-	char ver[256];
-	solver_version_str(&b->version, ver, sizeof(ver));
-	/* 1. option values: defaults, then the variant's, then --opt NAME=VALUE
-	 * or PKG.NAME=VALUE */
-	_cleanup_(solver_arena_freep) solver_arena *a = NULL;
-	int rc = solver_arena_new(&a, err);
-	if (rc)
-		return rc;
-	/* the document's own text and tree (component globs, variants, edits) */
-	const char *dtext;
+/* What one build carries from step to step. */
+typedef struct build_ctx {
+	pkg_build_result *res;
+	pkg_repo *r;
+	spfs_store *s;
+	const pkg_spec *spec;
+	const pkg_specfile *f;	 /* the spec file */
+	const char *text, *file; /* its (rendered) text and path */
+	size_t len;
+	const pkg_build_opts *o;
+	solver_arena *a;
+	const char *dtext; /* the recipe's own document (a platform's: the
+			    * recipe SPK makes of it) */
 	size_t dlen;
-	pkg__ynode **docs = NULL;
-	size_t ndocs = 0;
-	{
-		sp_buf doc = {0};
-		rc = pkg_repo__doc_text(&doc, text, len, file, spec->line, err);
-		dlen = doc.len;
-		dtext = rc ? NULL : solver_arena_strndup(a, doc.data, doc.len, err);
-		sp_buf_free(&doc);
-		if (!rc && !dtext)
-			rc = err->code;
-		if (!rc)
-			rc = pkg__yaml_load(&docs, &ndocs, a, dtext, dlen, file,
-					    &pkg_limits_default, err);
-		if (!rc && ndocs != 1)
-			rc = sp_error_set(err, SP_ERROR, "%s: cannot find the document of %s", file,
-					  b->name);
-		if (rc)
-			return rc;
-	}
-	/* a platform builds the recipe SPK makes of it (pkg/platform.c) */
-	const char *ptext = dtext;
-	size_t plen = dlen;
-	if (spec->platform && (rc = pkg__platform_doc(&dtext, &dlen, &docs, &ndocs, ptext, plen,
-						      file, NULL, r, a, err)))
-		return rc;
-	solver_option *vals =
-	    solver_arena_array(a, b->noptions ? b->noptions : 1, sizeof(*vals), err);
-	if (!vals)
-		return err->code;
-	for (size_t i = 0; i < b->noptions; i++)
-		vals[i] = b->options[i];
-	if (o->variant >= 0) {
-		const pkg__ynode *vs = pkg__ymap_get(pkg__ymap_get(docs[0], "build"), "variants");
-		if (!vs || vs->type != PKG__Y_SEQ || (size_t)o->variant >= vs->n)
-			return sp_error_set(
-			    err, SP_EINVALID, "%s: %s has no variant %d (it has %zu)", b->origin,
-			    b->name, o->variant, vs && vs->type == PKG__Y_SEQ ? vs->n : 0);
-		const pkg__ynode *v = vs->items[o->variant];
-		if (v->type != PKG__Y_MAP)
-			return sp_error_set(err, SP_EINVALID,
-					    "%s:%zu:%zu: a variant is a mapping of option values",
-					    file, v->line, v->col);
-		for (size_t k = 0; k + 1 < v->n; k += 2) {
-			const pkg__ynode *key = v->items[k], *val = v->items[k + 1];
-			if (key->type != PKG__Y_SCALAR || val->type != PKG__Y_SCALAR)
-				return sp_error_set(err, SP_EINVALID,
-						    "%s:%zu:%zu: a variant's values are scalars",
-						    file, key->line, key->col);
-			if ((rc = set_opt(vals, b, key->s, val->s, true, err)))
-				return sp_error_prefix(err, "variant %d", o->variant);
-		}
-	}
-	for (size_t k = 0; k < o->nopts; k++)
-		if ((rc = set_opt(vals, b, o->opts[k].name, o->opts[k].value, false, err)))
-			return rc;
-	/* a required var option needs a value (docs/spec.md) */
-	for (size_t i = 0; i < b->noptions; i++)
-		if (vals[i].required && !vals[i].is_pkg && !*vals[i].value)
-			return sp_error_set(err, SP_EINVALID,
-					    "%s: %s: its required option %s has no value (give one "
-					    "with --opt %s=VALUE or a variant)",
-					    b->origin, b->name, vals[i].name, vals[i].name);
-	/* 2. the build environment */
-	solver_opt *sopts = solver_arena_array(a, b->noptions + o->nopts + 1, sizeof(*sopts), err);
-	if (!sopts)
-		return err->code;
-	size_t nso = 0;
-	for (size_t i = 0; i < b->noptions; i++)
-		if (!vals[i].is_pkg)
-			sopts[nso++] = (solver_opt){vals[i].name, vals[i].value};
-	/* --opt values for other packages (`--opt python.abi=cp37m`) steer
-	 * the build environment, as in SPK */
-	for (size_t k = 0; k < o->nopts; k++) {
-		bool own = false;
-		size_t bl = strlen(b->name);
-		const char *nm = o->opts[k].name;
-		if (!strncmp(nm, b->name, bl) && nm[bl] == '.')
-			nm += bl + 1;
-		for (size_t i = 0; i < b->noptions && !own; i++)
-			own = !strcmp(vals[i].name, nm);
-		if (!own && strchr(nm, '.'))
-			sopts[nso++] = o->opts[k];
-	}
-	solver_request *reqs = solver_arena_array(a, b->nbuild_reqs + 1, sizeof(*reqs), err);
-	if (!reqs)
-		return err->code;
-	for (size_t i = 0; i < b->nbuild_reqs; i++) {
-		reqs[i] = b->build_reqs[i];
-		/* a pkg option's value overrides the recipe's request */
-		for (size_t k = 0; k < b->noptions; k++)
-			if (vals[k].is_pkg && !strcmp(vals[k].name, reqs[i].name) &&
-			    strcmp(vals[k].value, b->options[k].value)) {
-				char t[600];
-				snprintf(t, sizeof(t), "%s/%s", vals[k].name, vals[k].value);
-				if ((rc = solver_request_parse(&reqs[i], a, t, strlen(t),
-							       SOLVER_COMPAT_API, NULL, err)))
-					return sp_error_prefix(err, "option %s", vals[k].name);
-			}
-	}
-	_cleanup_(solver_result_freep) solver_result *env = NULL;
-	_cleanup_free_ sp_digest *layers = NULL;
-	size_t nlayers = 0;
-	solver_options so = {
-	    .repos = pkg_repo_solver(r),
-	    .nrepos = 1,
-	    .requests = reqs,
-	    .nrequests = b->nbuild_reqs,
-	    .opts = sopts,
-	    .nopts = nso,
-	};
-	if (b->nbuild_reqs) {
-		rc = solver_solve(&env, &so, err);
-		if (rc == SOLVER_EUNSAT)
-			return sp_error_set(err, SOLVER_EUNSAT,
-					    "cannot solve the build environment of %s/%s:\n%s",
-					    b->name, ver, solver_result_explanation(env));
-		if (rc)
-			return sp_error_prefix(err, "solving the build environment of %s/%s",
-					       b->name, ver);
-		if ((rc = pkg_repo_layers(&layers, &nlayers, r, env, err)))
-			return rc;
-	}
-	/* 3. a pkg option's value is the version it resolved to (as SPK
-	 * records it), so building against another version is another build */
-	for (size_t i = 0; env && i < b->noptions; i++) {
-		if (!vals[i].is_pkg)
-			continue;
-		for (size_t k = 0; k < solver_result_count(env); k++) {
-			const solver_build *dep = solver_result_get(env, k)->build;
-			if (strcmp(dep->name, vals[i].name))
-				continue;
-			char dv[256];
-			solver_version_str(&dep->version, dv, sizeof(dv));
-			if (!(vals[i].value = solver_arena_strdup(a, dv, err)))
-				return err->code;
-		}
-	}
-	/* what the build environment passes on (Strong options) is part of
-	 * the build's options, and so of its id, as in SPK */
-	solver_option *inh = NULL;
-	size_t ninh = 0;
-	if ((rc = pkg__inherited(&inh, &ninh, b, env, a, err)))
-		return rc;
-	solver_option *all = solver_arena_array(a, b->noptions + ninh + 1, sizeof(*all), err);
-	if (!all)
-		return err->code;
-	memcpy(all, vals, b->noptions * sizeof(*all));
-	if (ninh)
-		memcpy(all + b->noptions, inh, ninh * sizeof(*all));
-	char id[9];
-	if ((rc = pkg_build_id(id, all, b->noptions + ninh, err)))
-		return rc;
-	snprintf(res->ident, sizeof(res->ident), "%s/%s/%s", b->name, ver, id);
+	const pkg__ynode *doc;
+	const char *ptext; /* a platform's own document */
+	size_t plen;
+	pkg__build_plan plan;
+	solver_result *env; /* the solved build environment (owned) */
+	pkg__build_dep *deps;
+	size_t ndeps;
+	sp_digest *layers; /* the runtime's stack (malloc'd) */
+	size_t nlayers;
+	pkg_source_result src;
+	bool have_src;
+	char src_rel[SPFS_MAX_PATH + 1];
 	char spec_tag[SPFS_MAX_TAG_NAME + 1], pkg_prefix[SPFS_MAX_TAG_NAME + 1],
 	    tmp_tag[SPFS_MAX_TAG_NAME + 1];
-	snprintf(spec_tag, sizeof(spec_tag), "spk/spec/%s", res->ident);
-	snprintf(pkg_prefix, sizeof(pkg_prefix), "spk/pkg/%s/", res->ident);
-	snprintf(tmp_tag, sizeof(tmp_tag), "spk/build/%s", res->ident);
-	/* 4. already built? (a spec and at least one layer) */
-	if (!o->force) {
-		sp_digest d;
-		sp_error ignore = {0};
-		char comp[SPFS_MAX_TAG_NAME + 1];
-		bool built = false;
-		for (size_t c = 0; c < b->ncomponents && !built; c++) {
-			snprintf(comp, sizeof(comp), "%s%s", pkg_prefix, b->components[c].name);
-			built = !spfs_resolve(&d, NULL, s, comp, &ignore);
-		}
-		if (built && !spfs_resolve(&d, NULL, s, spec_tag, &ignore)) {
-			res->skipped = true;
-			return 0;
+	char dir[4096], script[4200], logp[4200];
+	pkg__validation val;  /* build.validation */
+	pkg__env_files files; /* the build environment's files */
+} build_ctx;
+
+int pkg__recipe_doc(const pkg__ynode **doc, const char **dtext, size_t *dlen, solver_arena *a,
+		    const char *text, size_t len, const char *file, const pkg_spec *spec,
+		    sp_error *err)
+{
+	sp_buf d = {0};
+	int rc = pkg_repo__doc_text(&d, text, len, file, spec->line, err);
+	*dlen = d.len;
+	*dtext = rc ? NULL : solver_arena_strndup(a, d.data, d.len, err);
+	sp_buf_free(&d);
+	if (!rc && !*dtext)
+		rc = err->code;
+	pkg__ynode **docs = NULL;
+	size_t ndocs = 0;
+	if (!rc)
+		rc =
+		    pkg__yaml_load(&docs, &ndocs, a, *dtext, *dlen, file, &pkg_limits_default, err);
+	if (!rc && ndocs != 1)
+		rc = sp_error_set(err, SP_ERROR, "%s: cannot find the document of %s", file,
+				  spec->build.name);
+	if (!rc)
+		*doc = docs[0];
+	return rc;
+}
+
+/* The recipe's own document: its text and tree (variants, component globs,
+ * the build spec's edits). */
+static int load_doc(build_ctx *c, sp_error *err)
+{
+	int rc = pkg__recipe_doc(&c->doc, &c->dtext, &c->dlen, c->a, c->text, c->len, c->file,
+				 c->spec, err);
+	if (rc || !c->spec->platform)
+		return rc;
+	/* a platform builds the recipe SPK makes of it (pkg/platform.c) */
+	c->ptext = c->dtext;
+	c->plen = c->dlen;
+	pkg__ynode **docs = NULL;
+	size_t ndocs = 0;
+	rc = pkg__platform_doc(&c->dtext, &c->dlen, &docs, &ndocs, c->ptext, c->plen, c->file, NULL,
+			       c->r, c->a, err);
+	if (!rc)
+		c->doc = docs[0];
+	return rc;
+}
+
+/* Solves the build environment and lists it in solve order, with the
+ * layers it stacks. */
+static int solve_env(build_ctx *c, sp_error *err)
+{
+	const pkg__build_plan *p = &c->plan;
+	const solver_build *b = &c->spec->build;
+	if (!p->nreqs)
+		return 0;
+	solver_options so = {
+	    .repos = pkg_repo_solver(c->r),
+	    .nrepos = 1,
+	    .requests = p->reqs,
+	    .nrequests = p->nreqs,
+	    .opts = p->solve_opts,
+	    .nopts = p->nsolve_opts,
+	};
+	int rc = solver_solve(&c->env, &so, err);
+	if (rc == SOLVER_EUNSAT)
+		return sp_error_set(err, SOLVER_EUNSAT,
+				    "cannot solve the build environment of %s/%s:\n%s", b->name,
+				    p->version, solver_result_explanation(c->env));
+	if (rc)
+		return sp_error_prefix(err, "solving the build environment of %s/%s", b->name,
+				       p->version);
+	size_t ne = solver_result_count(c->env);
+	c->deps = solver_arena_array(c->a, ne + 1, sizeof(*c->deps), err);
+	if (!c->deps)
+		return err->code;
+	for (size_t i = 0; i < ne; i++) {
+		const solver_resolved *it = solver_result_get_ordered(c->env, i);
+		if (!it)
+			continue;
+		c->deps[c->ndeps++] = (pkg__build_dep){
+		    .build = it->build,
+		    .spec = it->from_source ? NULL : pkg_repo_spec_of(c->r, it->build)};
+	}
+	return pkg_repo_layers(&c->layers, &c->nlayers, c->r, c->env, err);
+}
+
+/* The files of the build environment and their packages, for the
+ * validation rules: each resolved build's component layers, in stack
+ * order. */
+static int env_files(build_ctx *c, sp_error *err)
+{
+	int rc = 0;
+	for (size_t i = 0; c->env && !rc && i < solver_result_count(c->env); i++) {
+		const solver_resolved *it = solver_result_get_ordered(c->env, i);
+		if (it->from_source || it->embedded_in || it->build->is_source)
+			continue;
+		const solver_build *b = it->build;
+		char ver[256];
+		solver_version_str(&b->version, ver, sizeof(ver));
+		for (size_t k = 0; !rc && k < it->ncomponents; k++) {
+			char tag[SPFS_MAX_TAG_NAME + 1];
+			snprintf(tag, sizeof(tag), "spk/pkg/%s/%s/%s/%s", b->name, ver, b->build,
+				 it->components[k]);
+			sp_digest d;
+			sp_error why = {0};
+			if (spfs_resolve(&d, NULL, c->s, tag, &why))
+				continue; /* a component without a layer */
+			_cleanup_(spfs_layer_freep) spfs_layer *l = NULL;
+			_cleanup_(spfs_manifest_freep) spfs_manifest *m = NULL;
+			if ((rc = spfs_read_layer(&l, c->s, &d, err)) ||
+			    (rc = spfs_read_manifest(&m, c->s, &l->manifest, err)))
+				return sp_error_prefix(err, "reading %s", tag);
+			rc = pkg__env_files_add(&c->files, c->a, m, b->name, err);
 		}
 	}
-	/* the sources: collected now (spk build), else the published source
-	 * package; its layer goes on top of the build environment and the
-	 * script runs in it */
-	pkg_source_result src = {0};
-	bool have_src = false;
-	char src_rel[SPFS_MAX_PATH + 1];
-	snprintf(src_rel, sizeof(src_rel), "spk/pkg/%s/%s/src", b->name, ver);
-	if (o->make_source && !spec->platform) { /* a platform has no sources */
-		if ((rc = pkg_repo_make_source(&src, r, f, spec, false, err)))
+	pkg__env_files_finish(&c->files);
+	return rc;
+}
+
+/* Already built? (a spec and at least one layer) */
+static bool already_built(build_ctx *c)
+{
+	sp_digest d;
+	sp_error ignore = {0};
+	char comp[SPFS_MAX_TAG_NAME + 1];
+	const solver_build *b = &c->spec->build;
+	bool built = false;
+	for (size_t i = 0; i < b->ncomponents && !built; i++) {
+		snprintf(comp, sizeof(comp), "%s%s", c->pkg_prefix, b->components[i].name);
+		built = !spfs_resolve(&d, NULL, c->s, comp, &ignore);
+	}
+	return built && !spfs_resolve(&d, NULL, c->s, c->spec_tag, &ignore);
+}
+
+/* The sources: collected now (spk build), else the published source
+ * package; its layer goes on top of the build environment and the script
+ * runs in it. */
+static int prepare_sources(build_ctx *c, sp_error *err)
+{
+	const solver_build *b = &c->spec->build;
+	const char *ver = c->plan.version;
+	int rc = 0;
+	snprintf(c->src_rel, sizeof(c->src_rel), "spk/pkg/%s/%s/src", b->name, ver);
+	if (c->o->make_source && !c->spec->platform) { /* a platform has no sources */
+		if ((rc = pkg_repo_make_source(&c->src, c->r, c->f, c->spec, false, err)))
 			return rc;
-		have_src = true;
+		c->have_src = true;
 	} else {
 		char st[SPFS_MAX_TAG_NAME + 1];
-		snprintf(st, sizeof(st), "%s/src", src_rel);
+		snprintf(st, sizeof(st), "%s/src", c->src_rel);
 		sp_error why = {0};
-		int src_rc = spfs_resolve(&src.layer, NULL, s, st, &why);
+		int src_rc = spfs_resolve(&c->src.layer, NULL, c->s, st, &why);
 		if (src_rc && src_rc != SP_ENOTFOUND)
 			return sp_error_set(err, src_rc, "%s", why.msg);
-		have_src = src_rc == 0;
-		if (!have_src && spec->has_sources)
+		c->have_src = src_rc == 0;
+		if (!c->have_src && c->spec->has_sources)
 			return sp_error_set(err, SP_ENOTFOUND,
 					    "%s/%s has sources but no source package %s/%s/src "
 					    "(spk make-source SPEC.yaml makes it)",
 					    b->name, ver, b->name, ver);
 	}
-	if (have_src) {
-		snprintf(res->source, sizeof(res->source), "%s/%s/src", b->name, ver);
-		if ((rc = sp_realloc_array((void **)&layers, nlayers + 1, sizeof(*layers), err)))
+	if (c->have_src) {
+		snprintf(c->res->source, sizeof(c->res->source), "%s/%s/src", b->name, ver);
+		if ((rc = sp_realloc_array((void **)&c->layers, c->nlayers + 1, sizeof(*c->layers),
+					   err)))
 			return rc;
-		layers[nlayers++] = src.layer;
+		c->layers[c->nlayers++] = c->src.layer;
 	}
-	if (nlayers == 0) {
+	if (c->nlayers == 0) {
 		/* spfs run needs a stack: one empty layer */
 		spfs_manifest empty = {0};
-		layers = calloc(1, sizeof(*layers));
-		if (!layers)
+		c->layers = calloc(1, sizeof(*c->layers));
+		if (!c->layers)
 			return sp_error_set(err, SP_ENOMEM, "out of memory");
-		if ((rc = spfs_commit_manifest(&layers[0], s, &empty, NULL, 0, NULL, err)))
+		if ((rc = spfs_commit_manifest(&c->layers[0], c->s, &empty, NULL, 0, NULL, err)))
 			return rc;
-		nlayers = 1;
+		c->nlayers = 1;
 	}
-	/* 4. the script, its log, its environment */
-	char dir[4096];
+	return 0;
+}
+
+/* The script (bash -ex, as SPK runs it), its log, its environment. */
+static int write_script(build_ctx *c, sp_error *err)
+{
 	const char *tmp = getenv("TMPDIR");
-	snprintf(dir, sizeof(dir), "%s/spk-build-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir))
-		return sp_error_errno(err, "mkdtemp %s", dir);
-	char script[4200], logp[4200], cwd[4096];
-	snprintf(script, sizeof(script), "%s/script.sh", dir);
-	snprintf(logp, sizeof(logp), "%s/build.log", dir);
-	{
-		sp_buf t = {0};
-		rc = sp_buf_printf(&t, err, "set -e\n%s\n", spec->script);
-		_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (!rc && dfd < 0)
-			rc = sp_error_errno(err, "open %s", dir);
-		if (!rc)
-			rc = sp_atomic_write_at(dfd, "script.sh", t.data, t.len, 0644, err);
-		sp_buf_free(&t);
-		if (rc)
-			return rc;
-	}
-	const char *slash = strrchr(file, '/');
+	snprintf(c->dir, sizeof(c->dir), "%s/spk-build-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(c->dir))
+		return sp_error_errno(err, "mkdtemp %s", c->dir);
+	snprintf(c->script, sizeof(c->script), "%s/script.sh", c->dir);
+	snprintf(c->logp, sizeof(c->logp), "%s/build.log", c->dir);
+	_cleanup_close_ int dfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return sp_error_errno(err, "open %s", c->dir);
+	const char *s = c->spec->script;
+	return sp_atomic_write_at(dfd, "script.sh", s, strlen(s), 0644, err);
+}
+
+static int set_build_env(build_ctx *c, sp_error *err)
+{
+	const pkg__build_plan *p = &c->plan;
+	char cwd[4096], abscwd[4096];
+	const char *slash = strrchr(c->file, '/');
 	if (slash)
-		snprintf(cwd, sizeof(cwd), "%.*s", (int)(slash - file), file);
+		snprintf(cwd, sizeof(cwd), "%.*s", (int)(slash - c->file), c->file);
 	else
 		snprintf(cwd, sizeof(cwd), ".");
-	if (slash == file)
+	if (slash == c->file)
 		snprintf(cwd, sizeof(cwd), "/");
-	char abscwd[4096];
-	if (have_src)
-		snprintf(abscwd, sizeof(abscwd), "%s/%s", SPFS_RUNTIME_MOUNTPOINT, src_rel);
+	if (c->have_src)
+		snprintf(abscwd, sizeof(abscwd), "%s/%s", SPFS_RUNTIME_MOUNTPOINT, c->src_rel);
 	else if (!realpath(cwd, abscwd))
 		return sp_error_errno(err, "%s", cwd);
-	if (env) {
-		size_t ne = solver_result_count(env);
-		const pkg_spec **specs = solver_arena_array(a, ne ? ne : 1, sizeof(*specs), err);
-		if (!specs)
-			return err->code;
-		size_t k = 0;
-		/* in solve order, as spk env applies them */
-		for (size_t i = 0; i < ne; i++) {
-			const solver_resolved *it = solver_result_get_ordered(env, i);
-			const pkg_spec *sp =
-			    !it || it->from_source ? NULL : pkg_repo_spec_of(r, it->build);
-			if (sp)
-				specs[k++] = sp;
-		}
-		if ((rc = pkg_env_apply(specs, k, err)))
-			return rc;
-	}
-	if ((rc = set_env("PREFIX", SPFS_RUNTIME_MOUNTPOINT, err)) ||
-	    (rc = set_env("SPK_PKG_NAME", b->name, err)) ||
-	    (rc = set_env("SPK_PKG_VERSION", ver, err)) ||
-	    (rc = set_env("SPK_PKG_BUILD", id, err)) ||
-	    (rc = set_env("SPK_PKG", res->ident, err)) ||
-	    (rc = set_env("SPK_BUILD_SCRIPT", script, err)) ||
-	    (rc = set_env("SPK_BUILD_LOG", logp, err)) ||
+	int rc = pkg_env_apply(p->env_specs, p->nenv_specs, err);
+	for (size_t i = 0; !rc && i < p->nvars; i++)
+		rc = set_env(p->vars[i].name, p->vars[i].value, err);
+	if (rc || (rc = set_env("SPK_BUILD_SCRIPT", c->script, err)) ||
+	    (rc = set_env("SPK_BUILD_LOG", c->logp, err)) ||
 	    (rc = set_env("SPK_BUILD_DIR", abscwd, err)) ||
-	    (rc = set_env("SPK_BUILD_TAG", tmp_tag, err)) ||
-	    (rc = set_env("SPK_BUILD_SPFS", o->spfs_exe ? o->spfs_exe : "spfs", err)) ||
-	    (rc = set_env("SPK_BUILD_SPK", o->spk_exe ? o->spk_exe : "spk", err)))
+	    (rc = set_env("SPK_BUILD_TAG", c->tmp_tag, err)) ||
+	    (rc = set_env("SPK_BUILD_SPFS", c->o->spfs_exe ? c->o->spfs_exe : "spfs", err)) ||
+	    (rc = set_env("SPK_BUILD_SPK", c->o->spk_exe ? c->o->spk_exe : "spk", err)) ||
+	    (rc = set_env("SHELL", "bash", err)))
 		return rc;
-	for (size_t i = 0; i < b->noptions; i++) {
-		char nm[300];
-		env_name(nm, sizeof(nm), "SPK_OPT_", vals[i].name, "");
-		if ((rc = set_env(nm, vals[i].value, err)))
-			return rc;
-	}
-	/* 5. run it: the script, then `spfs commit layer` of what it wrote */
-	char **refs = calloc(nlayers, sizeof(*refs));
-	char(*hex)[SP_DIGEST_HEX_LEN + 1] = calloc(nlayers, sizeof(*hex));
-	if (!refs || !hex) {
-		free(refs);
-		free(hex);
+	return 0;
+}
+
+/* Runs the script, then `spfs commit layer` of what it wrote, in a runtime
+ * over the stack. */
+static int run_script(build_ctx *c, sp_error *err)
+{
+	pkg_build_result *res = c->res;
+	_cleanup_free_ char **refs = calloc(c->nlayers, sizeof(*refs));
+	_cleanup_free_ char(*hex)[SP_DIGEST_HEX_LEN + 1] = calloc(c->nlayers, sizeof(*hex));
+	if (!refs || !hex)
 		return sp_error_set(err, SP_ENOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < nlayers; i++) {
-		sp_digest_to_hex(&layers[i], hex[i]);
+	for (size_t i = 0; i < c->nlayers; i++) {
+		sp_digest_to_hex(&c->layers[i], hex[i]);
 		refs[i] = hex[i];
 	}
 	static const char wrapper[] =
@@ -787,41 +679,44 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_specfile *f,
 	    "echo \"spk build: $out\" >>\"$SPK_BUILD_LOG\"; exit 120\n";
 	char *argv[] = {"/bin/sh", "-c", (char *)wrapper, NULL};
 	spfs_run_opts ro = {.editable = true, .no_startup = true};
-	(void)spfs_tag_remove(s, tmp_tag, false, &(sp_error){0});
+	(void)spfs_tag_remove(c->s, c->tmp_tag, false, &(sp_error){0});
 	int status = 0;
-	rc = spfs_runtime_run(&status, s, (const char *const *)refs, nlayers, argv, &ro, err);
-	free(refs);
-	free(hex);
+	int rc =
+	    spfs_runtime_run(&status, c->s, (const char *const *)refs, c->nlayers, argv, &ro, err);
 	if (rc)
 		return sp_error_prefix(err, "cannot start the build of %s", res->ident);
 	res->script_status = status;
 	/* a script that could not be confined says so on the log's first line */
-	{
-		char head[sizeof(res->unconfined)] = "";
-		_cleanup_close_ int lfd = open(logp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		ssize_t got = lfd < 0 ? -1 : pread(lfd, head, sizeof(head) - 1, 0);
-		size_t pl = strlen(PKG_BUILD_UNCONFINED);
-		if (got > (ssize_t)pl && !strncmp(head, PKG_BUILD_UNCONFINED, pl)) {
-			head[got] = '\0';
-			head[strcspn(head, "\n")] = '\0';
-			snprintf(res->unconfined, sizeof(res->unconfined), "%s", head + pl);
-		}
+	char head[sizeof(res->unconfined)] = "";
+	_cleanup_close_ int lfd = open(c->logp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t got = lfd < 0 ? -1 : pread(lfd, head, sizeof(head) - 1, 0);
+	size_t pl = strlen(PKG_BUILD_UNCONFINED);
+	if (got > (ssize_t)pl && !strncmp(head, PKG_BUILD_UNCONFINED, pl)) {
+		head[got] = '\0';
+		head[strcspn(head, "\n")] = '\0';
+		snprintf(res->unconfined, sizeof(res->unconfined), "%s", head + pl);
 	}
 	if (status) {
-		snprintf(res->log, sizeof(res->log), "%s", logp);
-		log_tail(res->tail, sizeof(res->tail), logp);
-		(void)spfs_tag_remove(s, tmp_tag, false, &(sp_error){0});
+		snprintf(res->log, sizeof(res->log), "%s", c->logp);
+		log_tail(res->tail, sizeof(res->tail), c->logp);
+		(void)spfs_tag_remove(c->s, c->tmp_tag, false, &(sp_error){0});
 		return sp_error_set(err, SP_ERROR, "the build script of %s failed (exit status %d)",
 				    res->ident, status);
 	}
-	/* 6. split into components and tag them */
+	return 0;
+}
+
+/* Splits what the script wrote into the components' layers and tags them. */
+static int publish_components(build_ctx *c, sp_error *err)
+{
 	sp_digest whole;
 	_cleanup_(spfs_manifest_freep) spfs_manifest *m = NULL;
 	sp_error why = {0};
-	if (spfs_resolve(&whole, NULL, s, tmp_tag, &why) == 0) {
+	int rc = 0;
+	if (spfs_resolve(&whole, NULL, c->s, c->tmp_tag, &why) == 0) {
 		_cleanup_(spfs_layer_freep) spfs_layer *l = NULL;
-		if ((rc = spfs_read_layer(&l, s, &whole, err)) ||
-		    (rc = spfs_read_manifest(&m, s, &l->manifest, err)))
+		if ((rc = spfs_read_layer(&l, c->s, &whole, err)) ||
+		    (rc = spfs_read_manifest(&m, c->s, &l->manifest, err)))
 			return sp_error_prefix(err, "reading the build's layer");
 	} else {
 		m = calloc(1, sizeof(*m)); /* the script wrote nothing */
@@ -829,150 +724,217 @@ static int build_one(pkg_build_result *res, pkg_repo *r, const pkg_specfile *f,
 			return sp_error_set(err, SP_ENOMEM, "out of memory");
 	}
 	/* what the script changed in the sources is not part of the package */
-	if (have_src && (rc = drop_sources(m, src_rel, err)))
+	if (c->have_src && (rc = drop_sources(m, c->src_rel, err)))
 		return rc;
-	/* the component globs, from the document's YAML */
-	const pkg__ynode *comps = pkg__ymap_get(pkg__ymap_get(docs[0], "install"), "components");
-	for (size_t c = 0; !rc && c < b->ncomponents; c++) {
-		const char *cn = b->components[c].name;
-		const char **globs = NULL;
-		size_t ng = 0;
-		for (size_t i = 0; comps && comps->type == PKG__Y_SEQ && i < comps->n; i++) {
-			const pkg__ynode *nm = pkg__ymap_get(comps->items[i], "name");
-			const pkg__ynode *fl = pkg__ymap_get(comps->items[i], "files");
-			if (!nm || nm->type != PKG__Y_SCALAR || strcmp(nm->s, cn) || !fl ||
-			    fl->type != PKG__Y_SEQ)
-				continue;
-			globs = solver_arena_array(a, fl->n ? fl->n : 1, sizeof(*globs), err);
-			if (!globs) {
-				rc = err->code;
-				break;
-			}
-			for (size_t k = 0; k < fl->n; k++)
-				if (fl->items[k]->type == PKG__Y_SCALAR)
-					globs[ng++] = fl->items[k]->s;
-		}
-		if (rc)
-			break;
+	/* what it did to the environment's files, by build.validation */
+	const pkg__ynode *lic = pkg__ymap_get(pkg__ymap_get(c->doc, "meta"), "license");
+	if ((rc = pkg__validate_build(&c->val, c->spec->build.name, &c->files, m, lic != NULL,
+				      err))) {
+		(void)spfs_tag_remove(c->s, c->tmp_tag, false, &(sp_error){0});
+		return rc;
+	}
+	_cleanup_free_ bool *seen = calloc(m->count + 1, sizeof(*seen));
+	if (!seen)
+		return sp_error_set(err, SP_ENOMEM, "out of memory");
+	for (size_t i = 0; !rc && i < c->plan.ncomponents; i++) {
+		const pkg__plan_component *pc = &c->plan.components[i];
 		spfs_manifest *part = calloc(1, sizeof(*part));
-		if (!part) {
-			rc = sp_error_set(err, SP_ENOMEM, "out of memory");
-			break;
-		}
+		if (!part)
+			return sp_error_set(err, SP_ENOMEM, "out of memory");
 		char tag[SPFS_MAX_TAG_NAME + 1];
-		snprintf(tag, sizeof(tag), "%s%s", pkg_prefix, cn);
-		spfs_annotation ann[] = {{"spk.component", (char *)cn},
-					 {"spk.package", res->ident}};
+		snprintf(tag, sizeof(tag), "%s%s", c->pkg_prefix, pc->name);
+		spfs_annotation ann[] = {{"spk.component", (char *)pc->name},
+					 {"spk.package", c->res->ident}};
 		sp_digest ld;
-		rc = split_manifest(part, m, globs, ng, err);
+		rc = split_manifest(part, m, pc, seen, err);
 		if (!rc)
-			rc = spfs_commit_manifest(&ld, s, part, ann, 2, tag, err);
+			rc = spfs_commit_manifest(&ld, c->s, part, ann, 2, tag, err);
 		spfs_manifest_free(part);
 		if (rc)
 			sp_error_prefix(err, "committing %s", tag);
 		else
-			res->ncomponents++;
-	}
-	/* 7. the build spec: the recipe with pkg: NAME/VERSION/BUILD and the
-	 * option values used (a platform's inherits from its bases) */
-	if (!rc && spec->platform && env)
-		rc = pkg__platform_doc(&dtext, &dlen, &docs, &ndocs, ptext, plen, file, env, r, a,
-				       err);
-	sp_buf bs = {0};
-	if (!rc) {
-		const pkg__ynode *pk = pkg__ymap_get(docs[0], "pkg");
-		const pkg__ynode *ol = pkg__ymap_get(pkg__ymap_get(docs[0], "build"), "options");
-		pkg__edit ed[66];
-		size_t ne = 0;
-		ed[ne++] = (pkg__edit){.line = pk->line, .col = pk->col, .text = res->ident};
-		for (size_t i = 0;
-		     ol && ol->type == PKG__Y_SEQ && i < ol->n && i < b->noptions && !rc; i++) {
-			if (!strcmp(vals[i].value, b->options[i].value))
-				continue;
-			if (ne == sizeof(ed) / sizeof(ed[0])) {
-				rc = sp_error_set(err, SP_EINVALID, "%s: too many options changed",
-						  file);
-				break;
-			}
-			/* "var: NAME/VALUE" (a default: key is then ignored); a pkg
-			 * option keeps its ":components" */
-			const pkg__ynode *w =
-			    pkg__ymap_get(ol->items[i], vals[i].is_pkg ? "pkg" : "var");
-			if (!w || w->type != PKG__Y_SCALAR) {
-				rc = sp_error_set(err, SP_ERROR, "%s: cannot find option %s", file,
-						  vals[i].name);
-				break;
-			}
-			const char *sl = strchr(w->s, '/');
-			int pl = sl ? (int)(sl - w->s) : (int)strlen(w->s);
-			size_t tl = (size_t)pl + strlen(vals[i].value) + 2;
-			char *t = solver_arena_alloc(a, tl, err);
-			if (!t) {
-				rc = err->code;
-				break;
-			}
-			snprintf(t, tl, "%.*s/%s", pl, w->s, vals[i].value);
-			ed[ne++] = (pkg__edit){.line = w->line, .col = w->col, .text = t};
-		}
-		if (!rc)
-			rc = pkg__edit_scalars(&bs, dtext, dlen, ed, ne, file, err);
-		/* and what its build environment passes on (Strong options) */
-		sp_buf rendered = {0};
-		if (!rc && ninh &&
-		    !(rc = pkg__render_inherited(&rendered, bs.data, bs.len, inh, ninh, file,
-						 err))) {
-			sp_buf_free(&bs);
-			bs = rendered;
-		} else {
-			sp_buf_free(&rendered);
-		}
-	}
-	/* the sources collected for this build are published with it */
-	if (!rc && have_src && o->make_source) {
-		rc = pkg_repo__publish_source(&src, r, f, spec, err);
-		res->source_changed = src.changed;
-	}
-	/* its first line names the recipe it was built from (spec.c) */
-	sp_buf pub = {0};
-	if (!rc)
-		rc = pkg__with_origin(&pub, spec, ninh == 0, bs.data, bs.len, err);
-	if (!rc)
-		rc = pkg_repo__put_spec(r, spec_tag, pub.data, pub.len, err);
-	sp_buf_free(&pub);
-	sp_buf_free(&bs);
-	(void)spfs_tag_remove(s, tmp_tag, false, &(sp_error){0});
-	if (rc)
-		return rc;
-	/* the recipe too, when it is not published yet */
-	char recipe_tag[SPFS_MAX_TAG_NAME + 1];
-	snprintf(recipe_tag, sizeof(recipe_tag), "spk/spec/%s/%s", b->name, ver);
-	sp_digest d;
-	if (spfs_resolve(&d, NULL, s, recipe_tag, &why) == SP_ENOTFOUND) {
-		sp_buf rt = {0};
-		rc = pkg__origin_comment(&rt, spec, true, err);
-		if (!rc)
-			rc = pkg_repo__doc_text(&rt, text, len, file, spec->line, err);
-		if (!rc)
-			rc = pkg_repo__put_spec(r, recipe_tag, rt.data, rt.len, err);
-		sp_buf_free(&rt);
-	}
-	if (!rc)
-		rc = pkg_repo_write_index(r, err);
-	if (!rc) {
-		/* the log is only kept when the build failed */
-		unlink(script);
-		unlink(logp);
-		rmdir(dir);
+			c->res->ncomponents++;
 	}
 	return rc;
 }
 
-/* A build sets variables for its script in this process (the runtime's
- * child inherits them); they are put back afterwards, so that building
- * several recipes in one process does not leak one's environment into the
- * next. */
-int pkg_repo_build(pkg_build_result *res, pkg_repo *r, const pkg_specfile *f, const pkg_spec *spec,
-		   const pkg_build_opts *o, sp_error *err)
+/* The build spec: the recipe with pkg: NAME/VERSION/BUILD, the option
+ * values used, and what the build gained (host and inherited options). */
+static int render_build_spec(build_ctx *c, sp_buf *bs, sp_error *err)
+{
+	const pkg__build_plan *p = &c->plan;
+	const solver_build *b = &c->spec->build;
+	const pkg__ynode *pk = pkg__ymap_get(c->doc, "pkg");
+	const pkg__ynode *ol = pkg__ymap_get(pkg__ymap_get(c->doc, "build"), "options");
+	pkg__edit ed[66];
+	size_t ne = 0;
+	int rc = 0;
+	ed[ne++] = (pkg__edit){.line = pk->line, .col = pk->col, .text = c->res->ident};
+	for (size_t i = 0; ol && ol->type == PKG__Y_SEQ && i < ol->n && i < p->nown; i++) {
+		if (!strcmp(p->opts[i].value, b->options[i].value))
+			continue;
+		if (ne == sizeof(ed) / sizeof(ed[0]))
+			return sp_error_set(err, SP_EINVALID, "%s: too many options changed",
+					    c->file);
+		/* "var: NAME/VALUE" (a default: key is then ignored); a pkg
+		 * option keeps its ":components" */
+		const pkg__ynode *w =
+		    pkg__ymap_get(ol->items[i], p->opts[i].is_pkg ? "pkg" : "var");
+		if (!w || w->type != PKG__Y_SCALAR)
+			return sp_error_set(err, SP_ERROR, "%s: cannot find option %s", c->file,
+					    p->opts[i].name);
+		const char *sl = strchr(w->s, '/');
+		int pl = sl ? (int)(sl - w->s) : (int)strlen(w->s);
+		size_t tl = (size_t)pl + strlen(p->opts[i].value) + 2;
+		char *t = solver_arena_alloc(c->a, tl, err);
+		if (!t)
+			return err->code;
+		snprintf(t, tl, "%.*s/%s", pl, w->s, p->opts[i].value);
+		ed[ne++] = (pkg__edit){.line = w->line, .col = w->col, .text = t};
+	}
+	sp_buf edited = {0};
+	if ((rc = pkg__edit_scalars(&edited, c->dtext, c->dlen, ed, ne, c->file, err))) {
+		sp_buf_free(&edited);
+		return rc;
+	}
+	/* host options gained and what the build environment passes on
+	 * (Strong options) */
+	size_t nadd = p->nopts - p->nown + p->ninherited;
+	if (!nadd) {
+		*bs = edited;
+		return 0;
+	}
+	solver_option *add = solver_arena_array(c->a, nadd, sizeof(*add), err);
+	if (!add) {
+		sp_buf_free(&edited);
+		return err->code;
+	}
+	memcpy(add, p->opts + p->nown, (p->nopts - p->nown) * sizeof(*add));
+	for (size_t i = 0; i < p->ninherited; i++) {
+		solver_option *x = &add[p->nopts - p->nown + i];
+		*x = p->inherited[i];
+		/* a `suppress` request: an option of the build, not a
+		 * requirement of its users */
+		for (size_t k = 0; k < b->nsuppressed; k++)
+			if (!strcmp(b->suppressed[k], x->name))
+				x->inheritance = SOLVER_INHERIT_STRONG_BUILD;
+	}
+	rc = pkg__render_inherited(bs, edited.data, edited.len, add, nadd, c->file, err);
+	sp_buf_free(&edited);
+	return rc;
+}
+
+/* Publishes the sources (spk build), the build spec last, then the recipe
+ * when it is not published yet, and the index. */
+static int publish_spec(build_ctx *c, sp_error *err)
+{
+	sp_buf bs = {0};
+	int rc = 0;
+	/* a platform's recipe inherits from its bases in the environment */
+	if (c->spec->platform && c->env) {
+		pkg__ynode **docs = NULL;
+		size_t ndocs = 0;
+		rc = pkg__platform_doc(&c->dtext, &c->dlen, &docs, &ndocs, c->ptext, c->plen,
+				       c->file, c->env, c->r, c->a, err);
+		if (!rc)
+			c->doc = docs[0];
+	}
+	if (!rc)
+		rc = render_build_spec(c, &bs, err);
+	if (!rc && c->have_src && c->o->make_source) {
+		rc = pkg_repo__publish_source(&c->src, c->r, c->f, c->spec, err);
+		c->res->source_changed = c->src.changed;
+	}
+	/* its first line names the recipe it was built from (spec.c); lines
+	 * keep their numbers unless options were inserted */
+	const pkg__build_plan *p = &c->plan;
+	bool same_lines = p->nopts - p->nown + p->ninherited == 0;
+	sp_buf pub = {0};
+	if (!rc)
+		rc = pkg__with_origin(&pub, c->spec, same_lines, bs.data, bs.len, err);
+	if (!rc)
+		rc = pkg_repo__put_spec(c->r, c->spec_tag, pub.data, pub.len, err);
+	sp_buf_free(&pub);
+	sp_buf_free(&bs);
+	(void)spfs_tag_remove(c->s, c->tmp_tag, false, &(sp_error){0});
+	if (rc)
+		return rc;
+	const solver_build *b = &c->spec->build;
+	char recipe_tag[SPFS_MAX_TAG_NAME + 1];
+	snprintf(recipe_tag, sizeof(recipe_tag), "spk/spec/%s/%s", b->name, c->plan.version);
+	sp_digest d;
+	sp_error why = {0};
+	if (spfs_resolve(&d, NULL, c->s, recipe_tag, &why) == SP_ENOTFOUND) {
+		sp_buf rt = {0};
+		rc = pkg__origin_comment(&rt, c->spec, true, err);
+		if (!rc)
+			rc = pkg_repo__doc_text(&rt, c->text, c->len, c->file, c->spec->line, err);
+		if (!rc)
+			rc = pkg_repo__put_spec(c->r, recipe_tag, rt.data, rt.len, err);
+		sp_buf_free(&rt);
+	}
+	return rc ? rc : pkg_repo_write_index(c->r, err);
+}
+
+static int build_one(build_ctx *c, sp_error *err)
+{
+	pkg_build_result *res = c->res;
+	const pkg_spec *spec = c->spec;
+	const solver_build *b = &spec->build;
+	if (spec->kind != PKG_RECIPE)
+		return sp_error_set(err, SP_EINVALID, "%s: %s is not a recipe (pkg: name/version)",
+				    b->origin, b->name);
+	if (!spec->script)
+		return sp_error_set(err, SP_EINVALID, "%s: %s has no build.script", b->origin,
+				    b->name);
+	int rc = load_doc(c, err);
+	if (!rc)
+		rc = pkg__validation_parse(&c->val, c->a, c->doc, c->file, err);
+	/* 1. the plan: options (with the host's), the environment's requests */
+	pkg__host host = {0};
+	if (!rc && !c->o->no_host)
+		rc = pkg__host_detect(&host, c->a, err);
+	if (!rc)
+		rc = pkg__plan_options(&c->plan, c->a, spec, c->doc, c->o,
+				       c->o->no_host ? NULL : &host, err);
+	/* 2. the build environment, then the rest of the plan */
+	if (!rc)
+		rc = solve_env(c, err);
+	if (!rc)
+		rc = pkg__plan_resolve(&c->plan, c->a, c->doc, c->deps, c->ndeps, err);
+	if (!rc)
+		rc = pkg__validate_setup(&c->val, b->name, c->deps, c->ndeps, err);
+	if (rc)
+		return rc;
+	snprintf(res->ident, sizeof(res->ident), "%s", c->plan.ident);
+	snprintf(c->spec_tag, sizeof(c->spec_tag), "spk/spec/%s", res->ident);
+	snprintf(c->pkg_prefix, sizeof(c->pkg_prefix), "spk/pkg/%s/", res->ident);
+	snprintf(c->tmp_tag, sizeof(c->tmp_tag), "spk/build/%s", res->ident);
+	/* 3. already built? */
+	if (!c->o->force && already_built(c)) {
+		res->skipped = true;
+		return 0;
+	}
+	/* 4. sources, script, environment; 5. run */
+	if ((rc = env_files(c, err)) || (rc = prepare_sources(c, err)) ||
+	    (rc = write_script(c, err)) || (rc = set_build_env(c, err)) ||
+	    (rc = run_script(c, err)))
+		return rc;
+	/* 6. components (after the validation rules), 7. the build spec */
+	if (!(rc = publish_components(c, err)))
+		rc = publish_spec(c, err);
+	/* the log is only kept when the script failed (it said why) */
+	unlink(c->script);
+	unlink(c->logp);
+	rmdir(c->dir);
+	return rc;
+}
+
+/* A build (or a test) sets variables for its script in this process (the
+ * runtime's child inherits them); they are put back afterwards, so that
+ * building several recipes in one process does not leak one's environment
+ * into the next. */
+int pkg__env_save(char ***out, sp_error *err)
 {
 	extern char **environ;
 	size_t n = 0;
@@ -988,9 +950,14 @@ int pkg_repo_build(pkg_build_result *res, pkg_repo *r, const pkg_specfile *f, co
 			free(saved);
 			return sp_error_set(err, SP_ENOMEM, "out of memory");
 		}
-	int rc = build_one(res, r, f, spec, o, err);
+	*out = saved;
+	return 0;
+}
+
+void pkg__env_restore(char **saved)
+{
 	clearenv();
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; saved && saved[i]; i++) {
 		char *eq = strchr(saved[i], '=');
 		if (eq) {
 			*eq = '\0';
@@ -999,5 +966,31 @@ int pkg_repo_build(pkg_build_result *res, pkg_repo *r, const pkg_specfile *f, co
 		free(saved[i]);
 	}
 	free(saved);
+}
+
+int pkg_repo_build(pkg_build_result *res, pkg_repo *r, const pkg_specfile *f, const pkg_spec *spec,
+		   const pkg_build_opts *o, sp_error *err)
+{
+	memset(res, 0, sizeof(*res));
+	char **saved = NULL;
+	int rc = pkg__env_save(&saved, err);
+	if (rc)
+		return rc;
+	build_ctx c = {.res = res,
+		       .r = r,
+		       .s = pkg_repo_store(r),
+		       .spec = spec,
+		       .f = f,
+		       .text = f->text,
+		       .file = f->path,
+		       .len = f->len,
+		       .o = o};
+	rc = solver_arena_new(&c.a, err);
+	if (!rc)
+		rc = build_one(&c, err);
+	solver_result_free(c.env);
+	free(c.layers);
+	solver_arena_free(c.a);
+	pkg__env_restore(saved);
 	return rc;
 }

@@ -1031,7 +1031,9 @@ static int collect_script(const pkg_source_decl *sd, const char *stage, const ch
 	snprintf(e_ver, sizeof(e_ver), "SPK_PKG_VERSION=%s", version);
 	snprintf(e_pkg, sizeof(e_pkg), "SPK_PKG=%s/%s/src", spec->build.name, version);
 	char *env[] = {e_name, e_ver, e_pkg, NULL};
-	char *argv[] = {"/bin/sh", "-e", path, NULL};
+	/* as SPK runs it: bash, -e to stop at the first failure, -x to log
+	 * each command */
+	char *argv[] = {"bash", "-ex", path, NULL};
 	return run(argv, dest, stage, env, "the source script", err);
 }
 

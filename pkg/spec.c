@@ -1,7 +1,7 @@
 /* spec.c - SPK `api: v0/package` spec documents to pkg_spec / solver_build. */
+#include "pkg/build_plan.h"
 #include "pkg/platform.h"
 #include "pkg/source.h"
-#include "pkg/yamltree.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -166,8 +166,11 @@ static int str_list(ctx *c, const ynode *n, const char *what, const char *const 
 	return 0;
 }
 
-static const char *const req_keys[] = {"pkg",	       "var",	"include",     "prereleasePolicy",
-				       "fromBuildEnv", "value", "description", NULL};
+static const char *const req_keys[] = {"pkg",	       "var",
+				       "include",      "prereleasePolicy",
+				       "fromBuildEnv", "ifPresentInBuildEnv",
+				       "suppress",     "value",
+				       "description",  NULL};
 
 /* One entry of a requirements list. Returns 1 when the entry is skipped. */
 static int parse_req(ctx *c, const ynode *n, solver_request *r, const char *where)
@@ -180,6 +183,24 @@ static int parse_req(ctx *c, const ynode *n, solver_request *r, const char *wher
 	const ynode *fb = pkg__ymap_get(n, "fromBuildEnv");
 	if (!p == !v)
 		return fail(c, n, "%s: expected exactly one of 'pkg' or 'var'", where);
+	/* ifPresentInBuildEnv: fromBuildEnv applies only when the package (or
+	 * var) is in the build environment; without it, no requirement */
+	const ynode *ip = pkg__ymap_get(n, "ifPresentInBuildEnv");
+	bool if_present = false;
+	if (ip && (rc = boolean(c, ip, "ifPresentInBuildEnv", &if_present)))
+		return rc;
+	if (v && pkg__ymap_get(n, "suppress")) {
+		/* not a requirement: see collect_suppressed */
+		const char *s;
+		if ((rc = str(c, v, "var", &s)))
+			return rc;
+		if (strchr(s, '/') || strchr(s, '='))
+			return fail(c, v, "var: a suppress request names the var only, got '%s'",
+				    s);
+		return 1;
+	}
+	if (p && pkg__ymap_get(n, "suppress"))
+		return fail(c, n, "suppress: only a var request has it");
 	if (v) {
 		const char *s;
 		if ((rc = str(c, v, "var", &s)))
@@ -211,6 +232,7 @@ static int parse_req(ctx *c, const ynode *n, solver_request *r, const char *wher
 				r->value = "";
 				r->text = s;
 				r->from_build_env = true;
+				r->if_present = if_present;
 				r->pin = fb->type == PKG__Y_SCALAR ? fb->s : NULL;
 				return 0;
 			}
@@ -256,8 +278,26 @@ static int parse_req(ctx *c, const ynode *n, solver_request *r, const char *wher
 		if (fb->type != PKG__Y_SCALAR)
 			return fail(c, fb, "fromBuildEnv: expected a value");
 		r->from_build_env = true;
+		r->if_present = if_present;
 		r->pin = fb->s;
 	}
+	return 0;
+}
+
+/* The var names of `suppress` requests in an install requirements list. */
+static int collect_suppressed(ctx *c, const ynode *n, solver_build *b)
+{
+	const char **v = arr(c, n->n, sizeof(*v));
+	if (!v)
+		return c->err->code;
+	size_t k = 0;
+	for (size_t i = 0; i < n->n; i++) {
+		const ynode *var = pkg__ymap_get(n->items[i], "var");
+		if (var && var->type == PKG__Y_SCALAR && pkg__ymap_get(n->items[i], "suppress"))
+			v[k++] = var->s;
+	}
+	b->suppressed = v;
+	b->nsuppressed = k;
 	return 0;
 }
 
@@ -528,7 +568,15 @@ static int parse_options(ctx *c, const ynode *n, solver_build *b, pkg_spec *spec
 			if (rc)
 				return sp_error_prefix(c->err, "%s:%zu:%zu: build option", c->file,
 						       which->line, which->col);
-			breqs[nb++].line = which->line;
+			breqs[nb].line = which->line;
+			/* SPK: a build environment gets a package's build
+			 * component unless the option names components */
+			static const char *const build_comp[] = {"build"};
+			if (!breqs[nb].ncomponents && !breqs[nb].build) {
+				breqs[nb].components = build_comp;
+				breqs[nb].ncomponents = 1;
+			}
+			nb++;
 		}
 	}
 	b->options = opts;
@@ -588,7 +636,8 @@ static int parse_build(ctx *c, const ynode *n, solver_build *b, pkg_spec *spec)
 	    (rc = join_script(c, x, "build.script", &spec->script)))
 		return rc;
 	if ((x = pkg__ymap_get(n, "validation")) &&
-	    (rc = want(c, x, PKG__Y_MAP, "build.validation")))
+	    ((rc = want(c, x, PKG__Y_MAP, "build.validation")) ||
+	     (rc = pkg__validation_check(x, c->file, c->err))))
 		return rc;
 	if ((x = pkg__ymap_get(n, "auto_host_vars"))) {
 		const char *s;
@@ -785,6 +834,80 @@ static int parse_sources(ctx *c, const ynode *n, pkg_spec *spec)
 	return 0;
 }
 
+static const char *const test_keys[] = {"stage", "script", "selectors", "requirements", NULL};
+
+static int parse_test(ctx *c, const ynode *e, pkg_test_decl *t)
+{
+	int rc = want(c, e, PKG__Y_MAP, "test");
+	if (rc)
+		return rc;
+	check_keys(c, e, "a test", test_keys);
+	t->line = e->line;
+	t->col = e->col;
+	const ynode *st = pkg__ymap_get(e, "stage"), *sc = pkg__ymap_get(e, "script"), *x;
+	if (!st)
+		return fail(c, e, "test: missing 'stage' (sources, build or install)");
+	const char *s;
+	if ((rc = str(c, st, "stage", &s)))
+		return rc;
+	t->stage = !strcmp(s, "sources")   ? PKG_TEST_SOURCES
+		   : !strcmp(s, "build")   ? PKG_TEST_BUILD
+		   : !strcmp(s, "install") ? PKG_TEST_INSTALL
+					   : 0;
+	if (!t->stage)
+		return fail(c, st, "stage: expected sources, build or install, got '%s'", s);
+	if (!sc)
+		return fail(c, e, "test: missing 'script'");
+	if ((rc = join_script(c, sc, "test script", &t->script)))
+		return rc;
+	if ((x = pkg__ymap_get(e, "selectors"))) {
+		if ((rc = want(c, x, PKG__Y_SEQ, "selectors")))
+			return rc;
+		pkg_test_selector *v = arr(c, x->n, sizeof(*v));
+		if (!v)
+			return c->err->code;
+		for (size_t i = 0; i < x->n; i++) {
+			const ynode *m = x->items[i];
+			if ((rc = want(c, m, PKG__Y_MAP, "selector")))
+				return rc;
+			const char **names = arr(c, m->n / 2, sizeof(*names));
+			const char **values = arr(c, m->n / 2, sizeof(*values));
+			if (!names || !values)
+				return c->err->code;
+			for (size_t k = 0; k + 1 < m->n; k += 2)
+				if ((rc = str(c, m->items[k], "selector", &names[k / 2])) ||
+				    (rc =
+					 str(c, m->items[k + 1], "selector value", &values[k / 2])))
+					return rc;
+			v[i] = (pkg_test_selector){names, values, m->n / 2};
+		}
+		t->selectors = v;
+		t->nselectors = x->n;
+	}
+	if ((x = pkg__ymap_get(e, "requirements")) &&
+	    (rc = parse_reqs(c, x, "test requirements", &t->reqs, &t->nreqs)))
+		return rc;
+	return 0;
+}
+
+static int parse_tests(ctx *c, const ynode *n, pkg_spec *spec)
+{
+	int rc = want(c, n, PKG__Y_SEQ, "tests");
+	if (rc)
+		return rc;
+	pkg_test_decl *v = arr(c, n->n, sizeof(*v));
+	if (!v)
+		return c->err->code;
+	for (size_t i = 0; i < n->n; i++) {
+		memset(&v[i], 0, sizeof(v[i]));
+		if ((rc = parse_test(c, n->items[i], &v[i])))
+			return rc;
+	}
+	spec->tests = v;
+	spec->ntests = n->n;
+	return 0;
+}
+
 static const char *const install_keys[] = {"requirements", "embedded", "components", "environment",
 					   NULL};
 static const char *const top_keys[] = {"pkg",	  "api",   "meta",    "compat", "deprecated",
@@ -894,7 +1017,8 @@ static int parse_doc(ctx *c, const ynode *d, pkg_spec *spec)
 			return rc;
 		check_keys(c, inst, "install", install_keys);
 		if ((x = pkg__ymap_get(inst, "requirements")) &&
-		    (rc = parse_reqs(c, x, "install.requirements", &b->reqs, &b->nreqs)))
+		    ((rc = parse_reqs(c, x, "install.requirements", &b->reqs, &b->nreqs)) ||
+		     (rc = collect_suppressed(c, x, b))))
 			return rc;
 		if ((x = pkg__ymap_get(inst, "embedded")) &&
 		    (rc = parse_embedded(c, x, &b->embedded, &b->nembedded)))
@@ -906,14 +1030,8 @@ static int parse_doc(ctx *c, const ynode *d, pkg_spec *spec)
 	}
 	if ((rc = ensure_default_components(c, b)))
 		return rc;
-	if ((x = pkg__ymap_get(d, "tests"))) {
-		if ((rc = want(c, x, PKG__Y_SEQ, "tests")))
-			return rc;
-		for (size_t i = 0; i < x->n; i++)
-			if ((rc = want(c, x->items[i], PKG__Y_MAP, "test")))
-				return rc;
-		spec->ntests = x->n;
-	}
+	if ((x = pkg__ymap_get(d, "tests")) && (rc = parse_tests(c, x, spec)))
+		return rc;
 	if (spec->kind == PKG_SOURCE) {
 		/* a source package brings nothing at run time */
 		b->reqs = NULL;

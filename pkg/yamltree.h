@@ -40,12 +40,14 @@ typedef struct pkg__edit {
 int pkg__edit_scalars(sp_buf *out, const char *text, size_t len, pkg__edit *ed, size_t n,
 		      const char *what, sp_error *err);
 
-/* The options build b inherits from its build environment env: each var
- * option with inheritance Strong or StrongForBuildOnly of a package there,
- * as "PKG.VAR" with its value and inheritance, in solve order; one that b
- * declares itself is left out. *out is in arena a (build_spec.c). */
-int pkg__inherited(solver_option **out, size_t *n, const solver_build *b, const solver_result *env,
-		   solver_arena *a, sp_error *err);
+/* The options build b inherits from its build environment env[0..nenv)
+ * (solve order): each var option with inheritance Strong or
+ * StrongForBuildOnly of a package there, as "PKG.VAR" with its value and
+ * inheritance, in solve order; one that b declares itself is left out.
+ * *out is in arena a (build_spec.c). */
+struct pkg__build_dep;
+int pkg__inherited(solver_option **out, size_t *n, const solver_build *b,
+		   const struct pkg__build_dep *env, size_t nenv, solver_arena *a, sp_error *err);
 /* The build spec text (one document) with inherited options v added to
  * build.options and, the Strong ones, to install.requirements, each as
  * `var: PKG.VAR/VALUE` (the recipe's text is otherwise kept). */

@@ -9,6 +9,7 @@ pkgs=(build-essential cmake ninja-build pkg-config python3 git
       clang libclang-rt-14-dev # libFuzzer (-fsanitize=fuzzer): scripts/fuzz.sh
       libcap2-bin # setcap: cmake --install of spfs-enter, tests/e2e/test_spfs_enter.sh
       groff-base man-db zsh) # tests/e2e/test_cli_help.sh: the man pages render, zsh completion parses
+pkgs+=(bash) # spk runs build, source and test scripts with bash -ex, as SPK does
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

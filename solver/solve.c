@@ -1576,7 +1576,9 @@ static int pin_list(state *s, const solver__cand *cd, const solver_request *reqs
 				ver = &pv;
 		}
 		if (!ver) {
-			k++; /* not in the build environment: as written */
+			/* not in the build environment: as written, or dropped
+			 * (ifPresentInBuildEnv) */
+			k += !r->if_present;
 			continue;
 		}
 		sp_buf t = {0};
@@ -1681,6 +1683,12 @@ static int cand_reqs(state *s, solver__cand *cd)
 			    !*opt->value)
 				continue;
 			char t[600];
+			snprintf(t, sizeof(t), "%s.%s", dep->name, opt->name);
+			bool suppressed = false;
+			for (size_t k = 0; k < b->nsuppressed && !suppressed; k++)
+				suppressed = !strcmp(b->suppressed[k], t);
+			if (suppressed)
+				continue; /* `suppress`: not inherited */
 			snprintf(t, sizeof(t), "%s.%s/%s", dep->name, opt->name, opt->value);
 			if ((rc =
 				 solver_request_parse_var(&v[n], s->a, t, strlen(t), NULL, s->err)))

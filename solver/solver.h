@@ -195,6 +195,8 @@ typedef struct solver_request {
 	bool from_build_env; /* fromBuildEnv was given (see docs/spec.md) */
 	const char *pin;     /* its value as written ("x.x", "~x.x", "Binary",
 			      * "API", "true"), or NULL */
+	bool if_present;     /* ifPresentInBuildEnv: dropped when the package
+			      * (or var) is not in the build environment */
 	/* SOLVER_REQ_VAR: "var/value", "var=value" or "pkg.var/value" */
 	const char *var_pkg; /* NULL for a global var */
 	const char *var;
@@ -289,6 +291,10 @@ typedef struct solver_build {
 		bool lines;
 		bool published;
 	} where;
+	/* var names ("pkg.var") a `suppress` install requirement keeps from
+	 * being inherited (Strong) into the install requirements */
+	const char *const *suppressed;
+	size_t nsuppressed;
 } solver_build;
 
 /* ------------------------------------------------------- repositories */

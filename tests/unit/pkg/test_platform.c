@@ -90,7 +90,8 @@ static void test_v1(void **st)
 	assert_false(sp->has_sources);
 	/* the base is built against: a pkg option, its exact version */
 	assert_int_equal(b->nbuild_reqs, 1);
-	assert_string_equal(req(b->build_reqs, 1, "vfx-2023", NULL), "vfx-2023/=1.0");
+	/* (its build component, SPK's default for build options) */
+	assert_string_equal(req(b->build_reqs, 1, "vfx-2023", NULL), "vfx-2023:build/=1.0");
 	assert_int_equal(b->nreqs, 0);
 	bool ifp = false;
 	const solver_component *c = comp(b, "build");
@@ -141,7 +142,7 @@ static void test_v0(void **st)
 	b = &f->specs[0]->build;
 	assert_int_equal(b->nreqs, 1);
 	assert_string_equal(req(b->reqs, b->nreqs, "python", NULL), "python/3.11");
-	assert_string_equal(req(b->build_reqs, b->nbuild_reqs, "vfx-2023", NULL), "vfx-2023");
+	assert_string_equal(req(b->build_reqs, b->nbuild_reqs, "vfx-2023", NULL), "vfx-2023:build");
 	pkg_specfile_free(f);
 }
 

@@ -273,6 +273,12 @@ static const struct {
     {"pkg: a/1\ninstall:\n  environment:\n    - priority: 500\n", "priority"},
     {"pkg: a/1\ninstall:\n  environment:\n    - value: 1\n", "expected one of set"},
     {"pkg: a/1\ntests: {}\n", "tests: expected a list"},
+    {"pkg: a/1\ntests: [{script: [true]}]\n", "test: missing 'stage'"},
+    {"pkg: a/1\ntests: [{stage: build}]\n", "test: missing 'script'"},
+    {"pkg: a/1\ntests: [{stage: build, script: x, selectors: [1]}]\n",
+     "selector: expected a mapping"},
+    {"pkg: a/1\nbuild:\n  validation:\n    rules: [{allow: Nope}]\n",
+     "t.yaml:4:21: build.validation: unknown rule"},
     {"pkg: a/1\nsources: [1]\n", "source: expected a mapping"},
     {"pkg: &x a/1\nmeta: *x\n", "aliases are not supported"},
     {"pkg: a/1\nmeta: {description: [1]}\n", "description: expected a value"},
@@ -411,12 +417,61 @@ static void test_positions_and_origin(void **st)
 	sp_buf_free(&pub);
 }
 
+/* ifPresentInBuildEnv and suppress in install requirements; a build
+ * option without components asks for the build component. */
+static void test_pins_and_suppress(void **st)
+{
+	(void)st;
+	size_t n;
+	pkg_spec **v =
+	    parse("pkg: a/1.0.0\n"
+		  "build:\n  options:\n    - pkg: b\n    - pkg: c:run\n"
+		  "install:\n  requirements:\n"
+		  "    - var: b.abi\n      suppress: not needed\n"
+		  "    - pkg: b\n      fromBuildEnv: x.x\n      ifPresentInBuildEnv: true\n"
+		  "    - var: c.v\n      fromBuildEnv: true\n      ifPresentInBuildEnv: on\n"
+		  "    - pkg: d\n      fromBuildEnv: Binary\n",
+		  &n);
+	const solver_build *b = &v[0]->build;
+	assert_int_equal(b->nreqs, 3); /* the suppress request is none */
+	assert_true(b->reqs[0].if_present);
+	assert_true(b->reqs[0].from_build_env);
+	assert_true(b->reqs[1].if_present);
+	assert_false(b->reqs[2].if_present);
+	assert_int_equal(b->nsuppressed, 1);
+	assert_string_equal(b->suppressed[0], "b.abi");
+	assert_int_equal(b->nbuild_reqs, 2);
+	assert_int_equal(b->build_reqs[0].ncomponents, 1);
+	assert_string_equal(b->build_reqs[0].components[0], "build");
+	assert_string_equal(b->build_reqs[1].components[0], "run");
+	static const struct {
+		const char *text, *frag;
+	} refused[] = {
+	    {"pkg: a/1\ninstall:\n  requirements:\n    - var: x/1\n      suppress: why\n",
+	     "a suppress request names the var only, got 'x/1'"},
+	    {"pkg: a/1\ninstall:\n  requirements:\n    - pkg: x\n      suppress: why\n",
+	     "suppress: only a var request has it"},
+	    {"pkg: a/1\ninstall:\n  requirements:\n    - pkg: x\n      fromBuildEnv: x\n"
+	     "      ifPresentInBuildEnv: maybe\n",
+	     "ifPresentInBuildEnv: expected true or false, got 'maybe'"},
+	};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		sp_error e = {0};
+		assert_int_not_equal(pkg_spec_parse(&v, &n, A, refused[i].text,
+						    strlen(refused[i].text), "t.yaml", NULL, &e),
+				     0);
+		if (!strstr(e.msg, refused[i].frag))
+			fail_msg("error '%s' lacks '%s'", e.msg, refused[i].frag);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_full),     cmocka_unit_test(test_kinds_and_docs),
 	    cmocka_unit_test(test_build_id), cmocka_unit_test(test_bad),
 	    cmocka_unit_test(test_limits),   cmocka_unit_test(test_positions_and_origin),
+	    cmocka_unit_test(test_pins_and_suppress),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
