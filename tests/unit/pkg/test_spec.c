@@ -468,9 +468,12 @@ static void test_pins_and_suppress(void **st)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_full),     cmocka_unit_test(test_kinds_and_docs),
-	    cmocka_unit_test(test_build_id), cmocka_unit_test(test_bad),
-	    cmocka_unit_test(test_limits),   cmocka_unit_test(test_positions_and_origin),
+	    cmocka_unit_test(test_full),
+	    cmocka_unit_test(test_kinds_and_docs),
+	    cmocka_unit_test(test_build_id),
+	    cmocka_unit_test(test_bad),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_positions_and_origin),
 	    cmocka_unit_test(test_pins_and_suppress),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
