@@ -74,7 +74,9 @@ install:
   requirements:
     - pkg: greetlib/2
 YAML
-expect_status 0 spk build "$T/needs-lib.yaml"
+# (--no-host: host options inserted into the build spec move its lines, and
+# then only the file is recorded, checked below)
+expect_status 0 spk build "$T/needs-lib.yaml" --no-host
 nl_id=$(echo "$OUT" | sed -nE 's|^built needs-lib/1.0.0/([A-Z2-7]{8}).*|\1|p')
 recipe=$(realpath "$T/needs-lib.yaml")
 expect_eq "$(spfs cat "spk/spec/needs-lib/1.0.0/$nl_id" | head -n 1)" "# spk-origin: $recipe:2" "the build spec records its recipe"
@@ -85,6 +87,11 @@ expect_match "$ERR" "the requirements in needs-lib/1.0.0/$nl_id \(recipe $recipe
 	"the explanation names the recipe's requirement line"
 grep -q "spk/spec/" <<<"$ERR" && fail "an explanation names a spec tag: $ERR"
 ok
+expect_status 0 spk build "$T/needs-lib.yaml"
+nh_id=$(echo "$OUT" | sed -nE 's|^built needs-lib/1.0.0/([A-Z2-7]{8}).*|\1|p')
+[ "$nh_id" != "$nl_id" ] || fail "host options make another build"
+expect_eq "$(spfs cat "spk/spec/needs-lib/1.0.0/$nh_id" | head -n 1)" "# spk-origin: $recipe" \
+	"a build spec with inserted host options records the recipe file only"
 
 # variants: every variant by default, or the one asked for
 expect_status 0 spk build "$S/variants.yaml"
@@ -143,8 +150,8 @@ expect_status 0 spk env level level=3 --allow-builds --make-missing -- cat /spfs
 expect_eq "$OUT" "level 3" "built on demand"
 expect_match "$ERR" "spk env: built level/1.0.0/[A-Z2-7]{8}" "says what it built"
 l3=$(echo "$ERR" | sed -nE 's|.*spk env: built level/1.0.0/([A-Z2-7]{8}).*|\1|p')
-expect_eq "$(spfs cat "spk/spec/level/1.0.0/$l3" | head -n 1)" "# spk-origin: $(realpath "$T")/level.yaml:1" \
-	"a build from the stored recipe passes on the recipe's origin"
+expect_eq "$(spfs cat "spk/spec/level/1.0.0/$l3" | head -n 1)" "# spk-origin: $(realpath "$T")/level.yaml" \
+	"a build from the stored recipe passes on the recipe's origin (the file: host options moved its lines)"
 expect_status 0 spk env level level=3 -- cat /spfs/share/level
 expect_eq "$OUT" "level 3" "and it stays"
 
