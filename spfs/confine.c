@@ -116,8 +116,27 @@ int spfs_confine(const spfs_confine_opts *o, bool *no_namespace, sp_error *err)
 	if ((rc = readonly_host(o->keep, err)))
 		return rc;
 	struct stat st;
-	if (o->private_tmp && stat("/tmp", &st) == 0 && S_ISDIR(st.st_mode) &&
-	    mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+	if (!o->private_tmp || stat("/tmp", &st) < 0 || !S_ISDIR(st.st_mode))
+		return 0;
+	/* a kept directory below /tmp (a build tree or stage made there) would
+	 * vanish under the fresh tmpfs: hold it by an fd across the mount and
+	 * bind it back at its path inside the new /tmp; /tmp itself kept means
+	 * no private /tmp */
+	bool in_tmp = o->keep && below(o->keep, "/tmp");
+	if (in_tmp && !strcmp(o->keep, "/tmp"))
+		return 0;
+	_cleanup_close_ int held = -1;
+	if (in_tmp && (held = open(o->keep, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return sp_error_errno(err, "open %s", o->keep);
+	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
 		return sp_error_errno(err, "a private /tmp");
+	if (!in_tmp)
+		return 0;
+	if ((rc = sp_mkdir_p_at(AT_FDCWD, o->keep, 0755, err)))
+		return sp_error_prefix(err, "the kept %s inside the private /tmp", o->keep);
+	char src[64];
+	snprintf(src, sizeof(src), "/proc/self/fd/%d", held);
+	if (mount(src, o->keep, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return sp_error_errno(err, "mount --bind %s inside the private /tmp", o->keep);
 	return 0;
 }
