@@ -99,8 +99,8 @@ uspk() { as_user spk "$@"; }
 # prints the copy's path.
 user_data() {
 	local dst=$UHOME/${2:-$(basename "$1")}
-	cp -r "$1" "$dst"
-	chown -R "$U:" "$dst"
+	cp -r "$1" "$dst" || fail "cannot copy $1"
+	chown -R "$U:" "$dst" || fail "cannot chown $dst"
 	echo "$dst"
 }
 
