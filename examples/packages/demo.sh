@@ -1,7 +1,8 @@
 #!/bin/sh
 # The demo package set: build it into the local SpFS store ($SPFS_STORAGE),
 # run the DCC with a plugin in a solved environment, then show a request that
-# cannot be satisfied and why. Needs root (runtimes) and a C compiler.
+# cannot be satisfied and why. Needs SpFS runtimes (root, or the spfs-enter
+# helper, or rootless: docs/runtime.md) and a C compiler.
 # Usage: examples/packages/demo.sh [SPK]   (SPK defaults to spk on PATH)
 # Each command is shown before it runs ("$ spk build ..."), on stdout with
 # the commands' own output.
