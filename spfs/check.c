@@ -287,6 +287,13 @@ static void charge(closure_ctx *cc, damaged *d)
 static void on_missing(const sp_digest *d, const char *why, void *ud)
 {
 	closure_ctx *cc = ud;
+	/* a damaged object cannot be read: it is one problem, reported with
+	 * its users, not once more per record */
+	damaged *known = find_damaged(cc->c, d);
+	if (known) {
+		charge(cc, known);
+		return;
+	}
 	char hex[SP_DIGEST_HEX_LEN + 1], name[SPFS_MAX_TAG_NAME + 32], detail[SPFS_MAX_PATH + 200];
 	sp_digest_to_hex(d, hex);
 	snprintf(name, sizeof(name), "%s~%zu", cc->tag, cc->back);

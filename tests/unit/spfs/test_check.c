@@ -185,6 +185,34 @@ static void test_missing_object_is_a_closure_problem(void **state)
 	assert_non_null(strstr(s.detail[0], hex));
 }
 
+static void test_damaged_object_is_one_problem(void **state)
+{
+	fixture *f = *state;
+	put_file(f, "y", "y\n");
+	sp_digest layer, manifest;
+	sp_error err = {0};
+	spfs_commit_opts o = {.tag = "o"};
+	assert_int_equal(spfs_commit_dir(&layer, &manifest, f->s, f->tree, &o, NULL, &err), 0);
+	char hex[SP_DIGEST_HEX_LEN + 1], p[4300];
+	sp_digest_to_hex(&manifest, hex);
+	snprintf(p, sizeof(p), "%s/store/objects/%.2s/%s", f->t->path, hex, hex + 2);
+	assert_int_equal(chmod(p, 0644), 0);
+	FILE *fp = fopen(p, "r+");
+	assert_non_null(fp);
+	assert_int_equal(fseek(fp, 40, SEEK_SET), 0);
+	fputc(0x01, fp);
+	fclose(fp);
+	seen s;
+	spfs_check_stats st;
+	run_check(f, &s, &st);
+	/* not also a closure problem for the record that cannot read it */
+	assert_int_equal(st.problems, 1);
+	assert_int_equal(s.count, 1);
+	assert_string_equal(s.what[0], "object");
+	assert_string_equal(s.name[0], hex);
+	assert_non_null(strstr(s.detail[0], "; used by o"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -193,6 +221,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_many_users_are_counted, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_missing_object_is_a_closure_problem, setup,
 					    teardown),
+	    cmocka_unit_test_setup_teardown(test_damaged_object_is_one_problem, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
