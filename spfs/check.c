@@ -481,7 +481,7 @@ int spfs_check(spfs_store *s, spfs_problem_cb cb, void *ud, spfs_check_stats *st
 		qsort(c.damaged, c.ndamaged, sizeof(*c.damaged), damaged_cmp);
 	report_tmp(&c);
 	closure_ctx cc = {.c = &c};
-	rc = spfs_store__each_record(s, on_record, &cc, err);
+	rc = spfs_store__each_record(s, on_record, on_odd_tag, &cc, err);
 	if (!rc)
 		rc = report_damaged(&c, err);
 out:
