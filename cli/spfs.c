@@ -865,6 +865,7 @@ static int cmd_check(int argc, char **argv)
 	} else {
 		char b[32];
 		sp_format_bytes(b, sizeof(b), st.bytes);
+		fflush(stdout); /* the problems first, when both streams go to one pipe */
 		fprintf(st.problems ? stderr : stdout,
 			"checked %llu objects, %llu payloads (%s), %llu tags: %llu problem%s\n",
 			(unsigned long long)st.objects, (unsigned long long)st.payloads, b,

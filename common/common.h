@@ -235,7 +235,8 @@ void sp_json_finish(sp_json *j);
 
 /* A one-line progress display on stderr, drawn only when stderr is a
  * terminal and the log level is at least info; redrawn at most every
- * 100 ms. Cheap to call per item. */
+ * 100 ms; without escape sequences when NO_COLOR is set. Cheap to call per
+ * item. */
 typedef struct sp_progress {
 	const char *label;
 	uint64_t done, total;
@@ -243,6 +244,8 @@ typedef struct sp_progress {
 	uint64_t last_draw_ms;
 	bool enabled;
 	bool drawn;
+	bool plain; /* NO_COLOR: no escape sequences */
+	int width;  /* of the line drawn last */
 } sp_progress;
 
 void sp_progress_start(sp_progress *p, const char *label, uint64_t total);

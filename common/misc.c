@@ -72,19 +72,31 @@ void sp_progress_start(sp_progress *p, const char *label, uint64_t total)
 	p->total = total;
 	p->enabled = isatty(STDERR_FILENO) && sp_log_get_level() >= SP_LOG_WARN &&
 		     !getenv("SPAWN_NO_PROGRESS");
+	/* NO_COLOR (no-color.org), when set and not empty: no escape
+	 * sequences at all; a line is then cleared with spaces */
+	const char *nc = getenv("NO_COLOR");
+	p->plain = nc && *nc;
 	/* Short work draws nothing: the first line appears after 300 ms. */
 	p->last_draw_ms = sp_now_ms() + 200;
 }
 
 static void progress_draw(sp_progress *p)
 {
-	char b[32];
+	char b[32], line[160];
 	sp_format_bytes(b, sizeof(b), p->bytes);
-	if (p->total)
-		fprintf(stderr, "\r\033[K%s: %llu/%llu (%s)", p->label, (unsigned long long)p->done,
-			(unsigned long long)p->total, b);
+	int n = p->total ? snprintf(line, sizeof(line), "%s: %llu/%llu (%s)", p->label,
+				    (unsigned long long)p->done, (unsigned long long)p->total, b)
+			 : snprintf(line, sizeof(line), "%s: %llu (%s)", p->label,
+				    (unsigned long long)p->done, b);
+	if (n < 0)
+		return;
+	if (n >= (int)sizeof(line))
+		n = (int)sizeof(line) - 1;
+	if (p->plain)
+		fprintf(stderr, "\r%s%*s", line, p->width > n ? p->width - n : 0, "");
 	else
-		fprintf(stderr, "\r\033[K%s: %llu (%s)", p->label, (unsigned long long)p->done, b);
+		fprintf(stderr, "\r\033[K%s", line);
+	p->width = n;
 	p->drawn = true;
 }
 
@@ -103,7 +115,9 @@ void sp_progress_add(sp_progress *p, uint64_t items, uint64_t bytes)
 
 void sp_progress_done(sp_progress *p)
 {
-	if (p->enabled && p->drawn)
+	if (p->enabled && p->drawn && p->plain)
+		fprintf(stderr, "\r%*s\r", p->width, "");
+	else if (p->enabled && p->drawn)
 		fputs("\r\033[K", stderr);
 	p->drawn = false;
 }

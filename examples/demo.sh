@@ -9,22 +9,30 @@ chmod -R u+w "$work" 2>/dev/null || true
 rm -rf "$work"
 mkdir -p "$work"
 export SPFS_STORAGE="$work/store"
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-run() { printf '$ %s\n' "$*" >&2; "$@"; }
+echo "WORK=$work (the store is \$WORK/store: SPFS_STORAGE)"
+# Bold headings only on a terminal, and not with NO_COLOR (no-color.org).
+if [ -t 1 ] && [ -z "${NO_COLOR:-}" ]; then bold=$'\033[1m' plain=$'\033[0m'; else bold='' plain=''; fi
+step() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
+# Every command is shown before it runs ("$ spfs commit ..."), and its
+# messages join its output: one stream, in order, also through a pipe.
+show() { printf '$'; printf ' %s' "${@//"$work"/\$WORK}"; printf '\n'; }
+run() { show "$@"; "$@" 2>&1; }
+# run_tee FILE CMD...: the same, its output kept in FILE too
+run_tee() { local f=$1; shift; show "$@"; "$@" | tee "$f"; }
 human() { numfmt --to=iec-i --suffix=B "$1"; }
 
 step "Generate a DCC-like install tree (deterministic)"
-python3 "$here/gen_tree.py" "$work/dcc-2024.2" --files 1500 --seed 1
+run python3 "$here/gen_tree.py" "$work/dcc-2024.2" --files 1500 --seed 1
 echo "$(find "$work/dcc-2024.2" -type f | wc -l) files, $(du -sh --apparent-size "$work/dcc-2024.2" | cut -f1)"
 
 step "Create a store and commit the tree as a layer"
 run spfs init
-run spfs commit "$work/dcc-2024.2" -t demo/dcc/2024.2 --json | tee "$work/c1.json"
+run_tee "$work/c1.json" spfs commit "$work/dcc-2024.2" -t demo/dcc/2024.2 --json
 
 step "Commit a copy with 15 files changed: only the changes are stored"
-cp -a "$work/dcc-2024.2" "$work/dcc-2024.2.1"
-python3 "$here/gen_tree.py" "$work/dcc-2024.2.1" --mutate 15 --seed 2
-run spfs commit "$work/dcc-2024.2.1" -t demo/dcc/2024.2.1 --json | tee "$work/c2.json"
+run cp -a "$work/dcc-2024.2" "$work/dcc-2024.2.1"
+run python3 "$here/gen_tree.py" "$work/dcc-2024.2.1" --mutate 15 --seed 2
+run_tee "$work/c2.json" spfs commit "$work/dcc-2024.2.1" -t demo/dcc/2024.2.1 --json
 python3 - "$work" <<'PY'
 import json, os, sys
 w = sys.argv[1]
@@ -50,7 +58,7 @@ run spfs cat demo/dcc/2024.2.1 bin/dcc
 step "Render the new version (hardlinks to the store) and run it"
 run spfs render demo/dcc/2024.2.1 "$work/render"
 run "$work/render/bin/dcc"
-diff -r --no-dereference "$work/dcc-2024.2.1" "$work/render" && echo "render is identical to the committed tree"
+run diff -r --no-dereference "$work/dcc-2024.2.1" "$work/render" && echo "render is identical to the committed tree"
 
 step "Tags keep their history"
 run spfs tag demo/dcc/2024.2 demo/dcc/current
@@ -63,5 +71,7 @@ run spfs check
 
 step "Damage a payload on purpose: check finds and names it"
 victim=$(find "$work/store/payloads" -type f | sort | sed -n 1p)
-chmod u+w "$victim"; printf 'X' | dd of="$victim" bs=1 seek=0 conv=notrunc status=none
-spfs check || echo "(exit status $?: damage found, as it should be)"
+run chmod u+w "$victim"
+show printf X '|' dd of="$victim" bs=1 seek=0 conv=notrunc status=none
+printf 'X' | dd of="$victim" bs=1 seek=0 conv=notrunc status=none
+run spfs check || echo "(exit status $?: one damaged payload, named with the tags that need it)"

@@ -21,7 +21,9 @@ def generate(out, files, seed):
     for d in ("bin", "lib", "python/dcc", "python/dcc/ui", "icons", "plugins", "share/doc"):
         os.makedirs(os.path.join(out, d), exist_ok=True)
     with open(os.path.join(out, "bin", "dcc"), "w") as f:
-        f.write("#!/bin/sh\necho \"DCC 2024.2 starting with plugins from $DCC_PLUGIN_PATH\"\n")
+        # its own plugins/ directory unless $DCC_PLUGIN_PATH names others
+        f.write("#!/bin/sh\nhere=$(cd \"$(dirname \"$0\")/..\" && pwd)\n"
+                "echo \"DCC 2024.2 starting with plugins from ${DCC_PLUGIN_PATH:-$here/plugins}\"\n")
     os.chmod(os.path.join(out, "bin", "dcc"), 0o755)
     for i in range(4):
         name = "libdcc%d.so.2024.2" % i

@@ -11,7 +11,7 @@ bash "$src/scripts/install-deps.sh"
 bash "$src/scripts/build.sh" "$src/build" >/dev/null
 bash "$src/examples/demo.sh" "$src/build/cli" "$src/demo-work"
 
-printf '\n\033[1m== Packages: build the demo set in runtimes, solve, run\033[0m\n'
 export PATH="$src/build/cli:$PATH" SPFS_STORAGE="$src/demo-work/packages-store" SPAWN_NO_PROGRESS=1
-spfs init >/dev/null
+printf '\n$ export SPFS_STORAGE=%s\n$ spfs init\n' "$SPFS_STORAGE"
+spfs init
 sh "$src/examples/packages/demo.sh" "$src/build/cli/spk"

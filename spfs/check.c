@@ -1,6 +1,9 @@
 /* check.c - `spfs check`: re-hash everything, decode every object, verify
  * every tag's closure. Nothing is trusted: names are checked to be digests,
- * symlinks inside the store are reported, never followed. */
+ * symlinks inside the store are reported, never followed.
+ * One damaged object or payload is one problem: it is reported after the
+ * tags are walked, naming the tag records that need it ("used by a, b~1"),
+ * so a person sees what the damage affects without counting it per tag. */
 #include "store_internal.h"
 
 #include <dirent.h>
@@ -26,6 +29,16 @@ typedef struct item {
 	char detail[256];
 } item;
 
+/* A damaged object or payload variant and the tag records that need it. */
+typedef struct damaged {
+	sp_digest key; /* an object's digest, or a payload's variant_key */
+	const item *it;
+	sp_buf users; /* "tag, tag~1, ...", the first MAX_USERS_NAMED */
+	size_t nusers;
+} damaged;
+
+#define MAX_USERS_NAMED 16
+
 typedef struct check_ctx {
 	spfs_store *s;
 	spfs_problem_cb cb;
@@ -33,8 +46,8 @@ typedef struct check_ctx {
 	spfs_check_stats *stats;
 	item *items;
 	size_t count, cap;
-	spfs_dset bad;	       /* damaged objects */
-	spfs_dset bad_payload; /* damaged payloads, by variant_key */
+	damaged *damaged; /* sorted by key (owned, with each users buffer) */
+	size_t ndamaged;
 	sp_progress progress;
 } check_ctx;
 
@@ -228,7 +241,7 @@ typedef struct closure_ctx {
 	check_ctx *c;
 	const char *tag;
 	size_t back;
-	spfs_dset blamed; /* damaged payloads already named for this record */
+	spfs_dset blamed; /* damaged things already charged to this record */
 	sp_error *err;
 } closure_ctx;
 
@@ -243,9 +256,44 @@ static sp_digest variant_key(const sp_digest *d, int variant)
 	return k;
 }
 
+static int damaged_cmp(const void *a, const void *b)
+{
+	return memcmp(&((const damaged *)a)->key, &((const damaged *)b)->key, sizeof(sp_digest));
+}
+
+static damaged *find_damaged(check_ctx *c, const sp_digest *key)
+{
+	if (!c->ndamaged)
+		return NULL;
+	damaged probe = {.key = *key};
+	return bsearch(&probe, c->damaged, c->ndamaged, sizeof(*c->damaged), damaged_cmp);
+}
+
+/* The current record needs the damaged thing d: add it to d's users, once. */
+static void charge(closure_ctx *cc, damaged *d)
+{
+	if (spfs_dset__add(&cc->blamed, &d->key, cc->err) <= 0)
+		return;
+	if (d->nusers++ >= MAX_USERS_NAMED)
+		return;
+	sp_error ignored = {0};
+	if (cc->back)
+		sp_buf_printf(&d->users, &ignored, "%s%s~%zu", d->users.len ? ", " : "", cc->tag,
+			      cc->back);
+	else
+		sp_buf_printf(&d->users, &ignored, "%s%s", d->users.len ? ", " : "", cc->tag);
+}
+
 static void on_missing(const sp_digest *d, const char *why, void *ud)
 {
 	closure_ctx *cc = ud;
+	/* a damaged object cannot be read: it is one problem, reported with
+	 * its users, not once more per record */
+	damaged *known = find_damaged(cc->c, d);
+	if (known) {
+		charge(cc, known);
+		return;
+	}
 	char hex[SP_DIGEST_HEX_LEN + 1], name[SPFS_MAX_TAG_NAME + 32], detail[SPFS_MAX_PATH + 200];
 	sp_digest_to_hex(d, hex);
 	snprintf(name, sizeof(name), "%s~%zu", cc->tag, cc->back);
@@ -260,8 +308,9 @@ static void on_entry(const spfs_entry *e, void *ud)
 		      : e->mode == 0755		    ? VARIANT_EXEC
 						    : VARIANT_PLAIN;
 	sp_digest k = variant_key(&e->digest, variant);
-	if (spfs_dset__has(&cc->c->bad_payload, &k) && spfs_dset__add(&cc->blamed, &k, cc->err) > 0)
-		on_missing(&e->digest, "damaged (see above)", cc);
+	damaged *d = find_damaged(cc->c, &k);
+	if (d)
+		charge(cc, d);
 }
 
 static int on_record(const char *tag, size_t back, const spfs_tag_record *r, size_t dropped,
@@ -286,16 +335,18 @@ static int on_record(const char *tag, size_t back, const spfs_tag_record *r, siz
 	cc->back = back;
 	sp_error err = {0};
 	/* Each tag record is walked with a fresh set so every record that
-	 * needs a bad object is named; corrupt objects count as missing. A
-	 * damaged payload is blamed (on_entry) only on records whose entries
-	 * use its variant. */
+	 * needs a damaged object is named among its users. A damaged payload
+	 * is charged (on_entry) only to records whose entries use its
+	 * variant. */
 	spfs_dset seen = {0};
 	cc->err = &err;
 	int rc = spfs_store__mark(c->s, &seen, &r->target, on_missing, on_entry, cc, &err);
-	for (size_t i = 0; !rc && seen.slots && i <= seen.mask; i++)
-		if (!sp_digest_is_zero(&seen.slots[i]) && spfs_dset__has(&c->bad, &seen.slots[i])) {
-			on_missing(&seen.slots[i], "damaged (see above)", cc);
-		}
+	for (size_t i = 0; !rc && seen.slots && i <= seen.mask; i++) {
+		damaged *d =
+		    sp_digest_is_zero(&seen.slots[i]) ? NULL : find_damaged(c, &seen.slots[i]);
+		if (d)
+			charge(cc, d);
+	}
 	spfs_dset__free(&seen);
 	spfs_dset__free(&cc->blamed);
 	return rc;
@@ -333,6 +384,46 @@ static void report_tmp(check_ctx *c)
 		c->cb(&p, c->ud);
 	}
 	closedir(d);
+}
+
+static int add_damaged(check_ctx *c, const item *it, sp_error *err)
+{
+	if (c->ndamaged % 64 == 0) {
+		damaged *n = reallocarray(c->damaged, c->ndamaged + 64, sizeof(*n));
+		if (!n)
+			return sp_error_set(err, SP_ENOMEM, "out of memory");
+		c->damaged = n;
+	}
+	damaged *d = &c->damaged[c->ndamaged++];
+	memset(d, 0, sizeof(*d));
+	d->it = it;
+	d->key = !it->payload ? it->digest
+			      : variant_key(&it->digest, it->link   ? VARIANT_LINK
+							 : it->exec ? VARIANT_EXEC
+								    : VARIANT_PLAIN);
+	return 0;
+}
+
+/* One problem per damaged thing, with what it breaks. */
+static int report_damaged(check_ctx *c, sp_error *err)
+{
+	for (size_t i = 0; i < c->ndamaged; i++) {
+		const damaged *d = &c->damaged[i];
+		char hex[SP_DIGEST_HEX_LEN + 1];
+		sp_digest_to_hex(&d->it->digest, hex);
+		_cleanup_(sp_buf_free) sp_buf detail = {0};
+		int rc = d->nusers == 0
+			     ? sp_buf_printf(&detail, err, "%s; no tag uses it", d->it->detail)
+			     : sp_buf_printf(&detail, err, "%s; used by %s", d->it->detail,
+					     d->users.data ? d->users.data : "?");
+		if (!rc && d->nusers > MAX_USERS_NAMED)
+			rc = sp_buf_printf(&detail, err, " and %zu more tag records",
+					   d->nusers - MAX_USERS_NAMED);
+		if (rc)
+			return rc;
+		problem(c, d->it->payload ? "payload" : "object", hex, detail.data);
+	}
+	return 0;
 }
 
 static check_ctx *current_ctx; /* the progress display is driven from the loop thread only */
@@ -379,27 +470,26 @@ int spfs_check(spfs_store *s, spfs_problem_cb cb, void *ud, spfs_check_stats *st
 			stats->objects++;
 		stats->bytes += it->size;
 		if (it->bad) {
-			problem(&c, it->payload ? "payload" : "object", hex, it->detail);
-			if (!it->payload) {
-				spfs_dset__add(&c.bad, &it->digest, err);
-			} else {
-				sp_digest k = variant_key(&it->digest, it->link	  ? VARIANT_LINK
-								       : it->exec ? VARIANT_EXEC
-										  : VARIANT_PLAIN);
-				spfs_dset__add(&c.bad_payload, &k, err);
-			}
+			if (!(rc = add_damaged(&c, it, err)))
+				continue;
+			goto out;
 		} else if (it->detail[0]) {
 			problem(&c, "payload", hex, it->detail);
 		}
 	}
+	if (c.ndamaged)
+		qsort(c.damaged, c.ndamaged, sizeof(*c.damaged), damaged_cmp);
 	report_tmp(&c);
 	closure_ctx cc = {.c = &c};
 	rc = spfs_store__each_record(s, on_record, on_odd_tag, &cc, err);
+	if (!rc)
+		rc = report_damaged(&c, err);
 out:
 	spfs_store_unlock(s);
 	free(c.items);
-	spfs_dset__free(&c.bad);
-	spfs_dset__free(&c.bad_payload);
+	for (size_t i = 0; i < c.ndamaged; i++)
+		sp_buf_free(&c.damaged[i].users);
+	free(c.damaged);
 	return rc;
 }
 

@@ -46,6 +46,46 @@ expect_status() {
 }
 is_digest() { [[ "$1" =~ ^[0-9a-f]{64}$ ]] || fail "'$1' is not a digest"; ok; }
 
+# Synchronising with a command running in the background, on events, never
+# on time. The command says it is ready by writing one line into a fifo
+# (mkfifo; the write blocks until the test reads); `await_line FIFO PID`
+# reads that line into $LINE, and fails as soon as PID (the background job)
+# exits without writing one. The command waits for the test by reading a
+# second fifo; `release FIFO` writes the line it waits for (in the
+# background: if the command died, nothing hangs; cleanup stops the
+# writer). Not in a $(...): $LINE is set in the caller's shell.
+await_line() {
+	LINE=$(python3 - "$1" "$2" <<'PY'
+import os, select, sys
+fifo, pid = sys.argv[1], int(sys.argv[2])
+fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+try:
+    pfd = os.pidfd_open(pid)
+except ProcessLookupError:
+    sys.exit("process %d exited before writing to %s" % (pid, fifo))
+data = b""
+while not data.endswith(b"\n"):
+    p = select.poll()
+    p.register(fd, select.POLLIN)
+    p.register(pfd, select.POLLIN)
+    ready = dict(p.poll())
+    if fd in ready:
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break  # the writer closed (EOF)
+        data += chunk
+    elif pfd in ready:
+        sys.exit("process %d exited before writing to %s" % (pid, fifo))
+sys.stdout.write(data.decode().rstrip("\n"))
+PY
+	) || fail "await_line $1"
+}
+release() { echo go >"$1" & }
+# await_record [STORE]: after a runtime's command said it is ready, wait
+# until `spfs run` has written the runtime's record: it does so before it
+# releases its shared lock on the store (docs/store-format.md, locks/store).
+await_record() { flock -x "${1:-$SPFS_STORAGE}/locks/store" true; }
+
 # json_get FILE_OR_- PYTHON_EXPR : evaluates EXPR with `d` bound to the JSON.
 json_get() {
 	if [ "$1" = - ]; then python3 -c "import json,sys; d=json.load(sys.stdin); print($2)"

@@ -257,12 +257,11 @@ for MODE in "${MODES[@]}"; do
 	expect_eq "$(tr '\n' ' ' <<<"$OUT")" "0 1 2 3 " "$MODE: only stdio reaches the command"
 
 	# nothing leaks while a runtime is live, nor after kill -9
-	rm -f "$T/u/pid"
-	as_user "$SP" run --edit a -- sh -c "echo \$\$ > $T/u/pid; exec sleep 30" &
+	rm -f "$T/u/pid" "$T/u/go"; mkfifo -m 666 "$T/u/pid" "$T/u/go"
+	as_user "$SP" run --edit a -- sh -c "echo \$\$ > $T/u/pid; exec cat $T/u/go" &
 	P=$!
-	for _ in $(seq 200); do [ -s "$T/u/pid" ] && break; sleep 0.05; done
-	[ -s "$T/u/pid" ] || fail "$MODE: the runtime did not start"
-	CP=$(cat "$T/u/pid")
+	await_line "$T/u/pid" $P
+	CP=$LINE
 	expect_match "$(grep ' /spfs ' "/proc/$CP/mountinfo")" "overlay" "$MODE: /spfs inside"
 	no_leak "$MODE: live runtime"
 	kill -9 $P "$CP"; wait $P 2>/dev/null || true

@@ -6,8 +6,7 @@
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (mount namespaces)"; trap - EXIT; rm -rf "$T"; exit 77; }
 
 spfs init >/dev/null
-# The record is written by `spfs run` right after the exec: wait for it.
-wait_live() { for _ in $(seq 200); do "$SPFS_BIN" runtime ls 2>/dev/null | grep -q ' live ' && return 0; sleep 0.025; done; fail "no live runtime"; }
+mkfifo "$T/ready" "$T/go"
 host_mounts() { grep -E " /spfs | $T" /proc/self/mountinfo | sed 's/^[0-9]* [0-9]* //' | sort || true; }
 BEFORE=$(host_mounts)
 
@@ -61,24 +60,23 @@ expect_status 125 spfs run "$(sha256sum "$T/a/file" | cut -c1-64)" -- true; expe
 expect_status 0 spfs run t/a -- sh -c 'read l; echo "got $l"' <<<"hello"; expect_eq "$OUT" "got hello" "stdin"
 
 # SIGTERM sent to `spfs run` reaches the command, which may handle it.
-"$SPFS_BIN" run t/a -- sh -c "trap 'echo term >$T/sig; exit 7' TERM; echo ready >$T/ready; while :; do sleep 0.05; done" &
+# (the shell waits in read, which a trapped signal interrupts)
+"$SPFS_BIN" run t/a -- sh -c "trap 'echo term >$T/sig; exit 7' TERM; echo ready >$T/ready; read -r _ <$T/go" &
 P=$!
-for _ in $(seq 100); do [ -s "$T/ready" ] && break; sleep 0.05; done
+await_line "$T/ready" $P
 kill -TERM $P; rc=0; wait $P || rc=$?
 expect_eq "$rc" 7 "the command's own exit after SIGTERM"; expect_eq "$(cat "$T/sig")" term "SIGTERM forwarded"
-rm -f "$T/ready"
-"$SPFS_BIN" run t/a -- sh -c "echo ready >$T/ready; exec sleep 30" &
+"$SPFS_BIN" run t/a -- sh -c "echo ready >$T/ready; exec cat $T/go" &
 P=$!
-for _ in $(seq 100); do [ -s "$T/ready" ] && break; sleep 0.05; done
+await_line "$T/ready" $P
 kill -HUP $P; rc=0; wait $P || rc=$?
 expect_eq "$rc" 129 "SIGHUP forwarded, 128+1"
 
 # Runtimes: a record while live, gone after; ls/info; the host never sees /spfs.
-rm -f "$T/ready"
-"$SPFS_BIN" run t/ab -- sh -c "echo ready >$T/ready; sleep 30" &
+"$SPFS_BIN" run t/ab -- sh -c "echo ready >$T/ready; cat $T/go" &
 P=$!
-for _ in $(seq 100); do [ -s "$T/ready" ] && break; sleep 0.05; done
-wait_live
+await_line "$T/ready" $P
+await_record
 expect_status 0 spfs runtime ls; expect_match "$OUT" "live" "runtime ls shows the live runtime"
 ID=$(echo "$OUT" | awk '$2 == "live" {print $1; exit}')
 expect_status 0 spfs runtime info "$ID" --json
@@ -94,21 +92,24 @@ expect_status 0 spfs runtime ls; expect_eq "$OUT" "" "nothing left"
 expect_eq "$(host_mounts)" "$BEFORE" "no mount left after kill -9"
 
 # kill -9 of the command alone: spfs run reports 137 and removes the record.
-rm -f "$T/ready"
-"$SPFS_BIN" run t/a -- sh -c "echo \$\$ >$T/ready; exec sleep 30" &
+"$SPFS_BIN" run t/a -- sh -c "echo \$\$ >$T/ready; exec cat $T/go" &
 P=$!
-for _ in $(seq 100); do [ -s "$T/ready" ] && break; sleep 0.05; done
-kill -9 "$(cat "$T/ready")"; rc=0; wait $P || rc=$?
+await_line "$T/ready" $P
+kill -9 "$LINE"; rc=0; wait $P || rc=$?
 expect_eq "$rc" 137 "command killed by SIGKILL"
 expect_eq "$(ls "$SPFS_STORAGE/runtimes" | grep -cE '^[0-9a-f]{16}$' || true)" 0 "record removed"
 
-# Concurrent runtimes with different stacks see different /spfs.
-"$SPFS_BIN" run t/a -- sh -c "sleep 0.3; cat /spfs/file" >"$T/c1" &
+# Concurrent runtimes with different stacks see different /spfs: all three
+# are up (each said so) before any reads.
+mkfifo "$T/r1" "$T/r2" "$T/r3" "$T/g1" "$T/g2" "$T/g3"
+"$SPFS_BIN" run t/a -- sh -c "echo up >$T/r1; read -r _ <$T/g1; cat /spfs/file" >"$T/c1" &
 P1=$!
-"$SPFS_BIN" run t/b -- sh -c "sleep 0.3; cat /spfs/file" >"$T/c2" &
+"$SPFS_BIN" run t/b -- sh -c "echo up >$T/r2; read -r _ <$T/g2; cat /spfs/file" >"$T/c2" &
 P2=$!
-"$SPFS_BIN" run t/a+t/b -- sh -c "sleep 0.3; cat /spfs/file /spfs/keep" >"$T/c3" &
+"$SPFS_BIN" run t/a+t/b -- sh -c "echo up >$T/r3; read -r _ <$T/g3; cat /spfs/file /spfs/keep" >"$T/c3" &
 P3=$!
+await_line "$T/r1" $P1; await_line "$T/r2" $P2; await_line "$T/r3" $P3
+release "$T/g1"; release "$T/g2"; release "$T/g3"
 wait $P1 $P2 $P3
 expect_eq "$(cat "$T/c1")" A "runtime 1"; expect_eq "$(cat "$T/c2")" B "runtime 2"
 expect_eq "$(cat "$T/c3")" "$(printf 'B\nkeep')" "runtime 3"
@@ -120,13 +121,12 @@ expect_eq "$OUT" "$(printf 'B\nA')" "nested run gets its own stack"
 # clean keeps what a live runtime uses, even untagged.
 mkdir -p "$T/u"; echo untagged >"$T/u/only"
 LU=$(spfs commit "$T/u")
-rm -f "$T/ready"
-"$SPFS_BIN" run "$LU" -- sh -c "echo ready >$T/ready; while [ ! -e $T/go ]; do sleep 0.05; done; cat /spfs/only" >"$T/cu" &
+"$SPFS_BIN" run "$LU" -- sh -c "echo ready >$T/ready; read -r _ <$T/go; cat /spfs/only" >"$T/cu" &
 P=$!
-for _ in $(seq 100); do [ -s "$T/ready" ] && break; sleep 0.05; done
-wait_live
+await_line "$T/ready" $P
+await_record
 expect_status 0 spfs clean --older-than 0s
-expect_status 0 spfs info "$LU"; touch "$T/go"; wait $P
+expect_status 0 spfs info "$LU"; release "$T/go"; wait $P
 expect_eq "$(cat "$T/cu")" untagged "the runtime still reads its layer after clean"
 expect_status 0 spfs clean --older-than 0s
 expect_status 1 spfs info "$LU"; expect_match "$ERR" "not in the store" "cleaned once the runtime is gone"

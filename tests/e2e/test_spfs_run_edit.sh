@@ -80,13 +80,14 @@ expect_status 0 spfs runtime ls; expect_match "$OUT" "stopped .*durable dev" "ru
 expect_status 0 spfs run --rerun dev -- sh -c "$S commit layer -t t/dur"
 expect_status 0 spfs run t/base+t/dur -- sh -c 'cat /spfs/count; ls /spfs/lib'; expect_eq "$OUT" "$(printf '2\ndelete-me\nlink\nsub')" "durable commit"
 # A second use of the same durable runtime at once is refused.
-"$S" run --rerun dev -- sh -c "touch $T/in; sleep 2" &
+mkfifo "$T/ready" "$T/go"
+"$S" run --rerun dev -- sh -c "echo in >$T/ready; read -r _ <$T/go" &
 P=$!
-for _ in $(seq 100); do [ -e "$T/in" ] && break; sleep 0.05; done
-for _ in $(seq 200); do "$S" runtime ls | grep -q ' live ' && break; sleep 0.025; done
+await_line "$T/ready" $P
+await_record
 expect_status 125 spfs run --rerun dev -- true; expect_match "$ERR" "in use" "durable in use"
 expect_status 1 spfs runtime rm dev; expect_match "$ERR" "in use" "rm refuses a durable runtime in use"
-wait $P
+release "$T/go"; wait $P
 # clean keeps a durable runtime's layers, untagged or not.
 mkdir -p "$T/u"; echo u >"$T/u/u"; LU=$(spfs commit "$T/u")
 expect_status 0 spfs run --durable d2 "$LU" -- true

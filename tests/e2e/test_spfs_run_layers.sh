@@ -40,16 +40,18 @@ FLAT=$(ls "$SPFS_STORAGE/runtimes/flat"); MF=$(cat "$SPFS_STORAGE/runtimes/flat/
 expect_eq "$(find "$SPFS_STORAGE/renders/${MF:0:2}/${MF:2}/f" -type f | wc -l)" 280 "the merged render: the bottom 282 layers (L0, the mask layer, L1-L280) minus the masked file"
 st1=$(stat -c %Y "$SPFS_STORAGE/renders/${MF:0:2}/${MF:2}")
 # The lowers of a flattened runtime: at most 20.
-"$S" run t/p300 -- sh -c "$S runtime info \$SPFS_RUNTIME --json > $T/info; touch $T/ready; while [ ! -e $T/go ]; do sleep 0.05; done; cat /spfs/f/002" >"$T/out" &
+mkfifo "$T/ready" "$T/go"
+"$S" run t/p300 -- sh -c "echo \$SPFS_RUNTIME >$T/ready; read -r _ <$T/go; cat /spfs/f/002" >"$T/out" &
 P=$!
-for _ in $(seq 200); do [ -e "$T/ready" ] && break; sleep 0.05; done
-for _ in $(seq 200); do "$S" runtime ls | grep -q ' live ' && break; sleep 0.025; done
+await_line "$T/ready" $P
+await_record
+"$S" runtime info "$LINE" --json >"$T/info"
 expect_eq "$(json_get "$T/info" 'len(d["lowers"]) <= 20 and d["lowers"][0]["manifest"]')" "$MF" "bottom lower is the flattened render"
 expect_eq "$(json_get "$T/info" 'len(d["layers"])')" 301 "the record keeps all 301 layers"
 # clean while it runs keeps the untagged flattened manifest and its render
 expect_status 0 spfs clean --older-than 0s
 expect_status 0 spfs info "$MF"
-touch "$T/go"; wait $P; expect_eq "$(cat "$T/out")" 002 "runtime reads through the flattened render after clean"
+release "$T/go"; wait $P; expect_eq "$(cat "$T/out")" 002 "runtime reads through the flattened render after clean"
 expect_status 0 spfs run t/p300 -- cat /spfs/f/003; expect_eq "$OUT" 003 "second run reuses the cache"
 expect_eq "$(stat -c %Y "$SPFS_STORAGE/renders/${MF:0:2}/${MF:2}")" "$st1" "render not redone"
 unset SPFS_RUNTIME_MAX_LAYERS

@@ -348,15 +348,14 @@ expect_eq "$(echo "$OUT" | grep -c outside || true)" 0 "not in the package"
 expect_match "$OUT" "share/inside.txt" "inside is"
 
 # remove refuses while a live runtime uses the build's layers
-spk env greet -- sleep 4 &
+mkfifo "$T/ready" "$T/go"
+spk env greet -- sh -c "echo ready >$T/ready; read -r _ <$T/go" &
 envpid=$!
-for _ in $(seq 50); do
-	spfs runtime ls --json >"$T/rt.json" 2>/dev/null || true
-	[ "$(json_get "$T/rt.json" 'len([r for r in (d if isinstance(d, list) else d.get("runtimes", [])) if r.get("state") == "live"])' 2>/dev/null)" = 1 ] && break
-	sleep 0.1
-done
+await_line "$T/ready" "$envpid"
+await_record
 expect_status 1 spk remove greet/2.0.0
 expect_match "$ERR" "cannot remove greet/2.0.0: live runtime [0-9a-f]{16} \(pid [0-9]+\) uses its layers" "in use by a runtime"
+release "$T/go"
 wait "$envpid"
 
 # real builds in the other commands: deprecate, publish --to, remove

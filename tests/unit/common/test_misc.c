@@ -5,7 +5,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/common.h"
 
@@ -119,6 +122,62 @@ static void test_progress_counts_without_terminal(void **state)
 	assert_false(p.drawn);
 }
 
+/* Draws on a pseudo-terminal as stderr and returns what reached it. */
+static char *progress_on_pty(const char *no_color)
+{
+	int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	assert_true(master >= 0);
+	assert_int_equal(grantpt(master), 0);
+	assert_int_equal(unlockpt(master), 0);
+	int slave = open(ptsname(master), O_RDWR | O_NOCTTY | O_CLOEXEC);
+	assert_true(slave >= 0);
+	fflush(stderr);
+	int saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0);
+	assert_true(dup2(slave, STDERR_FILENO) >= 0);
+	close(slave);
+	unsetenv("SPAWN_NO_PROGRESS");
+	if (no_color)
+		setenv("NO_COLOR", no_color, 1);
+	else
+		unsetenv("NO_COLOR");
+	sp_progress p;
+	sp_progress_start(&p, "items", 10);
+	assert_true(p.enabled);
+	p.last_draw_ms = 0; /* draw now, not after the first 300 ms */
+	sp_progress_add(&p, 3, 100);
+	p.last_draw_ms = 0;
+	sp_progress_add(&p, 2, 50);
+	sp_progress_done(&p);
+	fflush(stderr);
+	/* the last descriptor of the slave goes: the master reads to the end */
+	assert_true(dup2(saved, STDERR_FILENO) >= 0);
+	close(saved);
+	unsetenv("NO_COLOR");
+	char *out = calloc(1, 4096);
+	assert_non_null(out);
+	size_t got = 0;
+	ssize_t n;
+	while (got < 4095 && (n = read(master, out + got, 4095 - got)) > 0)
+		got += (size_t)n;
+	close(master);
+	return out;
+}
+
+static void test_progress_no_color(void **state)
+{
+	char *out = progress_on_pty("1");
+	assert_non_null(strstr(out, "items: 3/10 (100 B)"));
+	assert_non_null(strstr(out, "items: 5/10 (150 B)"));
+	assert_null(strchr(out, '\033'));
+	free(out);
+	/* with NO_COLOR unset (or empty), the line is cleared with ESC [K */
+	out = progress_on_pty("");
+	assert_non_null(strstr(out, "items: 5/10 (150 B)"));
+	assert_non_null(strstr(out, "\033[K"));
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -127,6 +186,7 @@ int main(void)
 	    cmocka_unit_test(test_format_bytes),
 	    cmocka_unit_test(test_now_ms_monotonic),
 	    cmocka_unit_test(test_progress_counts_without_terminal),
+	    cmocka_unit_test(test_progress_no_color),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
