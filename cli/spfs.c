@@ -29,30 +29,27 @@ void spfs_cli_usage_hint(void)
 
 static int usage_error(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "spfs: ");
-	fprintf(stderr, fmt, arg);
-	fputc('\n', stderr);
+	sp_eprintf("spfs: ");
+	sp_eprintf(fmt, arg);
+	sp_eprintf("\n");
 	spfs_cli_usage_hint();
 	return EXIT_USAGE;
 }
 
+/* Prints the error; the exit status by docs/spfs.md's table. */
 static int fail(const sp_error *err)
 {
-	fprintf(stderr, "spfs: %s\n", err->msg);
-	return err->code == SP_EINVALID ? EXIT_FAILURE : EXIT_FAILURE;
+	sp_error_print(stderr, "spfs", err);
+	return err->code == SP_ECONFIG ? EXIT_USAGE : EXIT_FAILURE;
 }
 
 static int open_store(spfs_store **out, bool create, sp_error *err)
 {
+	if (store_path_opt)
+		return spfs_store_open(out, store_path_opt, create, err);
 	_cleanup_free_ char *path = NULL;
-	if (store_path_opt) {
-		path = strdup(store_path_opt);
-	} else {
-		int rc = spfs_default_storage(&path, err);
-		if (rc)
-			return rc;
-	}
-	return spfs_store_open(out, path, create, err);
+	int rc = spfs_default_storage(&path, err);
+	return rc ? rc : spfs_store_open(out, path, create, err);
 }
 
 /* Flags shared by the subcommands; each accepts the ones it documents. */
@@ -60,10 +57,12 @@ typedef struct flags {
 	bool json, copy, no_verify, full_verify, dry_run, latest, long_fmt, recursive;
 	const char *tag;
 	const char *older_than;
-	char *pos[64];
+	char **pos; /* the operands, in order: moved to the front of argv[1..] */
 	int npos;
 } flags;
 
+/* Flags and operands in any order; "--" ends the flags. Every operand is
+ * kept (argv holds them all). */
 static int parse_flags(flags *f, int argc, char **argv, const char *allowed)
 {
 	static const struct option longopts[] = {
@@ -74,9 +73,16 @@ static int parse_flags(flags *f, int argc, char **argv, const char *allowed)
 	    {"help", no_argument, 0, 'h'},	  {0, 0, 0, 0},
 	};
 	memset(f, 0, sizeof(*f));
-	optind = 1;
+	f->pos = argv + 1;
+	optind = 0; /* re-initialise: the '-' ordering is read then */
 	int c;
-	while ((c = getopt_long(argc, argv, "+t:lRh", longopts, NULL)) != -1) {
+	/* '-': operands come back in order as option 1, so each is moved down
+	 * into a slot getopt has already passed */
+	while ((c = getopt_long(argc, argv, "-t:lRh", longopts, NULL)) != -1) {
+		if (c == 1) {
+			f->pos[f->npos++] = optarg;
+			continue;
+		}
 		if (c == 'h' && spfs_cli_current) {
 			cli_help_print(stdout, &spfs_help, spfs_cli_current);
 			exit(0);
@@ -95,32 +101,9 @@ static int parse_flags(flags *f, int argc, char **argv, const char *allowed)
 		case 't': f->tag = optarg; break;
 		case 'o': f->older_than = optarg; break;
 		}
-		/* Allow flags after positionals: getopt with '+' stops at the
-		 * first operand, so collect it and go on. */
 	}
-	for (int i = optind; i < argc; i++) {
-		if (argv[i][0] == '-' && argv[i][1]) {
-			/* a flag after an operand: parse the rest again */
-			flags rest;
-			int sub = parse_flags(&rest, argc - i + 1, argv + i - 1, allowed);
-			if (sub)
-				return sub;
-			for (int k = 0; k < rest.npos && f->npos < 64; k++)
-				f->pos[f->npos++] = rest.pos[k];
-			f->json |= rest.json, f->copy |= rest.copy, f->no_verify |= rest.no_verify;
-			f->full_verify |= rest.full_verify;
-			f->dry_run |= rest.dry_run, f->latest |= rest.latest,
-			    f->long_fmt |= rest.long_fmt;
-			f->recursive |= rest.recursive;
-			if (rest.tag)
-				f->tag = rest.tag;
-			if (rest.older_than)
-				f->older_than = rest.older_than;
-			break;
-		}
-		if (f->npos < 64)
-			f->pos[f->npos++] = argv[i];
-	}
+	for (int i = optind; i < argc; i++) /* after "--" */
+		f->pos[f->npos++] = argv[i];
 	return 0;
 }
 
@@ -138,15 +121,14 @@ static int cmd_init(int argc, char **argv)
 	if (rc)
 		return rc;
 	sp_error err = {0};
-	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ char *configured = NULL;
 	if (f.npos > 1)
 		return usage_error("%s", "init takes at most one PATH");
-	if (f.npos == 1)
-		path = strdup(f.pos[0]);
-	else if (store_path_opt)
-		path = strdup(store_path_opt);
-	else if (spfs_default_storage(&path, &err))
+	const char *path = f.npos == 1 ? f.pos[0] : store_path_opt;
+	if (!path && spfs_default_storage(&configured, &err))
 		return fail(&err);
+	if (!path)
+		path = configured;
 	if (spfs_store_init(path, &err))
 		return fail(&err);
 	printf("%s\n", path);
@@ -169,7 +151,7 @@ static int cmd_commit(int argc, char **argv)
 		return usage_error("%s", "commit takes one DIR");
 	sp_error err = {0};
 	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
-	if (open_store(&s, true, &err))
+	if (open_store(&s, false, &err)) /* only 'spfs init' makes a store */
 		return fail(&err);
 	spfs_commit_opts opts = {.tag = f.tag};
 	spfs_commit_stats st;
@@ -326,7 +308,7 @@ static int cmd_ls(int argc, char **argv)
 		if (n) {
 			const spfs_entry *e = spfs_manifest_find(m, dir);
 			if (!e) {
-				fprintf(stderr, "spfs: %s: no such file or directory in %s\n", dir,
+				sp_eprintf("spfs: %s: no such file or directory in %s\n", dir,
 					f.pos[0]);
 				return EXIT_FAILURE;
 			}
@@ -547,7 +529,7 @@ static int cmd_cat(int argc, char **argv)
 		p++;
 	const spfs_entry *e = spfs_manifest_find(m, p);
 	if (!e) {
-		fprintf(stderr, "spfs: %s: no such file in %s\n", p, f.pos[0]);
+		sp_eprintf("spfs: %s: no such file in %s\n", p, f.pos[0]);
 		return EXIT_FAILURE;
 	}
 	if (e->kind == SPFS_ENTRY_SYMLINK) {
@@ -555,7 +537,7 @@ static int cmd_cat(int argc, char **argv)
 		return 0;
 	}
 	if (e->kind != SPFS_ENTRY_FILE) {
-		fprintf(stderr, "spfs: %s is a %s, not a file\n", p, spfs_entry_kind_name(e->kind));
+		sp_eprintf("spfs: %s is a %s, not a file\n", p, spfs_entry_kind_name(e->kind));
 		return EXIT_FAILURE;
 	}
 	return cat_payload(s, &e->digest, &err) ? fail(&err) : 0;
@@ -926,7 +908,7 @@ static int cmd_clean(int argc, char **argv)
 			sp_json_end_object(&j);
 			sp_json_finish(&j);
 		}
-		fprintf(stderr, "spfs: clean skipped: %s; try again later\n", err.msg);
+		sp_eprintf("spfs: clean skipped: %s; try again later\n", err.msg);
 		return EXIT_BUSY;
 	}
 	if (rc)
@@ -1030,7 +1012,11 @@ int main(int argc, char **argv)
 			return usage_error("unknown option %s", a);
 		}
 	}
-	sp_log_init(verbosity);
+	sp_error err = {0};
+	if (sp_log_init(verbosity, &err) || sp_config_load(&err)) {
+		sp_error_print(stderr, "spfs", &err);
+		return err.code == SP_ENOMEM ? EXIT_FAILURE : EXIT_USAGE;
+	}
 	if (i >= argc) {
 		cli_help_print_prog(stderr, &spfs_help);
 		return EXIT_USAGE;

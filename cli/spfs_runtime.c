@@ -13,7 +13,7 @@
 
 static int usage(const char *msg)
 {
-	fprintf(stderr, "spfs: %s\n", msg);
+	sp_eprintf("spfs: %s\n", msg);
 	spfs_cli_usage_hint();
 	return 2;
 }
@@ -28,8 +28,8 @@ static int help(void)
 
 static int fail(const sp_error *err)
 {
-	fprintf(stderr, "spfs: %s\n", err->msg);
-	return 1;
+	sp_error_print(stderr, "spfs", err);
+	return err->code == SP_ECONFIG ? 2 : 1;
 }
 
 static int open_store(spfs_store **out, const char *store, sp_error *err)
@@ -70,7 +70,7 @@ static int do_run(int argc, char **argv, const char *store, bool shell)
 	_cleanup_free_ const char **refs = calloc((size_t)argc + 1, sizeof(*refs));
 	size_t nrefs = 0;
 	if (!refs)
-		return usage("out of memory");
+		return fputs("spfs: out of memory\n", stderr), 1;
 	int dd = -1; /* index of "--" */
 	for (int k = optind; k < argc && dd < 0; k++)
 		if (strcmp(argv[k], "--") == 0)
@@ -95,11 +95,14 @@ static int do_run(int argc, char **argv, const char *store, bool shell)
 	sp_error err = {0};
 	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
 	if (open_store(&s, store, &err))
-		return fail(&err);
+		return err.code == SP_ECONFIG ? fail(&err) : (fail(&err), SPFS_RUN_ESETUP);
 	int status = 0;
+	/* docs/spfs.md: the command's status; 125 when the runtime cannot be set
+	 * up, 126 when the command cannot be executed, 127 when it is not found */
 	if (spfs_runtime_run(&status, s, refs, nrefs, shell ? NULL : argv + i, &o, &err)) {
-		fprintf(stderr, "spfs: %s\n", err.msg);
-		return status ? status : 1;
+		sp_error_print(stderr, "spfs", &err);
+		return status >= SPFS_RUN_ESETUP && status <= SPFS_RUN_ENOENT ? status
+									      : SPFS_RUN_ESETUP;
 	}
 	return status;
 }
@@ -311,7 +314,7 @@ static int startup_stage(int argc, char **argv)
 		       2;
 	sp_error err = {0};
 	spfs_runtime_startup_exec(argv + i + 1, shell, &err);
-	fprintf(stderr, "spfs: %s\n", err.msg);
+	sp_error_print(stderr, "spfs", &err);
 	return err.sys_errno == ENOENT ? SPFS_RUN_ENOENT : SPFS_RUN_ENOEXEC;
 }
 
@@ -327,14 +330,13 @@ int spfs_cli_runtime(int argc, char **argv, const char *store)
 	if (strcmp(sub, "ls") && strcmp(sub, "info") && strcmp(sub, "rm") && strcmp(sub, "prune"))
 		return usage("runtime takes ls, info ID|NAME, rm ID|NAME... or prune");
 	bool json = false;
-	const char *ops[64];
+	char **ops = argv + 2; /* the operands, moved down over the flags: all kept */
 	int nops = 0;
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0)
 			json = true;
-		else if (argv[i][0] == '-' || nops == 64)
-			return usage(argv[i][0] == '-' ? "option not accepted here"
-						       : "too many operands");
+		else if (argv[i][0] == '-')
+			return usage("option not accepted here");
 		else
 			ops[nops++] = argv[i];
 	}

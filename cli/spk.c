@@ -11,7 +11,20 @@
 #include "pkg/pkg.h"
 #include "solver/solver.h"
 
-enum { EXIT_OK = 0, EXIT_UNSAT = 1, EXIT_USAGE = 2 };
+enum { EXIT_OK = 0, EXIT_UNSAT = 1, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+/* docs/spk.md's exit status of an error: 2 for bad usage or input, else 1. */
+static int exit_for(int code)
+{
+	return code == SP_EINVALID || code == SP_ECONFIG || code == SP_EAMBIGUOUS ? EXIT_USAGE
+										   : EXIT_FAIL;
+}
+
+static int fail(const sp_error *err)
+{
+	sp_error_print(stderr, "spk solve", err);
+	return exit_for(err->code);
+}
 
 /* cli/spk_repo.c: publish, ls, info, deprecate, undeprecate, remove; -1 when
  * argv[0] is none of them. */
@@ -164,7 +177,7 @@ static int cmd_solve(int argc, char **argv)
 		fprintf(stderr, "spk: out of memory\n");
 		free(repos);
 		free(opts);
-		return EXIT_USAGE;
+		return EXIT_FAIL;
 	}
 	size_t nrepos = 0, nopts = 0;
 	bool json = false, trace = false, allow = false;
@@ -192,8 +205,8 @@ static int cmd_solve(int argc, char **argv)
 		case 'o': {
 			char *eq = strchr(optarg, '=');
 			if (!eq || eq == optarg) {
-				fprintf(stderr, "spk solve: --opt expects NAME=VALUE, got '%s'\n",
-					optarg);
+				sp_eprintf("spk solve: --opt expects NAME=VALUE, got '%s'\n",
+					   optarg);
 				goto out;
 			}
 			*eq = '\0';
@@ -226,7 +239,11 @@ static int cmd_solve(int argc, char **argv)
 		default: solve_usage(stderr); goto out;
 		}
 	}
-	sp_log_init(verbosity);
+	sp_error err = {0};
+	if (sp_log_init(verbosity, &err) || sp_config_load(&err)) {
+		ret = fail(&err);
+		goto out;
+	}
 	if (optind >= argc) {
 		fprintf(stderr, "spk solve: no requests given\n");
 		solve_usage(stderr);
@@ -241,10 +258,8 @@ static int cmd_solve(int argc, char **argv)
 			"spk solve: no repository given (use --repo DIR) and no local store\n");
 		goto out;
 	}
-	ret = EXIT_USAGE;
-	sp_error err = {0};
 	if (solver_arena_new(&a, &err)) {
-		fprintf(stderr, "spk solve: %s\n", err.msg);
+		ret = fail(&err);
 		goto out;
 	}
 	size_t nreq = (size_t)(argc - optind);
@@ -255,11 +270,13 @@ static int cmd_solve(int argc, char **argv)
 		fprintf(stderr, "spk solve: out of memory\n");
 		free(dirs);
 		free(rv);
+		ret = EXIT_FAIL;
 		goto out;
 	}
+	ret = EXIT_USAGE;
 	for (size_t i = 0; i < nreq; i++)
 		if (solver_request_parse_cli(&reqs[i], a, argv[optind + (int)i], NULL, &err)) {
-			fprintf(stderr, "spk solve: %s\n", err.msg);
+			ret = fail(&err);
 			goto out_repos;
 		}
 	/* spec templates in a spec directory render with --opt (and env) */
@@ -281,8 +298,8 @@ static int cmd_solve(int argc, char **argv)
 		}
 		const char *rname = repos[i] == local ? "local" : base_name(rp);
 		if (pkg_source_open(&dirs[i], repos[i], rname, &fo, &err)) {
-			fprintf(stderr, "spk solve: %s\n", err.msg);
-			goto out_repos;
+			sp_error_print(stderr, "spk solve", &err);
+			goto out_repos; /* a missing or bad --repo is bad input */
 		}
 		rv[i] = *pkg_source_repo(dirs[i]);
 	}
@@ -294,8 +311,7 @@ static int cmd_solve(int argc, char **argv)
 		for (size_t k = 0; k < nrepos && !known; k++)
 			known = !strcmp(rv[k].name, reqs[i].repo);
 		if (!known) {
-			fprintf(
-			    stderr,
+			sp_eprintf(
 			    "spk solve: invalid request '%s': no repository named '%s' was given "
 			    "with --repo (for a var request write %s=%s)\n",
 			    reqs[i].text, reqs[i].repo, reqs[i].repo,
@@ -317,8 +333,7 @@ static int cmd_solve(int argc, char **argv)
 	solver_result *res = NULL;
 	int rc = solver_solve(&res, &so, &err);
 	if (rc && rc != SOLVER_EUNSAT) {
-		fprintf(stderr, "spk solve: %s\n", err.msg);
-		ret = rc == SOLVER_ELIMIT ? EXIT_UNSAT : EXIT_USAGE;
+		ret = fail(&err);
 		goto out_repos;
 	}
 	if (json)
@@ -326,12 +341,12 @@ static int cmd_solve(int argc, char **argv)
 	else if (rc == 0)
 		print_text(res);
 	else
-		fputs(solver_result_explanation(res), stderr);
+		sp_fputs_quoted(stderr, solver_result_explanation(res));
 	if (dot) {
 		FILE *f = fopen(dot, "w");
 		if (!f || solver_result_write_dot(res, f, &err)) {
-			fprintf(stderr, "spk solve: cannot write %s: %s\n", dot,
-				f ? err.msg : strerror(errno));
+			sp_eprintf("spk solve: cannot write %s: %s\n", dot,
+				   f ? err.msg : strerror(errno));
 			if (f)
 				fclose(f);
 			solver_result_free(res);
@@ -339,7 +354,7 @@ static int cmd_solve(int argc, char **argv)
 			goto out_repos;
 		}
 		if (fclose(f)) {
-			fprintf(stderr, "spk solve: cannot write %s: %s\n", dot, strerror(errno));
+			sp_eprintf("spk solve: cannot write %s: %s\n", dot, strerror(errno));
 			solver_result_free(res);
 			ret = EXIT_USAGE;
 			goto out_repos;
@@ -407,7 +422,7 @@ int main(int argc, char **argv)
 	    c || !strcmp(argv[1], "build-script") ? spk_repo_command(argc - 1, argv + 1) : -1;
 	if (repo_rc >= 0)
 		return repo_rc;
-	fprintf(stderr, "spk: unknown command '%s'\n", argv[1]);
+	sp_eprintf("spk: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;
 }

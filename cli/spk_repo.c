@@ -33,8 +33,8 @@ typedef struct args {
 	bool json, force, allow_builds, make_missing, offline, no_host, here;
 	char **pos;
 	int npos;
-	int variant;	     /* --variant N (build), -1 when not given */
-	solver_opt opts[64]; /* --opt NAME=VALUE (build) */
+	int variant;	  /* --variant N (build), -1 when not given */
+	solver_opt *opts; /* owned; --opt NAME=VALUE (build), as many as given */
 	size_t nopts;
 	char **cmd_argv; /* after "--" (env) */
 	int cmd_argc;
@@ -54,6 +54,11 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 	};
 	a->cmd = argv[0];
 	a->variant = -1;
+	if (!(a->opts = calloc((size_t)argc, sizeof(*a->opts)))) {
+		sp_eprintf("spk %s: out of memory\n", a->cmd);
+		*exit_code = EXIT_FAIL;
+		return -1;
+	}
 	/* everything after "--" is the command (spk env) */
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--")) {
@@ -81,7 +86,7 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 			errno = 0;
 			long v = strtol(optarg, &end, 10);
 			if (errno || *end || end == optarg || v < 0 || v > 10000) {
-				fprintf(stderr, "spk %s: --variant expects a number, got '%s'\n",
+				sp_eprintf("spk %s: --variant expects a number, got '%s'\n",
 					a->cmd, optarg);
 				*exit_code = EXIT_USAGE;
 				return -1;
@@ -91,9 +96,8 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 		}
 		case 'o': {
 			char *eq = strchr(optarg, '=');
-			if (!eq || eq == optarg ||
-			    a->nopts == sizeof(a->opts) / sizeof(a->opts[0])) {
-				fprintf(stderr, "spk %s: --opt expects NAME=VALUE, got '%s'\n",
+			if (!eq || eq == optarg) {
+				sp_eprintf("spk %s: --opt expects NAME=VALUE, got '%s'\n",
 					a->cmd, optarg);
 				*exit_code = EXIT_USAGE;
 				return -1;
@@ -114,7 +118,12 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 			return -1;
 		}
 	}
-	sp_log_init(verbosity);
+	sp_error err = {0};
+	if (sp_log_init(verbosity, &err) || sp_config_load(&err)) {
+		sp_error_print(stderr, "spk", &err);
+		*exit_code = err.code == SP_ENOMEM ? EXIT_FAIL : EXIT_USAGE;
+		return -1;
+	}
 	a->pos = argv + optind;
 	a->npos = argc - optind;
 	bool json_ok = !strcmp(a->cmd, "ls") || !strcmp(a->cmd, "info");
@@ -141,7 +150,7 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 	    : a->cmd_argv && strcmp(a->cmd, "env") ? "--"
 						   : NULL;
 	if (bad) {
-		fprintf(stderr, "spk %s: %s is not an option of this command\n", a->cmd, bad);
+		sp_eprintf("spk %s: %s is not an option of this command\n", a->cmd, bad);
 		*exit_code = EXIT_USAGE;
 		return -1;
 	}
@@ -150,22 +159,25 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 	return 0;
 }
 
+/* docs/spk.md's exit status of an error: 2 for bad usage or bad input (a
+ * malformed spec, request or configuration), else 1 (not found, refused,
+ * failed, out of memory). */
 static int exit_for(int code)
 {
 	switch (code) {
-	case SP_ENOTFOUND:
-	case SP_EEXISTS:
-	case SP_EMISMATCH: /* a download or file that is not what its recipe pins */
-	case SP_EIO:	   /* the network, the disk */
-	case PKG_EINUSE:
-	case PKG_EVALIDATION: return EXIT_FAIL;
-	default: return EXIT_USAGE;
+	case SP_EINVALID:
+	case SP_ECONFIG:
+	case SP_EAMBIGUOUS: return EXIT_USAGE;
+	default: return EXIT_FAIL;
 	}
 }
 
+/* Prints the error whole (chain and detail) and returns its exit status. */
 static int fail(const args *a, const sp_error *err)
 {
-	fprintf(stderr, "spk %s: %s\n", a->cmd, err->msg);
+	char who[64];
+	snprintf(who, sizeof(who), "spk %s", a->cmd);
+	sp_error_print(stderr, who, err);
 	return exit_for(err->code);
 }
 
@@ -183,8 +195,8 @@ static int open_store(spfs_store **out, const char *path, bool create, sp_error 
 		if (rc)
 			return rc;
 	}
-	if (!create && !pkg_path_is_store(p))
-		return sp_error_set(err, SP_ENOTFOUND, "%s is not an SpFS store", p);
+	/* spfs_store_open says "no store at P (create one with 'spfs init P')"
+	 * as every spfs command does */
 	return spfs_store_open(out, p, create, err);
 }
 
@@ -226,7 +238,7 @@ static void on_tag(const char *tag, void *ud)
 static int cmd_publish(const args *a)
 {
 	if (a->npos == 0) {
-		fprintf(stderr, "spk publish: nothing to publish\n");
+		sp_eprintf("spk publish: nothing to publish\n");
 		print_usage(stderr, "publish");
 		return EXIT_USAGE;
 	}
@@ -238,7 +250,7 @@ static int cmd_publish(const args *a)
 		if (open_repo(&s, &r, a, false, &err) || open_store(&dst, a->to, true, &err))
 			return fail(a, &err);
 		if (!strcmp(spfs_store_path(s), spfs_store_path(dst))) {
-			fprintf(stderr, "spk publish: --to names the source store itself\n");
+			sp_eprintf("spk publish: --to names the source store itself\n");
 			return EXIT_USAGE;
 		}
 		for (int i = 0; i < a->npos; i++)
@@ -250,14 +262,14 @@ static int cmd_publish(const args *a)
 	pkg_specfile **files = calloc((size_t)a->npos, sizeof(*files));
 	int ret = EXIT_OK;
 	if (!files) {
-		fprintf(stderr, "spk publish: out of memory\n");
-		return EXIT_USAGE;
+		sp_eprintf("spk publish: out of memory\n");
+		return EXIT_FAIL;
 	}
 	for (int i = 0; i < a->npos && ret == EXIT_OK; i++)
 		ret = read_spec_file(&files[i], a, a->pos[i]);
 	if (ret != EXIT_OK)
 		goto out;
-	if (open_repo(&s, &r, a, true, &err)) {
+	if (open_repo(&s, &r, a, false, &err)) { /* only 'spfs init' makes a store */
 		ret = fail(a, &err);
 		goto out;
 	}
@@ -342,8 +354,8 @@ static int cmd_ls(const args *a)
 	_cleanup_(solver_arena_freep) solver_arena *ar = NULL;
 	_cleanup_free_ ver_item *items = calloc(n, sizeof(*items));
 	if (!items || solver_arena_new(&ar, &err)) {
-		fprintf(stderr, "spk ls: out of memory\n");
-		return EXIT_USAGE;
+		sp_eprintf("spk ls: out of memory\n");
+		return EXIT_FAIL;
 	}
 	for (size_t i = 0; i < n; i++) {
 		items[i].e = v[i];
@@ -452,7 +464,7 @@ static int on_component(const char *tag, void *ud)
 static int cmd_info(const args *a)
 {
 	if (a->npos != 1 || !strchr(a->pos[0], '/')) {
-		fprintf(stderr, "spk info: expected one NAME/VERSION[/BUILD]\n");
+		sp_eprintf("spk info: expected one NAME/VERSION[/BUILD]\n");
 		return EXIT_USAGE;
 	}
 	sp_error err = {0};
@@ -472,9 +484,9 @@ static int cmd_info(const args *a)
 	if (!e && n == 1)
 		e = v[0];
 	if (!e) {
-		fprintf(stderr, "spk info: %s has no recipe; name one of its builds:\n", a->pos[0]);
+		sp_eprintf("spk info: %s has no recipe; name one of its builds:\n", a->pos[0]);
 		for (size_t i = 0; i < n; i++)
-			fprintf(stderr, "  %s/%s/%s\n", v[i]->name, v[i]->version, v[i]->build);
+			sp_eprintf("  %s/%s/%s\n", v[i]->name, v[i]->version, v[i]->build);
 		return EXIT_FAIL;
 	}
 	const pkg_spec *sp = NULL;
@@ -615,12 +627,12 @@ static void spk_exe(char *out, size_t n)
  * them means. */
 static void print_failure(const char *what, const char *msg, const pkg_build_result *res)
 {
-	fprintf(stderr, "%s: %s\n--- last lines of the log ---\n%s", what, msg, res->tail);
+	sp_eprintf("%s: %s\n--- last lines of the log ---\n%s", what, msg, res->tail);
 	if (res->tail[0] && res->tail[strlen(res->tail) - 1] != '\n')
 		fputc('\n', stderr);
-	fprintf(stderr, "--- full log: %s\n", res->log);
+	sp_eprintf("--- full log: %s\n", res->log);
 	if (strstr(res->tail, "Read-only file system"))
-		fprintf(stderr,
+		sp_eprintf(
 			"(a build script writes only below /spfs, which becomes the package, and "
 			"in its own /tmp, which is discarded; the rest of the host is read-only to "
 			"it)\n");
@@ -648,7 +660,7 @@ static void spfs_exe(char *out, size_t n)
 static int cmd_make_source(const args *a)
 {
 	if (a->npos != 1) {
-		fprintf(stderr, "spk make-source: expected one SPEC.yaml\n");
+		sp_eprintf("spk make-source: expected one SPEC.yaml\n");
 		print_usage(stderr, "make-source");
 		return EXIT_USAGE;
 	}
@@ -661,7 +673,7 @@ static int cmd_make_source(const args *a)
 	sp_error err = {0};
 	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
 	_cleanup_(pkg_repo_freep) pkg_repo *r = NULL;
-	if (open_repo(&s, &r, a, true, &err))
+	if (open_repo(&s, &r, a, false, &err))
 		return fail(a, &err);
 	size_t made = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -678,7 +690,7 @@ static int cmd_make_source(const args *a)
 		made++;
 	}
 	if (!made) {
-		fprintf(stderr, "spk make-source: %s holds no recipe (pkg: name/version)\n",
+		sp_eprintf("spk make-source: %s holds no recipe (pkg: name/version)\n",
 			a->pos[0]);
 		return EXIT_USAGE;
 	}
@@ -688,7 +700,7 @@ static int cmd_make_source(const args *a)
 static int cmd_build(const args *a)
 {
 	if (a->npos != 1) {
-		fprintf(stderr, "spk build: expected one SPEC.yaml\n");
+		sp_eprintf("spk build: expected one SPEC.yaml\n");
 		print_usage(stderr, "build");
 		return EXIT_USAGE;
 	}
@@ -698,10 +710,10 @@ static int cmd_build(const args *a)
 		return ret;
 	pkg_spec *const *specs = f->specs;
 	size_t n = f->nspecs;
-	sp_error err = {0};
+	_cleanup_error_ sp_error err = {0}; /* may carry a solve's explanation */
 	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
 	_cleanup_(pkg_repo_freep) pkg_repo *r = NULL;
-	if (open_repo(&s, &r, a, true, &err))
+	if (open_repo(&s, &r, a, false, &err)) /* no store: an error, as in spfs */
 		return fail(a, &err);
 	char exe[4096], self[4096];
 	spfs_exe(exe, sizeof(exe));
@@ -727,9 +739,7 @@ static int cmd_build(const args *a)
 				print_failure("spk build", err.msg, &res);
 				return EXIT_FAIL;
 			}
-			return rc == SOLVER_EUNSAT
-				   ? (fprintf(stderr, "spk build: %s", err.msg), EXIT_FAIL)
-				   : fail(a, &err);
+			return fail(a, &err); /* an unsolvable build environment: 1 */
 		}
 		char vtxt[32] = "";
 		if (bo.variant >= 0)
@@ -743,7 +753,7 @@ static int cmd_build(const args *a)
 		if (res.source_changed)
 			printf("published  %s (its sources)\n", res.source);
 		if (res.unconfined[0])
-			fprintf(stderr,
+			sp_eprintf(
 				"spk build: warning: the script of %s ran unconfined (%s)\n",
 				res.ident, res.unconfined);
 		built++;
@@ -751,7 +761,7 @@ static int cmd_build(const args *a)
 			goto next_variant;
 	}
 	if (!built) {
-		fprintf(stderr, "spk build: %s holds no recipe (pkg: name/version)\n", a->pos[0]);
+		sp_eprintf("spk build: %s holds no recipe (pkg: name/version)\n", a->pos[0]);
 		return EXIT_USAGE;
 	}
 	return EXIT_OK;
@@ -770,18 +780,18 @@ static void test_started(const char *stage, int variant, size_t index, const cha
 static int cmd_test(const args *a)
 {
 	if (a->npos < 1) {
-		fprintf(stderr, "spk test: expected SPEC.yaml[@STAGE]\n");
+		sp_eprintf("spk test: expected SPEC.yaml[@STAGE]\n");
 		print_usage(stderr, "test");
 		return EXIT_USAGE;
 	}
-	sp_error err = {0};
+	_cleanup_error_ sp_error err = {0}; /* may carry a solve's explanation */
 	_cleanup_(spfs_store_freep) spfs_store *s = NULL;
 	_cleanup_(pkg_repo_freep) pkg_repo *r = NULL;
 	if (open_repo(&s, &r, a, false, &err))
 		return fail(a, &err);
 	char here[4096] = "";
 	if (a->here && !getcwd(here, sizeof(here))) {
-		fprintf(stderr, "spk test: getcwd: %s\n", strerror(errno));
+		sp_eprintf("spk test: getcwd: %s\n", strerror(errno));
 		return EXIT_FAIL;
 	}
 	size_t run = 0;
@@ -817,7 +827,7 @@ static int cmd_test(const args *a)
 				if (!ents[i]->build)
 					e = ents[i];
 			if (!e) {
-				fprintf(stderr, "spk test: no recipe of %s in the store\n", path);
+				sp_eprintf("spk test: no recipe of %s in the store\n", path);
 				return EXIT_FAIL;
 			}
 			_cleanup_free_ char *text = NULL;
@@ -844,12 +854,12 @@ static int cmd_test(const args *a)
 			pkg_test_result res;
 			int rc = pkg_repo_test(&res, r, sf, sf->specs[i], &to, &err);
 			run += res.run;
-			if (rc == SOLVER_EUNSAT) {
-				fprintf(stderr, "spk test: %s", err.msg);
+			if (rc == SOLVER_EUNSAT) { /* the chain, then the explanation */
+				sp_error_print(stderr, "spk test", &err);
 				return EXIT_FAIL;
 			}
 			if (rc && res.status) {
-				fprintf(stderr, "spk test: %s\n", err.msg);
+				sp_eprintf("spk test: %s\n", err.msg);
 				return EXIT_FAIL;
 			}
 			if (rc)
@@ -901,7 +911,7 @@ static int make_missing(pkg_repo *r, const solver_result *res, int round, sp_err
 				if (!ents[k]->build)
 					e = ents[k];
 		if (!e) {
-			fprintf(stderr, "spk env: no stored recipe to build %s from\n", ident);
+			sp_eprintf("spk env: no stored recipe to build %s from\n", ident);
 			return SP_ENOTFOUND;
 		}
 		/* the recipe's text in a scratch directory: the script runs there */
@@ -944,16 +954,17 @@ static int make_missing(pkg_repo *r, const solver_result *res, int round, sp_err
 		}
 		if (rc)
 			return sp_error_prefix(err, "building %s", ident); /* printed by cmd_env */
-		fprintf(stderr, "spk env: built %s\n", br.ident);
+		sp_eprintf("spk env: built %s\n", br.ident);
 		if (br.unconfined[0])
-			fprintf(stderr, "spk env: warning: the script of %s ran unconfined (%s)\n",
+			sp_eprintf("spk env: warning: the script of %s ran unconfined (%s)\n",
 				br.ident, br.unconfined);
 		made++;
 	}
 	if (pending && !made) {
-		fprintf(stderr,
-			"spk env: cannot build the missing packages (their build environments "
-			"cannot be solved)\n");
+		sp_eprintf("spk env: cannot build the missing packages (their build environments "
+			   "cannot be solved)\n");
+		if (err->code) /* the last one's explanation */
+			sp_error_print(stderr, "spk env", err);
 		return SOLVER_EUNSAT;
 	}
 	return made;
@@ -979,7 +990,7 @@ static void solve_setup_free(solve_setup *x)
 static int solve_setup_open(solve_setup *x, const args *a, const char *cmd)
 {
 	if (a->npos == 0) {
-		fprintf(stderr, "spk %s: no requests given\n", cmd);
+		sp_eprintf("spk %s: no requests given\n", cmd);
 		print_usage(stderr, cmd);
 		return EXIT_USAGE;
 	}
@@ -1004,7 +1015,7 @@ static int cmd_env(const args *a)
 	int ready = solve_setup_open(&x, a, "env");
 	if (ready >= 0)
 		return ready;
-	sp_error err = {0};
+	_cleanup_error_ sp_error err = {0}; /* may carry a solve's explanation */
 	spfs_store *s = x.s;
 	pkg_repo *r = x.r;
 	solver_options so = x.so;
@@ -1018,7 +1029,7 @@ static int cmd_env(const args *a)
 		res = NULL;
 		rc = solver_solve(&res, &so, &err);
 		if (rc == SOLVER_EUNSAT) {
-			fputs(solver_result_explanation(res), stderr);
+			sp_fputs_quoted(stderr, solver_result_explanation(res));
 			return EXIT_FAIL;
 		}
 		if (rc)
@@ -1039,7 +1050,7 @@ static int cmd_env(const args *a)
 	size_t nres = solver_result_count(res);
 	_cleanup_free_ const pkg_spec **specs = calloc(nres ? nres : 1, sizeof(*specs));
 	if (!specs)
-		return EXIT_USAGE;
+		return sp_eprintf("spk env: out of memory\n"), EXIT_FAIL;
 	size_t ns = 0;
 	/* environment operations apply in solve order (then by priority) */
 	for (size_t i = 0; i < nres; i++) {
@@ -1048,7 +1059,7 @@ static int cmd_env(const args *a)
 			break;
 		if (it->from_source) {
 			char v[256];
-			fprintf(stderr,
+			sp_eprintf(
 				"spk env: %s/%s would have to be built from source first "
 				"(--make-missing "
 				"builds it)\n",
@@ -1065,6 +1076,8 @@ static int cmd_env(const args *a)
 	if (nl == 0) {
 		spfs_manifest empty = {0};
 		_cleanup_free_ sp_digest *one = calloc(1, sizeof(*one));
+		if (!one)
+			sp_error_set(&err, SP_ENOMEM, "out of memory");
 		if (!one || spfs_commit_manifest(one, s, &empty, NULL, 0, NULL, &err))
 			return fail(a, &err);
 		layers = steal_pointer(&one);
@@ -1073,7 +1086,7 @@ static int cmd_env(const args *a)
 	_cleanup_free_ char **refs = calloc(nl, sizeof(*refs));
 	_cleanup_free_ char *hex = calloc(nl, SP_DIGEST_HEX_LEN + 1);
 	if (!refs || !hex)
-		return EXIT_USAGE;
+		return sp_eprintf("spk env: out of memory\n"), EXIT_FAIL;
 	for (size_t i = 0; i < nl; i++) {
 		refs[i] = hex + i * (SP_DIGEST_HEX_LEN + 1);
 		sp_digest_to_hex(&layers[i], refs[i]);
@@ -1081,11 +1094,14 @@ static int cmd_env(const args *a)
 	spfs_run_opts ro = {.shell = a->cmd_argc == 0};
 	char *none[] = {NULL};
 	int status = 0;
+	/* as spfs run: the command's status; 125 when the runtime cannot be set
+	 * up, 126 when the command cannot be executed, 127 when it is not found */
 	if (spfs_runtime_run(&status, s, (const char *const *)refs, nl,
-			     a->cmd_argc ? a->cmd_argv : none, &ro, &err))
-		return fail(a, &err);
-	if (status >= SPFS_RUN_ESETUP && status <= SPFS_RUN_ENOENT && err.msg[0])
-		fprintf(stderr, "spk env: %s\n", err.msg);
+			     a->cmd_argc ? a->cmd_argv : none, &ro, &err)) {
+		sp_error_print(stderr, "spk env", &err);
+		return status >= SPFS_RUN_ESETUP && status <= SPFS_RUN_ENOENT ? status
+									      : SPFS_RUN_ESETUP;
+	}
 	return status;
 }
 
@@ -1123,7 +1139,7 @@ static int cmd_lint(const args *a)
 			printf("%s\n", b->deprecated ? ", deprecated" : "");
 		}
 		if (n == 0) {
-			fprintf(stderr, "spk lint: %s: no spec in the file\n", a->pos[f]);
+			sp_eprintf("spk lint: %s: no spec in the file\n", a->pos[f]);
 			ret = EXIT_USAGE;
 		}
 	}
@@ -1161,6 +1177,8 @@ static int cmd_explain(const args *a)
 	return EXIT_OK;
 }
 
+static int run_command(const args *a);
+
 /* Runs a repository command; -1 when argv[0] is not one. */
 int spk_repo_command(int argc, char **argv)
 {
@@ -1169,7 +1187,7 @@ int spk_repo_command(int argc, char **argv)
 	if (argc == 3 && !strcmp(argv[0], "build-script")) {
 		sp_error err = {0};
 		pkg_build_run_script(argv[1], argv[2], &err);
-		fprintf(stderr, "spk build: %s\n", err.msg);
+		sp_eprintf("spk build: %s\n", err.msg);
 		return 125;
 	}
 	static const char *const names[] = {"publish",	   "ls",      "info",	     "deprecate",
@@ -1182,29 +1200,35 @@ int spk_repo_command(int argc, char **argv)
 		return -1;
 	args a = {0};
 	int code = EXIT_USAGE;
-	if (parse_args(&a, argc, argv, &code))
-		return code;
-	if (!strcmp(a.cmd, "publish"))
-		return cmd_publish(&a);
-	if (!strcmp(a.cmd, "ls"))
-		return cmd_ls(&a);
-	if (!strcmp(a.cmd, "info"))
-		return cmd_info(&a);
-	if (!strcmp(a.cmd, "deprecate"))
-		return cmd_deprecate(&a, true);
-	if (!strcmp(a.cmd, "undeprecate"))
-		return cmd_deprecate(&a, false);
-	if (!strcmp(a.cmd, "build"))
-		return cmd_build(&a);
-	if (!strcmp(a.cmd, "env"))
-		return cmd_env(&a);
-	if (!strcmp(a.cmd, "lint"))
-		return cmd_lint(&a);
-	if (!strcmp(a.cmd, "explain"))
-		return cmd_explain(&a);
-	if (!strcmp(a.cmd, "make-source"))
-		return cmd_make_source(&a);
-	if (!strcmp(a.cmd, "test"))
-		return cmd_test(&a);
-	return cmd_remove(&a);
+	if (parse_args(&a, argc, argv, &code) == 0)
+		code = run_command(&a);
+	free(a.opts);
+	return code;
+}
+
+static int run_command(const args *a)
+{
+	if (!strcmp(a->cmd, "publish"))
+		return cmd_publish(a);
+	if (!strcmp(a->cmd, "ls"))
+		return cmd_ls(a);
+	if (!strcmp(a->cmd, "info"))
+		return cmd_info(a);
+	if (!strcmp(a->cmd, "deprecate"))
+		return cmd_deprecate(a, true);
+	if (!strcmp(a->cmd, "undeprecate"))
+		return cmd_deprecate(a, false);
+	if (!strcmp(a->cmd, "build"))
+		return cmd_build(a);
+	if (!strcmp(a->cmd, "env"))
+		return cmd_env(a);
+	if (!strcmp(a->cmd, "lint"))
+		return cmd_lint(a);
+	if (!strcmp(a->cmd, "explain"))
+		return cmd_explain(a);
+	if (!strcmp(a->cmd, "make-source"))
+		return cmd_make_source(a);
+	if (!strcmp(a->cmd, "test"))
+		return cmd_test(a);
+	return cmd_remove(a);
 }

@@ -36,19 +36,26 @@ enum {
 	SP_ELOCKED = -7,
 	SP_EMISMATCH = -8, /* content does not match its digest */
 	SP_EAMBIGUOUS = -9,
+	SP_ECONFIG = -10, /* a configuration file is malformed */
 };
 
 #define SP_ERROR_MSG_MAX 1024
 
-/* One error with a context chain. Fixed size: reporting an out-of-memory
- * error never allocates. Zero-initialise (`sp_error err = {0};`). */
+/* One error with a context chain. The one-line chain is a fixed-size
+ * buffer: reporting an out-of-memory error never allocates. A long,
+ * multi-line account of the failure (a solver's explanation) goes into
+ * `detail`, which has no size limit and is printed whole after the chain.
+ * Zero-initialise (`sp_error err = {0};`); an error that may hold a detail
+ * is released with sp_error_clear (`_cleanup_error_ sp_error err = {0};`). */
 typedef struct sp_error {
 	int code;
 	int sys_errno; /* errno of the leaf, 0 when none */
+	char *detail;  /* owned; NULL when none (see sp_error_set_detail) */
 	char msg[SP_ERROR_MSG_MAX];
 } sp_error;
 
-/* Sets the leaf message (replacing any earlier one) and returns `code`. */
+/* Sets the leaf message (replacing any earlier one, and its detail) and
+ * returns `code`. */
 int sp_error_set(sp_error *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Like sp_error_set with ": strerror(errno)" appended; code SP_EIO unless
@@ -56,7 +63,29 @@ int sp_error_set(sp_error *err, int code, const char *fmt, ...)
 int sp_error_errno(sp_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prefixes the existing message with "what: " and returns err->code. */
 int sp_error_prefix(sp_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Attaches a copy of `text` (any length, may span lines) as the error's
+ * detail, replacing an earlier one. Out of memory keeps the chain and says
+ * in it that the detail was lost. Returns err->code. */
+int sp_error_set_detail(sp_error *err, const char *text);
+/* Moves `src` (code, errno, chain, detail) into `dst`, replacing what dst
+ * held; src is left cleared. Returns the code (SP_ERROR when src had none):
+ * how a caller hands on the error of a call it made with a local sp_error. */
+int sp_error_move(sp_error *dst, sp_error *src);
+/* Empties the error and frees its detail. */
 void sp_error_clear(sp_error *err);
+#define _cleanup_error_ __attribute__((cleanup(sp_error_clear)))
+
+/* Writes "who: CHAIN" and, on the next lines, the detail to `f`, every
+ * control character quoted (sp_fputs_quoted). */
+void sp_error_print(FILE *f, const char *who, const sp_error *err);
+/* Writes s to f with every control character but newline and tab (C0,
+ * DEL, C1) and every byte that is not valid UTF-8 written as \xHH: text
+ * a user gave (an argument, a name from a file) cannot move the cursor,
+ * recolour or rewrite the terminal. */
+void sp_fputs_quoted(FILE *f, const char *s);
+/* printf to stderr through sp_fputs_quoted: the one way the commands print
+ * a message that quotes user input. */
+void sp_eprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* ------------------------------------------------------------- cleanup */
 
@@ -194,10 +223,13 @@ typedef enum {
 	SP_LOG_TRACE = 4,
 } sp_log_level;
 
-/* Level from SPAWN_LOG (error|warn|info|debug|trace), adjusted by -v/-q. */
-void sp_log_init(int verbosity_delta);
+/* Level from SPAWN_LOG (error|warn|info|debug|trace), adjusted by -v/-q.
+ * Another SPAWN_LOG value is SP_EINVALID naming the valid ones (the level
+ * is then the default, adjusted). */
+int sp_log_init(int verbosity_delta, sp_error *err);
 void sp_log_set_level(sp_log_level level);
 sp_log_level sp_log_get_level(void);
+/* One line on stderr, control characters quoted (sp_fputs_quoted). */
 void sp_log(sp_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define sp_warn(...)  sp_log(SP_LOG_WARN, __VA_ARGS__)
 #define sp_info(...)  sp_log(SP_LOG_INFO, __VA_ARGS__)
@@ -271,6 +303,7 @@ typedef struct sp_yaml_node {
 	struct sp_yaml_node *children; /* owned array */
 	size_t count;
 	size_t line, column;
+	size_t key_line, key_column; /* where the key is (children of a mapping) */
 } sp_yaml_node;
 
 #define SP_YAML_MAX_INPUT ((size_t)4 << 20)
@@ -296,11 +329,21 @@ int sp_yaml_check_keys(sp_yaml_key *keys, size_t n, const char *file, sp_error *
  * returns a borrowed node or NULL. */
 const sp_yaml_node *sp_yaml_lookup(const sp_yaml_node *root, const char *path);
 
-/* Reads a scalar setting from /etc/spawn/config.yaml then
- * ~/.config/spawn/config.yaml (the user's wins); $SPAWN_CONFIG names a
- * single file instead of both. *out is NULL when unset (not an error); a
- * malformed file or a non-scalar value is an error naming the file. */
+/* ---------------------------------------------------------- config */
+
+/* Reads a scalar setting ("storage", "spfs.runtime.mode") from
+ * /etc/spawn/config.yaml then $XDG_CONFIG_HOME/spawn/config.yaml (or
+ * ~/.config/spawn/config.yaml; the user's wins); $SPAWN_CONFIG names a
+ * single file instead of both. The files are read once per process (see
+ * common/config.c). *out is NULL when unset (not an error). A malformed
+ * file or a setting of the wrong shape is SP_ECONFIG naming
+ * file:line:column; unknown keys are warned about once, when read. */
 int sp_config_get(char **out, const char *path, sp_error *err);
+/* Reads and checks the files now (the commands do it first thing, so a bad
+ * file is a usage error before any work). */
+int sp_config_load(sp_error *err);
+/* Forgets what was read (tests that rewrite a file). */
+void sp_config_reset(void);
 
 /* ----------------------------------------------------- environments */
 

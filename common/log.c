@@ -6,21 +6,31 @@
 
 static sp_log_level current = SP_LOG_WARN;
 
-void sp_log_init(int verbosity_delta)
+int sp_log_init(int verbosity_delta, sp_error *err)
 {
 	static const char *const names[] = {"error", "warn", "info", "debug", "trace"};
-	int level = SP_LOG_WARN;
+	int level = SP_LOG_WARN, rc = 0;
 	const char *env = getenv("SPAWN_LOG");
-	if (env)
+	if (env && *env) {
+		int found = -1;
 		for (int i = 0; i < 5; i++)
 			if (strcmp(env, names[i]) == 0)
-				level = i;
+				found = i;
+		if (found >= 0)
+			level = found;
+		else
+			rc = sp_error_set(err, SP_EINVALID,
+					  "SPAWN_LOG=%.100s is not a log level (error, warn, info, "
+					  "debug or trace)",
+					  env);
+	}
 	level += verbosity_delta;
 	if (level < SP_LOG_ERROR)
 		level = SP_LOG_ERROR;
 	if (level > SP_LOG_TRACE)
 		level = SP_LOG_TRACE;
 	current = (sp_log_level)level;
+	return rc;
 }
 
 void sp_log_set_level(sp_log_level level)
@@ -38,10 +48,23 @@ void sp_log(sp_log_level level, const char *fmt, ...)
 	static const char *const prefix[] = {"error: ", "warning: ", "", "debug: ", "trace: "};
 	if (level > current)
 		return;
-	char line[2048];
+	/* the whole message, however long; cut only when memory runs out */
+	char small[2048];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s%s\n", prefix[level], line);
+	if (n < 0)
+		return;
+	char *line = small;
+	_cleanup_free_ char *big = NULL;
+	if ((size_t)n >= sizeof(small) && (big = malloc((size_t)n + 1))) {
+		va_start(ap, fmt);
+		vsnprintf(big, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+		line = big;
+	}
+	fputs(prefix[level], stderr);
+	sp_fputs_quoted(stderr, line);
+	fputc('\n', stderr);
 }

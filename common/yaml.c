@@ -1,8 +1,6 @@
-/* yaml.c - a bounded YAML document tree over libyaml, and config lookup. */
+/* yaml.c - a bounded YAML document tree over libyaml. */
 #include "common.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
@@ -150,6 +148,8 @@ static int build(builder *b, yaml_event_t *ev, sp_yaml_node *out, int depth)
 				return rc;
 			}
 			child.key = key;
+			if (map)
+				child.key_line = kline, child.key_column = kcol;
 			if ((rc = push_child(out, &child, b->err))) {
 				node_clear(&child);
 				return rc;
@@ -255,55 +255,4 @@ const sp_yaml_node *sp_yaml_lookup(const sp_yaml_node *root, const char *path)
 		p = dot ? dot + 1 : p + len;
 	}
 	return n;
-}
-
-/* Reads one config file's value for `path`; a missing file is fine. */
-static int config_file_get(char **out, const char *file, const char *path, sp_error *err)
-{
-	char *data = NULL;
-	size_t len = 0;
-	int rc = sp_read_file_at(&data, &len, AT_FDCWD, file, SP_YAML_MAX_INPUT, err);
-	if (rc == SP_ENOTFOUND || (rc && err->sys_errno == EACCES)) {
-		sp_error_clear(err);
-		return 0;
-	}
-	if (rc)
-		return sp_error_prefix(err, "cannot read configuration");
-	_cleanup_(sp_yaml_freep) sp_yaml_node *doc = NULL;
-	rc = sp_yaml_parse(&doc, data, len, file, err);
-	free(data);
-	if (rc)
-		return rc;
-	if (doc->kind != SP_YAML_MAP)
-		return sp_error_set(err, SP_EINVALID, "%s:%zu:%zu: expected a mapping of settings",
-				    file, doc->line, doc->column);
-	const sp_yaml_node *n = sp_yaml_lookup(doc, path);
-	if (!n)
-		return 0;
-	if (n->kind != SP_YAML_SCALAR)
-		return sp_error_set(err, SP_EINVALID, "%s:%zu:%zu: '%s' must be a single value",
-				    file, n->line, n->column, path);
-	free(*out);
-	*out = strdup(n->value);
-	return *out ? 0 : sp_error_set(err, SP_ENOMEM, "out of memory");
-}
-
-int sp_config_get(char **out, const char *path, sp_error *err)
-{
-	*out = NULL;
-	const char *only = getenv("SPAWN_CONFIG");
-	if (only && *only)
-		return config_file_get(out, only, path, err);
-	int rc = config_file_get(out, "/etc/spawn/config.yaml", path, err);
-	const char *home = getenv("HOME");
-	if (!rc && home && *home) {
-		char user_cfg[4096];
-		snprintf(user_cfg, sizeof(user_cfg), "%s/.config/spawn/config.yaml", home);
-		rc = config_file_get(out, user_cfg, path, err);
-	}
-	if (rc) {
-		free(*out);
-		*out = NULL;
-	}
-	return rc;
 }

@@ -306,7 +306,7 @@ static int load_ent(pkg_repo *r, ent *e, bool read_tag, sp_error *err)
 	if (!rc)
 		rc = check_ent(r, e, sp, &why);
 	if (rc == SP_ENOMEM)
-		return sp_error_set(err, rc, "%s", why.msg);
+		return sp_error_move(err, &why);
 	if (rc) {
 		e->pub.invalid = true;
 		e->pub.deprecated = false;
@@ -585,7 +585,7 @@ static int load_index(pkg_repo *r, sp_error *err)
 	if (!rc)
 		rc = index_decode(&v, &n, r, text, len, &why);
 	if (rc == SP_ENOMEM)
-		return sp_error_set(err, rc, "%s", why.msg);
+		return sp_error_move(err, &why);
 	if (rc) {
 		sp_debug("%s: %s; rebuilding it from the tags", PKG_REPO_INDEX_TAG, why.msg);
 		return rebuild(r, true, err);
@@ -639,7 +639,7 @@ static int verify_name(pkg_repo *r, const char *name, sp_error *err)
 		sp_error why = {0};
 		int rc = tag_target(&d, r->s, r->ents[i].pub.tag, &why);
 		if (rc == SP_ENOMEM)
-			return sp_error_set(err, rc, "%s", why.msg);
+			return sp_error_move(err, &why);
 		stale = rc ? true : sp_digest_cmp(&d, &r->ents[i].pub.spec) != 0;
 		if (stale)
 			sp_debug("%s is stale (%s moved); rebuilding it from the tags",
@@ -922,7 +922,7 @@ int pkg_repo_verify(pkg_repo *r, sp_error *err)
 		sp_error why = {0};
 		int rc = tag_target(&d, r->s, r->ents[i].pub.tag, &why);
 		if (rc == SP_ENOMEM)
-			return sp_error_set(err, rc, "%s", why.msg);
+			return sp_error_move(err, &why);
 		stale = rc || sp_digest_cmp(&d, &r->ents[i].pub.spec) != 0;
 		if (stale)
 			sp_debug("%s is stale (%s moved); rebuilding it from the tags",
@@ -1457,7 +1457,7 @@ int pkg_repo_publish(pkg_repo *r, const pkg_specfile *f, const pkg_publish_opts 
 		if (trc == SP_ENOTFOUND) {
 			pv[i].changed = true;
 		} else if (trc) {
-			rc = sp_error_set(err, trc, "%s", why.msg);
+			rc = sp_error_move(err, &why);
 		} else if (sp_digest_cmp(&cur, &pv[i].d) &&
 			   (trc = same_but_origin(r, &cur, pv[i].text, pv[i].len, err)) == 1) {
 			pv[i].d = cur; /* up to date: keeps the origin it was published with */

@@ -208,7 +208,7 @@ int pkg_repo_layers(sp_digest **out, size_t *n, pkg_repo *r, const solver_result
 			if (trc == SP_ENOTFOUND)
 				continue; /* a spec-only build, or a component with no layer */
 			if (trc) {
-				rc = sp_error_set(err, trc, "%s", why.msg);
+				rc = sp_error_move(err, &why);
 				break;
 			}
 			/* components with the same files (build and run without
@@ -496,10 +496,11 @@ static int solve_env(build_ctx *c, sp_error *err)
 	    .nopts = p->nsolve_opts,
 	};
 	int rc = solver_solve(&c->env, &so, err);
-	if (rc == SOLVER_EUNSAT)
-		return sp_error_set(err, SOLVER_EUNSAT,
-				    "cannot solve the build environment of %s/%s:\n%s", b->name,
-				    p->version, solver_result_explanation(c->env));
+	if (rc == SOLVER_EUNSAT) { /* the explanation is long: the error's detail */
+		sp_error_set(err, SOLVER_EUNSAT, "cannot solve the build environment of %s/%s",
+			     b->name, p->version);
+		return sp_error_set_detail(err, solver_result_explanation(c->env));
+	}
 	if (rc)
 		return sp_error_prefix(err, "solving the build environment of %s/%s", b->name,
 				       p->version);
@@ -585,7 +586,7 @@ static int prepare_sources(build_ctx *c, sp_error *err)
 		sp_error why = {0};
 		int src_rc = spfs_resolve(&c->src.layer, NULL, c->s, st, &why);
 		if (src_rc && src_rc != SP_ENOTFOUND)
-			return sp_error_set(err, src_rc, "%s", why.msg);
+			return sp_error_move(err, &why);
 		c->have_src = src_rc == 0;
 		if (!c->have_src && c->spec->has_sources)
 			return sp_error_set(err, SP_ENOTFOUND,

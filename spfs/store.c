@@ -32,7 +32,7 @@ int spfs_default_storage(char **out, sp_error *err)
 		return *out ? 0 : sp_error_set(err, SP_ENOMEM, "out of memory");
 	}
 	char *path = NULL;
-	int rc = sp_config_get(&path, "spfs.storage", err);
+	int rc = sp_config_get(&path, "storage", err);
 	if (rc)
 		return sp_error_prefix(err, "cannot find the store");
 	if (path) {
@@ -210,6 +210,14 @@ int spfs_store_lock_shared(spfs_store *s, sp_error *err)
 {
 	if (s->lock_depth++ > 0)
 		return 0;
+	/* Only `spfs clean` holds the lock exclusively: say what we wait for
+	 * rather than hang silently. */
+	if (flock(s->lock_fd, LOCK_SH | LOCK_NB) == 0)
+		return 0;
+	if (errno == EWOULDBLOCK)
+		sp_warn("store %s is locked by 'spfs clean' (another process): waiting for it to "
+			"finish",
+			s->path);
 	while (flock(s->lock_fd, LOCK_SH) < 0) {
 		if (errno == EINTR)
 			continue;
