@@ -13,17 +13,13 @@
 
 enum { EXIT_OK = 0, EXIT_UNSAT = 1, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
-/* docs/spk.md's exit status of an error: 2 for bad usage or input, else 1. */
-static int exit_for(int code)
-{
-	return code == SP_EINVALID || code == SP_ECONFIG || code == SP_EAMBIGUOUS ? EXIT_USAGE
-										   : EXIT_FAIL;
-}
+/* docs/spk.md's exit status of an error (cli/spk_repo.c). */
+int spk_exit_for(int code);
 
 static int fail(const sp_error *err)
 {
 	sp_error_print(stderr, "spk solve", err);
-	return exit_for(err->code);
+	return spk_exit_for(err->code);
 }
 
 /* cli/spk_repo.c: publish, ls, info, deprecate, undeprecate, remove; -1 when

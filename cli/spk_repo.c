@@ -15,6 +15,7 @@
 #include "spfs/spfs.h"
 
 int spk_repo_command(int argc, char **argv);
+int spk_exit_for(int code);
 
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
 
@@ -159,15 +160,17 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 	return 0;
 }
 
-/* docs/spk.md's exit status of an error: 2 for bad usage or bad input (a
- * malformed spec, request or configuration), else 1 (not found, refused,
- * failed, out of memory). */
-static int exit_for(int code)
+/* docs/spk.md's exit status of an error (spk solve uses it too): 2 for bad
+ * usage or bad input (a malformed spec, request or configuration, a source
+ * that cannot be fetched: SP_ERROR is what a source or tool the user named
+ * reports), else 1 (not found, refused, no solution, I/O, out of memory). */
+int spk_exit_for(int code)
 {
 	switch (code) {
 	case SP_EINVALID:
 	case SP_ECONFIG:
-	case SP_EAMBIGUOUS: return EXIT_USAGE;
+	case SP_EAMBIGUOUS:
+	case SP_ERROR: return EXIT_USAGE;
 	default: return EXIT_FAIL;
 	}
 }
@@ -178,7 +181,7 @@ static int fail(const args *a, const sp_error *err)
 	char who[64];
 	snprintf(who, sizeof(who), "spk %s", a->cmd);
 	sp_error_print(stderr, who, err);
-	return exit_for(err->code);
+	return spk_exit_for(err->code);
 }
 
 static int open_store(spfs_store **out, const char *path, bool create, sp_error *err)

@@ -10,6 +10,7 @@ make_tree "$T/old" 300 1
 make_tree "$T/new" 1500 2
 spfs init >/dev/null
 OLD=$(spfs commit "$T/old" -t app)
+spfs init "$T/reference" >/dev/null   # only spfs init makes a store
 NEW=$(SPFS_STORAGE="$T/reference" spfs commit "$T/new")   # the digest a complete commit gives
 
 after_crash() {

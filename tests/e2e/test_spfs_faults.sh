@@ -8,6 +8,7 @@ make_tree "$T/old" 100 3
 make_tree "$T/new" 300 4
 spfs init >/dev/null
 OLD=$(spfs commit "$T/old" -t app)
+spfs init "$T/reference" >/dev/null   # only spfs init makes a store
 NEW=$(SPFS_STORAGE="$T/reference" spfs commit "$T/new")
 
 failures=0

@@ -105,45 +105,12 @@ static void test_bad_inputs(void **state)
 	}
 }
 
-static void test_config_get(void **state)
-{
-	(void)state;
-	char dir[] = "/tmp/spawn-yaml-XXXXXX";
-	assert_non_null(mkdtemp(dir));
-	char file[128];
-	snprintf(file, sizeof(file), "%s/config.yaml", dir);
-	FILE *f = fopen(file, "w");
-	fputs("spfs:\n  storage: ~/stores/spfs\n  runtime: {tmpfs_size: 1G}\n", f);
-	fclose(f);
-	setenv("SPAWN_CONFIG", file, 1);
-	sp_error err = {0};
-	char *v = NULL;
-	assert_int_equal(sp_config_get(&v, "spfs.storage", &err), 0);
-	assert_string_equal(v, "~/stores/spfs");
-	free(v);
-	assert_int_equal(sp_config_get(&v, "spfs.missing", &err), 0);
-	assert_null(v);
-	assert_int_equal(sp_config_get(&v, "spfs.runtime", &err), SP_EINVALID);
-	assert_non_null(strstr(err.msg, "must be a single value"));
-	f = fopen(file, "w");
-	fputs("spfs: [\n", f);
-	fclose(f);
-	assert_int_equal(sp_config_get(&v, "spfs.storage", &err), SP_EINVALID);
-	assert_non_null(strstr(err.msg, file));
-	unlink(file);
-	assert_int_equal(sp_config_get(&v, "spfs.storage", &err), 0); /* missing file: unset */
-	assert_null(v);
-	unsetenv("SPAWN_CONFIG");
-	rmdir(dir);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_lookup),
 	    cmocka_unit_test(test_empty_is_empty_map),
 	    cmocka_unit_test(test_bad_inputs),
-	    cmocka_unit_test(test_config_get),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
