@@ -301,6 +301,10 @@ static int cmd_ls(int argc, char **argv)
 		const char *p = f.pos[1];
 		while (*p == '/')
 			p++;
+		if (strlen(p) >= sizeof(dir)) { /* longer than any path in a tree */
+			sp_eprintf("spfs: %s: no such file or directory in %s\n", p, f.pos[0]);
+			return EXIT_FAILURE;
+		}
 		snprintf(dir, sizeof(dir), "%s", p);
 		size_t n = strlen(dir);
 		while (n && dir[n - 1] == '/')

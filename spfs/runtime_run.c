@@ -634,6 +634,9 @@ typedef struct child_arena {
 } child_arena;
 
 enum { CHILD_STACK_SIZE = 256 * 1024, MAX_STARTUP = 256 };
+#define STARTUP_LIMIT_MSG                                                                          \
+	"more than %d startup scripts in " SPFS_RUNTIME_MOUNTPOINT "/etc/spfs/startup.d (run "     \
+	"with --no-startup, or merge them)"
 
 /* What exec_argv and exec_envp can need: pointer arrays for argv and the
  * environment, the two variables, and at most MAX_STARTUP script names
@@ -688,7 +691,8 @@ static bool arena_quote(child_arena *a, const char *s)
 }
 
 /* Startup scripts in name order (*.sh, or *.csh for csh/tcsh), read with
- * getdents64 (opendir allocates). */
+ * getdents64 (opendir allocates). More than MAX_STARTUP is MAX_STARTUP + 1:
+ * an error, never a silently shorter list. */
 static size_t startup_scripts(char **names, child_arena *a, const char *suffix)
 {
 	int fd =
@@ -698,14 +702,18 @@ static size_t startup_scripts(char **names, child_arena *a, const char *suffix)
 	size_t n = 0, sl = strlen(suffix);
 	char buf[8192];
 	long got;
-	while (n < MAX_STARTUP && (got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
-		for (long off = 0; off < got && n < MAX_STARTUP;) {
+	while (n <= MAX_STARTUP && (got = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < got && n <= MAX_STARTUP;) {
 			struct dirent64 *de = (struct dirent64 *)(buf + off);
 			off += de->d_reclen;
 			size_t l = strlen(de->d_name);
 			if (l <= sl || strcmp(de->d_name + l - sl, suffix) != 0 ||
 			    de->d_name[0] == '.')
 				continue;
+			if (n == MAX_STARTUP) {
+				n++;
+				break;
+			}
 			char *copy = arena_strdup(a, de->d_name);
 			if (!copy)
 				break;
@@ -721,7 +729,8 @@ static size_t startup_scripts(char **names, child_arena *a, const char *suffix)
 }
 
 /* argv for exec: the command itself, or a shell that sources the startup
- * scripts first. NULL when the arena is full. */
+ * scripts first. NULL when the arena is full (errno E2BIG) or there are
+ * more than MAX_STARTUP startup scripts (EMLINK). */
 static char **exec_argv(child_arena *a, char *const *argv, const spfs_run_opts *o)
 {
 	const char *shell = getenv("SHELL");
@@ -731,6 +740,9 @@ static char **exec_argv(child_arena *a, char *const *argv, const spfs_run_opts *
 	bool csh = o->shell && (strcmp(base, "csh") == 0 || strcmp(base, "tcsh") == 0);
 	char *scripts[MAX_STARTUP];
 	size_t ns = o->no_startup ? 0 : startup_scripts(scripts, a, csh ? ".csh" : ".sh");
+	errno = ns > MAX_STARTUP ? EMLINK : E2BIG;
+	if (ns > MAX_STARTUP)
+		return NULL;
 	size_t argc = 0;
 	while (argv && argv[argc])
 		argc++;
@@ -806,7 +818,8 @@ int spfs_runtime_startup_exec(char *const *argv, bool shell, sp_error *err)
 	char **v = a.buf ? exec_argv(&a, argv, &o) : NULL;
 	if (!v) {
 		free(a.buf);
-		return sp_error_set(err, SP_ENOMEM, "the command line is too long");
+		return errno == EMLINK ? sp_error_set(err, SP_EINVALID, STARTUP_LIMIT_MSG, MAX_STARTUP)
+				       : sp_error_set(err, SP_ENOMEM, "the command line is too long");
 	}
 	execvp(v[0], v);
 	sp_error_errno(err, "cannot run %s", v[0]);
@@ -864,7 +877,11 @@ static int child_main(void *arg)
 	char **v = exec_argv(&c->arena, c->argv, c->o);
 	char **envp = exec_envp(&c->arena, c->rt->id, spfs_store_path(c->s));
 	if (!v || !envp) {
-		sp_error_set(&err, SP_ENOMEM, "the command line and environment are too long");
+		if (!v && errno == EMLINK)
+			sp_error_set(&err, SP_EINVALID, STARTUP_LIMIT_MSG, MAX_STARTUP);
+		else
+			sp_error_set(&err, SP_ENOMEM,
+				     "the command line and environment are too long");
 		child_fail(c->status_fd, SPFS_RUN_ESETUP, &err);
 	}
 	/* Not root: no inherited descriptor beyond 0-2 reaches the command,

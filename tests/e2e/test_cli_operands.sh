@@ -34,6 +34,17 @@ expect_match "$ERR" "usage: spfs ls" "operands after -- are operands (and counte
 if [ "$(id -u)" = 0 ]; then
 	expect_status 0 spfs run big -- cat /spfs/file-1 /spfs/file-$N /spfs/which
 	expect_eq "$OUT" "$(printf 'layer 1\nlayer %d\n%d' $N $N)" "bottom and top layer visible, top wins"
+	# startup scripts: 256 are all sourced; a 257th is an error, not dropped
+	mkdir -p "$T/s/etc/spfs/startup.d"
+	for i in $(seq -w 1 256); do echo "export COUNT=\$((\${COUNT:-0} + 1))" >"$T/s/etc/spfs/startup.d/$i.sh"; done
+	spfs commit "$T/s" -t s256 >/dev/null
+	expect_status 0 spfs run s256 -- sh -c 'echo $COUNT'
+	expect_eq "$OUT" 256 "256 startup scripts sourced"
+	echo 'COUNT=x' >"$T/s/etc/spfs/startup.d/257.sh"
+	spfs commit "$T/s" -t s257 >/dev/null
+	expect_status 125 spfs run s257 -- true
+	expect_match "$ERR" "more than 256 startup scripts in /spfs/etc/spfs/startup.d" "257 scripts: an error"
+	expect_status 0 spfs run --no-startup s257 -- true
 fi
 
 # spfs runtime rm: every one of 100 names is looked at (each unknown here)
