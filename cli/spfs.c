@@ -313,7 +313,7 @@ static int cmd_ls(int argc, char **argv)
 			const spfs_entry *e = spfs_manifest_find(m, dir);
 			if (!e) {
 				sp_eprintf("spfs: %s: no such file or directory in %s\n", dir,
-					f.pos[0]);
+					   f.pos[0]);
 				return EXIT_FAILURE;
 			}
 			if (e->kind != SPFS_ENTRY_DIR) {

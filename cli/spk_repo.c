@@ -87,8 +87,8 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 			errno = 0;
 			long v = strtol(optarg, &end, 10);
 			if (errno || *end || end == optarg || v < 0 || v > 10000) {
-				sp_eprintf("spk %s: --variant expects a number, got '%s'\n",
-					a->cmd, optarg);
+				sp_eprintf("spk %s: --variant expects a number, got '%s'\n", a->cmd,
+					   optarg);
 				*exit_code = EXIT_USAGE;
 				return -1;
 			}
@@ -98,8 +98,8 @@ static int parse_args(args *a, int argc, char **argv, int *exit_code)
 		case 'o': {
 			char *eq = strchr(optarg, '=');
 			if (!eq || eq == optarg) {
-				sp_eprintf("spk %s: --opt expects NAME=VALUE, got '%s'\n",
-					a->cmd, optarg);
+				sp_eprintf("spk %s: --opt expects NAME=VALUE, got '%s'\n", a->cmd,
+					   optarg);
 				*exit_code = EXIT_USAGE;
 				return -1;
 			}
@@ -636,9 +636,9 @@ static void print_failure(const char *what, const char *msg, const pkg_build_res
 	sp_eprintf("--- full log: %s\n", res->log);
 	if (strstr(res->tail, "Read-only file system"))
 		sp_eprintf(
-			"(a build script writes only below /spfs, which becomes the package, and "
-			"in its own /tmp, which is discarded; the rest of the host is read-only to "
-			"it)\n");
+		    "(a build script writes only below /spfs, which becomes the package, and "
+		    "in its own /tmp, which is discarded; the rest of the host is read-only to "
+		    "it)\n");
 }
 
 /* The spfs command next to this spk, else "spfs" from PATH. */
@@ -693,8 +693,7 @@ static int cmd_make_source(const args *a)
 		made++;
 	}
 	if (!made) {
-		sp_eprintf("spk make-source: %s holds no recipe (pkg: name/version)\n",
-			a->pos[0]);
+		sp_eprintf("spk make-source: %s holds no recipe (pkg: name/version)\n", a->pos[0]);
 		return EXIT_USAGE;
 	}
 	return EXIT_OK;
@@ -756,9 +755,8 @@ static int cmd_build(const args *a)
 		if (res.source_changed)
 			printf("published  %s (its sources)\n", res.source);
 		if (res.unconfined[0])
-			sp_eprintf(
-				"spk build: warning: the script of %s ran unconfined (%s)\n",
-				res.ident, res.unconfined);
+			sp_eprintf("spk build: warning: the script of %s ran unconfined (%s)\n",
+				   res.ident, res.unconfined);
 		built++;
 		if (a->variant < 0 && ++var < specs[i]->nvariants)
 			goto next_variant;
@@ -960,7 +958,7 @@ static int make_missing(pkg_repo *r, const solver_result *res, int round, sp_err
 		sp_eprintf("spk env: built %s\n", br.ident);
 		if (br.unconfined[0])
 			sp_eprintf("spk env: warning: the script of %s ran unconfined (%s)\n",
-				br.ident, br.unconfined);
+				   br.ident, br.unconfined);
 		made++;
 	}
 	if (pending && !made) {
@@ -1062,12 +1060,11 @@ static int cmd_env(const args *a)
 			break;
 		if (it->from_source) {
 			char v[256];
-			sp_eprintf(
-				"spk env: %s/%s would have to be built from source first "
-				"(--make-missing "
-				"builds it)\n",
-				it->build->name,
-				solver_version_str(&it->build->version, v, sizeof(v)));
+			sp_eprintf("spk env: %s/%s would have to be built from source first "
+				   "(--make-missing "
+				   "builds it)\n",
+				   it->build->name,
+				   solver_version_str(&it->build->version, v, sizeof(v)));
 			return EXIT_FAIL;
 		}
 		const pkg_spec *sp = pkg_repo_spec_of(r, it->build);

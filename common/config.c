@@ -25,13 +25,13 @@ static const struct {
 	const char *path;
 	bool map;
 } known[] = {
-    {"storage", false},		       /* the store (the documented form) */
-    {"spfs", true},		       /**/
-    {"spfs.storage", false},	       /* the store (also accepted) */
-    {"spfs.runtime", true},	       /**/
+    {"storage", false},			/* the store (the documented form) */
+    {"spfs", true},			/**/
+    {"spfs.storage", false},		/* the store (also accepted) */
+    {"spfs.runtime", true},		/**/
     {"spfs.runtime.tmpfs_size", false}, /**/
     {"spfs.runtime.max_layers", false}, /**/
-    {"spfs.runtime.mode", false},       /**/
+    {"spfs.runtime.mode", false},	/**/
 };
 
 /* Settings with two spellings: the first wins when a file has both. */
@@ -105,10 +105,12 @@ static int check_map(const char *file, const sp_yaml_node *n, const char *prefix
 	for (size_t i = 0; i < n->count; i++) {
 		const sp_yaml_node *c = &n->children[i];
 		char path[256];
-		int len = snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", c->key);
+		int len =
+		    snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", c->key);
 		int k = len > 0 && (size_t)len < sizeof(path) ? known_index(path) : -1;
 		if (k < 0) {
-			warn_unknown(file, c, len > 0 && (size_t)len < sizeof(path) ? path : c->key);
+			warn_unknown(file, c,
+				     len > 0 && (size_t)len < sizeof(path) ? path : c->key);
 			continue;
 		}
 		/* `spfs:` with nothing under it is an empty mapping */
@@ -118,8 +120,9 @@ static int check_map(const char *file, const sp_yaml_node *n, const char *prefix
 					    "%s:%zu:%zu: '%s' must be a mapping of settings", file,
 					    c->key_line, c->key_column, path);
 		if (!known[k].map && c->kind != SP_YAML_SCALAR)
-			return sp_error_set(err, SP_ECONFIG, "%s:%zu:%zu: '%s' must be a single value",
-					    file, c->key_line, c->key_column, path);
+			return sp_error_set(err, SP_ECONFIG,
+					    "%s:%zu:%zu: '%s' must be a single value", file,
+					    c->key_line, c->key_column, path);
 		if (known[k].map && c->kind == SP_YAML_MAP) {
 			int rc = check_map(file, c, path, err);
 			if (rc)

@@ -818,8 +818,9 @@ int spfs_runtime_startup_exec(char *const *argv, bool shell, sp_error *err)
 	char **v = a.buf ? exec_argv(&a, argv, &o) : NULL;
 	if (!v) {
 		free(a.buf);
-		return errno == EMLINK ? sp_error_set(err, SP_EINVALID, STARTUP_LIMIT_MSG, MAX_STARTUP)
-				       : sp_error_set(err, SP_ENOMEM, "the command line is too long");
+		return errno == EMLINK
+			   ? sp_error_set(err, SP_EINVALID, STARTUP_LIMIT_MSG, MAX_STARTUP)
+			   : sp_error_set(err, SP_ENOMEM, "the command line is too long");
 	}
 	execvp(v[0], v);
 	sp_error_errno(err, "cannot run %s", v[0]);

@@ -158,7 +158,6 @@ static void test_prefix_near_full_keeps_bound(void **state)
 	}
 }
 
-
 /* A long, multi-line explanation travels whole as the detail; prefixes
  * add to the chain and leave it alone. */
 static void test_detail_carries_long_text(void **state)
@@ -231,8 +230,10 @@ static void test_print_quotes_control_characters(void **state)
 	_cleanup_error_ sp_error err = {0};
 	/* an escape sequence, a carriage return, a bell, a newline and a C1
 	 * control (U+009B, CSI) from user input; UTF-8 text stays as it is */
-	sp_error_set(&err, SP_ENOTFOUND, "no tag '%s' in 'caf\xc3\xa9'", "\x1b[31mred\r\a\nx\xc2\x9b");
-	sp_error_set_detail(&err, "- a\n\t- \x1b]0;title\x07" "b");
+	sp_error_set(&err, SP_ENOTFOUND, "no tag '%s' in 'caf\xc3\xa9'",
+		     "\x1b[31mred\r\a\nx\xc2\x9b");
+	sp_error_set_detail(&err, "- a\n\t- \x1b]0;title\x07"
+				  "b");
 	_cleanup_free_ char *out = printed(print_err, &err);
 	assert_string_equal(out, "spk build: no tag '\\x1b[31mred\\x0d\\x07\\x0ax\\xc2\\x9b' in "
 				 "'caf\xc3\xa9'\n"
