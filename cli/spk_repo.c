@@ -219,7 +219,7 @@ static int read_spec_file(pkg_specfile **f, const args *a, const char *path)
 	    .opts = a->opts, .nopts = a->nopts, .env = (const char *const *)environ};
 	if (pkg_specfile_read(f, path, &fo, &err)) {
 		fail(a, &err);
-		return EXIT_USAGE;
+		return err.code == SP_ENOMEM ? EXIT_FAIL : EXIT_USAGE; /* a file named: input */
 	}
 	return EXIT_OK;
 }
