@@ -1016,8 +1016,12 @@ int main(int argc, char **argv)
 			return usage_error("unknown option %s", a);
 		}
 	}
+	/* the configuration is checked first (a bad file is a usage error);
+	 * not by the last stage of a runtime, which the caller's run checked */
+	bool startup =
+	    i + 1 < argc && !strcmp(argv[i], "runtime") && !strcmp(argv[i + 1], "__startup");
 	sp_error err = {0};
-	if (sp_log_init(verbosity, &err) || sp_config_load(&err)) {
+	if (sp_log_init(verbosity, &err) || (!startup && sp_config_load(&err))) {
 		sp_error_print(stderr, "spfs", &err);
 		return err.code == SP_ENOMEM ? EXIT_FAILURE : EXIT_USAGE;
 	}
