@@ -247,14 +247,16 @@ const cli_prog spfs_help = {
 	    "TAG~N (N versions back).\n"
 	    "\n"
 	    "The store is --store, else $SPFS_STORAGE, else `storage:` in\n"
-	    "~/.config/spawn/config.yaml or /etc/spawn/config.yaml, else /var/lib/spfs\n"
-	    "(root) or $XDG_DATA_HOME/spfs. $SPAWN_LOG (error, warn, info, debug,\n"
+	    "$XDG_CONFIG_HOME/spawn/config.yaml (~/.config/spawn/config.yaml) or\n"
+	    "/etc/spawn/config.yaml, else /var/lib/spfs (root) or $XDG_DATA_HOME/spfs;\n"
+	    "only `spfs init` creates it. $SPAWN_LOG (error, warn, info, debug,\n"
 	    "trace) sets how much is said on stderr; SPAWN_NO_PROGRESS=1 turns off\n"
 	    "the progress line.\n",
     .opts = global_opts,
     .cmds = cmds,
     .ncmds = sizeof(cmds) / sizeof(cmds[0]),
-    .exit = "0 success, 1 failure, 2 usage error; check: 1 also when it finds damage;\n"
+    .exit = "0 success, 1 failure (also: no store), 2 usage error (also: a malformed\n"
+	    "configuration file, a bad SPAWN_LOG); check: 1 also when it finds damage;\n"
 	    "clean: 75 store busy; run and shell: the command's (see their --help).",
     .see_also = "spk(1)",
 };

@@ -379,7 +379,7 @@ static int cmd_help(int argc, char **argv)
 	int words;
 	const cli_cmd *c = cli_help_lookup(&spk_help, argc - 1, argv + 1, &words);
 	if (!c || words < argc - 1) {
-		fprintf(stderr, "spk help: no command '%s'\n", argv[1]);
+		sp_eprintf("spk help: no command '%s'\n", argv[1]);
 		cli_help_print_synopsis(stderr, &spk_help, cli_help_find(&spk_help, "help"));
 		return EXIT_USAGE;
 	}

@@ -180,7 +180,9 @@ static const cli_cmd cmds[] = {
 			       STORE_OPT,
 			       LOG_OPTS,
 			       END_OPT},
-     .exit = "CMD's; 1 when the requests cannot be solved, 2 on bad usage or input."},
+     .exit = "CMD's (128+N when it died of signal N; 125 when the runtime could not\n"
+	     "be set up, 126 when CMD cannot be executed, 127 when it is not found);\n"
+	     "1 when the requests cannot be solved, 2 on bad usage or input."},
     {.name = "explain",
      .synopsis = "REQUEST... [--opt NAME=VALUE]... [--allow-builds] [--store PATH]",
      .summary = "a solve over the store with its trace",
@@ -219,6 +221,7 @@ const cli_prog spk_help = {
 			      END_OPT},
     .cmds = cmds,
     .ncmds = sizeof(cmds) / sizeof(cmds[0]),
-    .exit = "0 done, 1 not found or refused, 2 bad usage or bad input.",
+    .exit = "0 done, 1 not found, refused or failed (no solution, no store), 2 bad\n"
+	    "usage or bad input (including the configuration and SPAWN_LOG).",
     .see_also = "spfs(1)",
 };
