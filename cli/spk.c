@@ -148,9 +148,9 @@ static void print_text(const solver_result *r)
 		const solver_resolved *it = solver_result_get(r, i);
 		char v[256];
 		if (it->note)
-			fprintf(stderr, "spk solve: note: %s/%s/%s: %s\n", it->build->name,
-				solver_version_str(&it->build->version, v, sizeof(v)),
-				it->build->build, it->note);
+			sp_eprintf("spk solve: note: %s/%s/%s: %s\n", it->build->name,
+				   solver_version_str(&it->build->version, v, sizeof(v)),
+				   it->build->build, it->note);
 	}
 }
 
@@ -190,9 +190,8 @@ static int cmd_solve(int argc, char **argv)
 			char wf[4096];
 			snprintf(wf, sizeof(wf), "%s/workspace.spk.yaml", optarg);
 			if (stat(optarg, &st) || (S_ISDIR(st.st_mode) && access(wf, F_OK))) {
-				fprintf(stderr,
-					"spk solve: --workspace %s: no workspace file (%s)\n",
-					optarg, S_ISDIR(st.st_mode) ? wf : strerror(errno));
+				sp_eprintf("spk solve: --workspace %s: no workspace file (%s)\n",
+					   optarg, S_ISDIR(st.st_mode) ? wf : strerror(errno));
 				goto out;
 			}
 			repos[nrepos++] = optarg;
