@@ -575,8 +575,7 @@ int solver__explain_reason(sp_buf *b, const solver__name *names, const solver__r
 		int rc = line(&x, b, parent);
 		if (!rc && b->len && b->data[b->len - 1] == ':')
 			b->data[--b->len] = '\0';
-		free(x.roots);
-		free(x.origins);
+		free_ex(&x);
 		return rc;
 	}
 	/* every candidate of a name refused by two or more requests: name the
@@ -628,9 +627,7 @@ int solver__explain_reason(sp_buf *b, const solver__name *names, const solver__r
 			rc = sp_buf_printf(b, err, " (%s)", p.data ? p.data : "");
 		sp_buf_free(&p);
 	}
-	free(x.seen);
-	free(x.roots);
-	free(x.origins);
+	free_ex(&x); /* the origins' strings too (they leaked) */
 	return rc;
 }
 
