@@ -369,6 +369,10 @@ int sp_env_append(sp_env *e, const char *name, const char *value, const char *se
 /* Expands $NAME and ${NAME} from e (unset: empty); anything else, a lone
  * '$' included, is kept as written. *out is malloc'd (caller frees). */
 int sp_env_expand(char **out, const sp_env *e, const char *s, sp_error *err);
+/* The same expansion with names looked up by lookup(ud, name) (NULL:
+ * unset), e.g. getenv for the process's own environment. */
+int sp_expand_vars(char **out, const char *s, const char *(*lookup)(void *ud, const char *name),
+		   void *ud, sp_error *err);
 size_t sp_env_count(const sp_env *e);
 const char *sp_env_name_at(const sp_env *e, size_t i);
 const char *sp_env_value_at(const sp_env *e, size_t i);

@@ -188,7 +188,8 @@ int sp_env_append(sp_env *e, const char *name, const char *value, const char *se
 	return join(e, name, value, sep, false, err);
 }
 
-int sp_env_expand(char **out, const sp_env *e, const char *s, sp_error *err)
+int sp_expand_vars(char **out, const char *s, const char *(*lookup)(void *ud, const char *name),
+		   void *ud, sp_error *err)
 {
 	sp_buf b = {0};
 	int rc = 0;
@@ -205,18 +206,15 @@ int sp_env_expand(char **out, const sp_env *e, const char *s, sp_error *err)
 		while ((p[l] >= 'a' && p[l] <= 'z') || (p[l] >= 'A' && p[l] <= 'Z') ||
 		       (p[l] >= '0' && p[l] <= '9') || p[l] == '_')
 			l++;
-		if (!l || (brace && p[l] != '}')) { /* not a reference: kept as written */
-			rc = sp_buf_append(&b, s++, 1, err);
-			continue;
-		}
 		char name[256];
-		if (l >= sizeof(name)) {
+		if (!l || (brace && p[l] != '}') || l >= sizeof(name)) {
+			/* not a reference: kept as written */
 			rc = sp_buf_append(&b, s++, 1, err);
 			continue;
 		}
 		memcpy(name, p, l);
 		name[l] = 0;
-		const char *v = sp_env_get(e, name);
+		const char *v = lookup(ud, name);
 		if (v)
 			rc = sp_buf_append(&b, v, strlen(v), err);
 		s = p + l + (brace ? 1 : 0);
@@ -229,6 +227,16 @@ int sp_env_expand(char **out, const sp_env *e, const char *s, sp_error *err)
 	}
 	*out = b.data;
 	return 0;
+}
+
+static const char *env_lookup(void *ud, const char *name)
+{
+	return sp_env_get(ud, name);
+}
+
+int sp_env_expand(char **out, const sp_env *e, const char *s, sp_error *err)
+{
+	return sp_expand_vars(out, s, env_lookup, (void *)e, err);
 }
 
 int sp_env_from_envp(sp_env **out, char *const *envp, sp_error *err)

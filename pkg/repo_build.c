@@ -246,34 +246,10 @@ int pkg_repo_layers(sp_digest **out, size_t *n, pkg_repo *r, const solver_result
 /* ------------------------------------------------------ environment */
 
 /* Expands $VAR and ${VAR} from the current environment. */
-static int expand(sp_buf *out, const char *s, sp_error *err)
+static const char *process_env(void *ud, const char *name)
 {
-	int rc = 0;
-	while (*s && !rc) {
-		if (*s != '$') {
-			rc = sp_buf_append(out, s++, 1, err);
-			continue;
-		}
-		const char *p = s + 1;
-		bool brace = *p == '{';
-		if (brace)
-			p++;
-		size_t l = 0;
-		while ((p[l] >= 'a' && p[l] <= 'z') || (p[l] >= 'A' && p[l] <= 'Z') ||
-		       (p[l] >= '0' && p[l] <= '9') || p[l] == '_')
-			l++;
-		if (!l || (brace && p[l] != '}')) {
-			rc = sp_buf_append(out, s++, 1, err);
-			continue;
-		}
-		char name[256];
-		snprintf(name, sizeof(name), "%.*s", (int)l, p);
-		const char *v = getenv(name);
-		if (v)
-			rc = sp_buf_append(out, v, strlen(v), err);
-		s = p + l + (brace ? 1 : 0);
-	}
-	return rc ? rc : sp_buf_append(out, "", 1, err);
+	(void)ud;
+	return getenv(name);
 }
 
 /* A spec's environment priority: its last `priority: N`, else 50. */
@@ -309,20 +285,20 @@ int pkg_env_apply(const pkg_spec *const *specs, size_t n, sp_error *err)
 			const pkg_env_op *op = &sp->env[k];
 			if (!op->value || !op->var)
 				continue;
-			sp_buf v = {0}, nv = {0};
-			if ((rc = expand(&v, op->value, err)))
+			_cleanup_free_ char *v = NULL;
+			sp_buf nv = {0};
+			if ((rc = sp_expand_vars(&v, op->value, process_env, NULL, err)))
 				break;
 			const char *old = getenv(op->var);
 			const char *sep = op->separator ? op->separator : ":";
 			if (!strcmp(op->op, "set") || !old || !*old)
-				rc = sp_buf_printf(&nv, err, "%s", v.data);
+				rc = sp_buf_printf(&nv, err, "%s", v);
 			else if (!strcmp(op->op, "append"))
-				rc = sp_buf_printf(&nv, err, "%s%s%s", old, sep, v.data);
+				rc = sp_buf_printf(&nv, err, "%s%s%s", old, sep, v);
 			else
-				rc = sp_buf_printf(&nv, err, "%s%s%s", v.data, sep, old);
+				rc = sp_buf_printf(&nv, err, "%s%s%s", v, sep, old);
 			if (!rc && setenv(op->var, nv.data, 1) < 0)
 				rc = sp_error_errno(err, "setenv %s", op->var);
-			sp_buf_free(&v);
 			sp_buf_free(&nv);
 		}
 		/* SPK_PKG_<name>, _VERSION, _BUILD, _VERSION_MAJOR... as SPK
