@@ -67,8 +67,12 @@ static bool glob(const char *p, const char *s, bool at_name, long *budget)
 		if (at_name && p[0] == '*' && p[1] == '*' && (p[2] == '/' || !p[2])) {
 			if (!p[2])
 				return true; /* everything below */
-			while (p[3] == '*' && p[4] == '*' && (p[5] == '/' || !p[5]))
-				p += 3; /* "**" + "/" + "**" + "/" is one */
+			/* "**" + "/" + "**" + "/" is one; p[2] is checked first:
+			 * after a final "**" the string ends there */
+			while (p[2] == '/' && p[3] == '*' && p[4] == '*' && (p[5] == '/' || !p[5]))
+				p += 3;
+			if (!p[2])
+				return true; /* it ended in "**": everything below */
 			if (glob(p + 3, s, true, budget))
 				return true;
 			for (const char *c = s; *c; c++)

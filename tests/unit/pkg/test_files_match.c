@@ -47,6 +47,12 @@ static void test_plain(void **st)
 	assert_false(pkg__files_match(RULES("a*b*c"), "axxbyy", false));
 	assert_true(pkg__files_match(RULES("*.tar.gz"), "x/y.tar.gz", false));
 	assert_true(pkg__files_match(RULES("/a/**/b"), "a/b", false));
+	/* a rule ending in a second double star: everything below, and
+	 * nothing past the rule's end is read (fuzz_files_match: the answer
+	 * changed from one call to the next with what lay beyond it) */
+	assert_true(pkg__files_match(RULES("**/**"), "a/b/c", false));
+	assert_true(pkg__files_match(RULES("/a/**/**"), "a/b/c", false));
+	assert_false(pkg__files_match(RULES("/a/**/**"), "b/c", false));
 	assert_true(pkg__files_match(RULES("/a/**/b"), "a/x/y/b", false));
 	assert_false(pkg__files_match(RULES("/a/**/b"), "a/x/y/c", false));
 	assert_true(pkg__files_match(RULES("/a/**/**/b"), "a/x/b", false));
