@@ -2,8 +2,8 @@
  * bounded by size (the count hook does not see time spent inside one C
  * function: string.rep's result and the subjects and patterns of find,
  * match, gmatch and gsub are bounded so that one call stays small).
- * Known gap: a pattern that backtracks badly over a subject within the
- * size bound still runs to its end (docs/plugins.md). */
+ * Patterns with repetition items are also bounded by the matcher's worst
+ * case for the subject's size (pattern_bounded). */
 #include "plugins/lua/lplug_internal.h"
 
 #include <errno.h>
@@ -40,19 +40,57 @@ static int rep_bounded(lua_State *L)
 	return lua_gettop(L);
 }
 
-/* find, match, gmatch, gsub: subject and pattern sizes checked, then the
- * original function (upvalue 1) does the work. */
+/* The repetition items (*, +, -) of a Lua pattern: each can make the
+ * matcher try every length of its run again, so a pattern with q of them
+ * may take about n^(q+1) / (q+1)! steps over n bytes (all start positions
+ * for find, gmatch and gsub). */
+static int repetitions(const char *pat, size_t n)
+{
+	int q = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (pat[i] == '%') {
+			i++; /* an escaped character or a class */
+		} else if (pat[i] == '[') {
+			i++; /* a set: up to its closing ']' ('%]' stays inside) */
+			if (i < n && pat[i] == '^')
+				i++;
+			if (i < n && pat[i] == ']')
+				i++;
+			for (; i < n && pat[i] != ']'; i++)
+				if (pat[i] == '%')
+					i++;
+		} else if (pat[i] == '*' || pat[i] == '+' || pat[i] == '-') {
+			q++;
+		}
+	}
+	return q;
+}
+
+/* find, match, gmatch, gsub: subject and pattern sizes checked, and the
+ * matcher's worst case (it runs in one C call, where the instruction
+ * count does not see it) kept under about 10^7 steps; then the original
+ * function (upvalue 1) does the work. */
 static int pattern_bounded(lua_State *L)
 {
 	lplug_plugin *p = lplug__of(L);
 	size_t ls, lp;
 	luaL_checklstring(L, 1, &ls);
-	luaL_checklstring(L, 2, &lp);
+	const char *pat = luaL_checklstring(L, 2, &lp);
 	if (ls > p->lim.max_string_bytes)
 		return luaL_error(L, "pattern functions take subjects of at most %d bytes",
 				  (int)p->lim.max_string_bytes);
 	if (lp > MAX_PATTERN)
 		return luaL_error(L, "patterns are at most %d bytes", MAX_PATTERN);
+	int q = repetitions(pat, lp);
+	double steps = 1, n = (double)ls + 1;
+	for (int k = 1; k <= q + 1 && steps <= 1e7; k++)
+		steps = steps * n / k;
+	if (q && steps > 1e7)
+		return luaL_error(
+		    L,
+		    "a pattern with %d repetition items (*, +, -) over %d bytes could "
+		    "take too long: use fewer, or a shorter subject",
+		    q, (int)ls);
 	lua_pushvalue(L, lua_upvalueindex(1));
 	lua_insert(L, 1);
 	lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);

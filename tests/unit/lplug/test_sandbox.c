@@ -195,6 +195,24 @@ static void test_c_functions_bounded(void **state)
 		       "string.rep");
 	expect_resolve("function resolve() local p = ('a'):rep(2000); string.find('a', p) end",
 		       LPLUG_EPLUGIN, "patterns are at most 1024 bytes");
+	/* backtracking inside one C call: refused before it starts */
+	expect_resolve("function resolve() local s = ('a'):rep(5000); s:find('.-.-b') end",
+		       LPLUG_EPLUGIN,
+		       "a pattern with 2 repetition items (*, +, -) over 5000 bytes");
+	expect_resolve("function resolve() for l in ('x'):rep(20000):gmatch('.-y') do end end",
+		       LPLUG_EPLUGIN, "could take too long");
+	/* ordinary patterns on ordinary strings are fine */
+	lplug_target t;
+	target_init(&t);
+	sp_error err = {0};
+	assert_int_equal(resolve("function resolve(c, t)\n"
+				 "  local k, v = ('key = some value'):match('^(%w+)%s*=%s*(.-)$')\n"
+				 "  t.title = k .. '|' .. v .. '|' .. ('a,b,c'):gsub(',', ';')\n"
+				 "end",
+				 &t, &err),
+			 0);
+	assert_string_equal(t.title, "key|some value|a;b;c");
+	lplug_target_free(&t);
 }
 
 /* ------------------------------------------------ finalizers and errors */
