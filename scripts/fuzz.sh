@@ -3,12 +3,16 @@
 # runs each for a fixed time, seeded from a temporary copy of
 # tests/fuzz/corpus/<parser>/ (the corpus in git is never modified).
 #   fuzz.sh [SECONDS_PER_TARGET] [BUILD_DIR]        (defaults: 8, build-fuzz)
+# SPAWN_FUZZ_SEED (default 1) fixes libFuzzer's seed, so a run on a
+# developer's machine explores what CI's will for the same code; set it to
+# another number (or 0 for a random one) to explore further.
 # Fails when a target crashes, leaks, hangs or runs out of memory; the input
 # that did it is kept under the printed directory, to be added to the corpus.
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 secs=${1:-8}
 dir=${2:-$src/build-fuzz}
+seed=${SPAWN_FUZZ_SEED:-1}
 jobs=$(nproc)
 [ "$jobs" -gt 2 ] && jobs=2
 
@@ -30,7 +34,7 @@ for t in "${targets[@]}"; do
 	# -timeout: one input taking 10 s is a hang; -rss_limit_mb: a parser's
 	# limits must hold its memory well below this.
 	if ! ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		"$dir/tests/$t" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+		"$dir/tests/$t" -max_total_time="$secs" -seed="$seed" -timeout=10 -rss_limit_mb=2048 \
 		-print_final_stats=0 -artifact_prefix="$work/$parser/crash/" \
 		"$work/$parser/corpus" >"$work/$parser/log" 2>&1; then
 		tail -n 60 "$work/$parser/log"
