@@ -43,6 +43,7 @@ for t in "${targets[@]}"; do
 		grep -E '^#[0-9]+ +DONE' "$work/$parser/log" || tail -n 1 "$work/$parser/log"
 	fi
 done
+echo "fuzz: $((${#targets[@]} - ${#failed[@]})) passed, ${#failed[@]} failed"
 if [ ${#failed[@]} -gt 0 ]; then
 	echo "fuzzing found problems in: ${failed[*]}" >&2
 	echo "inputs and logs: $work/<parser>/crash/ and $work/<parser>/log" >&2
