@@ -86,6 +86,8 @@ void sp_fputs_quoted(FILE *f, const char *s);
 /* printf to stderr through sp_fputs_quoted: the one way the commands print
  * a message that quotes user input. */
 void sp_eprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* vfprintf through sp_fputs_quoted, any length (sp_eprintf and sp_log). */
+void sp_vfprintf_quoted(FILE *f, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* ------------------------------------------------------------- cleanup */
 

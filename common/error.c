@@ -206,22 +206,28 @@ void sp_error_print(FILE *f, const char *who, const sp_error *err)
 	}
 }
 
-void sp_eprintf(const char *fmt, ...)
+void sp_vfprintf_quoted(FILE *f, const char *fmt, va_list ap)
 {
-	char small[1024];
-	va_list ap;
-	va_start(ap, fmt);
+	/* the whole text, however long; cut only when memory runs out */
+	char small[2048];
+	va_list again;
+	va_copy(again, ap);
 	int n = vsnprintf(small, sizeof(small), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
 	char *text = small;
 	_cleanup_free_ char *big = NULL;
-	if ((size_t)n >= sizeof(small) && (big = malloc((size_t)n + 1))) {
-		va_start(ap, fmt);
-		vsnprintf(big, (size_t)n + 1, fmt, ap);
-		va_end(ap);
+	if (n >= 0 && (size_t)n >= sizeof(small) && (big = malloc((size_t)n + 1))) {
+		vsnprintf(big, (size_t)n + 1, fmt, again);
 		text = big;
 	}
-	put_quoted(stderr, text, true);
+	va_end(again);
+	if (n >= 0)
+		put_quoted(f, text, true);
+}
+
+void sp_eprintf(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	sp_vfprintf_quoted(stderr, fmt, ap);
+	va_end(ap);
 }

@@ -48,23 +48,10 @@ void sp_log(sp_log_level level, const char *fmt, ...)
 	static const char *const prefix[] = {"error: ", "warning: ", "", "debug: ", "trace: "};
 	if (level > current)
 		return;
-	/* the whole message, however long; cut only when memory runs out */
-	char small[2048];
+	fputs(prefix[level], stderr);
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(small, sizeof(small), fmt, ap);
+	sp_vfprintf_quoted(stderr, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	char *line = small;
-	_cleanup_free_ char *big = NULL;
-	if ((size_t)n >= sizeof(small) && (big = malloc((size_t)n + 1))) {
-		va_start(ap, fmt);
-		vsnprintf(big, (size_t)n + 1, fmt, ap);
-		va_end(ap);
-		line = big;
-	}
-	fputs(prefix[level], stderr);
-	sp_fputs_quoted(stderr, line);
 	fputc('\n', stderr);
 }
