@@ -193,3 +193,26 @@ expect_eq "$(ls -A "$SPK_SOURCE_CACHE/tmp" | grep -c '^git-' || true)" 0 "a fail
 F=$(recipe tool 2.1.0 "  - tar: $URL/tool-2.0.tar.gz" "    sha256: ABC")
 expect_status 2 spk make-source "$F"
 expect_match "$ERR" "$F:4:13: sha256: expected 64 lowercase hex characters, got 'ABC'" "a malformed pin names its line"
+
+# ------------------------------------------- as a user who is not root
+# (lib_user.sh: the installed commands, a created user, its own HOME and
+# store; helper and rootless mode): the cache is the user's own
+# (~/.cache/spk/sources), a download lands there, then --offline uses it
+. "$(dirname "$0")/lib_user.sh"
+user_setup
+trap 'rc=$?; stop_nginx; user_teardown; (exit $rc); cleanup' EXIT
+remote_flow() {
+	local f
+	f=$(user_data "$P/tool-2.0.0.yaml" "tool-$MODE.yaml")
+	local before
+	before=$(hits /tool-2.0.tar.gz)
+	expect_status 0 uspk make-source "$f"
+	expect_match "$OUT" "^published  tool/2.0.0/src" "$MODE: a user collects a pinned tar URL"
+	expect_eq "$(hits /tool-2.0.tar.gz)" "$((before + 1))" "$MODE: downloaded into the user's cache"
+	expect_status 0 as_user test -f "$UHOME/.cache/spk/sources/blobs/$SUM"
+	expect_status 0 uspk make-source --offline "$f"
+	expect_eq "$(hits /tool-2.0.tar.gz)" "$((before + 1))" "$MODE: offline from the user's cache"
+	expect_status 0 us cat spk/pkg/tool/2.0.0/src/src spk/pkg/tool/2.0.0/src/tool-2.0/tool.c
+	expect_eq "$OUT" "tool 2.0 source" "$MODE: in the user's store"
+}
+user_modes remote_flow
